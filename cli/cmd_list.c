@@ -1,0 +1,78 @@
+/*
+ * cmd_list.c - kluis list: the dossiers in the vault with state, entry count, last change and
+ * retention deadline. Reads only plaintext metadata (ids, states, times).
+ */
+#include "cli.h"
+
+#include <stdio.h>
+
+static const char usage[] =
+	"Usage: kluis list [--json]\n\n"
+	"The dossiers in the vault: state (open, closed), number of entries, last change, and the\n"
+	"retention deadline (it starts when the traject ends: P13.2, by default 2 years).\n";
+
+static void deadline_of(const kluis_dossier_status *st, char out[21])
+{
+	if (!st->closed) {
+		snprintf(out, 21, "-");
+		return;
+	}
+	kluis_time_iso(st->closed + (int64_t)st->retention_years * 31556952, out);
+	out[10] = '\0';
+}
+
+int cmd_list(kluis_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+	kluis_vault *v = NULL;
+	kluis_dossier *d = NULL;
+	kluis_dossier_status st;
+	json_t *arr = NULL;
+	char **ids = NULL, last[21], deadline[21];
+	size_t n = 0, i;
+	int c, rc, err;
+
+	cli->usage = usage;
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1)
+		if (!cli_global_option(cli, c, optarg))
+			return cli_bad_option(cli, argc, argv);
+	if (cli->help)
+		return cli_print_usage(cli);
+	if (optind != argc)
+		return cli_usage_error(cli, "list takes no arguments");
+	if ((rc = cli_open_vault(cli, &v, false)) != CLI_OK)
+		return rc;
+	if ((err = kluis_vault_dossier_ids(v, &ids, &n)) < 0) {
+		rc = cli_fail(err);
+		goto cleanup;
+	}
+	arr = json_array();
+	if (!cli->json)
+		printf("%-24s  %-8s  %7s  %-20s  %s\n", "DOSSIER", "STATE", "ENTRIES", "LAST CHANGE", "RETENTION");
+	for (i = 0; i < n; i++) {
+		if ((err = kluis_dossier_open(&d, v, ids[i])) < 0 || (err = kluis_dossier_status_get(d, &st)) < 0) {
+			rc = cli_fail(err);
+			goto cleanup;
+		}
+		kluis_time_iso(st.last_change, last);
+		deadline_of(&st, deadline);
+		if (cli->json)
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s?, s:i}", "dossier", ids[i], "state", st.state,
+							     "entries", (json_int_t)st.entries, "last_change", last,
+							     "retention_deadline", st.closed ? deadline : NULL, "retention_years",
+							     st.retention_years));
+		else
+			printf("%-24s  %-8s  %7zu  %-20s  %s\n", ids[i], st.state, st.entries, last, deadline);
+		kluis_dossier_free(d);
+		d = NULL;
+	}
+	if (cli->json) {
+		rc = cli_print_json(json_pack("{s:s, s:O}", "vault", kluis_vault_root(v), "dossiers", arr));
+	}
+cleanup:
+	json_decref(arr);
+	kluis_dossier_free(d);
+	kluis_strings_free(ids, n);
+	kluis_vault_free(v);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * main.c - kluis: the command table, global options and dispatch.
+ *
+ * Global options work before or after the command name: here before it (getopt stops at the
+ * command), and inside each command through CLI_GLOBAL_OPTIONS.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const struct {
+	const char *name;
+	cli_command_fn fn;
+	const char *help;
+} commands[] = {
+	{ "init", cmd_init, "create a dossier for one klant's traject" },
+	{ "add", cmd_add, "add entries (notes, contacts, documents, ...) to a dossier" },
+	{ "statement", cmd_statement, "the klant's own statement (W6b)" },
+	{ "log", cmd_log, "every entry and event, from commit metadata; no decryption" },
+	{ "show", cmd_show, "decrypt one entry (the read is logged)" },
+	{ "list", cmd_list, "dossiers with state, entry count, last change" },
+	{ "demo", cmd_demo, "a whole small traject in a throwaway vault, step by step" },
+};
+
+static void print_help(void)
+{
+	size_t i;
+
+	printf("kluis %s - a secure dossier vault for reintegration and job-coaching trajecten\n\n"
+	       "Usage: kluis [--vault DIR] [--as FPR] [--json] COMMAND [ARGS]\n\nCommands:\n", KLUIS_VERSION);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].help);
+	printf("\nEvery dossier is a git repository of OpenPGP-encrypted entries; every change is a signed\n"
+	       "commit. 'kluis COMMAND --help' explains a command; 'kluis demo' shows a whole traject.\n\n"
+	       "Global options (before or after the command):\n"
+	       "  --vault DIR   the vault (else $KLUIS_VAULT, else ~/.local/share/kluis)\n"
+	       "  --as FPR      act as this key (else $KLUIS_KEY, else the only secret key in GNUPGHOME)\n"
+	       "  --json        machine-readable output on stdout\n"
+	       "  --help, --version\n\n"
+	       "Exit codes: 0 done, 1 the operation or a verification failed, 2 usage or input error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
+	kluis_cli cli;
+	const char *env, *home;
+	size_t i;
+	int c, rc;
+
+	umask(077);
+	memset(&cli, 0, sizeof(cli));
+	while ((c = cli_getopt(argc, argv, "+h", opts)) != -1) {
+		if (c == OPT_VERSION) {
+			printf("kluis %s\n", KLUIS_VERSION);
+			return CLI_OK;
+		}
+		if (!cli_global_option(&cli, c, optarg))
+			return cli_bad_option(&cli, argc, argv);
+	}
+	if (optind >= argc) {
+		print_help();
+		return cli.help ? CLI_OK : CLI_USAGE;
+	}
+	cli.command = argv[optind];
+	if (strcmp(cli.command, "help") == 0) {
+		print_help();
+		return CLI_OK;
+	}
+	env = getenv("KLUIS_VAULT");
+	home = getenv("HOME");
+	if (env && *env)
+		cli.vault_dir = env;
+	else if (asprintf(&cli.default_vault, "%s/.local/share/kluis", home ? home : "") > 0)
+		cli.vault_dir = cli.default_vault;
+	/* --vault given before the command overrides the environment */
+	optind = 1;
+	while ((c = cli_getopt(argc, argv, "+h", opts)) != -1)
+		cli_global_option(&cli, c, optarg);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, cli.command) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		cli.command = NULL;
+		rc = cli_usage_error(&cli, "unknown command '%s'", argv[optind]);
+		free(cli.default_vault);
+		return rc;
+	}
+	{
+		int sub = optind;
+		optind = 0; /* the command's own getopt loop starts afresh */
+		rc = commands[i].fn(&cli, argc - sub, argv + sub);
+	}
+	free(cli.default_vault);
+	fflush(stdout);
+	if (ferror(stdout)) {
+		fputs("kluis: cannot write the output\n", stderr);
+		return CLI_FAILED;
+	}
+	return rc;
+}

@@ -1,0 +1,335 @@
+/*
+ * crypto.c - the only file that talks to gpgme (see crypto.h).
+ *
+ * Cost model (NOTES.md): every gpgme operation starts a gpg process (5-10 ms), so this file
+ * offers exactly the operations that need a secret key and lets callers overlap them with
+ * in-process work. gpgme's memory data buffers are not wiped, so plaintext is received through
+ * callbacks into our own wiped buffers or written straight to the destination fd.
+ */
+#include "crypto.h"
+#include "error.h"
+
+#include <errno.h>
+#include <gpgme.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int kluis_crypto_init(void)
+{
+	static bool done;
+	gpgme_error_t e;
+
+	if (done)
+		return 0;
+	if (!gpgme_check_version("1.13.0"))
+		return kluis_error_set(KLUIS_ECRYPTO, "gpgme is too old (need 1.13 or later)");
+	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
+	if ((e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0)
+		return kluis_error_set(KLUIS_ECRYPTO, "gpg is not usable: %s (install gnupg)", gpgme_strerror(e));
+	done = true;
+	return 0;
+}
+
+static int gpg_fail(gpgme_error_t e, const char *what)
+{
+	switch (gpgme_err_code(e)) {
+	case GPG_ERR_NO_SECKEY:
+		return kluis_error_set(KLUIS_EACCESS, "%s: no secret key for it here (it was not encrypted to your key)", what);
+	case GPG_ERR_BAD_PASSPHRASE:
+	case GPG_ERR_CANCELED:
+	case GPG_ERR_NO_PIN_ENTRY:
+	case GPG_ERR_NO_PASSPHRASE:
+		return kluis_error_set(KLUIS_EKEY, "%s: the key is locked (%s); unlock it in gpg-agent, e.g. run gpg with a pinentry first",
+				       what, gpgme_strerror(e));
+	case GPG_ERR_NO_AGENT:
+		return kluis_error_set(KLUIS_EKEY, "%s: %s; start gpg-agent (gpgconf --launch gpg-agent) or use a shorter GNUPGHOME path",
+				       what, gpgme_strerror(e));
+	default:
+		return kluis_error_set(KLUIS_ECRYPTO, "%s: %s", what, gpgme_strerror(e));
+	}
+}
+
+static int new_ctx(gpgme_ctx_t *ctx)
+{
+	gpgme_error_t e;
+
+	if ((e = gpgme_new(ctx)) != 0)
+		return gpg_fail(e, "cannot start gpgme");
+	gpgme_set_protocol(*ctx, GPGME_PROTOCOL_OpenPGP);
+	gpgme_set_offline(*ctx, 1);
+	return 0;
+}
+
+struct kluis_signer {
+	pthread_t thread;
+	bool started;
+	char fpr[41];
+	gpgme_ctx_t ctx;
+	gpgme_key_t key;
+	int err;
+	char errmsg[512];
+};
+
+static void *signer_resolve(void *arg)
+{
+	kluis_signer *s = arg;
+	gpgme_error_t e;
+
+	if ((s->err = new_ctx(&s->ctx)) < 0)
+		goto out;
+	e = gpgme_get_key(s->ctx, s->fpr, &s->key, 1);
+	if (e || !s->key) {
+		s->err = gpgme_err_code(e) == GPG_ERR_EOF || !e
+			 ? kluis_error_set(KLUIS_EKEY, "no secret key %s in this keyring (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr)
+			 : gpg_fail(e, "cannot find the signing key");
+		goto out;
+	}
+	if (s->key->revoked || s->key->expired || s->key->disabled || !s->key->can_sign) {
+		s->err = kluis_error_set(KLUIS_EKEY, "key %s cannot sign (revoked, expired, disabled or no signing capability)", s->fpr);
+		goto out;
+	}
+	if ((e = gpgme_signers_add(s->ctx, s->key)) != 0)
+		s->err = gpg_fail(e, "cannot use the signing key");
+out:
+	if (s->err < 0)
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", kluis_error_last());
+	return NULL;
+}
+
+int kluis_signer_start(kluis_signer **out, const char *fpr)
+{
+	kluis_signer *s;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	snprintf(s->fpr, sizeof(s->fpr), "%s", fpr);
+	if (pthread_create(&s->thread, NULL, signer_resolve, s) == 0) {
+		s->started = true;
+	} else {
+		/* no thread: resolve now */
+		signer_resolve(s);
+	}
+	*out = s;
+	return 0;
+}
+
+static int signer_wait(kluis_signer *s)
+{
+	if (s->started) {
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+	if (s->err < 0)
+		return kluis_error_set(s->err, "%s", s->errmsg);
+	return 0;
+}
+
+int kluis_signer_sign(kluis_signer *s, const void *data, size_t len, kluis_buf *sig)
+{
+	gpgme_data_t in = NULL, outd = NULL;
+	gpgme_sign_result_t res;
+	gpgme_error_t e;
+	char *mem = NULL;
+	size_t mlen = 0;
+	int err;
+
+	if ((err = signer_wait(s)) < 0)
+		return err;
+	gpgme_set_armor(s->ctx, 1);
+	if ((e = gpgme_data_new_from_mem(&in, data, len, 0)) != 0 || (e = gpgme_data_new(&outd)) != 0) {
+		err = gpg_fail(e, "cannot prepare signing");
+		goto cleanup;
+	}
+	if ((e = gpgme_op_sign(s->ctx, in, outd, GPGME_SIG_MODE_DETACH)) != 0) {
+		err = gpg_fail(e, "signing failed");
+		goto cleanup;
+	}
+	res = gpgme_op_sign_result(s->ctx);
+	if (!res || !res->signatures || res->invalid_signers) {
+		err = kluis_error_set(KLUIS_ECRYPTO, "signing failed: gpg made no signature with %s", s->fpr);
+		goto cleanup;
+	}
+	mem = gpgme_data_release_and_get_mem(outd, &mlen);
+	outd = NULL;
+	err = kluis_buf_put(sig, mem, mlen);
+cleanup:
+	gpgme_free(mem);
+	gpgme_data_release(in);
+	gpgme_data_release(outd);
+	return err;
+}
+
+void kluis_signer_free(kluis_signer *s)
+{
+	if (!s)
+		return;
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	gpgme_key_unref(s->key);
+	gpgme_release(s->ctx);
+	free(s);
+}
+
+/* gpgme write callback into a secret kluis_buf */
+static ssize_t buf_write_cb(void *handle, const void *data, size_t size)
+{
+	kluis_buf *b = handle;
+
+	if (kluis_buf_put(b, data, size) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return (ssize_t)size;
+}
+
+static int decrypt_into(const void *msg, size_t len, gpgme_data_t out)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t in = NULL;
+	gpgme_error_t e;
+	int err;
+
+	if ((err = new_ctx(&ctx)) < 0)
+		return err;
+	if ((e = gpgme_data_new_from_mem(&in, msg, len, 0)) != 0) {
+		err = gpg_fail(e, "cannot prepare decryption");
+		goto cleanup;
+	}
+	if ((e = gpgme_op_decrypt(ctx, in, out)) != 0) {
+		err = gpg_fail(e, "cannot decrypt");
+		goto cleanup;
+	}
+	err = 0;
+cleanup:
+	gpgme_data_release(in);
+	gpgme_release(ctx);
+	return err;
+}
+
+int kluis_crypto_decrypt_to_fd(const void *msg, size_t len, int fd)
+{
+	gpgme_data_t out = NULL;
+	gpgme_error_t e;
+	int err;
+
+	if ((e = gpgme_data_new_from_fd(&out, fd)) != 0)
+		return gpg_fail(e, "cannot prepare decryption");
+	err = decrypt_into(msg, len, out);
+	gpgme_data_release(out);
+	return err;
+}
+
+int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *outbuf)
+{
+	struct gpgme_data_cbs cbs = { NULL, buf_write_cb, NULL, NULL };
+	gpgme_data_t out = NULL;
+	gpgme_error_t e;
+	int err;
+
+	outbuf->secret = true;
+	if ((e = gpgme_data_new_from_cbs(&out, &cbs, outbuf)) != 0)
+		return gpg_fail(e, "cannot prepare decryption");
+	err = decrypt_into(msg, len, out);
+	gpgme_data_release(out);
+	if (err < 0)
+		kluis_buf_dispose(outbuf);
+	return err;
+}
+
+void kluis_crypto_strings_free(char **list, size_t n)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+int kluis_crypto_secret_keys(char ***fprs, size_t *n)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_error_t e;
+	char **list = NULL, **grown;
+	size_t count = 0;
+	int err;
+
+	*fprs = NULL;
+	*n = 0;
+	if ((err = new_ctx(&ctx)) < 0)
+		return err;
+	if ((e = gpgme_op_keylist_start(ctx, NULL, 1)) != 0) {
+		err = gpg_fail(e, "cannot list secret keys");
+		goto cleanup;
+	}
+	while ((e = gpgme_op_keylist_next(ctx, &key)) == 0) {
+		if (!key->revoked && !key->expired && !key->disabled && key->can_sign && key->fpr) {
+			grown = realloc(list, (count + 1) * sizeof(*list));
+			if (!grown || !(grown[count] = strdup(key->fpr))) {
+				if (grown)
+					list = grown;
+				gpgme_key_unref(key);
+				err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+				goto cleanup;
+			}
+			list = grown;
+			count++;
+		}
+		gpgme_key_unref(key);
+	}
+	if (gpgme_err_code(e) != GPG_ERR_EOF) {
+		err = gpg_fail(e, "cannot list secret keys");
+		goto cleanup;
+	}
+	*fprs = list;
+	*n = count;
+	list = NULL;
+	count = 0;
+	err = 0;
+cleanup:
+	kluis_crypto_strings_free(list, count);
+	gpgme_op_keylist_end(ctx);
+	gpgme_release(ctx);
+	return err;
+}
+
+int kluis_crypto_make_key(const char *uid, char fpr_out[41])
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_genkey_result_t res;
+	gpgme_error_t e;
+	unsigned flags = GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE;
+	int err;
+
+	if ((err = new_ctx(&ctx)) < 0)
+		return err;
+	if ((e = gpgme_op_createkey(ctx, uid, "ed25519", 0, 0, NULL, flags | GPGME_CREATE_SIGN | GPGME_CREATE_CERT)) != 0) {
+		err = gpg_fail(e, "cannot create a key");
+		goto cleanup;
+	}
+	res = gpgme_op_genkey_result(ctx);
+	if (!res || !res->fpr) {
+		err = kluis_error_set(KLUIS_ECRYPTO, "gpg created no key");
+		goto cleanup;
+	}
+	snprintf(fpr_out, 41, "%s", res->fpr);
+	if ((e = gpgme_get_key(ctx, fpr_out, &key, 1)) != 0 ||
+	    (e = gpgme_op_createsubkey(ctx, key, "cv25519", 0, 0, flags | GPGME_CREATE_ENCR)) != 0) {
+		err = gpg_fail(e, "cannot create an encryption subkey");
+		goto cleanup;
+	}
+	err = 0;
+cleanup:
+	gpgme_key_unref(key);
+	gpgme_release(ctx);
+	return err;
+}

@@ -1,0 +1,42 @@
+/*
+ * crypto.h - everything that touches a secret key, through gpgme: signing commits and records,
+ * decrypting entries, finding the actor's secret keys.
+ *
+ * gpg-agent owns passphrases; kluis never sees one. Decrypted bytes go either straight to a
+ * file descriptor the user asked for, or into a secret kluis_buf that is wiped on dispose.
+ * Each call makes its own gpgme context, so calls may run on different threads at once.
+ */
+#ifndef KLUIS_CRYPTO_H
+#define KLUIS_CRYPTO_H
+
+#include "util.h"
+
+#include <stddef.h>
+
+/* Initialise gpgme once, before any thread starts. */
+int kluis_crypto_init(void);
+
+/*
+ * A signer for one key. _start resolves the key on a background thread (one gpg process) so
+ * the caller can encrypt and build trees meanwhile; _sign waits for it and makes an armored
+ * detached signature.
+ */
+typedef struct kluis_signer kluis_signer;
+int kluis_signer_start(kluis_signer **out, const char *fpr);
+int kluis_signer_sign(kluis_signer *s, const void *data, size_t len, kluis_buf *sig);
+void kluis_signer_free(kluis_signer *s);
+
+/* Decrypt an OpenPGP message into `fd` (the caller opened it; nothing else is written). */
+int kluis_crypto_decrypt_to_fd(const void *msg, size_t len, int fd);
+/* Decrypt into a secret buffer (wiped by kluis_buf_dispose). */
+int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *out);
+
+/* Primary fingerprints of the usable secret keys in GNUPGHOME (malloc'd array of strings). */
+int kluis_crypto_secret_keys(char ***fprs, size_t *n);
+void kluis_crypto_strings_free(char **list, size_t n);
+
+/* Make a throwaway passphrase-less key (ed25519 signing primary, cv25519 encryption subkey) in
+ * the current GNUPGHOME, for `kluis demo` and tests. */
+int kluis_crypto_make_key(const char *uid, char fpr_out[41]);
+
+#endif

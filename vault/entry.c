@@ -1,0 +1,428 @@
+/*
+ * entry.c - adding and reading entries.
+ *
+ * An entry is two OpenPGP objects, metadata (JSON) and body (the original bytes), both
+ * encrypted to every reader of the dossier at that moment (SPEC invariant 1); the signed tree
+ * holds only pointers to them, under entries/XX/ID/{meta,body}. Bodies are streamed from the
+ * source through librnp into the object store: a 1 GiB document is never held in memory.
+ * Plaintext lives only in wiped buffers or goes straight to the descriptor the user chose.
+ */
+#include "internal.h"
+#include "crypto.h"
+#include "hooks/event.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const entry_kinds[] = { "note", "contact", "circumstance", "document", "correspondence", "plan",
+					    "report", "consent", "statement", "correction", NULL };
+static const char *const bases[] = { "consent", "contract", "legal", "vital", "interest", NULL };
+static const char *const specials[] = { "health", "religion", "race", "politics", "sexual", "union", "criminal",
+					"biometric", "genetic", NULL };
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20)
+			return false;
+	return true;
+}
+
+int kluis_entry_input_check(const kluis_entry_input *in)
+{
+	int sources = (in->text != NULL) + (in->path != NULL) + (in->fd >= 0);
+
+	if (sources != 1)
+		return kluis_error_set(KLUIS_EINVAL, "give exactly one of -m TEXT, --file PATH or - (standard input)");
+	if (in->kind && !in_list(entry_kinds, in->kind))
+		return kluis_error_set(KLUIS_EINVAL, "unknown kind '%s' (note, contact, circumstance, document, correspondence, plan, report)", in->kind);
+	if (in->basis && !in_list(bases, in->basis))
+		return kluis_error_set(KLUIS_EINVAL, "unknown --basis '%s' (consent, contract, legal, vital, interest: P6.4)", in->basis);
+	if (in->special && !in_list(specials, in->special))
+		return kluis_error_set(KLUIS_EINVAL, "unknown --special '%s' (health, religion, race, politics, sexual, union, criminal, biometric, genetic: P8)", in->special);
+	if (in->origin) {
+		const char *o = in->origin;
+		if (!(strcmp(o, "medewerker") == 0 || strcmp(o, "klant") == 0 || strcmp(o, "opdrachtgever") == 0 ||
+		      strcmp(o, "derde") == 0 || (strncmp(o, "derde:", 6) == 0 && o[6])))
+			return kluis_error_set(KLUIS_EINVAL, "unknown --origin '%s' (medewerker, klant, opdrachtgever, derde[:who]: W5a)", o);
+		if (!printable(o))
+			return kluis_error_set(KLUIS_EINVAL, "--origin has control characters");
+	}
+	if (in->title && !printable(in->title))
+		return kluis_error_set(KLUIS_EINVAL, "--title has control characters");
+	if (in->text && in->text_len == 0)
+		return kluis_error_set(KLUIS_EINVAL, "the text is empty; nothing to add");
+	return 0;
+}
+
+static const char *content_type_for(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".pdf", "application/pdf" },
+		{ ".txt", "text/plain" },
+		{ ".md", "text/markdown" },
+		{ ".html", "text/html" },
+		{ ".png", "image/png" },
+		{ ".jpg", "image/jpeg" },
+		{ ".jpeg", "image/jpeg" },
+		{ ".odt", "application/vnd.oasis.opendocument.text" },
+		{ ".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+		{ ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+		{ ".doc", "application/msword" },
+		{ ".eml", "message/rfc822" },
+		{ ".json", "application/json" },
+		{ ".csv", "text/csv" },
+	};
+	const char *dot = strrchr(path, '.');
+	size_t i;
+
+	if (dot)
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcasecmp(dot, types[i].ext) == 0)
+				return types[i].type;
+	return "application/octet-stream";
+}
+
+/* A plaintext source: memory or a descriptor, hashed and counted as it is read. */
+struct source {
+	const unsigned char *mem;
+	size_t mem_len;
+	int fd;
+	uint64_t done, total;
+	kluis_sha256 *sha;
+	kluis_progress_fn progress;
+	void *progress_ctx;
+	uint64_t next_report;
+	const char *name;
+};
+
+static int source_read(void *ctx, void *buf, size_t len, size_t *got)
+{
+	struct source *s = ctx;
+	ssize_t n;
+
+	*got = 0;
+	if (s->mem) {
+		size_t left = s->mem_len - (size_t)s->done;
+		n = (ssize_t)(left < len ? left : len);
+		memcpy(buf, s->mem + s->done, (size_t)n);
+	} else {
+		do
+			n = read(s->fd, buf, len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return kluis_error_set(KLUIS_EGENERIC, "cannot read %s: %s", s->name, strerror(errno));
+	}
+	kluis_sha256_update(s->sha, buf, (size_t)n);
+	s->done += (uint64_t)n;
+	*got = (size_t)n;
+	if (s->progress && (s->done >= s->next_report || n == 0)) {
+		s->progress(s->progress_ctx, s->done, s->total);
+		s->next_report = s->done + (8u << 20);
+	}
+	return 0;
+}
+
+static bool entry_exists(kluis_dossier *d, const char *id, char (*taken)[KLUIS_ENTRY_ID_LEN + 1], size_t ntaken)
+{
+	git_tree_entry *te = NULL;
+	char dir[64];
+	size_t i;
+
+	for (i = 0; i < ntaken; i++)
+		if (strcmp(taken[i], id) == 0)
+			return true;
+	if (!d->head_tree)
+		return false;
+	kluis_entry_dir(id, dir);
+	if (git_tree_entry_bypath(&te, d->head_tree, dir) == 0) {
+		git_tree_entry_free(te);
+		return true;
+	}
+	return false;
+}
+
+static int new_entry_id(kluis_dossier *d, char (*taken)[KLUIS_ENTRY_ID_LEN + 1], size_t ntaken, char out[KLUIS_ENTRY_ID_LEN + 1])
+{
+	char stamp[17], rnd[5];
+	int tries, err;
+
+	kluis_time_stamp(kluis_now(), stamp);
+	for (tries = 0; tries < 64; tries++) {
+		if ((err = kluis_random_hex(rnd, 4)) < 0)
+			return err;
+		snprintf(out, KLUIS_ENTRY_ID_LEN + 1, "%s-%s", stamp, rnd);
+		if (!entry_exists(d, out, taken, ntaken))
+			return 0;
+	}
+	return kluis_error_set(KLUIS_EGENERIC, "cannot find a free entry id");
+}
+
+/* The keys an entry is encrypted to: every reader; for a special category, the opdrachtgever
+ * only when the consent in force names it (P8; UWV accepts no medical information). */
+static int entry_readers(kluis_dossier *d, const kluis_entry_input *in, const char ***readers, size_t *n)
+{
+	kluis_keyring *kr;
+	unsigned mask = KLUIS_ROLES_READING;
+	size_t i;
+	int err;
+
+	if (in->special)
+		mask &= ~KLUIS_ROLE_OPDRACHTGEVER;
+	if ((err = kluis_vault_keyring(d->vault, &kr)) < 0 || (err = kluis_roles_keys(&d->roles, mask, readers, n)) < 0)
+		return err;
+	for (i = 0; i < *n; i++)
+		if ((err = kluis_keyring_check_recipient(kr, (*readers)[i])) < 0) {
+			free(*readers);
+			*readers = NULL;
+			return err;
+		}
+	return 0;
+}
+
+static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kluis_entry_input *in,
+		   const char *id, const char *kind, kluis_progress_fn progress, void *progress_ctx)
+{
+	struct source src;
+	const char **readers = NULL;
+	size_t nreaders = 0;
+	kluis_pointer body_ptr, meta_ptr;
+	kluis_buf meta = KLUIS_SECRET_BUF_INIT;
+	json_t *j = NULL;
+	char *meta_text = NULL, dir[64], path[96], created[21], sha[65];
+	const char *filename = NULL;
+	struct stat st;
+	int err;
+
+	memset(&src, 0, sizeof(src));
+	src.fd = -1;
+	src.name = "standard input";
+	if ((err = entry_readers(d, in, &readers, &nreaders)) < 0 || (err = kluis_sha256_new(&src.sha)) < 0)
+		goto cleanup;
+	if (in->text) {
+		src.mem = (const unsigned char *)in->text;
+		src.mem_len = src.total = in->text_len;
+	} else if (in->path) {
+		src.name = in->path;
+		src.fd = open(in->path, O_RDONLY | O_CLOEXEC);
+		if (src.fd < 0) {
+			err = kluis_error_set(errno == ENOENT ? KLUIS_EINVAL : KLUIS_EGENERIC, "cannot read '%s': %s", in->path, strerror(errno));
+			goto cleanup;
+		}
+		if (fstat(src.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			err = kluis_error_set(KLUIS_EINVAL, "'%s' is not a regular file", in->path);
+			goto cleanup;
+		}
+		src.total = (uint64_t)st.st_size;
+		src.progress = src.total >= (32u << 20) ? progress : NULL;
+		src.progress_ctx = progress_ctx;
+		filename = strrchr(in->path, '/') ? strrchr(in->path, '/') + 1 : in->path;
+	} else {
+		src.fd = in->fd;
+	}
+	if ((err = kluis_txn_encrypt_stream(t, readers, nreaders, source_read, &src, &body_ptr)) < 0)
+		goto cleanup;
+	if (!in->text && src.done == 0) {
+		err = kluis_error_set(KLUIS_EINVAL, "%s is empty; nothing to add", src.name);
+		goto cleanup;
+	}
+	kluis_sha256_hex(src.sha, sha);
+	kluis_time_iso(kluis_now(), created);
+	j = json_pack("{s:s, s:i, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:I, s:s, s:s, s:s, s:s, s:s}",
+		      "kluis", "entry-meta", "version", 1, "id", id, "kind", kind, "origin", in->origin, "basis", in->basis,
+		      "special", in->special, "title", in->title, "filename", filename, "content_type",
+		      in->path ? content_type_for(in->path) : "text/plain; charset=utf-8", "size", (json_int_t)src.done,
+		      "sha256", sha, "created", created, "role", kluis_role_name(kluis_txn_role(t)), "author",
+		      kluis_txn_actor(t), "action", kluis_action_name(action));
+	if (!j || !(meta_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot encode the entry metadata");
+		goto cleanup;
+	}
+	if ((err = kluis_buf_puts(&meta, meta_text)) < 0 ||
+	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, meta.ptr, meta.len, &meta_ptr)) < 0)
+		goto cleanup;
+	kluis_entry_dir(id, dir);
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	if ((err = kluis_txn_put_pointer(t, path, &meta_ptr)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/body", dir);
+	err = kluis_txn_put_pointer(t, path, &body_ptr);
+cleanup:
+	if (meta_text) {
+		kluis_wipe(meta_text, strlen(meta_text));
+		free(meta_text);
+	}
+	json_decref(j);
+	kluis_buf_dispose(&meta);
+	kluis_sha256_free(src.sha);
+	if (src.fd >= 0 && src.fd != in->fd)
+		close(src.fd);
+	free(readers);
+	return err;
+}
+
+int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_input *in, size_t n,
+		    char (*ids)[KLUIS_ENTRY_ID_LEN + 1], int *hook_status,
+		    kluis_progress_fn progress, void *progress_ctx)
+{
+	kluis_txn *t = NULL;
+	kluis_buf trailers = KLUIS_BUF_INIT;
+	kluis_dossier_status st;
+	char subject[64];
+	const char *kind;
+	size_t i;
+	int err;
+
+	if (hook_status)
+		*hook_status = -1;
+	if (n == 0)
+		return kluis_error_set(KLUIS_EINVAL, "nothing to add");
+	for (i = 0; i < n; i++) {
+		if ((err = kluis_entry_input_check(&in[i])) < 0)
+			return err;
+		if (action == KLUIS_ACT_ADD && in[i].kind &&
+		    (strcmp(in[i].kind, "statement") == 0 || strcmp(in[i].kind, "correction") == 0 || strcmp(in[i].kind, "consent") == 0))
+			return kluis_error_set(KLUIS_EINVAL, "kind '%s' has its own command (kluis %s)", in[i].kind,
+					       strcmp(in[i].kind, "statement") == 0 ? "statement" : strcmp(in[i].kind, "correction") == 0 ? "correct" : "consent");
+		if (in[i].special)
+			return kluis_error_set(KLUIS_EACCESS, "no consent in force for the special category '%s' (P8): record the klant's explicit consent first", in[i].special);
+	}
+	if ((err = kluis_txn_begin(&t, d, action)) < 0)
+		goto cleanup;
+	if ((err = kluis_dossier_status_get(d, &st)) < 0)
+		goto cleanup;
+	if (strcmp(st.state, "open") != 0 && action != KLUIS_ACT_STATEMENT) {
+		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' is %s: no new entries (only the klant's statements and reads)", d->id, st.state);
+		goto cleanup;
+	}
+	kind = action == KLUIS_ACT_STATEMENT ? "statement" : in[0].kind ? in[0].kind : in[0].text ? "note" : "document";
+	for (i = 0; i < n; i++) {
+		const char *k = action == KLUIS_ACT_STATEMENT ? "statement" : in[i].kind ? in[i].kind : in[i].text ? "note" : "document";
+		if ((err = new_entry_id(d, ids, i, ids[i])) < 0 ||
+		    (err = add_one(t, d, action, &in[i], ids[i], k, progress, progress_ctx)) < 0)
+			goto cleanup;
+		if (strcmp(k, kind) != 0)
+			kind = "mixed";
+	}
+	snprintf(subject, sizeof(subject), "%s %s", kluis_action_name(action), n == 1 ? ids[0] : "-");
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: %s\n", kluis_action_name(action))) < 0)
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Entry: %s\n", ids[i])) < 0)
+			goto cleanup;
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Kind: %s\nKluis-Role: %s\n", kind, kluis_role_name(kluis_txn_role(t)))) < 0 ||
+	    (err = kluis_txn_commit(t, subject, (const char *)trailers.ptr, NULL)) < 0)
+		goto cleanup;
+	kluis_txn_free(t);
+	t = NULL;
+	/* invariant 5: the klant hears of every addition */
+	err = kluis_hook_post_add(d->vault->root, d->id, kluis_action_name(action), (const char (*)[KLUIS_ENTRY_ID_LEN + 1])ids, n, hook_status);
+cleanup:
+	kluis_txn_free(t);
+	kluis_buf_dispose(&trailers);
+	return err;
+}
+
+/* ---- reading ---- */
+
+struct decrypt_job {
+	const void *msg;
+	size_t len;
+	kluis_buf *out;
+	int err;
+	char errmsg[512];
+};
+
+static void *decrypt_thread(void *arg)
+{
+	struct decrypt_job *job = arg;
+
+	job->err = kluis_crypto_decrypt_to_buf(job->msg, job->len, job->out);
+	if (job->err < 0)
+		snprintf(job->errmsg, sizeof(job->errmsg), "%s", kluis_error_last());
+	return NULL;
+}
+
+static int load_pointer(kluis_dossier *d, const char *path, git_blob **blob)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	kluis_pointer p;
+	int err;
+
+	if ((err = kluis_repo_read_path(d->repo, d->head_tree, path, &text)) < 0 ||
+	    (err = kluis_pointer_parse(&p, (const char *)text.ptr, text.len)) < 0 ||
+	    (err = kluis_pointer_load(d->repo, &p, blob)) < 0)
+		goto cleanup;
+cleanup:
+	kluis_buf_dispose(&text);
+	return err;
+}
+
+int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose, kluis_buf *meta,
+		     int body_fd, kluis_buf *body)
+{
+	git_blob *meta_blob = NULL, *body_blob = NULL;
+	git_tree_entry *te = NULL;
+	struct decrypt_job job;
+	pthread_t thread;
+	bool threaded = false;
+	const char *actor;
+	char dir[64], path[96];
+	int err;
+
+	memset(&job, 0, sizeof(job));
+	if (!kluis_entry_id_valid(entry_id))
+		return kluis_error_set(KLUIS_EINVAL, "'%s' is not an entry id (like 20261122T101500Z-3f9a; kluis log lists them)", entry_id);
+	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 ||
+	    (err = kluis_roles_authorize(&d->roles, actor, KLUIS_ACT_ACCESS, NULL)) < 0)
+		return err;
+	kluis_entry_dir(entry_id, dir);
+	if (git_tree_entry_bypath(&te, d->head_tree, dir) < 0)
+		return kluis_error_set(KLUIS_ENOTFOUND, "no entry %s in dossier '%s' (kluis log %s lists them)", entry_id, d->id, d->id);
+	git_tree_entry_free(te);
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	if ((err = load_pointer(d, path, &meta_blob)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/body", dir);
+	if ((err = load_pointer(d, path, &body_blob)) < 0)
+		goto cleanup;
+	/* invariant 6: the read is on record before any plaintext exists */
+	if ((err = kluis_access_record(d, entry_id, purpose)) < 0)
+		goto cleanup;
+	job.msg = git_blob_rawcontent(meta_blob);
+	job.len = (size_t)git_blob_rawsize(meta_blob);
+	job.out = meta;
+	if (pthread_create(&thread, NULL, decrypt_thread, &job) == 0)
+		threaded = true;
+	else
+		decrypt_thread(&job);
+	if (body_fd >= 0)
+		err = kluis_crypto_decrypt_to_fd(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), body_fd);
+	else
+		err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), body);
+	if (threaded)
+		pthread_join(thread, NULL);
+	if (err == 0 && job.err < 0)
+		err = kluis_error_set(job.err, "%s", job.errmsg);
+cleanup:
+	git_blob_free(meta_blob);
+	git_blob_free(body_blob);
+	return err;
+}

@@ -1,0 +1,206 @@
+/*
+ * history.c - the dossier's history as events, and the read log.
+ *
+ * `kluis log` is built from commit metadata alone (SPEC invariant 5: the klant sees every
+ * addition without anything being decrypted). Read records live on refs/kluis/access, a
+ * separate signed linear chain, so reading never changes the dossier's own history
+ * (invariant 6).
+ */
+#include "internal.h"
+#include "crypto.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAIN_REF "refs/heads/main"
+#define ACCESS_REF "refs/kluis/access"
+
+bool kluis_purpose_valid(const char *p)
+{
+	size_t n = 0;
+
+	for (; p[n]; n++)
+		if (!(islower((unsigned char)p[n]) || isdigit((unsigned char)p[n]) || p[n] == '-'))
+			return false;
+	return n >= 1 && n <= 40;
+}
+
+static int event_from_commit(git_commit *c, bool access, kluis_event *ev)
+{
+	git_message_trailer_array arr = { 0 };
+	const git_signature *who = git_commit_committer(c);
+	char **grown;
+	size_t i;
+	int err = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	git_oid_cpy(&ev->commit, git_commit_id(c));
+	ev->time = (int64_t)git_commit_time(c);
+	ev->access = access;
+	snprintf(ev->fpr, sizeof(ev->fpr), "%s", who && who->email ? who->email : "");
+	if (git_message_trailers(&arr, git_commit_message(c)) < 0)
+		return kluis_git_fail(KLUIS_EVERIFY, "cannot read commit trailers");
+	for (i = 0; i < arr.count; i++) {
+		const char *k = arr.trailers[i].key, *v = arr.trailers[i].value;
+		if (strcmp(k, "Kluis-Action") == 0)
+			snprintf(ev->action, sizeof(ev->action), "%s", v);
+		else if (strcmp(k, "Kluis-Role") == 0)
+			snprintf(ev->role, sizeof(ev->role), "%s", v);
+		else if (strcmp(k, "Kluis-Kind") == 0)
+			snprintf(ev->kind, sizeof(ev->kind), "%s", v);
+		else if (strcmp(k, "Kluis-Purpose") == 0)
+			snprintf(ev->purpose, sizeof(ev->purpose), "%s", v);
+		else if (strcmp(k, "Kluis-Entry") == 0) {
+			grown = realloc(ev->entries, (ev->nentries + 1) * sizeof(*grown));
+			if (!grown || !(grown[ev->nentries] = strdup(v))) {
+				if (grown)
+					ev->entries = grown;
+				err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+				break;
+			}
+			ev->entries = grown;
+			ev->nentries++;
+		}
+	}
+	git_message_trailer_array_free(&arr);
+	if (!err && !ev->action[0])
+		snprintf(ev->action, sizeof(ev->action), "?");
+	return err;
+}
+
+static int walk_ref(git_repository *repo, const char *ref, bool access, kluis_event **events, size_t *n)
+{
+	git_revwalk *walk = NULL;
+	git_commit *c = NULL;
+	git_oid oid;
+	kluis_event *list = NULL, *grown;
+	size_t count = 0;
+	bool exists;
+	int err;
+
+	*events = NULL;
+	*n = 0;
+	if ((err = kluis_repo_ref(repo, ref, &oid, &exists)) < 0 || !exists)
+		return err;
+	if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
+	    git_revwalk_push(walk, &oid) < 0) {
+		err = kluis_git_fail(KLUIS_EVERIFY, "cannot walk the history");
+		goto cleanup;
+	}
+	while (git_revwalk_next(&oid, walk) == 0) {
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			err = kluis_git_fail(KLUIS_EVERIFY, "cannot read a commit");
+			goto cleanup;
+		}
+		grown = realloc(list, (count + 1) * sizeof(*list));
+		if (!grown) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		list = grown;
+		if ((err = event_from_commit(c, access, &list[count])) < 0)
+			goto cleanup;
+		count++;
+		git_commit_free(c);
+		c = NULL;
+	}
+	*events = list;
+	*n = count;
+	list = NULL;
+	count = 0;
+	err = 0;
+cleanup:
+	git_commit_free(c);
+	git_revwalk_free(walk);
+	kluis_events_free(list, count);
+	return err;
+}
+
+void kluis_events_free(kluis_event *events, size_t n)
+{
+	size_t i, j;
+
+	if (!events)
+		return;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < events[i].nentries; j++)
+			free(events[i].entries[j]);
+		free(events[i].entries);
+	}
+	free(events);
+}
+
+int kluis_history(kluis_dossier *d, kluis_event **events, size_t *n)
+{
+	kluis_event *main_ev = NULL, *acc_ev = NULL, *all = NULL;
+	size_t nmain = 0, nacc = 0, i = 0, j = 0, k = 0;
+	int err;
+
+	*events = NULL;
+	*n = 0;
+	if ((err = walk_ref(d->repo, MAIN_REF, false, &main_ev, &nmain)) < 0 ||
+	    (err = walk_ref(d->repo, ACCESS_REF, true, &acc_ev, &nacc)) < 0)
+		goto cleanup;
+	all = calloc(nmain + nacc + 1, sizeof(*all));
+	if (!all) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	/* merge two time-ordered chains; at equal times the dossier's own event comes first */
+	while (i < nmain || j < nacc) {
+		if (j >= nacc || (i < nmain && main_ev[i].time <= acc_ev[j].time))
+			all[k++] = main_ev[i++];
+		else
+			all[k++] = acc_ev[j++];
+	}
+	free(main_ev);
+	free(acc_ev);
+	main_ev = acc_ev = NULL;
+	*events = all;
+	*n = k;
+	err = 0;
+cleanup:
+	kluis_events_free(main_ev, nmain);
+	kluis_events_free(acc_ev, nacc);
+	return err;
+}
+
+int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purpose)
+{
+	kluis_signer *signer = NULL;
+	git_treebuilder *tb = NULL;
+	git_oid tree, old, new_id;
+	kluis_buf msg = KLUIS_BUF_INIT;
+	char head[GIT_OID_HEXSZ + 1];
+	const char *actor;
+	unsigned role;
+	bool exists;
+	int lock = -1, err;
+
+	if (!purpose || !kluis_purpose_valid(purpose))
+		return kluis_error_set(KLUIS_EINVAL, "--purpose '%s' must be a short code of [a-z0-9-] (e.g. begeleiding, inzage, rapportage), never prose", purpose ? purpose : "");
+	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 ||
+	    (err = kluis_roles_authorize(&d->roles, actor, KLUIS_ACT_ACCESS, &role)) < 0 ||
+	    (err = kluis_signer_start(&signer, actor)) < 0 || (err = kluis_repo_lock(d->path, &lock)) < 0 ||
+	    (err = kluis_repo_ref(d->repo, ACCESS_REF, &old, &exists)) < 0)
+		goto cleanup;
+	if (git_treebuilder_new(&tb, d->repo, NULL) < 0 || git_treebuilder_write(&tree, tb) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot build the access record");
+		goto cleanup;
+	}
+	git_oid_tostr(head, sizeof(head), &d->head);
+	if ((err = kluis_buf_printf(&msg, "access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: %s\nKluis-Purpose: %s\nKluis-Head: %s\n",
+				    entry_id ? entry_id : "-", entry_id ? entry_id : "-", kluis_role_name(role), purpose, head)) < 0 ||
+	    (err = kluis_repo_commit(d->repo, &tree, exists ? &old : NULL, kluis_role_name(role), actor, kluis_now(),
+				     (const char *)msg.ptr, signer, &new_id)) < 0 ||
+	    (err = kluis_repo_ref_cas(d->repo, ACCESS_REF, &new_id, exists ? &old : NULL, "access")) < 0)
+		goto cleanup;
+cleanup:
+	kluis_repo_unlock(lock);
+	git_treebuilder_free(tb);
+	kluis_signer_free(signer);
+	kluis_buf_dispose(&msg);
+	return err;
+}

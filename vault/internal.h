@@ -1,0 +1,77 @@
+/*
+ * internal.h - structures shared inside the library (vault.c, dossier.c, entry.c, history.c).
+ * Not part of the public API.
+ */
+#ifndef KLUIS_INTERNAL_H
+#define KLUIS_INTERNAL_H
+
+#include "vault.h"
+
+struct kluis_vault {
+	char *root;
+	char *dossiers;
+	char *as;              /* --as as given, or NULL */
+	char actor[41];
+	bool actor_resolved;
+	kluis_keyring *keyring;
+	char **trust;
+	size_t ntrust;
+	bool trust_loaded;
+};
+
+struct kluis_dossier {
+	kluis_vault *vault;
+	char id[65];
+	char *path;
+	git_repository *repo;
+	bool has_head;
+	git_oid head;
+	git_commit *head_commit;
+	git_tree *head_tree;
+	kluis_roles roles;
+};
+
+/* Reload head, head tree and roles from refs/heads/main. */
+int kluis_dossier_reload(kluis_dossier *d);
+
+/*
+ * A write transaction: one signed commit on main (plus the content commit it needs).
+ * begin takes the dossier lock, reloads the head, authorizes the actor for `action` and starts
+ * resolving the signing key in the background.
+ */
+typedef struct kluis_txn kluis_txn;
+int kluis_txn_begin(kluis_txn **out, kluis_dossier *d, kluis_action action);
+/* The role the actor acts in. */
+unsigned kluis_txn_role(const kluis_txn *t);
+const char *kluis_txn_actor(const kluis_txn *t);
+/* Encrypt a stream / buffer to `readers` and store it in content; *p names it. */
+int kluis_txn_encrypt_stream(kluis_txn *t, const char *const *readers, size_t nreaders,
+			     kluis_pgp_read_fn in, void *in_ctx, kluis_pointer *p);
+int kluis_txn_encrypt_buffer(kluis_txn *t, const char *const *readers, size_t nreaders,
+			     const void *data, size_t len, kluis_pointer *p);
+/* Put a small plaintext file (pointer, roles, dossier) at `path` in the main tree. */
+int kluis_txn_put(kluis_txn *t, const char *path, const void *data, size_t len);
+/* Put a pointer file at path. */
+int kluis_txn_put_pointer(kluis_txn *t, const char *path, const kluis_pointer *p);
+/* Commit: message = subject line, blank line, trailers (already formatted). */
+int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, git_oid *out);
+void kluis_txn_free(kluis_txn *t);
+
+/* Entry tree paths: entries/XX/ID. */
+void kluis_entry_dir(const char *entry_id, char out[64]);
+
+/* The dossier file ("kluis-dossier 1" + key value lines). */
+typedef struct {
+	char id[65];
+	int64_t created;
+	char state[16];
+	int64_t closed;
+	int retention_years;
+} kluis_dossier_file;
+int kluis_dossier_file_parse(kluis_dossier_file *f, const char *text, size_t len);
+int kluis_dossier_file_format(const kluis_dossier_file *f, kluis_buf *out);
+
+/* Commit message helpers. */
+int kluis_trailer_get(const char *message, const char *key, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,521 @@
+/*
+ * pgp.c - librnp for public-key operations (see pgp.h).
+ *
+ * Invariants: every rnp handle is destroyed on every path; no plaintext is buffered here
+ * beyond rnp's own stream buffers (the caller streams it in and the ciphertext out).
+ */
+#include "pgp.h"
+#include "error.h"
+#include "util.h"
+
+#include <rnp/rnp.h>
+#include <rnp/rnp_err.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kluis_keyring {
+	rnp_ffi_t ffi;
+};
+
+static int rnp_fail(int code, rnp_result_t r, const char *what)
+{
+	return kluis_error_set(code, "%s: %s", what, rnp_result_to_string(r));
+}
+
+static int keyring_new(kluis_keyring **out)
+{
+	kluis_keyring *kr = calloc(1, sizeof(*kr));
+	rnp_result_t r;
+
+	*out = NULL;
+	if (!kr)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if ((r = rnp_ffi_create(&kr->ffi, "GPG", "GPG")) != RNP_SUCCESS) {
+		free(kr);
+		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start librnp");
+	}
+	*out = kr;
+	return 0;
+}
+
+static int load_path(kluis_keyring *kr, const char *format, const char *path)
+{
+	rnp_input_t in = NULL;
+	rnp_result_t r;
+	int err = 0;
+
+	if ((r = rnp_input_from_path(&in, path)) != RNP_SUCCESS)
+		return rnp_fail(KLUIS_EKEY, r, path);
+	if ((r = rnp_load_keys(kr->ffi, format, in, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS)
+		err = kluis_error_set(KLUIS_EKEY, "cannot read the public keyring '%s': %s", path, rnp_result_to_string(r));
+	rnp_input_destroy(in);
+	return err;
+}
+
+int kluis_keyring_open_gnupg(kluis_keyring **out, const char *gnupghome)
+{
+	kluis_keyring *kr = NULL;
+	char *home = NULL, *kbx = NULL, *gpgring = NULL;
+	const char *env = getenv("GNUPGHOME"), *h = getenv("HOME");
+	int err;
+
+	*out = NULL;
+	if (gnupghome)
+		home = strdup(gnupghome);
+	else if (env && *env)
+		home = strdup(env);
+	else
+		home = kluis_path_join(h ? h : "/", ".gnupg");
+	if (!home)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	kbx = kluis_path_join(home, "pubring.kbx");
+	gpgring = kluis_path_join(home, "pubring.gpg");
+	if (!kbx || !gpgring) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	if ((err = keyring_new(&kr)) < 0)
+		goto cleanup;
+	if (kluis_path_exists(kbx))
+		err = load_path(kr, "KBX", kbx);
+	else if (kluis_path_exists(gpgring))
+		err = load_path(kr, "GPG", gpgring);
+	else
+		err = kluis_error_set(KLUIS_EKEY, "no public keyring in '%s' (set GNUPGHOME or import the keys with gpg --import)", home);
+	if (err < 0)
+		goto cleanup;
+	*out = kr;
+	kr = NULL;
+cleanup:
+	kluis_keyring_free(kr);
+	free(home);
+	free(kbx);
+	free(gpgring);
+	return err;
+}
+
+int kluis_keyring_import(kluis_keyring *kr, const void *data, size_t len)
+{
+	rnp_input_t in = NULL;
+	rnp_result_t r;
+	int err = 0;
+
+	if ((r = rnp_input_from_memory(&in, data, len, false)) != RNP_SUCCESS)
+		return rnp_fail(KLUIS_EKEY, r, "cannot read key data");
+	if ((r = rnp_import_keys(kr->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_PERMISSIVE, NULL)) != RNP_SUCCESS)
+		err = rnp_fail(KLUIS_EKEY, r, "cannot import key data");
+	rnp_input_destroy(in);
+	return err;
+}
+
+int kluis_keyring_open_data(kluis_keyring **out, const void *data, size_t len)
+{
+	kluis_keyring *kr = NULL;
+	int err;
+
+	*out = NULL;
+	if ((err = keyring_new(&kr)) < 0)
+		return err;
+	if ((err = kluis_keyring_import(kr, data, len)) < 0) {
+		kluis_keyring_free(kr);
+		return err;
+	}
+	*out = kr;
+	return 0;
+}
+
+void kluis_keyring_free(kluis_keyring *kr)
+{
+	if (!kr)
+		return;
+	rnp_ffi_destroy(kr->ffi);
+	free(kr);
+}
+
+static int locate_primary(kluis_keyring *kr, const char *fpr, rnp_key_handle_t *key)
+{
+	rnp_result_t r;
+	bool primary = false;
+
+	*key = NULL;
+	if ((r = rnp_locate_key(kr->ffi, "fingerprint", fpr, key)) != RNP_SUCCESS)
+		return rnp_fail(KLUIS_EKEY, r, "key lookup");
+	if (!*key)
+		return kluis_error_set(KLUIS_EKEY, "no public key %s in the keyring (import it with gpg --import)", fpr);
+	if (rnp_key_is_primary(*key, &primary) != RNP_SUCCESS || !primary) {
+		rnp_key_handle_destroy(*key);
+		*key = NULL;
+		return kluis_error_set(KLUIS_EKEY, "%s is a subkey; give the primary key's fingerprint", fpr);
+	}
+	return 0;
+}
+
+int kluis_keyring_has_key(kluis_keyring *kr, const char *fpr)
+{
+	rnp_key_handle_t key = NULL;
+
+	if (rnp_locate_key(kr->ffi, "fingerprint", fpr, &key) != RNP_SUCCESS || !key)
+		return 0;
+	rnp_key_handle_destroy(key);
+	return 1;
+}
+
+static bool key_usable(rnp_key_handle_t key)
+{
+	bool revoked = true, expired = true, valid = false;
+
+	rnp_key_is_revoked(key, &revoked);
+	rnp_key_is_expired(key, &expired);
+	rnp_key_is_valid(key, &valid);
+	return valid && !revoked && !expired;
+}
+
+int kluis_keyring_check_recipient(kluis_keyring *kr, const char *fpr)
+{
+	rnp_key_handle_t key = NULL, sub = NULL;
+	size_t i, nsub = 0;
+	bool revoked = false, expired = false, can = false, found = false;
+	int err;
+
+	if ((err = locate_primary(kr, fpr, &key)) < 0)
+		return err;
+	rnp_key_is_revoked(key, &revoked);
+	rnp_key_is_expired(key, &expired);
+	if (revoked || expired) {
+		err = kluis_error_set(KLUIS_EKEY, "key %s is %s; directie must replace it with kluis roles", fpr,
+				      revoked ? "revoked" : "expired");
+		goto cleanup;
+	}
+	rnp_key_get_subkey_count(key, &nsub);
+	for (i = 0; i < nsub && !found; i++) {
+		if (rnp_key_get_subkey_at(key, i, &sub) != RNP_SUCCESS)
+			continue;
+		can = false;
+		rnp_key_allows_usage(sub, "encrypt", &can);
+		if (can && key_usable(sub))
+			found = true;
+		rnp_key_handle_destroy(sub);
+		sub = NULL;
+	}
+	if (!found) {
+		can = false;
+		rnp_key_allows_usage(key, "encrypt", &can);
+		found = can;
+	}
+	err = found ? 0 : kluis_error_set(KLUIS_EKEY, "key %s has no valid encryption subkey", fpr);
+cleanup:
+	rnp_key_handle_destroy(key);
+	return err;
+}
+
+int kluis_keyring_export(kluis_keyring *kr, const char *fpr, char **out, size_t *out_len)
+{
+	rnp_key_handle_t key = NULL;
+	rnp_output_t output = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	rnp_result_t r;
+	int err;
+
+	*out = NULL;
+	if ((err = locate_primary(kr, fpr, &key)) < 0)
+		return err;
+	if ((r = rnp_output_to_memory(&output, 0)) != RNP_SUCCESS ||
+	    (r = rnp_key_export(key, output, RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS | RNP_KEY_EXPORT_ARMORED)) != RNP_SUCCESS ||
+	    (r = rnp_output_memory_get_buf(output, &buf, &len, false)) != RNP_SUCCESS) {
+		err = rnp_fail(KLUIS_EKEY, r, "cannot export key");
+		goto cleanup;
+	}
+	*out = malloc(len + 1);
+	if (!*out) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	memcpy(*out, buf, len);
+	(*out)[len] = '\0';
+	*out_len = len;
+	err = 0;
+cleanup:
+	rnp_output_destroy(output);
+	rnp_key_handle_destroy(key);
+	return err;
+}
+
+struct cb_ctx {
+	kluis_pgp_read_fn rfn;
+	kluis_pgp_write_fn wfn;
+	void *ctx;
+	int err; /* first error of the callback, reported instead of rnp's generic one */
+};
+
+static bool reader_cb(void *app_ctx, void *buf, size_t len, size_t *read)
+{
+	struct cb_ctx *c = app_ctx;
+
+	if (c->err)
+		return false;
+	c->err = c->rfn(c->ctx, buf, len, read);
+	return c->err == 0;
+}
+
+static bool writer_cb(void *app_ctx, const void *buf, size_t len)
+{
+	struct cb_ctx *c = app_ctx;
+
+	if (c->err)
+		return false;
+	c->err = c->wfn(c->ctx, buf, len);
+	return c->err == 0;
+}
+
+static int encrypt_input(kluis_keyring *kr, const char *const *fprs, size_t nfprs, rnp_input_t input,
+			 struct cb_ctx *rctx, kluis_pgp_write_fn out, void *out_ctx)
+{
+	rnp_output_t output = NULL;
+	rnp_op_encrypt_t op = NULL;
+	rnp_key_handle_t key = NULL;
+	struct cb_ctx wctx = { NULL, out, out_ctx, 0 };
+	rnp_result_t r;
+	size_t i;
+	int err;
+
+	if ((r = rnp_output_to_callback(&output, writer_cb, NULL, &wctx)) != RNP_SUCCESS ||
+	    (r = rnp_op_encrypt_create(&op, kr->ffi, input, output)) != RNP_SUCCESS) {
+		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
+		goto cleanup;
+	}
+	for (i = 0; i < nfprs; i++) {
+		if ((err = locate_primary(kr, fprs[i], &key)) < 0)
+			goto cleanup;
+		if ((r = rnp_op_encrypt_add_recipient(op, key)) != RNP_SUCCESS) {
+			err = kluis_error_set(KLUIS_EKEY, "cannot encrypt to %s: %s (no valid encryption subkey?)",
+					      fprs[i], rnp_result_to_string(r));
+			goto cleanup;
+		}
+		rnp_key_handle_destroy(key);
+		key = NULL;
+	}
+	if ((r = rnp_op_encrypt_set_cipher(op, "AES256")) != RNP_SUCCESS ||
+	    (r = rnp_op_encrypt_set_compression(op, "Uncompressed", 0)) != RNP_SUCCESS ||
+	    (r = rnp_op_encrypt_set_armor(op, false)) != RNP_SUCCESS) {
+		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot configure encryption");
+		goto cleanup;
+	}
+	if ((r = rnp_op_encrypt_execute(op)) != RNP_SUCCESS) {
+		if (rctx && rctx->err)
+			err = rctx->err;
+		else if (wctx.err)
+			err = wctx.err;
+		else
+			err = rnp_fail(KLUIS_ECRYPTO, r, "encryption failed");
+		goto cleanup;
+	}
+	if ((r = rnp_output_finish(output)) != RNP_SUCCESS) {
+		err = wctx.err ? wctx.err : rnp_fail(KLUIS_ECRYPTO, r, "encryption output failed");
+		goto cleanup;
+	}
+	err = wctx.err;
+cleanup:
+	rnp_key_handle_destroy(key);
+	rnp_op_encrypt_destroy(op);
+	rnp_output_destroy(output);
+	return err;
+}
+
+int kluis_pgp_encrypt(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
+		      kluis_pgp_read_fn in, void *in_ctx, kluis_pgp_write_fn out, void *out_ctx)
+{
+	rnp_input_t input = NULL;
+	struct cb_ctx rctx = { in, NULL, in_ctx, 0 };
+	rnp_result_t r;
+	int err;
+
+	if ((r = rnp_input_from_callback(&input, reader_cb, NULL, &rctx)) != RNP_SUCCESS)
+		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
+	err = encrypt_input(kr, fprs, nfprs, input, &rctx, out, out_ctx);
+	rnp_input_destroy(input);
+	return err;
+}
+
+int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
+			     const void *data, size_t len, kluis_pgp_write_fn out, void *out_ctx)
+{
+	rnp_input_t input = NULL;
+	rnp_result_t r;
+	int err;
+
+	if ((r = rnp_input_from_memory(&input, data, len, false)) != RNP_SUCCESS)
+		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
+	err = encrypt_input(kr, fprs, nfprs, input, NULL, out, out_ctx);
+	rnp_input_destroy(input);
+	return err;
+}
+
+int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
+			      const void *sig, size_t sig_len, char signer[41], int64_t *created)
+{
+	rnp_input_t din = NULL, sin = NULL;
+	rnp_op_verify_t op = NULL;
+	rnp_op_verify_signature_t s = NULL;
+	rnp_key_handle_t key = NULL;
+	char *fpr = NULL;
+	size_t count = 0;
+	uint32_t ctime = 0, etime = 0;
+	bool primary = false;
+	rnp_result_t r;
+	int err;
+
+	signer[0] = '\0';
+	if ((r = rnp_input_from_memory(&din, data, len, false)) != RNP_SUCCESS ||
+	    (r = rnp_input_from_memory(&sin, sig, sig_len, false)) != RNP_SUCCESS ||
+	    (r = rnp_op_verify_detached_create(&op, kr->ffi, din, sin)) != RNP_SUCCESS) {
+		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot start verification");
+		goto cleanup;
+	}
+	r = rnp_op_verify_execute(op);
+	if (rnp_op_verify_get_signature_count(op, &count) != RNP_SUCCESS || count != 1) {
+		err = kluis_error_set(KLUIS_EVERIFY, "expected one signature, found %zu (%s)", count,
+				      rnp_result_to_string(r));
+		goto cleanup;
+	}
+	rnp_op_verify_get_signature_at(op, 0, &s);
+	rnp_op_verify_signature_get_times(s, &ctime, &etime);
+	if (rnp_op_verify_signature_get_key(s, &key) != RNP_SUCCESS || !key) {
+		err = kluis_error_set(KLUIS_EVERIFY, "signed by a key that is not in the keyring");
+		goto cleanup;
+	}
+	rnp_key_is_primary(key, &primary);
+	if ((primary ? rnp_key_get_fprint(key, &fpr) : rnp_key_get_primary_fprint(key, &fpr)) != RNP_SUCCESS || !fpr) {
+		err = kluis_error_set(KLUIS_EVERIFY, "cannot tell the signing key's primary fingerprint");
+		goto cleanup;
+	}
+	snprintf(signer, 41, "%s", fpr);
+	if (created)
+		*created = (int64_t)ctime;
+	r = rnp_op_verify_signature_get_status(s);
+	if (r != RNP_SUCCESS) {
+		err = kluis_error_set(KLUIS_EVERIFY, "bad signature by %s: %s", signer, rnp_result_to_string(r));
+		goto cleanup;
+	}
+	err = 0;
+cleanup:
+	rnp_buffer_destroy(fpr);
+	rnp_key_handle_destroy(key);
+	rnp_op_verify_destroy(op);
+	rnp_input_destroy(din);
+	rnp_input_destroy(sin);
+	return err;
+}
+
+void kluis_pgp_ids_free(char **ids, size_t n)
+{
+	size_t i;
+
+	if (!ids)
+		return;
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int kluis_pgp_recipients(kluis_keyring *kr, const void *msg, size_t len, char ***ids, size_t *n)
+{
+	rnp_input_t in = NULL;
+	rnp_output_t out = NULL;
+	rnp_op_verify_t op = NULL;
+	rnp_recipient_handle_t rcp = NULL;
+	char **list = NULL, *keyid = NULL;
+	size_t count = 0, i;
+	rnp_result_t r;
+	int err;
+
+	*ids = NULL;
+	*n = 0;
+	if ((r = rnp_input_from_memory(&in, msg, len, false)) != RNP_SUCCESS ||
+	    (r = rnp_output_to_null(&out)) != RNP_SUCCESS ||
+	    (r = rnp_op_verify_create(&op, kr->ffi, in, out)) != RNP_SUCCESS) {
+		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot read the message");
+		goto cleanup;
+	}
+	/* No secret key is loaded: decryption fails, but the recipients have been parsed. */
+	rnp_op_verify_execute(op);
+	if (rnp_op_verify_get_recipient_count(op, &count) != RNP_SUCCESS || count == 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "not an OpenPGP public-key encrypted message");
+		goto cleanup;
+	}
+	list = calloc(count, sizeof(*list));
+	if (!list) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < count; i++) {
+		if (rnp_op_verify_get_recipient_at(op, i, &rcp) != RNP_SUCCESS ||
+		    rnp_recipient_get_keyid(rcp, &keyid) != RNP_SUCCESS) {
+			err = kluis_error_set(KLUIS_EVERIFY, "cannot read recipient %zu", i);
+			goto cleanup;
+		}
+		list[i] = strdup(keyid);
+		rnp_buffer_destroy(keyid);
+		keyid = NULL;
+		if (!list[i]) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+	}
+	*ids = list;
+	*n = count;
+	list = NULL;
+	err = 0;
+cleanup:
+	kluis_pgp_ids_free(list, count);
+	rnp_op_verify_destroy(op);
+	rnp_input_destroy(in);
+	rnp_output_destroy(out);
+	return err;
+}
+
+int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***ids, size_t *n)
+{
+	rnp_key_handle_t key = NULL, sub = NULL;
+	char **list = NULL, *keyid = NULL;
+	size_t nsub = 0, i, count = 0;
+	bool can;
+	int err;
+
+	*ids = NULL;
+	*n = 0;
+	if ((err = locate_primary(kr, fpr, &key)) < 0)
+		return err;
+	rnp_key_get_subkey_count(key, &nsub);
+	list = calloc(nsub + 1, sizeof(*list));
+	if (!list) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i <= nsub; i++) {
+		rnp_key_handle_t k = key;
+		if (i < nsub) {
+			if (rnp_key_get_subkey_at(key, i, &sub) != RNP_SUCCESS)
+				continue;
+			k = sub;
+		}
+		can = false;
+		rnp_key_allows_usage(k, "encrypt", &can);
+		if (can && rnp_key_get_keyid(k, &keyid) == RNP_SUCCESS) {
+			list[count++] = strdup(keyid);
+			rnp_buffer_destroy(keyid);
+			keyid = NULL;
+		}
+		rnp_key_handle_destroy(sub);
+		sub = NULL;
+	}
+	*ids = list;
+	*n = count;
+	list = NULL;
+	err = 0;
+cleanup:
+	free(list);
+	rnp_key_handle_destroy(key);
+	return err;
+}

@@ -1,0 +1,72 @@
+/*
+ * pgp.h - public-key-only OpenPGP work in process (librnp): encrypting to a dossier's readers
+ * and verifying detached signatures.
+ *
+ * Why not gpgme here: gpgme starts one gpg process per operation (about 9 ms each, see
+ * NOTES.md), which dominates the cost of adding an entry and makes bulk verification slow.
+ * Nothing here touches a secret key; everything that does goes through gpgme (crypto.h).
+ * The keyring is loaded once per command from GNUPGHOME's public keyring, read-only.
+ */
+#ifndef KLUIS_PGP_H
+#define KLUIS_PGP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kluis_keyring kluis_keyring;
+
+/* Write callback for encryption output: return 0 or a negative KLUIS_E* code. */
+typedef int (*kluis_pgp_write_fn)(void *ctx, const void *data, size_t len);
+/* Read callback for encryption input: set *got (0 at end); return 0 or negative. */
+typedef int (*kluis_pgp_read_fn)(void *ctx, void *buf, size_t len, size_t *got);
+
+/* Load the public keys of `gnupghome` (NULL: $GNUPGHOME, else ~/.gnupg). */
+int kluis_keyring_open_gnupg(kluis_keyring **out, const char *gnupghome);
+/* A keyring from OpenPGP key data (armored or binary), e.g. an archive's keys/. */
+int kluis_keyring_open_data(kluis_keyring **out, const void *data, size_t len);
+/* Add more OpenPGP key data to a keyring. */
+int kluis_keyring_import(kluis_keyring *kr, const void *data, size_t len);
+void kluis_keyring_free(kluis_keyring *kr);
+
+/*
+ * Check that `fpr` is a primary key in the keyring that can receive encrypted data now: not
+ * revoked, not expired, with a valid encryption subkey. The error names the key and the cause.
+ */
+int kluis_keyring_check_recipient(kluis_keyring *kr, const char *fpr);
+
+/* Whether the primary key `fpr` is present. */
+int kluis_keyring_has_key(kluis_keyring *kr, const char *fpr);
+
+/* Export the public key `fpr` (armored) into a malloc'd buffer. */
+int kluis_keyring_export(kluis_keyring *kr, const char *fpr, char **out, size_t *out_len);
+
+/*
+ * Encrypt the stream `in` to the primary keys `fprs` (binary OpenPGP, AES-256, no compression,
+ * so the size leaks no more than the plaintext's length) and write the ciphertext to `out`.
+ */
+int kluis_pgp_encrypt(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
+		      kluis_pgp_read_fn in, void *in_ctx, kluis_pgp_write_fn out, void *out_ctx);
+
+/* Encrypt a buffer (same contract). */
+int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
+			     const void *data, size_t len, kluis_pgp_write_fn out, void *out_ctx);
+
+/*
+ * Verify a detached signature over `data`. On success (KLUIS_OK) `signer` holds the signing
+ * key's *primary* fingerprint and `*created` the signature time. An unknown signer, a bad
+ * signature or an expired/revoked key gives KLUIS_EVERIFY with the reason.
+ */
+int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
+			      const void *sig, size_t sig_len, char signer[41], int64_t *created);
+
+/*
+ * The key ids (16 hex, upper case) of the public-key recipients of an encrypted message,
+ * read from its packets without decrypting. `*ids` is malloc'd; free with kluis_pgp_ids_free.
+ */
+int kluis_pgp_recipients(kluis_keyring *kr, const void *msg, size_t len, char ***ids, size_t *n);
+void kluis_pgp_ids_free(char **ids, size_t n);
+
+/* The key ids (16 hex) of every encryption-capable subkey of primary key `fpr`. */
+int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***ids, size_t *n);
+
+#endif

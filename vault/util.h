@@ -1,0 +1,81 @@
+/*
+ * util.h - small shared helpers: growable buffers that can be wiped, time stamps, ids,
+ * fingerprints, SHA-256, and careful file I/O (0600 files, 0700 directories, atomic writes).
+ */
+#ifndef KLUIS_UTIL_H
+#define KLUIS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* A growable byte buffer. `secret` buffers are wiped before every realloc and free. */
+typedef struct {
+	unsigned char *ptr;
+	size_t len;
+	size_t cap;
+	bool secret;
+} kluis_buf;
+
+#define KLUIS_BUF_INIT { NULL, 0, 0, false }
+#define KLUIS_SECRET_BUF_INIT { NULL, 0, 0, true }
+
+int kluis_buf_grow(kluis_buf *b, size_t extra);
+int kluis_buf_put(kluis_buf *b, const void *data, size_t len);
+int kluis_buf_puts(kluis_buf *b, const char *s);
+int kluis_buf_printf(kluis_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* NUL-terminate without counting the NUL in len. */
+int kluis_buf_cstr(kluis_buf *b);
+/* Wipe (if secret) and release; the buffer is reusable afterwards. NULL-safe. */
+void kluis_buf_dispose(kluis_buf *b);
+
+/* explicit_bzero; NULL-safe. */
+void kluis_wipe(void *p, size_t len);
+/* Wipe a NUL-terminated string and free it. NULL-safe. */
+void kluis_free_secret_str(char *s);
+
+/* Current time (UTC seconds); KLUIS_NOW=<epoch> overrides it for reproducible tests. */
+int64_t kluis_now(void);
+/* "2026-11-22T10:15:00Z" into out (at least 21 bytes). */
+void kluis_time_iso(int64_t t, char out[21]);
+/* "20261122T101500Z" into out (at least 17 bytes). */
+void kluis_time_stamp(int64_t t, char out[17]);
+/* Parse "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
+int kluis_time_parse(const char *s, int64_t *out);
+
+/* n random lowercase hex digits (n < 64) into out (n+1 bytes). */
+int kluis_random_hex(char *out, size_t n);
+
+/* Dossier ids: [a-z0-9-]{1,64}. */
+bool kluis_id_valid(const char *id);
+/* Entry ids: YYYYMMDDTHHMMSSZ-xxxx. */
+bool kluis_entry_id_valid(const char *id);
+/* Fingerprint: 40 hex digits (v4); normalised to upper case into out[41]. */
+bool kluis_fpr_normalize(const char *in, char out[41]);
+
+/* SHA-256 streaming (libgcrypt). */
+typedef struct kluis_sha256 kluis_sha256;
+int kluis_sha256_new(kluis_sha256 **out);
+void kluis_sha256_update(kluis_sha256 *h, const void *data, size_t len);
+/* Final digest as 64 lowercase hex digits + NUL. */
+void kluis_sha256_hex(kluis_sha256 *h, char out[65]);
+void kluis_sha256_free(kluis_sha256 *h);
+int kluis_sha256_buffer_hex(const void *data, size_t len, char out[65]);
+
+/* Read a whole (small) file; refuses files over max bytes. The buffer is NUL-terminated. */
+int kluis_file_read(kluis_buf *out, const char *path, size_t max);
+/* Write data to path atomically: temporary name in the same directory, 0600, fsync, rename. */
+int kluis_file_write_atomic(const char *path, const void *data, size_t len);
+/* Create a new file exclusively (O_EXCL|O_NOFOLLOW, 0600); returns fd or negative error. */
+int kluis_file_create_excl(const char *path);
+/* mkdir -p with mode 0700 for every directory created. */
+int kluis_mkdir_p(const char *path);
+/* Remove a directory tree (no symlink following). */
+int kluis_rm_rf(const char *path);
+/* malloc'd "a/b". */
+char *kluis_path_join(const char *a, const char *b);
+/* Whether path exists. */
+bool kluis_path_exists(const char *path);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * vault.h - the kluis library's public API: a vault of dossiers, its entries, the history.
+ *
+ * The library does the work and knows nothing of the terminal: it never prints, prompts or
+ * exits. Every function returns 0 or a negative KLUIS_E* code with kluis_error_last() set.
+ * Layout and formats: docs/DESIGN.md.
+ */
+#ifndef KLUIS_VAULT_H
+#define KLUIS_VAULT_H
+
+#include "error.h"
+#include "pgp.h"
+#include "repo.h"
+#include "util.h"
+#include "keys/roles.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct kluis_vault kluis_vault;
+typedef struct kluis_dossier kluis_dossier;
+
+#define KLUIS_ENTRY_ID_LEN 21
+
+/* ---- vault ---- */
+
+/* Open (and with `create`, make) the vault at dir (0700). `as` is --as or NULL. */
+int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, bool create);
+void kluis_vault_free(kluis_vault *v);
+const char *kluis_vault_root(const kluis_vault *v);
+/* The actor's primary fingerprint (resolved once, see keys/actor.h). */
+int kluis_vault_actor(kluis_vault *v, const char **fpr);
+/* The public keyring (GNUPGHOME's), loaded once. */
+int kluis_vault_keyring(kluis_vault *v, kluis_keyring **kr);
+/* Trust root fingerprints from kluis.conf (may be empty). */
+int kluis_vault_trust(kluis_vault *v, const char *const **fprs, size_t *n);
+/* Record a trust root fingerprint if the vault has none yet. */
+int kluis_vault_trust_init(kluis_vault *v, const char *fpr);
+/* Ids of the dossiers in the vault, sorted (malloc'd strings). */
+int kluis_vault_dossier_ids(kluis_vault *v, char ***ids, size_t *n);
+void kluis_strings_free(char **list, size_t n);
+
+/* ---- dossier ---- */
+
+typedef struct {
+	const char *id;
+	const char *klant, *medewerker, *directie, *opdrachtgever; /* fingerprints */
+	const char *traject;      /* optional, encrypted */
+	int retention_years;      /* 0: default (2, P13.2) */
+	const char *trust;        /* --trust FPR or NULL */
+} kluis_init_opts;
+
+int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *opts, git_oid *commit_out);
+int kluis_dossier_open(kluis_dossier **out, kluis_vault *v, const char *id);
+void kluis_dossier_free(kluis_dossier *d);
+const char *kluis_dossier_id(const kluis_dossier *d);
+git_repository *kluis_dossier_repo(kluis_dossier *d);
+const kluis_roles *kluis_dossier_roles(const kluis_dossier *d);
+
+typedef struct {
+	char state[16];          /* open, closed */
+	int64_t created;
+	int64_t last_change;
+	int64_t closed;          /* 0 while open */
+	int retention_years;
+	size_t entries;
+	git_oid head;
+} kluis_dossier_status;
+
+int kluis_dossier_status_get(kluis_dossier *d, kluis_dossier_status *st);
+
+/* ---- entries ---- */
+
+typedef struct {
+	const char *kind;     /* note, contact, ... (NULL: note for text, document for files) */
+	const char *origin;   /* W5a: medewerker, klant, opdrachtgever, derde[:who] */
+	const char *basis;    /* P6.4: consent, contract, legal, vital, interest */
+	const char *special;  /* P8 category or NULL */
+	const char *title;
+	/* exactly one source: */
+	const char *text;     /* -m TEXT */
+	size_t text_len;
+	const char *path;     /* --file PATH */
+	int fd;               /* -: standard input (fd >= 0), else -1 */
+} kluis_entry_input;
+
+/* Progress of long work: bytes done of total (0 when unknown). */
+typedef void (*kluis_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/*
+ * Add entries in one signed commit (action add or statement). ids receives each new entry
+ * id (array of n x [KLUIS_ENTRY_ID_LEN+1]). Runs the vault's post-add hook afterwards;
+ * *hook_status gets its exit status (-1 when there is no hook).
+ */
+int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_input *in, size_t n,
+		    char (*ids)[KLUIS_ENTRY_ID_LEN + 1], int *hook_status,
+		    kluis_progress_fn progress, void *progress_ctx);
+
+/* Validate the fields of an input (also done by _add); for early, precise usage errors. */
+int kluis_entry_input_check(const kluis_entry_input *in);
+
+/*
+ * Decrypt one entry. Logs a signed access record first (invariant 6). The metadata (JSON)
+ * goes into *meta (secret buffer); the body is written to body_fd when >= 0, else into
+ * *body (secret buffer).
+ */
+int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose, kluis_buf *meta,
+		     int body_fd, kluis_buf *body);
+
+/* ---- history ---- */
+
+typedef struct {
+	git_oid commit;
+	int64_t time;
+	char action[16];
+	char role[24];
+	char fpr[41];
+	char kind[24];
+	char purpose[48];
+	char **entries;       /* entry ids this event names */
+	size_t nentries;
+	bool access;          /* from refs/kluis/access */
+} kluis_event;
+
+/* Every event of the dossier from commit metadata, oldest first (no decryption). */
+int kluis_history(kluis_dossier *d, kluis_event **events, size_t *n);
+void kluis_events_free(kluis_event *events, size_t n);
+
+/* Append a signed access record (who, which entry, when, why) to refs/kluis/access. */
+int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purpose);
+
+/* Whether a purpose code is acceptable: [a-z0-9-]{1,40}. */
+bool kluis_purpose_valid(const char *purpose);
+
+#endif
