@@ -48,8 +48,8 @@ int cli_fail(int err);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(kluis_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Open the vault (creating it when `create`). */
-int cli_open_vault(kluis_cli *cli, kluis_vault **v, bool create);
+/* Open the vault; flags KLUIS_VAULT_CREATE, KLUIS_VAULT_SIGN. */
+int cli_open_vault(kluis_cli *cli, kluis_vault **v, unsigned flags);
 /* Print a JSON value on stdout (takes the reference). */
 int cli_print_json(json_t *value);
 /* A progress reporter for long work, shown only on a terminal. */

@@ -40,7 +40,7 @@ int cmd_list(kluis_cli *cli, int argc, char **argv)
 		return cli_print_usage(cli);
 	if (optind != argc)
 		return cli_usage_error(cli, "list takes no arguments");
-	if ((rc = cli_open_vault(cli, &v, false)) != CLI_OK)
+	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
 		return rc;
 	if ((err = kluis_vault_dossier_ids(v, &ids, &n)) < 0) {
 		rc = cli_fail(err);

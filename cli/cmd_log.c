@@ -66,7 +66,7 @@ int cmd_log(kluis_cli *cli, int argc, char **argv)
 		return cli_print_usage(cli);
 	if (optind != argc - 1)
 		return cli_usage_error(cli, "log takes one dossier ID");
-	if ((rc = cli_open_vault(cli, &v, false)) != CLI_OK)
+	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
 		return rc;
 	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0 || (err = kluis_history(d, &events, &n)) < 0) {
 		rc = cli_fail(err);

@@ -87,7 +87,7 @@ int cmd_show(kluis_cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "--out and --json do not go together");
 	if (!purpose)
 		purpose = "begeleiding";
-	if ((rc = cli_open_vault(cli, &v, false)) != CLI_OK)
+	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
 		return rc;
 	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0) {
 		rc = cli_fail(err);

@@ -105,9 +105,9 @@ void cli_info(kluis_cli *cli, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_open_vault(kluis_cli *cli, kluis_vault **v, bool create)
+int cli_open_vault(kluis_cli *cli, kluis_vault **v, unsigned flags)
 {
-	int err = kluis_vault_open(v, cli->vault_dir, cli->as, create);
+	int err = kluis_vault_open(v, cli->vault_dir, cli->as, flags);
 
 	return err < 0 ? cli_fail(err) : CLI_OK;
 }

@@ -18,18 +18,49 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The gpg binary: $KLUIS_GPG, else the first `gpg` on PATH. */
+static char *find_gpg(void)
+{
+	const char *env = getenv("KLUIS_GPG"), *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *found = NULL;
+
+	if (env && *env)
+		return strdup(env);
+	copy = strdup(path && *path ? path : "/usr/bin:/bin");
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *candidate = kluis_path_join(dir, "gpg");
+		if (candidate && access(candidate, X_OK) == 0)
+			found = candidate;
+		else
+			free(candidate);
+	}
+	free(copy);
+	return found;
+}
+
 int kluis_crypto_init(void)
 {
 	static bool done;
-	gpgme_error_t e;
+	char *gpg;
 
 	if (done)
 		return 0;
+	/*
+	 * gpgme's engine discovery asks gpgconf (twice) and probes gpgsm: five process starts,
+	 * 5 ms of every command. kluis needs only gpg, so name it and skip gpgconf; gpg still
+	 * finds its own agent.
+	 */
+	gpg = find_gpg();
+	if (!gpg)
+		return kluis_error_set(KLUIS_ECRYPTO, "gpg not found on PATH (install gnupg, or set KLUIS_GPG)");
+	gpgme_set_global_flag("disable-gpgconf", "1");
+	gpgme_set_global_flag("gpg-name", gpg);
+	free(gpg);
 	if (!gpgme_check_version("1.13.0"))
 		return kluis_error_set(KLUIS_ECRYPTO, "gpgme is too old (need 1.13 or later)");
+	/* no gpgme_engine_check_version here: it probes every engine (gpgsm too); the first
+	 * operation reports a broken gpg clearly enough */
 	gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
-	if ((e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0)
-		return kluis_error_set(KLUIS_ECRYPTO, "gpg is not usable: %s (install gnupg)", gpgme_strerror(e));
 	done = true;
 	return 0;
 }
@@ -81,10 +112,12 @@ static void *signer_resolve(void *arg)
 
 	if ((s->err = new_ctx(&s->ctx)) < 0)
 		goto out;
-	e = gpgme_get_key(s->ctx, s->fpr, &s->key, 1);
+	/* the public listing does not ask gpg-agent and is faster; a missing secret key shows
+	 * at signing, before anything is committed */
+	e = gpgme_get_key(s->ctx, s->fpr, &s->key, 0);
 	if (e || !s->key) {
 		s->err = gpgme_err_code(e) == GPG_ERR_EOF || !e
-			 ? kluis_error_set(KLUIS_EKEY, "no secret key %s in this keyring (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr)
+			 ? kluis_error_set(KLUIS_EKEY, "no key %s in this keyring (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr)
 			 : gpg_fail(e, "cannot find the signing key");
 		goto out;
 	}
@@ -147,7 +180,10 @@ int kluis_signer_sign(kluis_signer *s, const void *data, size_t len, kluis_buf *
 		goto cleanup;
 	}
 	if ((e = gpgme_op_sign(s->ctx, in, outd, GPGME_SIG_MODE_DETACH)) != 0) {
-		err = gpg_fail(e, "signing failed");
+		if (gpgme_err_code(e) == GPG_ERR_UNUSABLE_SECKEY || gpgme_err_code(e) == GPG_ERR_NO_SECKEY)
+			err = kluis_error_set(KLUIS_EKEY, "no secret key for %s here: you cannot sign as that key (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr);
+		else
+			err = gpg_fail(e, "signing failed");
 		goto cleanup;
 	}
 	res = gpgme_op_sign_result(s->ctx);

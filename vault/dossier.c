@@ -211,26 +211,32 @@ cleanup:
 	return err;
 }
 
-int kluis_dossier_status_get(kluis_dossier *d, kluis_dossier_status *st)
+int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
+	int err;
+
+	if ((err = kluis_repo_read_path(d->repo, d->head_tree, "dossier", &text)) == 0)
+		err = kluis_dossier_file_parse(f, (const char *)text.ptr, text.len);
+	kluis_buf_dispose(&text);
+	return err;
+}
+
+int kluis_dossier_status_get(kluis_dossier *d, kluis_dossier_status *st)
+{
 	kluis_dossier_file f;
 	int err;
 
 	memset(st, 0, sizeof(*st));
-	if ((err = kluis_repo_read_path(d->repo, d->head_tree, "dossier", &text)) < 0 ||
-	    (err = kluis_dossier_file_parse(&f, (const char *)text.ptr, text.len)) < 0)
-		goto cleanup;
+	if ((err = kluis_dossier_file_load(d, &f)) < 0)
+		return err;
 	snprintf(st->state, sizeof(st->state), "%s", f.state);
 	st->created = f.created;
 	st->closed = f.closed;
 	st->retention_years = f.retention_years;
 	st->last_change = (int64_t)git_commit_time(d->head_commit);
 	git_oid_cpy(&st->head, &d->head);
-	err = count_entries(d, &st->entries);
-cleanup:
-	kluis_buf_dispose(&text);
-	return err;
+	return count_entries(d, &st->entries);
 }
 
 /* ---- transactions ---- */
@@ -266,7 +272,7 @@ int kluis_txn_begin(kluis_txn **out, kluis_dossier *d, kluis_action action)
 		goto fail;
 	if ((err = kluis_roles_authorize(&d->roles, t->actor, action, &t->role)) < 0)
 		goto fail;
-	if ((err = kluis_signer_start(&t->signer, t->actor)) < 0)
+	if ((err = kluis_vault_take_signer(d->vault, &t->signer)) < 0)
 		goto fail;
 	*out = t;
 	return 0;

@@ -284,7 +284,7 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 {
 	kluis_txn *t = NULL;
 	kluis_buf trailers = KLUIS_BUF_INIT;
-	kluis_dossier_status st;
+	kluis_dossier_file st;
 	char subject[64];
 	const char *kind;
 	size_t i;
@@ -306,7 +306,7 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 	}
 	if ((err = kluis_txn_begin(&t, d, action)) < 0)
 		goto cleanup;
-	if ((err = kluis_dossier_status_get(d, &st)) < 0)
+	if ((err = kluis_dossier_file_load(d, &st)) < 0)
 		goto cleanup;
 	if (strcmp(st.state, "open") != 0 && action != KLUIS_ACT_STATEMENT) {
 		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' is %s: no new entries (only the klant's statements and reads)", d->id, st.state);

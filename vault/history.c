@@ -183,7 +183,7 @@ int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purp
 		return kluis_error_set(KLUIS_EINVAL, "--purpose '%s' must be a short code of [a-z0-9-] (e.g. begeleiding, inzage, rapportage), never prose", purpose ? purpose : "");
 	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 ||
 	    (err = kluis_roles_authorize(&d->roles, actor, KLUIS_ACT_ACCESS, &role)) < 0 ||
-	    (err = kluis_signer_start(&signer, actor)) < 0 || (err = kluis_repo_lock(d->path, &lock)) < 0 ||
+	    (err = kluis_vault_take_signer(d->vault, &signer)) < 0 || (err = kluis_repo_lock(d->path, &lock)) < 0 ||
 	    (err = kluis_repo_ref(d->repo, ACCESS_REF, &old, &exists)) < 0)
 		goto cleanup;
 	if (git_treebuilder_new(&tb, d->repo, NULL) < 0 || git_treebuilder_write(&tree, tb) < 0) {

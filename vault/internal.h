@@ -17,6 +17,7 @@ struct kluis_vault {
 	char **trust;
 	size_t ntrust;
 	bool trust_loaded;
+	kluis_signer *signer;  /* resolved early (kluis_vault_prepare_signing), taken by a txn */
 };
 
 struct kluis_dossier {
@@ -30,6 +31,9 @@ struct kluis_dossier {
 	git_tree *head_tree;
 	kluis_roles roles;
 };
+
+/* The actor's signer: the one prepared early if any, else a new one. Caller frees it. */
+int kluis_vault_take_signer(kluis_vault *v, kluis_signer **out);
 
 /* Reload head, head tree and roles from refs/heads/main. */
 int kluis_dossier_reload(kluis_dossier *d);
@@ -70,6 +74,8 @@ typedef struct {
 } kluis_dossier_file;
 int kluis_dossier_file_parse(kluis_dossier_file *f, const char *text, size_t len);
 int kluis_dossier_file_format(const kluis_dossier_file *f, kluis_buf *out);
+/* Read the dossier file of the head. */
+int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f);
 
 /* Commit message helpers. */
 int kluis_trailer_get(const char *message, const char *key, char *out, size_t outlen);

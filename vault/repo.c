@@ -25,6 +25,7 @@ int kluis_repo_global_init(void)
 		return 0;
 	if (git_libgit2_init() < 0)
 		return kluis_git_fail(KLUIS_EGENERIC, "cannot start libgit2");
+	/* every object and ref file is fsynced, so a commit survives a crash once its ref moved */
 	if (!getenv("KLUIS_NO_FSYNC"))
 		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);

@@ -16,14 +16,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, bool create)
+int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigned flags)
 {
 	kluis_vault *v = NULL;
+	bool create = flags & KLUIS_VAULT_CREATE;
 	struct stat st;
 	int err;
 
 	*out = NULL;
-	if ((err = kluis_crypto_init()) < 0 || (err = kluis_repo_global_init()) < 0)
+	if ((err = kluis_crypto_init()) < 0)
 		return err;
 	if (stat(dir, &st) < 0) {
 		if (!create)
@@ -44,6 +45,11 @@ int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, bool cr
 		goto fail;
 	}
 	if (create && (err = kluis_mkdir_p(v->dossiers)) < 0)
+		goto fail;
+	/* gpg start-up runs on its own thread while libgit2 starts here */
+	if ((flags & KLUIS_VAULT_SIGN) && (err = kluis_vault_prepare_signing(v)) < 0)
+		goto fail;
+	if ((err = kluis_repo_global_init()) < 0)
 		goto fail;
 	*out = v;
 	return 0;
@@ -67,6 +73,7 @@ void kluis_vault_free(kluis_vault *v)
 {
 	if (!v)
 		return;
+	kluis_signer_free(v->signer);
 	kluis_keyring_free(v->keyring);
 	kluis_strings_free(v->trust, v->ntrust);
 	free(v->root);
@@ -91,6 +98,33 @@ int kluis_vault_actor(kluis_vault *v, const char **fpr)
 	}
 	*fpr = v->actor;
 	return 0;
+}
+
+int kluis_vault_prepare_signing(kluis_vault *v)
+{
+	const char *fpr;
+	int err;
+
+	if (v->signer)
+		return 0;
+	if ((err = kluis_vault_actor(v, &fpr)) < 0)
+		return err;
+	return kluis_signer_start(&v->signer, fpr);
+}
+
+int kluis_vault_take_signer(kluis_vault *v, kluis_signer **out)
+{
+	const char *fpr;
+	int err;
+
+	if (v->signer) {
+		*out = v->signer;
+		v->signer = NULL;
+		return 0;
+	}
+	if ((err = kluis_vault_actor(v, &fpr)) < 0)
+		return err;
+	return kluis_signer_start(out, fpr);
 }
 
 int kluis_vault_keyring(kluis_vault *v, kluis_keyring **kr)

@@ -24,12 +24,22 @@ typedef struct kluis_dossier kluis_dossier;
 
 /* ---- vault ---- */
 
-/* Open (and with `create`, make) the vault at dir (0700). `as` is --as or NULL. */
-int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, bool create);
+enum {
+	KLUIS_VAULT_CREATE = 1 << 0, /* make the vault directory if it does not exist */
+	KLUIS_VAULT_SIGN = 1 << 1,   /* the command will sign: resolve the actor's key early */
+};
+/* Open the vault at dir (0700). `as` is --as or NULL; flags KLUIS_VAULT_*. */
+int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigned flags);
 void kluis_vault_free(kluis_vault *v);
 const char *kluis_vault_root(const kluis_vault *v);
 /* The actor's primary fingerprint (resolved once, see keys/actor.h). */
 int kluis_vault_actor(kluis_vault *v, const char **fpr);
+/*
+ * Start resolving the actor's signing key in the background now (gpgme start-up and a key
+ * lookup are two gpg processes, ~15 ms), so a command that will sign overlaps that with its
+ * own work. Optional; a no-op when the actor is not yet known without asking gpg.
+ */
+int kluis_vault_prepare_signing(kluis_vault *v);
 /* The public keyring (GNUPGHOME's), loaded once. */
 int kluis_vault_keyring(kluis_vault *v, kluis_keyring **kr);
 /* Trust root fingerprints from kluis.conf (may be empty). */

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# bootstrap.sh - install what kluis needs on Debian 12, build it, and run the demo or the tests.
+#
+#   bash scripts/bootstrap.sh demo    install, build, run `kluis demo`
+#   bash scripts/bootstrap.sh test    install, build, run every test (also under ASan+UBSan
+#                                     and valgrind)
+#
+# Run as root (or with sudo available). Every dependency kluis has is installed here, so a
+# missing step fails CI instead of hiding on a developer's machine.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+mode=${1:-demo}
+
+DEPS=(build-essential cmake pkg-config git gnupg
+      libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libjansson-dev libgcrypt20-dev librnp-dev
+      libcmocka-dev valgrind python3 tar gzip)
+
+install_deps() {
+  local missing=() sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  for p in "${DEPS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() { # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)"
+}
+
+install_deps
+case "$mode" in
+  demo)
+    build build
+    ./build/kluis demo
+    ;;
+  test)
+    start=$(date +%s)
+    build build
+    echo "== tests (release build)"
+    (cd build && ctest --output-on-failure -j2 -LE valgrind)
+    echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+    build build-asan -DKLUIS_SANITIZE=ON
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+       ctest --output-on-failure -j2 -LE valgrind)
+    echo "== tests under valgrind"
+    (cd build && ctest --output-on-failure -L valgrind)
+    echo "bootstrap: all tests passed in $(( $(date +%s) - start )) s"
+    ;;
+  *)
+    echo "usage: bash scripts/bootstrap.sh demo|test" >&2
+    exit 2
+    ;;
+esac

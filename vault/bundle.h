@@ -1,0 +1,46 @@
+/*
+ * bundle.h - git bundle v2 files, written and read with libgit2 (libgit2 1.5 has no bundle API).
+ *
+ * A bundle is the line "# v2 git bundle", one "<oid> <refname>" line per ref, an empty line,
+ * then a pack. The transfer archive ships a dossier as one; stock `git bundle verify` and
+ * `git clone` accept what kluis_bundle_write produces. Bundles here are always complete: no
+ * prerequisite ("-<oid>") lines are written or accepted.
+ */
+#ifndef KLUIS_BUNDLE_H
+#define KLUIS_BUNDLE_H
+
+#include <stddef.h>
+#include <git2.h>
+
+/* One ref advertised by a bundle. */
+typedef struct {
+	char *name; /* "HEAD" or a valid "refs/..." name */
+	git_oid oid;
+} kluis_bundle_ref;
+
+/*
+ * Write a complete bundle of `refnames` (each "refs/..."; "HEAD" is added by itself when the
+ * repository's HEAD resolves) to `path`. The pack holds every object reachable from those refs
+ * and is streamed to disk, never held whole in memory. The file appears atomically (temporary
+ * name in the same directory, 0600, fsync, rename) and never replaces an existing file
+ * (KLUIS_EEXISTS). KLUIS_ENOTFOUND if a ref does not exist, KLUIS_EINVAL for a bad refname.
+ */
+int kluis_bundle_write(git_repository *repo, const char *path, const char *const *refnames,
+		       size_t nrefs);
+
+/*
+ * Read the bundle at `path` into `repo`'s object database: parse the header strictly, stream
+ * the pack through the odb's pack writer (its trailing checksum is checked), then check that
+ * every advertised object, and everything reachable from it, is now present. Refs are not
+ * touched; the caller decides. On success *refs_out (free with kluis_bundle_refs_free) holds
+ * the advertised refs in file order. A malformed, truncated or corrupt bundle is KLUIS_EVERIFY;
+ * then *refs_out is NULL, *nrefs_out 0, and objects of a pack that passed its checksum may
+ * remain unreferenced in the odb (read into a scratch repository when that matters).
+ */
+int kluis_bundle_read(git_repository *repo, const char *path, kluis_bundle_ref **refs_out,
+		      size_t *nrefs_out);
+
+/* Free what kluis_bundle_read returned. NULL-safe. */
+void kluis_bundle_refs_free(kluis_bundle_ref *refs, size_t nrefs);
+
+#endif
