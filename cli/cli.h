@@ -66,5 +66,8 @@ int cmd_log(kluis_cli *cli, int argc, char **argv);
 int cmd_show(kluis_cli *cli, int argc, char **argv);
 int cmd_list(kluis_cli *cli, int argc, char **argv);
 int cmd_demo(kluis_cli *cli, int argc, char **argv);
+int cmd_verify(kluis_cli *cli, int argc, char **argv);
+int cmd_audit(kluis_cli *cli, int argc, char **argv);
+int cmd_checkpoint(kluis_cli *cli, int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@ static const struct {
 	{ "log", cmd_log, "every entry and event, from commit metadata; no decryption" },
 	{ "show", cmd_show, "decrypt one entry (the read is logged)" },
 	{ "list", cmd_list, "dossiers with state, entry count, last change" },
+	{ "verify", cmd_verify, "check the signed history (invariants 1-7) with public keys only" },
+	{ "audit", cmd_audit, "the audit trail: who did what when, reads included" },
+	{ "checkpoint", cmd_checkpoint, "a signed checkpoint of a dossier for a witness" },
 	{ "demo", cmd_demo, "a whole small traject in a throwaway vault, step by step" },
 };
 

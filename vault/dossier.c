@@ -9,6 +9,7 @@
  * lock, so a crash leaves either the whole new commit or none of it.
  */
 #include "internal.h"
+#include "checkpoint.h"
 #include "crypto.h"
 
 #include <jansson.h>
@@ -438,6 +439,8 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 	bool content_exists = false;
 	kluis_buf msg = KLUIS_BUF_INIT;
 	int64_t now = kluis_now();
+	unsigned long long next_seq = 1;
+	char seq[32];
 	int err;
 
 	if ((err = kluis_repo_ref(d->repo, CONTENT_REF, &content_old, &content_exists)) < 0)
@@ -455,7 +458,10 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 	}
 	if ((err = updated_tree(d->repo, d->head_tree, t->main_updates, t->nmain, &main_tree_id)) < 0)
 		goto cleanup;
-	if ((err = kluis_buf_printf(&msg, "%s\n\n%s", subject, trailers)) < 0 ||
+	/* Kluis-Seq numbers the commits, so a signed head also vouches for the history's length */
+	if (d->has_head && kluis_trailer_get(git_commit_message(d->head_commit), "Kluis-Seq", seq, sizeof(seq)))
+		next_seq = strtoull(seq, NULL, 10) + 1;
+	if ((err = kluis_buf_printf(&msg, "%s\n\n%sKluis-Seq: %llu\n", subject, trailers, next_seq)) < 0 ||
 	    (err = kluis_repo_commit(d->repo, &main_tree_id, d->has_head ? &d->head : NULL, kluis_role_name(t->role),
 				     t->actor, now, (const char *)msg.ptr, t->signer, &main_new)) < 0)
 		goto cleanup;
@@ -467,7 +473,10 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 		goto cleanup;
 	if (out)
 		git_oid_cpy(out, &main_new);
-	err = kluis_dossier_reload(d);
+	if ((err = kluis_dossier_reload(d)) < 0)
+		goto cleanup;
+	/* the checkpoint lags at most one commit behind after a crash here: still a prefix */
+	err = kluis_checkpoint_write(d->vault, d->id, d->repo, &main_new);
 cleanup:
 	kluis_buf_dispose(&msg);
 	git_tree_free(content_tree);

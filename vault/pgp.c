@@ -13,9 +13,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 struct kluis_keyring {
 	rnp_ffi_t ffi;
+	int devnull;
 };
 
 static int rnp_fail(int code, rnp_result_t r, const char *what)
@@ -35,6 +38,11 @@ static int keyring_new(kluis_keyring **out)
 		free(kr);
 		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start librnp");
 	}
+	/* librnp logs expected failures (no secret key while reading recipients) to stderr;
+	 * kluis reports errors itself, one line each */
+	kr->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (kr->devnull >= 0)
+		rnp_ffi_set_log_fd(kr->ffi, kr->devnull);
 	*out = kr;
 	return 0;
 }
@@ -130,6 +138,8 @@ void kluis_keyring_free(kluis_keyring *kr)
 	if (!kr)
 		return;
 	rnp_ffi_destroy(kr->ffi);
+	if (kr->devnull >= 0)
+		close(kr->devnull);
 	free(kr);
 }
 

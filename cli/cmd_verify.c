@@ -1,0 +1,158 @@
+/*
+ * cmd_verify.c - kluis verify: check SPEC invariants 1 to 7 over a dossier's whole history,
+ * with public keys only. Findings go to stdout, one line each: DOSSIER COMMIT MESSAGE
+ * (COMMIT is 40 hex digits, or - when the finding concerns no single commit).
+ */
+#include "cli.h"
+#include "vault/verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"Usage: kluis verify (ID | --all) [--trust FPR]... [--witness FILE] [--full] [--json]\n\n"
+	"Check a dossier's history with no secret key: every commit signed by a key that held a\n"
+	"role allowing its action at the parent commit; history linear, append-only and dated\n"
+	"sanely; every entry encrypted to exactly the readers of its moment, its ciphertext\n"
+	"present with the signed hash; the read log signed by readers; the head descending from\n"
+	"the vault's checkpoint (and from a witness's checkpoint with --witness FILE, see\n"
+	"'kluis checkpoint'). The first commit must come from the trust root: --trust FPR, else\n"
+	"the vault's configured one.\n\n"
+	"Re-verification is incremental: only what changed since the last clean run is checked\n"
+	"(the state is cached, HMAC-protected, in ~/.cache/kluis). --full checks everything.\n\n"
+	"Output: one line per finding, 'DOSSIER COMMIT WHAT', and exit 1; exit 0 when clean.\n";
+
+static int verify_one(kluis_cli *cli, kluis_vault *v, const char *id, const kluis_verify_opts *o, json_t *out, size_t *total)
+{
+	kluis_verify_report r;
+	char hex[GIT_OID_HEXSZ + 1];
+	json_t *findings = json_array();
+	size_t i;
+	int err = kluis_verify_dossier(v, id, o, &r);
+
+	if (err < 0) {
+		json_decref(findings);
+		return err;
+	}
+	for (i = 0; i < r.nfindings; i++) {
+		if (git_oid_is_zero(&r.findings[i].commit))
+			snprintf(hex, sizeof(hex), "-");
+		else
+			git_oid_tostr(hex, sizeof(hex), &r.findings[i].commit);
+		if (cli->json)
+			json_array_append_new(findings, json_pack("{s:s, s:s}", "commit", hex, "finding", r.findings[i].message));
+		else
+			printf("%s %s %s\n", id, hex, r.findings[i].message);
+	}
+	git_oid_tostr(hex, sizeof(hex), &r.head);
+	if (cli->json)
+		json_array_append_new(out, json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "dossier", id, "ok", r.nfindings == 0,
+						     "head", hex, "commits", (json_int_t)r.total_commits, "checked", (json_int_t)r.commits,
+						     "entries", (json_int_t)r.entries, "reads", (json_int_t)r.reads, "incremental",
+						     r.incremental, "findings", findings));
+	else {
+		json_decref(findings);
+		fprintf(stderr, "kluis: %s: %s (%zu commits%s, %zu new entries, %zu reads checked, head %.12s)\n", id,
+			r.nfindings ? "FAILED" : "verified", r.total_commits, r.incremental ? ", incremental" : "", r.entries, r.reads, hex);
+	}
+	*total += r.nfindings;
+	kluis_verify_report_dispose(&r);
+	return 0;
+}
+
+int cmd_verify(kluis_cli *cli, int argc, char **argv)
+{
+	enum { O_ALL = OPT_CMD_BASE, O_TRUST, O_WITNESS, O_FULL, O_BUNDLE };
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, O_ALL },
+		{ "trust", required_argument, NULL, O_TRUST },
+		{ "witness", required_argument, NULL, O_WITNESS },
+		{ "full", no_argument, NULL, O_FULL },
+		{ "bundle", required_argument, NULL, O_BUNDLE },
+		CLI_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	kluis_verify_opts o;
+	kluis_vault *v = NULL;
+	const char *bundle = NULL;
+	char **trust = NULL, **ids = NULL;
+	size_t ntrust = 0, nids = 0, findings = 0, i;
+	bool all = false;
+	json_t *out = json_array();
+	int c, rc = CLI_OK, err;
+
+	cli->usage = usage;
+	memset(&o, 0, sizeof(o));
+	trust = calloc((size_t)argc + 1, sizeof(*trust));
+	if (!trust || !out) {
+		rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+		goto cleanup;
+	}
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case O_ALL: all = true; break;
+		case O_FULL: o.no_cache = true; break;
+		case O_WITNESS: rc = cli_once(cli, &o.witness, optarg, "--witness"); break;
+		case O_BUNDLE: rc = cli_once(cli, &bundle, optarg, "--bundle"); break;
+		case O_TRUST:
+			trust[ntrust] = malloc(41);
+			if (!trust[ntrust] || !kluis_fpr_normalize(optarg, trust[ntrust])) {
+				rc = cli_usage_error(cli, "--trust '%s' is not a 40-digit key fingerprint", optarg);
+				ntrust += trust[ntrust] != NULL;
+				goto cleanup;
+			}
+			ntrust++;
+			break;
+		default:
+			if (!cli_global_option(cli, c, optarg)) {
+				rc = cli_bad_option(cli, argc, argv);
+				goto cleanup;
+			}
+		}
+		if (rc != CLI_OK)
+			goto cleanup;
+	}
+	if (cli->help) {
+		rc = cli_print_usage(cli);
+		goto cleanup;
+	}
+	if (bundle) {
+		rc = cli_usage_error(cli, "--bundle is not available yet in this version; import the archive with kluis import, then verify");
+		goto cleanup;
+	}
+	if ((all ? 0 : 1) != argc - optind) {
+		rc = cli_usage_error(cli, all ? "--all takes no dossier ID" : "verify takes one dossier ID, or --all");
+		goto cleanup;
+	}
+	o.trust = (const char *const *)trust;
+	o.ntrust = ntrust;
+	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
+		goto cleanup;
+	if (all) {
+		if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0) {
+			rc = cli_fail(err);
+			goto cleanup;
+		}
+		for (i = 0; i < nids; i++)
+			if ((err = verify_one(cli, v, ids[i], &o, out, &findings)) < 0) {
+				rc = cli_fail(err);
+				goto cleanup;
+			}
+	} else if ((err = verify_one(cli, v, argv[optind], &o, out, &findings)) < 0) {
+		rc = cli_fail(err);
+		goto cleanup;
+	}
+	if (cli->json) {
+		rc = cli_print_json(json_pack("{s:b, s:O}", "ok", findings == 0, "dossiers", out));
+		if (rc != CLI_OK)
+			goto cleanup;
+	}
+	rc = findings ? CLI_FAILED : CLI_OK;
+cleanup:
+	json_decref(out);
+	kluis_strings_free(ids, nids);
+	kluis_strings_free(trust, ntrust);
+	kluis_vault_free(v);
+	return rc;
+}

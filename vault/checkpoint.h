@@ -1,0 +1,37 @@
+/*
+ * checkpoint.h - per-dossier checkpoints against rollback and rewrite (verification issue).
+ *
+ * A checkpoint is the dossier's head commit object itself, raw, with its OpenPGP signature:
+ * it names the dossier (in the commit's tree and here), the head, the sequence number
+ * (Kluis-Seq, signed) and the time, and it is signed by whoever wrote that commit, at no extra
+ * gpg cost. The vault keeps one per dossier in checkpoints/ID, rewritten after every write;
+ * `kluis checkpoint ID --out FILE` hands a copy to a witness (the klant, the opdrachtgever),
+ * and `kluis verify --witness FILE` checks the history against it: a head that does not
+ * descend from the checkpoint's head is a rollback or a rewrite.
+ */
+#ifndef KLUIS_CHECKPOINT_H
+#define KLUIS_CHECKPOINT_H
+
+#include "vault.h"
+
+typedef struct {
+	char dossier[65];
+	git_oid head;
+	unsigned long long seq;
+	int64_t time;
+	kluis_buf raw;        /* the raw commit object (with its gpgsig header) */
+} kluis_checkpoint;
+
+/* Write VAULT/checkpoints/ID for `head` (atomically). */
+int kluis_checkpoint_write(kluis_vault *v, const char *id, git_repository *repo, const git_oid *head);
+/* Format a checkpoint of `head` into out. */
+int kluis_checkpoint_format(const char *id, git_repository *repo, const git_oid *head, kluis_buf *out);
+/* Parse a checkpoint file; checks that the embedded commit hashes to `head`. */
+int kluis_checkpoint_parse(kluis_checkpoint *cp, const char *text, size_t len);
+/* Load VAULT/checkpoints/ID; KLUIS_ENOTFOUND when there is none. */
+int kluis_checkpoint_load(kluis_vault *v, const char *id, kluis_checkpoint *cp);
+void kluis_checkpoint_dispose(kluis_checkpoint *cp);
+/* Split the raw commit into the signed data and the armored signature (the gpgsig header). */
+int kluis_commit_split_signature(const char *raw, size_t len, kluis_buf *data, kluis_buf *sig);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * vcache.c - the verified-state cache (see vcache.h).
+ */
+#include "vcache.h"
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gcrypt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *cache_dir(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *base, *dir;
+
+	if (xdg && *xdg)
+		base = kluis_path_join(xdg, "kluis");
+	else if (home && *home)
+		base = kluis_path_join(home, ".cache/kluis");
+	else
+		return NULL;
+	dir = base ? kluis_path_join(base, "verify") : NULL;
+	free(base);
+	if (dir && kluis_mkdir_p(dir) < 0) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+char *kluis_vcache_key(const char *vault_root, const char *id)
+{
+	char real[PATH_MAX], sha[65], *dir = cache_dir(), *path = NULL;
+	kluis_buf name = KLUIS_BUF_INIT;
+
+	if (!dir)
+		return NULL;
+	if (!realpath(vault_root, real))
+		snprintf(real, sizeof(real), "%s", vault_root);
+	if (kluis_buf_printf(&name, "%s%c%s", real, 0, id) == 0 && kluis_sha256_buffer_hex(name.ptr, name.len, sha) == 0)
+		path = kluis_path_join(dir, sha);
+	kluis_buf_dispose(&name);
+	free(dir);
+	return path;
+}
+
+/* The HMAC key: 32 random bytes in the cache directory, made once, 0600. */
+static int mac_key(unsigned char key[32])
+{
+	char *dir = cache_dir(), *path = dir ? kluis_path_join(dir, ".key") : NULL;
+	kluis_buf buf = KLUIS_SECRET_BUF_INIT;
+	int fd, err = KLUIS_EGENERIC;
+
+	if (!path)
+		goto cleanup;
+	if (kluis_file_read(&buf, path, 64) == 0 && buf.len == 32) {
+		memcpy(key, buf.ptr, 32);
+		err = 0;
+		goto cleanup;
+	}
+	gcry_randomize(key, 32, GCRY_STRONG_RANDOM);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, key, 32) == 32)
+			err = 0;
+		close(fd);
+	}
+cleanup:
+	kluis_buf_dispose(&buf);
+	free(path);
+	free(dir);
+	return err;
+}
+
+static int format_body(const kluis_vcache *c, const kluis_verify_opts *opts, kluis_buf *out)
+{
+	char head[GIT_OID_HEXSZ + 1], acc[GIT_OID_HEXSZ + 1];
+	size_t i;
+	int err;
+
+	git_oid_tostr(head, sizeof(head), &c->head);
+	git_oid_tostr(acc, sizeof(acc), &c->access);
+	if ((err = kluis_buf_printf(out, "kluis-vcache 1\nhead %s\naccess %s\nseq %llu\ntime %lld\n", head, acc, c->seq,
+				    (long long)c->time)) < 0)
+		return err;
+	/* a cache made under other trust roots does not count */
+	for (i = 0; i < opts->ntrust; i++)
+		if ((err = kluis_buf_printf(out, "trust %s\n", opts->trust[i])) < 0)
+			return err;
+	return 0;
+}
+
+static int mac_hex(const kluis_buf *body, char out[65])
+{
+	unsigned char key[32];
+	gcry_md_hd_t md;
+	const unsigned char *d;
+	int i;
+
+	if (mac_key(key) < 0)
+		return KLUIS_EGENERIC;
+	if (gcry_md_open(&md, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC) || gcry_md_setkey(md, key, 32)) {
+		kluis_wipe(key, sizeof(key));
+		return KLUIS_EGENERIC;
+	}
+	kluis_wipe(key, sizeof(key));
+	gcry_md_write(md, body->ptr, body->len);
+	d = gcry_md_read(md, GCRY_MD_SHA256);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	gcry_md_close(md);
+	return 0;
+}
+
+int kluis_vcache_store(const char *key, const kluis_vcache *c, const kluis_verify_opts *opts)
+{
+	kluis_buf body = KLUIS_BUF_INIT;
+	char mac[65];
+	int err;
+
+	if ((err = format_body(c, opts, &body)) < 0 || (err = mac_hex(&body, mac)) < 0 ||
+	    (err = kluis_buf_printf(&body, "mac %s\n", mac)) < 0)
+		goto cleanup;
+	err = kluis_file_write_atomic(key, body.ptr, body.len);
+cleanup:
+	kluis_buf_dispose(&body);
+	return err;
+}
+
+int kluis_vcache_load(const char *key, kluis_vcache *c, const kluis_verify_opts *opts)
+{
+	kluis_buf text = KLUIS_BUF_INIT, body = KLUIS_BUF_INIT;
+	char head[64], acc[64], mac[80], want[65];
+	long long t;
+	char *macline;
+	int err = KLUIS_ENOTFOUND;
+
+	memset(c, 0, sizeof(*c));
+	if (kluis_file_read(&text, key, 65536) < 0)
+		goto cleanup;
+	if (sscanf((char *)text.ptr, "kluis-vcache 1\nhead %63s\naccess %63s\nseq %llu\ntime %lld\n", head, acc, &c->seq, &t) != 4 ||
+	    git_oid_fromstr(&c->head, head) < 0 || git_oid_fromstr(&c->access, acc) < 0)
+		goto cleanup;
+	c->time = t;
+	macline = strstr((char *)text.ptr, "mac ");
+	if (!macline || sscanf(macline, "mac %79s", mac) != 1)
+		goto cleanup;
+	if (format_body(c, opts, &body) < 0 || mac_hex(&body, want) < 0)
+		goto cleanup;
+	/* the body must be exactly what we would write, and the MAC ours */
+	if (body.len != (size_t)(macline - (char *)text.ptr) || memcmp(body.ptr, text.ptr, body.len) != 0 || strcmp(mac, want) != 0)
+		goto cleanup;
+	err = 0;
+cleanup:
+	if (err < 0)
+		memset(c, 0, sizeof(*c));
+	kluis_buf_dispose(&text);
+	kluis_buf_dispose(&body);
+	return err;
+}

@@ -1,0 +1,51 @@
+/*
+ * verify.h - `kluis verify`: check SPEC invariants 1 to 7 over a dossier's whole history with
+ * public keys only (an auditor's keyring is enough; no secret key is ever used).
+ *
+ * Signatures are checked in process with librnp (no gpg process per commit). Authority is
+ * judged against the roles file at the parent commit, never against a commit's own claims or
+ * timestamps. Every problem is a finding with the commit it concerns; verification goes on
+ * after a finding so an auditor sees all of them.
+ */
+#ifndef KLUIS_VERIFY_H
+#define KLUIS_VERIFY_H
+
+#include "vault.h"
+
+typedef struct {
+	git_oid commit;        /* zero when the finding concerns no single commit */
+	char *message;
+} kluis_finding;
+
+typedef struct {
+	kluis_finding *findings;
+	size_t nfindings;
+	size_t commits;        /* main commits checked in this run */
+	size_t total_commits;  /* main commits in the history */
+	size_t entries;
+	size_t reads;          /* access records checked */
+	size_t erased;
+	bool incremental;      /* resumed from the verified-state cache */
+	git_oid head;
+} kluis_verify_report;
+
+typedef struct {
+	const char *const *trust;   /* trust root fingerprints (--trust, else the vault's) */
+	size_t ntrust;
+	const char *witness;        /* --witness FILE or NULL */
+	bool no_cache;              /* verify everything, neither read nor write the cache */
+} kluis_verify_opts;
+
+/*
+ * Verify the dossier `id` of vault `v`. Returns 0 when verification ran (look at
+ * report->nfindings), negative when it could not run at all.
+ */
+int kluis_verify_dossier(kluis_vault *v, const char *id, const kluis_verify_opts *opts, kluis_verify_report *report);
+
+/* Verify a repository (e.g. unpacked from a bundle) holding dossier `id`, with keyring kr. */
+int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring *kr, const kluis_verify_opts *opts,
+			    const char *cache_key, kluis_verify_report *report);
+
+void kluis_verify_report_dispose(kluis_verify_report *r);
+
+#endif
