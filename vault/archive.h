@@ -1,5 +1,6 @@
 /*
- * archive.h - the transfer archive container: a gzip-compressed tar of plain files.
+ * archive.h - the transfer archive container: a gzip-compressed tar of plain files
+ * (archive_write.c writes, archive.c reads).
  *
  * Writing streams members into a temporary file that takes its name only when closed. Reading
  * extracts into a directory and refuses the whole archive (removing what it had extracted) at
@@ -19,6 +20,9 @@ typedef int (*kluis_archive_progress_cb)(uint64_t done, uint64_t total, void *pa
 
 typedef struct kluis_archive_writer kluis_archive_writer;
 
+/* NULL if `member` is a name kluis writes and accepts, else why not ("has a '..' component"). */
+const char *kluis_archive_name_problem(const char *member);
+
 /*
  * Start an archive that will appear at `path` when closed. KLUIS_EEXISTS if `path` exists:
  * an archive never replaces a file.
@@ -30,9 +34,11 @@ void kluis_archive_writer_set_progress(kluis_archive_writer *w, kluis_archive_pr
 				       void *payload);
 
 /*
- * Add the regular file `src_path` (not followed if a symlink) as `member`, streamed in chunks.
- * KLUIS_EINVAL for a name kluis would refuse on reading, or one already added (or a file where
- * another member needs a directory). Any failure leaves the writer unusable except for _free.
+ * Add the regular file `src_path` (not followed if a symlink) as `member`, streamed in chunks;
+ * it must not change meanwhile. KLUIS_EINVAL, with nothing written, for a name kluis would
+ * refuse on reading or one that clashes with a member already added (the same name, or a file
+ * where another member needs a directory). Any other failure leaves the writer unusable except
+ * for _free.
  */
 int kluis_archive_add_file(kluis_archive_writer *w, const char *member, const char *src_path);
 

@@ -65,6 +65,13 @@ int kluis_crypto_init(void)
 	return 0;
 }
 
+bool kluis_threads_enabled(void)
+{
+	const char *env = getenv("KLUIS_THREADS");
+
+	return !(env && strcmp(env, "0") == 0);
+}
+
 static int gpg_fail(gpgme_error_t e, const char *what)
 {
 	switch (gpgme_err_code(e)) {
@@ -142,7 +149,7 @@ int kluis_signer_start(kluis_signer **out, const char *fpr)
 	if (!s)
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	snprintf(s->fpr, sizeof(s->fpr), "%s", fpr);
-	if (pthread_create(&s->thread, NULL, signer_resolve, s) == 0) {
+	if (kluis_threads_enabled() && pthread_create(&s->thread, NULL, signer_resolve, s) == 0) {
 		s->started = true;
 	} else {
 		/* no thread: resolve now */

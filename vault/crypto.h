@@ -11,7 +11,15 @@
 
 #include "util.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/*
+ * Whether kluis may overlap gpg processes with its own work on background threads (default
+ * yes; KLUIS_THREADS=0 runs everything on one thread, e.g. under valgrind, whose fork of a
+ * threaded process can fail gpgme's double fork).
+ */
+bool kluis_threads_enabled(void);
 
 /* Initialise gpgme once, before any thread starts. */
 int kluis_crypto_init(void);

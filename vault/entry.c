@@ -409,7 +409,7 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 	job.msg = git_blob_rawcontent(meta_blob);
 	job.len = (size_t)git_blob_rawsize(meta_blob);
 	job.out = meta;
-	if (pthread_create(&thread, NULL, decrypt_thread, &job) == 0)
+	if (kluis_threads_enabled() && pthread_create(&thread, NULL, decrypt_thread, &job) == 0)
 		threaded = true;
 	else
 		decrypt_thread(&job);

@@ -429,59 +429,106 @@ void kluis_pgp_ids_free(char **ids, size_t n)
 	free(ids);
 }
 
+/*
+ * Read one OpenPGP packet header (RFC 4880 4.2): tag, body offset and length. Partial body
+ * lengths (only legal for data packets) stop the walk, which is all we need.
+ */
+static bool packet_header(const unsigned char *p, size_t len, size_t pos, int *tag, size_t *body, size_t *blen, bool *partial)
+{
+	unsigned char h;
+	size_t l;
+
+	*partial = false;
+	if (pos >= len || !((h = p[pos]) & 0x80))
+		return false;
+	if (h & 0x40) { /* new format */
+		*tag = h & 0x3f;
+		if (pos + 1 >= len)
+			return false;
+		l = p[pos + 1];
+		if (l < 192) {
+			*body = pos + 2;
+			*blen = l;
+		} else if (l < 224) {
+			if (pos + 2 >= len)
+				return false;
+			*body = pos + 3;
+			*blen = ((l - 192) << 8) + p[pos + 2] + 192;
+		} else if (l == 255) {
+			if (pos + 5 >= len)
+				return false;
+			*body = pos + 6;
+			*blen = ((size_t)p[pos + 2] << 24) | ((size_t)p[pos + 3] << 16) | ((size_t)p[pos + 4] << 8) | p[pos + 5];
+		} else {
+			*partial = true;
+			*body = pos + 2;
+			*blen = (size_t)1 << (l & 0x1f);
+		}
+	} else { /* old format */
+		int lt = h & 3;
+		*tag = (h >> 2) & 0xf;
+		if (lt == 3) {
+			*partial = true;
+			*body = pos + 1;
+			*blen = len - pos - 1;
+		} else {
+			size_t n = (size_t)1 << lt, k;
+			if (pos + n >= len)
+				return false;
+			for (l = 0, k = 0; k < n; k++)
+				l = (l << 8) | p[pos + 1 + k];
+			*body = pos + 1 + n;
+			*blen = l;
+		}
+	}
+	return true;
+}
+
 int kluis_pgp_recipients(kluis_keyring *kr, const void *msg, size_t len, char ***ids, size_t *n)
 {
-	rnp_input_t in = NULL;
-	rnp_output_t out = NULL;
-	rnp_op_verify_t op = NULL;
-	rnp_recipient_handle_t rcp = NULL;
-	char **list = NULL, *keyid = NULL;
-	size_t count = 0, i;
-	rnp_result_t r;
-	int err;
+	const unsigned char *p = msg;
+	size_t pos = 0, body, blen, count = 0, i;
+	char **list = NULL, **grown;
+	bool partial, data = false;
+	int tag, err = 0;
 
+	(void)kr;
 	*ids = NULL;
 	*n = 0;
-	if ((r = rnp_input_from_memory(&in, msg, len, false)) != RNP_SUCCESS ||
-	    (r = rnp_output_to_null(&out)) != RNP_SUCCESS ||
-	    (r = rnp_op_verify_create(&op, kr->ffi, in, out)) != RNP_SUCCESS) {
-		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot read the message");
-		goto cleanup;
+	/* the public-key session key packets (tag 1) come first, then the encrypted data */
+	while (packet_header(p, len, pos, &tag, &body, &blen, &partial)) {
+		if (tag == 1) {
+			if (partial || body + blen > len || blen < 10 || p[body] != 3) {
+				err = kluis_error_set(KLUIS_EVERIFY, "malformed public-key session key packet");
+				goto cleanup;
+			}
+			grown = realloc(list, (count + 1) * sizeof(*list));
+			if (!grown || !(grown[count] = malloc(17))) {
+				if (grown)
+					list = grown;
+				err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+				goto cleanup;
+			}
+			list = grown;
+			for (i = 0; i < 8; i++)
+				snprintf(list[count] + 2 * i, 3, "%02X", p[body + 1 + i]);
+			count++;
+			pos = body + blen;
+			continue;
+		}
+		data = tag == 18 || tag == 9 || tag == 20;
+		break;
 	}
-	/* No secret key is loaded: decryption fails, but the recipients have been parsed. */
-	rnp_op_verify_execute(op);
-	if (rnp_op_verify_get_recipient_count(op, &count) != RNP_SUCCESS || count == 0) {
+	if (!count || !data) {
 		err = kluis_error_set(KLUIS_EVERIFY, "not an OpenPGP public-key encrypted message");
 		goto cleanup;
-	}
-	list = calloc(count, sizeof(*list));
-	if (!list) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	for (i = 0; i < count; i++) {
-		if (rnp_op_verify_get_recipient_at(op, i, &rcp) != RNP_SUCCESS ||
-		    rnp_recipient_get_keyid(rcp, &keyid) != RNP_SUCCESS) {
-			err = kluis_error_set(KLUIS_EVERIFY, "cannot read recipient %zu", i);
-			goto cleanup;
-		}
-		list[i] = strdup(keyid);
-		rnp_buffer_destroy(keyid);
-		keyid = NULL;
-		if (!list[i]) {
-			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-			goto cleanup;
-		}
 	}
 	*ids = list;
 	*n = count;
 	list = NULL;
-	err = 0;
+	count = 0;
 cleanup:
 	kluis_pgp_ids_free(list, count);
-	rnp_op_verify_destroy(op);
-	rnp_input_destroy(in);
-	rnp_output_destroy(out);
 	return err;
 }
 
