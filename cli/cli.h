@@ -69,5 +69,11 @@ int cmd_demo(kluis_cli *cli, int argc, char **argv);
 int cmd_verify(kluis_cli *cli, int argc, char **argv);
 int cmd_audit(kluis_cli *cli, int argc, char **argv);
 int cmd_checkpoint(kluis_cli *cli, int argc, char **argv);
+int cmd_close(kluis_cli *cli, int argc, char **argv);
+int cmd_transfer(kluis_cli *cli, int argc, char **argv);
+int cmd_import(kluis_cli *cli, int argc, char **argv);
+int cmd_retention(kluis_cli *cli, int argc, char **argv);
+int cmd_destroy(kluis_cli *cli, int argc, char **argv);
+int cmd_ledger(kluis_cli *cli, int argc, char **argv);
 
 #endif

@@ -25,6 +25,12 @@ static const struct {
 	{ "verify", cmd_verify, "check the signed history (invariants 1-7) with public keys only" },
 	{ "audit", cmd_audit, "the audit trail: who did what when, reads included" },
 	{ "checkpoint", cmd_checkpoint, "a signed checkpoint of a dossier for a witness" },
+	{ "close", cmd_close, "end of traject: only statements and reads afterwards" },
+	{ "transfer", cmd_transfer, "signed archive for the opdrachtgever; local copy destroyed" },
+	{ "import", cmd_import, "the opdrachtgever verifies and takes in a transferred dossier" },
+	{ "retention", cmd_retention, "retention deadlines per dossier (W7, P13)" },
+	{ "destroy", cmd_destroy, "destroy at the end of retention, with a verklaring van vernietiging" },
+	{ "ledger", cmd_ledger, "the vault's lifecycle events and destruction certificates" },
 	{ "demo", cmd_demo, "a whole small traject in a throwaway vault, step by step" },
 };
 

@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "checkpoint.h"
 #include "crypto.h"
+#include "ledger.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -571,6 +572,7 @@ int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *o, git_oid *commit
 	json_t *j = NULL;
 	char *final_path = NULL, *info_text = NULL, name[96], rnd[9], trust[41];
 	const char *actor;
+	unsigned init_role = 0;
 	int err;
 
 	if (!o->id || !kluis_id_valid(o->id))
@@ -633,8 +635,9 @@ int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *o, git_oid *commit
 	    (err = kluis_txn_put(t, "roles", rfile.ptr, rfile.len)) < 0 ||
 	    (err = kluis_txn_put_pointer(t, "info", &info_ptr)) < 0)
 		goto cleanup;
+	init_role = kluis_txn_role(t);
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: init\nKluis-Role: %s\nKluis-Trust: %s\n",
-				    kluis_role_name(kluis_txn_role(t)), trust)) < 0 ||
+				    kluis_role_name(init_role), trust)) < 0 ||
 	    (err = kluis_txn_commit(t, "init -", (const char *)trailers.ptr, commit_out)) < 0)
 		goto cleanup;
 	kluis_txn_free(t);
@@ -643,7 +646,10 @@ int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *o, git_oid *commit
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot move the new dossier into place: %m");
 		goto cleanup;
 	}
-	err = 0;
+	free(d->path);
+	d->path = NULL;
+	/* the vault's lifecycle ledger records the creation (ids and keys only) */
+	err = kluis_ledger_append(v, "create", o->id, kluis_role_name(init_role), NULL, NULL);
 cleanup:
 	if (info_text) {
 		kluis_wipe(info_text, strlen(info_text));

@@ -1006,6 +1006,68 @@ cleanup:
 	return err;
 }
 
+/*
+ * The keyring to verify with: GNUPGHOME's public keys, plus for an imported dossier the keys
+ * its archive carried (kept in ID.git/kluis-keys), so it verifies for its whole retention.
+ */
+static int dossier_keyring(kluis_vault *vault, kluis_dossier *d, kluis_keyring **own, kluis_keyring **kr)
+{
+	char *dir = kluis_path_join(d->path, "kluis-keys"), *path;
+	DIR *dd = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	kluis_buf data = KLUIS_BUF_INIT;
+	int err = 0;
+
+	*own = NULL;
+	if (!dd) {
+		free(dir);
+		return kluis_vault_keyring(vault, kr);
+	}
+	if (kluis_keyring_open_gnupg(own, NULL) < 0)
+		*own = NULL;
+	while ((de = readdir(dd)) != NULL && err == 0) {
+		if (de->d_name[0] == '.' || !(path = kluis_path_join(dir, de->d_name)))
+			continue;
+		data.len = 0;
+		if (kluis_file_read(&data, path, 1 << 20) == 0)
+			err = *own ? kluis_keyring_import(*own, data.ptr, data.len) : kluis_keyring_open_data(own, data.ptr, data.len);
+		free(path);
+	}
+	closedir(dd);
+	free(dir);
+	kluis_buf_dispose(&data);
+	if (err == 0 && !*own)
+		err = kluis_error_set(KLUIS_EKEY, "no public keys to verify with");
+	*kr = *own;
+	return err;
+}
+
+static int load_dossier_trust(kluis_dossier *d, char ***out, size_t *n)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	char *path = kluis_path_join(d->path, "kluis-trust"), *line, *save = NULL, fpr[41], **grown;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (!path)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	err = kluis_file_read(&text, path, 65536);
+	for (line = err == 0 ? strtok_r((char *)text.ptr, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		if (!kluis_fpr_normalize(line, fpr))
+			continue;
+		grown = realloc(*out, (*n + 1) * sizeof(*grown));
+		if (!grown)
+			break;
+		*out = grown;
+		if (((*out)[*n] = strdup(fpr)) != NULL)
+			(*n)++;
+	}
+	kluis_buf_dispose(&text);
+	free(path);
+	return err == KLUIS_ENOTFOUND ? 0 : err;
+}
+
 int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_opts *opts, kluis_verify_report *rep)
 {
 	kluis_dossier *d = NULL;
@@ -1014,18 +1076,26 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	kluis_verify_opts o = *opts;
 	const char *const *trust;
 	size_t ntrust;
-	char *cache_key = NULL;
+	char *cache_key = NULL, **dtrust = NULL;
+	size_t ndtrust = 0;
+	kluis_keyring *own_kr = NULL;
 	vctx v;
 	int err;
 
 	memset(rep, 0, sizeof(*rep));
-	if ((err = kluis_dossier_open(&d, vault, id)) < 0 || (err = kluis_vault_keyring(vault, &kr)) < 0)
+	if ((err = kluis_dossier_open(&d, vault, id)) < 0 || (err = dossier_keyring(vault, d, &own_kr, &kr)) < 0)
 		goto cleanup;
 	if (!o.ntrust) {
-		if ((err = kluis_vault_trust(vault, &trust, &ntrust)) < 0)
-			goto cleanup;
-		o.trust = trust;
-		o.ntrust = ntrust;
+		/* an imported dossier keeps the trust root it was imported under */
+		if (load_dossier_trust(d, &dtrust, &ndtrust) == 0 && ndtrust) {
+			o.trust = (const char *const *)dtrust;
+			o.ntrust = ndtrust;
+		} else {
+			if ((err = kluis_vault_trust(vault, &trust, &ntrust)) < 0)
+				goto cleanup;
+			o.trust = trust;
+			o.ntrust = ntrust;
+		}
 	}
 	cache_key = kluis_vcache_key(vault->root, id);
 	if ((err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep)) < 0)
@@ -1048,6 +1118,8 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	}
 	err = 0;
 cleanup:
+	kluis_keyring_free(own_kr);
+	kluis_strings_free(dtrust, ndtrust);
 	free(cache_key);
 	kluis_dossier_free(d);
 	return err;

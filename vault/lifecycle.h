@@ -1,0 +1,49 @@
+/*
+ * lifecycle.h - the end of a traject (Werklokaal Art. 7, WerkPro 13): close, transfer to the
+ * opdrachtgever as a signed archive, import there, retention deadlines, destruction with a
+ * verklaring van vernietiging in the ledger.
+ *
+ * Invariant 7: a transfer destroys the local copy only after the written archive has been
+ * read back and verified in full; any failure before that leaves the dossier as it was.
+ */
+#ifndef KLUIS_LIFECYCLE_H
+#define KLUIS_LIFECYCLE_H
+
+#include "vault.h"
+
+/* End the traject: a signed `close` commit; afterwards only statements and reads. */
+int kluis_dossier_close(kluis_dossier *d);
+
+typedef struct {
+	char archive_sha256[65];
+	uint64_t archive_size;
+	size_t commits, entries, reads;
+	char head[GIT_OID_HEXSZ + 1];
+} kluis_transfer_result;
+
+/* Transfer dossier `id` to FILE `out` (new), verify it back, then destroy the local copy. */
+int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, kluis_progress_fn progress,
+			   void *progress_ctx, kluis_transfer_result *res);
+
+/*
+ * Import a transfer archive as the opdrachtgever: verify the signature, every hash, the bundle
+ * and the whole history (trust: `trust`, else the vault's trust roots) before taking anything
+ * in. The retention deadline starts now (`retention_years`, default 10, W7).
+ */
+int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust,
+			 int retention_years, kluis_progress_fn progress, void *progress_ctx, char id_out[65]);
+
+typedef struct {
+	char dossier[65];
+	char state[16];        /* open, closed, imported */
+	int64_t deadline;      /* 0: none yet (the term starts at the end of the traject) */
+	char rule[64];         /* "P13.2: 2 years after the end of service", "W7: 10 years at the opdrachtgever" */
+} kluis_retention;
+
+int kluis_retention_list(kluis_vault *v, kluis_retention **out, size_t *n);
+
+/* Destroy dossier `id` at the end of its retention (earlier only with force), recorded in the
+ * ledger with a verklaring van vernietiging. */
+int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bool force);
+
+#endif
