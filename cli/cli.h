@@ -75,5 +75,10 @@ int cmd_import(kluis_cli *cli, int argc, char **argv);
 int cmd_retention(kluis_cli *cli, int argc, char **argv);
 int cmd_destroy(kluis_cli *cli, int argc, char **argv);
 int cmd_ledger(kluis_cli *cli, int argc, char **argv);
+int cmd_correct(kluis_cli *cli, int argc, char **argv);
+int cmd_consent(kluis_cli *cli, int argc, char **argv);
+int cmd_approve(kluis_cli *cli, int argc, char **argv);
+int cmd_erase(kluis_cli *cli, int argc, char **argv);
+int cmd_roles(kluis_cli *cli, int argc, char **argv);
 
 #endif

@@ -29,6 +29,11 @@ static const char add_usage[] =
 	"Output: one entry id per line on stdout.  Example:\n"
 	"  id=$(kluis add k-0042 --kind contact --origin klant -m 'Intake gesprek: ...')\n";
 
+static const char correct_usage[] =
+	"Usage: kluis correct ID ENTRY (-m TEXT | --file PATH | -) [--title T] [--origin O] [--basis B]\n\n"
+	"P11.1 correction: a new entry that supersedes ENTRY. Both stay in the dossier; log, show and\n"
+	"inzage show the link, and an approval of ENTRY is no longer current. Medewerker or directie.\n";
+
 static const char statement_usage[] =
 	"Usage: kluis statement ID (-m TEXT | --file PATH | -)\n\n"
 	"The klant's own statement on the dossier (Werklokaal Art. 6b), signed with the klant's key\n"
@@ -49,7 +54,7 @@ int cli_entry_command(kluis_cli *cli, int argc, char **argv, kluis_action action
 		{ NULL, 0, NULL, 0 },
 	};
 	kluis_entry_input common, *in = NULL;
-	const char **files = NULL, *text = NULL, *id = NULL;
+	const char **files = NULL, *text = NULL, *id = NULL, *target = NULL;
 	char (*ids)[KLUIS_ENTRY_ID_LEN + 1] = NULL;
 	size_t nfiles = 0, n, i;
 	bool use_stdin = false;
@@ -57,7 +62,7 @@ int cli_entry_command(kluis_cli *cli, int argc, char **argv, kluis_action action
 	kluis_dossier *d = NULL;
 	int c, rc = CLI_OK, err, hook = -1;
 
-	cli->usage = action == KLUIS_ACT_STATEMENT ? statement_usage : add_usage;
+	cli->usage = action == KLUIS_ACT_STATEMENT ? statement_usage : action == KLUIS_ACT_CORRECT ? correct_usage : add_usage;
 	memset(&common, 0, sizeof(common));
 	common.fd = -1;
 	files = calloc((size_t)argc + 1, sizeof(*files));
@@ -94,6 +99,8 @@ int cli_entry_command(kluis_cli *cli, int argc, char **argv, kluis_action action
 			use_stdin = true;
 		else if (!id)
 			id = argv[i];
+		else if (action == KLUIS_ACT_CORRECT && !target)
+			target = argv[i];
 		else {
 			rc = cli_usage_error(cli, "unexpected argument '%s'", argv[i]);
 			goto cleanup;
@@ -103,12 +110,16 @@ int cli_entry_command(kluis_cli *cli, int argc, char **argv, kluis_action action
 		rc = cli_usage_error(cli, "which dossier? give its ID");
 		goto cleanup;
 	}
+	if (action == KLUIS_ACT_CORRECT && !target) {
+		rc = cli_usage_error(cli, "which entry does this correct? give its ENTRY id");
+		goto cleanup;
+	}
 	if ((text != NULL) + (nfiles > 0) + use_stdin != 1) {
 		rc = cli_usage_error(cli, "give exactly one of -m TEXT, --file PATH or - (standard input)");
 		goto cleanup;
 	}
-	if (action == KLUIS_ACT_STATEMENT && nfiles > 1) {
-		rc = cli_usage_error(cli, "a statement is one text or one file");
+	if (action != KLUIS_ACT_ADD && nfiles > 1) {
+		rc = cli_usage_error(cli, "a %s is one text or one file", kluis_action_name(action));
 		goto cleanup;
 	}
 	if (use_stdin && isatty(STDIN_FILENO))
@@ -122,6 +133,7 @@ int cli_entry_command(kluis_cli *cli, int argc, char **argv, kluis_action action
 	}
 	for (i = 0; i < n; i++) {
 		in[i] = common;
+		in[i].supersedes = target;
 		if (nfiles)
 			in[i].path = files[i];
 	}

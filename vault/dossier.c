@@ -388,6 +388,19 @@ int kluis_txn_put(kluis_txn *t, const char *path, const void *data, size_t len)
 	return add_update(&t->main_updates, &t->nmain, path, &oid, GIT_TREE_UPDATE_UPSERT);
 }
 
+int kluis_txn_remove(kluis_txn *t, const char *path)
+{
+	return add_update(&t->main_updates, &t->nmain, path, NULL, GIT_TREE_UPDATE_REMOVE);
+}
+
+int kluis_txn_remove_content(kluis_txn *t, const git_oid *oid)
+{
+	char path[64];
+
+	content_path_for(oid, path);
+	return add_update(&t->content_updates, &t->ncontent, path, NULL, GIT_TREE_UPDATE_REMOVE);
+}
+
 int kluis_txn_put_pointer(kluis_txn *t, const char *path, const kluis_pointer *p)
 {
 	kluis_buf text = KLUIS_BUF_INIT;

@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "crypto.h"
 #include "hooks/event.h"
+#include "rights.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,14 +178,14 @@ static int new_entry_id(kluis_dossier *d, char (*taken)[KLUIS_ENTRY_ID_LEN + 1],
 
 /* The keys an entry is encrypted to: every reader; for a special category, the opdrachtgever
  * only when the consent in force names it (P8; UWV accepts no medical information). */
-static int entry_readers(kluis_dossier *d, const kluis_entry_input *in, const char ***readers, size_t *n)
+static int entry_readers(kluis_dossier *d, bool restricted, const char ***readers, size_t *n)
 {
 	kluis_keyring *kr;
 	unsigned mask = KLUIS_ROLES_READING;
 	size_t i;
 	int err;
 
-	if (in->special)
+	if (restricted)
 		mask &= ~KLUIS_ROLE_OPDRACHTGEVER;
 	if ((err = kluis_vault_keyring(d->vault, &kr)) < 0 || (err = kluis_roles_keys(&d->roles, mask, readers, n)) < 0)
 		return err;
@@ -198,8 +199,10 @@ static int entry_readers(kluis_dossier *d, const kluis_entry_input *in, const ch
 }
 
 static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kluis_entry_input *in,
-		   const char *id, const char *kind, kluis_progress_fn progress, void *progress_ctx)
+		   const char *id, const char *kind, bool restricted, kluis_progress_fn progress, void *progress_ctx)
 {
+	const char *supersedes = in->supersedes;
+	bool special_to_opdrachtgever = !restricted;
 	struct source src;
 	const char **readers = NULL;
 	size_t nreaders = 0;
@@ -214,7 +217,7 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 	memset(&src, 0, sizeof(src));
 	src.fd = -1;
 	src.name = "standard input";
-	if ((err = entry_readers(d, in, &readers, &nreaders)) < 0 || (err = kluis_sha256_new(&src.sha)) < 0)
+	if ((err = entry_readers(d, restricted, &readers, &nreaders)) < 0 || (err = kluis_sha256_new(&src.sha)) < 0)
 		goto cleanup;
 	if (in->text) {
 		src.mem = (const unsigned char *)in->text;
@@ -251,6 +254,23 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 		      in->path ? content_type_for(in->path) : "text/plain; charset=utf-8", "size", (json_int_t)src.done,
 		      "sha256", sha, "created", created, "role", kluis_role_name(kluis_txn_role(t)), "author",
 		      kluis_txn_actor(t), "action", kluis_action_name(action));
+	if (j) {
+		/* who can read it, by role (P10.3: the recipients of the data) */
+		json_t *rcp = json_array();
+		unsigned bit;
+		for (bit = 1; bit <= KLUIS_ROLE_OPDRACHTGEVER; bit <<= 1)
+			if ((KLUIS_ROLES_READING & bit) && !(in->special && bit == KLUIS_ROLE_OPDRACHTGEVER && !special_to_opdrachtgever))
+				json_array_append_new(rcp, json_string(kluis_role_name(bit)));
+		json_object_set_new(j, "recipients", rcp);
+		if (supersedes)
+			json_object_set_new(j, "supersedes", json_string(supersedes));
+		if (in->extra_meta) {
+			json_t *extra = json_loads(in->extra_meta, 0, NULL);
+			if (extra && json_is_object(extra))
+				json_object_update(j, extra);
+			json_decref(extra);
+		}
+	}
 	if (!j || !(meta_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot encode the entry metadata");
 		goto cleanup;
@@ -278,12 +298,42 @@ cleanup:
 	return err;
 }
 
+static const char *default_kind(kluis_action action, const kluis_entry_input *in)
+{
+	switch (action) {
+	case KLUIS_ACT_STATEMENT: return "statement";
+	case KLUIS_ACT_CORRECT: return "correction";
+	case KLUIS_ACT_CONSENT: return "consent";
+	default: return in->kind ? in->kind : in->text ? "note" : "document";
+	}
+}
+
+/* A correction supersedes an entry that exists and was not erased. */
+static int check_supersedes(kluis_dossier *d, const char *id)
+{
+	git_tree_entry *te = NULL;
+	char dir[64], path[80];
+
+	if (!kluis_entry_id_valid(id))
+		return kluis_error_set(KLUIS_EINVAL, "'%s' is not an entry id", id);
+	kluis_entry_dir(id, dir);
+	if (git_tree_entry_bypath(&te, d->head_tree, dir) < 0)
+		return kluis_error_set(KLUIS_ENOTFOUND, "no entry %s in dossier '%s' to correct", id, d->id);
+	git_tree_entry_free(te);
+	snprintf(path, sizeof(path), "%s/erased", dir);
+	if (git_tree_entry_bypath(&te, d->head_tree, path) == 0) {
+		git_tree_entry_free(te);
+		return kluis_error_set(KLUIS_ESTATE, "entry %s was erased; there is nothing to correct", id);
+	}
+	return 0;
+}
+
 int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_input *in, size_t n,
 		    char (*ids)[KLUIS_ENTRY_ID_LEN + 1], int *hook_status,
 		    kluis_progress_fn progress, void *progress_ctx)
 {
 	kluis_txn *t = NULL;
-	kluis_buf trailers = KLUIS_BUF_INIT;
+	kluis_buf trailers = KLUIS_BUF_INIT, extra = KLUIS_BUF_INIT;
 	kluis_dossier_file st;
 	char subject[64];
 	const char *kind;
@@ -301,8 +351,6 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 		    (strcmp(in[i].kind, "statement") == 0 || strcmp(in[i].kind, "correction") == 0 || strcmp(in[i].kind, "consent") == 0))
 			return kluis_error_set(KLUIS_EINVAL, "kind '%s' has its own command (kluis %s)", in[i].kind,
 					       strcmp(in[i].kind, "statement") == 0 ? "statement" : strcmp(in[i].kind, "correction") == 0 ? "correct" : "consent");
-		if (in[i].special)
-			return kluis_error_set(KLUIS_EACCESS, "no consent in force for the special category '%s' (P8): record the klant's explicit consent first", in[i].special);
 	}
 	if ((err = kluis_txn_begin(&t, d, action)) < 0)
 		goto cleanup;
@@ -312,14 +360,37 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' is %s: no new entries (only the klant's statements and reads)", d->id, st.state);
 		goto cleanup;
 	}
-	kind = action == KLUIS_ACT_STATEMENT ? "statement" : in[0].kind ? in[0].kind : in[0].text ? "note" : "document";
+	kind = default_kind(action, &in[0]);
 	for (i = 0; i < n; i++) {
-		const char *k = action == KLUIS_ACT_STATEMENT ? "statement" : in[i].kind ? in[i].kind : in[i].text ? "note" : "document";
+		const char *k = default_kind(action, &in[i]);
+		char consent[KLUIS_ENTRY_ID_LEN + 1] = "";
+		bool to_opdrachtgever = true;
+		/* P8: a special category needs the klant's explicit consent in force, and reaches the
+		 * opdrachtgever only when that consent names it */
+		if (in[i].special) {
+			if ((err = kluis_consent_in_force(d, in[i].special, consent, &to_opdrachtgever)) < 0)
+				goto cleanup;
+			if (!consent[0]) {
+				err = kluis_error_set(KLUIS_EACCESS, "no consent in force for the special category '%s' (P8): record the klant's explicit consent first (kluis consent %s grant --scope %s --purpose ...)",
+						      in[i].special, d->id, in[i].special);
+				goto cleanup;
+			}
+		}
+		if (in[i].supersedes && (err = check_supersedes(d, in[i].supersedes)) < 0)
+			goto cleanup;
 		if ((err = new_entry_id(d, ids, i, ids[i])) < 0 ||
-		    (err = add_one(t, d, action, &in[i], ids[i], k, progress, progress_ctx)) < 0)
+		    (err = add_one(t, d, action, &in[i], ids[i], k, !to_opdrachtgever, progress, progress_ctx)) < 0)
 			goto cleanup;
 		if (strcmp(k, kind) != 0)
 			kind = "mixed";
+		if (consent[0] && (err = kluis_buf_printf(&extra, "Kluis-Special: %s\nKluis-Consent-Ref: %s\n", ids[i], consent)) < 0)
+			goto cleanup;
+		if (!to_opdrachtgever && (err = kluis_buf_printf(&extra, "Kluis-Restricted: %s\n", ids[i])) < 0)
+			goto cleanup;
+		if (in[i].supersedes && (err = kluis_buf_printf(&extra, "Kluis-Supersedes: %s\n", in[i].supersedes)) < 0)
+			goto cleanup;
+		if (in[i].extra_trailers && (err = kluis_buf_puts(&extra, in[i].extra_trailers)) < 0)
+			goto cleanup;
 	}
 	snprintf(subject, sizeof(subject), "%s %s", kluis_action_name(action), n == 1 ? ids[0] : "-");
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: %s\n", kluis_action_name(action))) < 0)
@@ -327,7 +398,8 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 	for (i = 0; i < n; i++)
 		if ((err = kluis_buf_printf(&trailers, "Kluis-Entry: %s\n", ids[i])) < 0)
 			goto cleanup;
-	if ((err = kluis_buf_printf(&trailers, "Kluis-Kind: %s\nKluis-Role: %s\n", kind, kluis_role_name(kluis_txn_role(t)))) < 0 ||
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Kind: %s\nKluis-Role: %s\n%s", kind, kluis_role_name(kluis_txn_role(t)),
+				    extra.ptr ? (const char *)extra.ptr : "")) < 0 ||
 	    (err = kluis_txn_commit(t, subject, (const char *)trailers.ptr, NULL)) < 0)
 		goto cleanup;
 	kluis_txn_free(t);
@@ -337,6 +409,7 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 cleanup:
 	kluis_txn_free(t);
 	kluis_buf_dispose(&trailers);
+	kluis_buf_dispose(&extra);
 	return err;
 }
 

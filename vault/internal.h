@@ -55,6 +55,9 @@ int kluis_txn_encrypt_buffer(kluis_txn *t, const char *const *readers, size_t nr
 			     const void *data, size_t len, kluis_pointer *p);
 /* Put a small plaintext file (pointer, roles, dossier) at `path` in the main tree. */
 int kluis_txn_put(kluis_txn *t, const char *path, const void *data, size_t len);
+/* Remove `path` from the main tree / a ciphertext object from refs/kluis/content. */
+int kluis_txn_remove(kluis_txn *t, const char *path);
+int kluis_txn_remove_content(kluis_txn *t, const git_oid *oid);
 /* Put a pointer file at path. */
 int kluis_txn_put_pointer(kluis_txn *t, const char *path, const kluis_pointer *p);
 /* Commit: message = subject line, blank line, trailers (already formatted). */

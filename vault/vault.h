@@ -92,6 +92,10 @@ typedef struct {
 	size_t text_len;
 	const char *path;     /* --file PATH */
 	int fd;               /* -: standard input (fd >= 0), else -1 */
+	/* set by the commands built on add (correct, consent), not by users directly: */
+	const char *supersedes;   /* correct: the entry this one corrects (P11.1) */
+	const char *extra_meta;   /* a JSON object merged into the encrypted metadata */
+	const char *extra_trailers; /* "Key: value\n" lines for the commit (ids and codes only) */
 } kluis_entry_input;
 
 /* Progress of long work: bytes done of total (0 when unknown). */

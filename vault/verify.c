@@ -56,7 +56,53 @@ typedef struct {
 	size_t nkeyids;
 	git_oid *main_oids;         /* every main commit, sorted, for the read log */
 	size_t nmain;
+	git_tree *head_tree;        /* to tell superseded (rewrapped) or erased ciphertext from missing */
+	char **restricted;          /* entries withheld from the opdrachtgever (P8), from the trailers */
+	size_t nrestricted;
+	char **consent_ids;         /* consent entries and whether they reach the opdrachtgever */
+	bool *consent_opdr;
+	size_t nconsents;
 } vctx;
+
+static bool in_list(char **list, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+static void list_add(char ***list, size_t *n, const char *s)
+{
+	char **g;
+
+	if (in_list(*list, *n, s))
+		return;
+	g = realloc(*list, (*n + 1) * sizeof(*g));
+	if (!g)
+		return;
+	*list = g;
+	if ((g[*n] = strdup(s)) != NULL)
+		(*n)++;
+}
+
+/* The head's version of the entry directory `entry_id`, or NULL. */
+static git_tree *head_entry_dir(vctx *v, const char *entry_id)
+{
+	git_tree_entry *te = NULL;
+	git_tree *t = NULL;
+	char dir[64];
+
+	if (!v->head_tree || !kluis_entry_id_valid(entry_id))
+		return NULL;
+	kluis_entry_dir(entry_id, dir);
+	if (git_tree_entry_bypath(&te, v->head_tree, dir) == 0)
+		git_tree_lookup(&t, v->repo, git_tree_entry_id(te));
+	git_tree_entry_free(te);
+	return t;
+}
 
 static void finding(vctx *v, const git_oid *commit, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -208,7 +254,7 @@ static bool in_content(vctx *v, const git_oid *oid)
  * the signed size and sha256, and it is encrypted to exactly `readers`.
  */
 static void check_pointer(vctx *v, const git_oid *commit, const char *what, const git_oid *pointer_blob,
-			  const char *const *readers, size_t nreaders)
+			  const char *const *readers, size_t nreaders, const char *entry_id, const char *name)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
 	kluis_pointer p;
@@ -222,7 +268,18 @@ static void check_pointer(vctx *v, const git_oid *commit, const char *what, cons
 	}
 	git_oid_tostr(hex, sizeof(hex), &p.oid);
 	if (!in_content(v, &p.oid)) {
-		finding(v, commit, "%s: ciphertext %s is not in refs/kluis/content", what, hex);
+		/* later erased (a signed record says so) or rewrapped (the head points elsewhere):
+		 * that commit is checked on its own; otherwise the ciphertext is missing */
+		git_tree *hd = entry_id ? head_entry_dir(v, entry_id) : NULL;
+		const git_tree_entry *now = hd ? git_tree_entry_byname(hd, name) : NULL;
+		bool superseded = hd && (git_tree_entry_byname(hd, "erased") || (now && !git_oid_equal(git_tree_entry_id(now), pointer_blob)));
+		if (!entry_id && v->head_tree) {
+			const git_tree_entry *hi = git_tree_entry_byname(v->head_tree, "info");
+			superseded = hi && !git_oid_equal(git_tree_entry_id(hi), pointer_blob);
+		}
+		git_tree_free(hd);
+		if (!superseded)
+			finding(v, commit, "%s: ciphertext %s is not in refs/kluis/content", what, hex);
 		goto cleanup;
 	}
 	if (kluis_pointer_load(v->repo, &p, &ct) < 0) {
@@ -287,19 +344,77 @@ static void check_entry(vctx *v, const git_oid *commit, const char *entry_id, co
 		finding(v, commit, "entry %s: must hold exactly the pointers meta and body", entry_id);
 	} else {
 		snprintf(what, sizeof(what), "entry %s meta", entry_id);
-		check_pointer(v, commit, what, git_tree_entry_id(meta), readers, nreaders);
+		check_pointer(v, commit, what, git_tree_entry_id(meta), readers, nreaders, entry_id, "meta");
 		snprintf(what, sizeof(what), "entry %s body", entry_id);
-		check_pointer(v, commit, what, git_tree_entry_id(body), readers, nreaders);
+		check_pointer(v, commit, what, git_tree_entry_id(body), readers, nreaders, entry_id, "body");
 	}
 	git_tree_free(dir);
+}
+
+/*
+ * An erase replaces an entry's pointers with a signed record naming the removed objects
+ * (which must match the pointers it replaces) and an encrypted reason, and takes the
+ * ciphertext out of refs/kluis/content.
+ */
+static void check_erase(vctx *v, const git_oid *commit, const char *entry_id, const git_oid *old_dir, const git_oid *new_dir,
+			const char *const *readers, size_t nreaders)
+{
+	git_tree *was = NULL, *now = NULL;
+	const git_tree_entry *rec, *reason, *pm, *pb;
+	kluis_buf text = KLUIS_BUF_INIT, mp = KLUIS_BUF_INIT, bp = KLUIS_BUF_INIT;
+	kluis_pointer m, b;
+	char meta_hex[64], body_hex[64], id[64], basis[32], mh[GIT_OID_HEXSZ + 1], bh[GIT_OID_HEXSZ + 1], what[96];
+
+	v->rep->erased++;
+	if (git_tree_lookup(&was, v->repo, old_dir) < 0 || git_tree_lookup(&now, v->repo, new_dir) < 0) {
+		finding(v, commit, "erase of %s: tree objects missing", entry_id);
+		goto cleanup;
+	}
+	rec = git_tree_entry_byname(now, "erased");
+	reason = git_tree_entry_byname(now, "reason");
+	pm = git_tree_entry_byname(was, "meta");
+	pb = git_tree_entry_byname(was, "body");
+	if (!rec || !reason || git_tree_entrycount(now) != 2 || !pm || !pb) {
+		finding(v, commit, "erase of %s: the entry must become exactly an erased record and a reason", entry_id);
+		goto cleanup;
+	}
+	if (read_blob_text(v, git_tree_entry_id(rec), &text) < 0 ||
+	    sscanf((const char *)text.ptr, "kluis-erased 1\nentry %63s\nmeta %63s\nbody %63s\nbasis %31s\n", id, meta_hex, body_hex, basis) != 4 ||
+	    strcmp(id, entry_id) != 0) {
+		finding(v, commit, "erase of %s: malformed erase record", entry_id);
+		goto cleanup;
+	}
+	if (read_blob_text(v, git_tree_entry_id(pm), &mp) < 0 || kluis_pointer_parse(&m, (const char *)mp.ptr, mp.len) < 0 ||
+	    read_blob_text(v, git_tree_entry_id(pb), &bp) < 0 || kluis_pointer_parse(&b, (const char *)bp.ptr, bp.len) < 0) {
+		finding(v, commit, "erase of %s: the erased pointers are unreadable", entry_id);
+		goto cleanup;
+	}
+	git_oid_tostr(mh, sizeof(mh), &m.oid);
+	git_oid_tostr(bh, sizeof(bh), &b.oid);
+	if (strcmp(mh, meta_hex) || strcmp(bh, body_hex))
+		finding(v, commit, "erase of %s: the record names other objects than the entry had", entry_id);
+	if (in_content(v, &m.oid) || in_content(v, &b.oid))
+		finding(v, commit, "erase of %s: the ciphertext is still in refs/kluis/content", entry_id);
+	snprintf(what, sizeof(what), "erase of %s: reason", entry_id);
+	check_pointer(v, commit, what, git_tree_entry_id(reason), readers, nreaders, entry_id, "reason");
+cleanup:
+	kluis_buf_dispose(&text);
+	kluis_buf_dispose(&mp);
+	kluis_buf_dispose(&bp);
+	git_tree_free(was);
+	git_tree_free(now);
 }
 
 typedef struct {
 	char **added;
 	git_oid *added_oid;
 	size_t nadded;
-	size_t nremoved, nmodified;
-	char first_removed[32], first_modified[32];
+	char **modified;
+	git_oid *modified_oid;
+	git_oid *modified_old;
+	size_t nmodified;
+	size_t nremoved;
+	char first_removed[32];
 } entry_diff;
 
 static void entry_diff_dispose(entry_diff *d)
@@ -308,8 +423,35 @@ static void entry_diff_dispose(entry_diff *d)
 
 	for (i = 0; i < d->nadded; i++)
 		free(d->added[i]);
+	for (i = 0; i < d->nmodified; i++)
+		free(d->modified[i]);
 	free(d->added);
 	free(d->added_oid);
+	free(d->modified);
+	free(d->modified_oid);
+	free(d->modified_old);
+}
+
+static int diff_modified(entry_diff *d, const char *name, const git_oid *old, const git_oid *now)
+{
+	char **a = realloc(d->modified, (d->nmodified + 1) * sizeof(*a));
+	git_oid *o, *p;
+
+	if (!a)
+		return -1;
+	d->modified = a;
+	if (!(o = realloc(d->modified_oid, (d->nmodified + 1) * sizeof(*o))))
+		return -1;
+	d->modified_oid = o;
+	if (!(p = realloc(d->modified_old, (d->nmodified + 1) * sizeof(*p))))
+		return -1;
+	d->modified_old = p;
+	if (!(d->modified[d->nmodified] = strdup(name)))
+		return -1;
+	git_oid_cpy(&o[d->nmodified], now);
+	git_oid_cpy(&p[d->nmodified], old);
+	d->nmodified++;
+	return 0;
 }
 
 static int diff_add(entry_diff *d, const char *name, const git_oid *oid)
@@ -348,8 +490,8 @@ static int diff_shard(vctx *v, const git_oid *old_id, const git_oid *new_id, ent
 			if (diff_add(d, git_tree_entry_name(nb), git_tree_entry_id(nb)) < 0)
 				err = -1;
 		} else if (!git_oid_equal(git_tree_entry_id(na), git_tree_entry_id(nb))) {
-			if (!d->nmodified++)
-				snprintf(d->first_modified, sizeof(d->first_modified), "%s", git_tree_entry_name(nb));
+			if (diff_modified(d, git_tree_entry_name(nb), git_tree_entry_id(na), git_tree_entry_id(nb)) < 0)
+				err = -1;
 		}
 	}
 	for (i = 0; a && i < git_tree_entrycount(a); i++) {
@@ -414,8 +556,7 @@ static bool same_entry(git_tree *a, git_tree *b, const char *name)
 
 static bool action_adds_entries(kluis_action a)
 {
-	return a == KLUIS_ACT_ADD || a == KLUIS_ACT_STATEMENT || a == KLUIS_ACT_CORRECT || a == KLUIS_ACT_APPROVE ||
-	       a == KLUIS_ACT_CONSENT;
+	return a == KLUIS_ACT_ADD || a == KLUIS_ACT_STATEMENT || a == KLUIS_ACT_CORRECT || a == KLUIS_ACT_CONSENT;
 }
 
 /* ---- one commit ---- */
@@ -435,7 +576,11 @@ static void check_commit(vctx *v, git_commit *c, git_commit *parent, unsigned lo
 	entry_diff diff;
 	unsigned held;
 	int64_t sigtime = 0, now = kluis_now();
-	bool sig_ok, have_new_roles = false;
+	bool sig_ok, have_new_roles = false, consent_opdr = false;
+	char **restricted_now = NULL, special[32] = "", consent_ref[32] = "", supersedes[32] = "";
+	size_t nrestricted_now = 0;
+	const char **limited = NULL;
+	size_t nlimited = 0;
 
 	memset(&diff, 0, sizeof(diff));
 	v->rep->commits++;
@@ -459,6 +604,16 @@ static void check_commit(vctx *v, git_commit *c, git_commit *parent, unsigned lo
 				} else if (g) {
 					named = g;
 				}
+			} else if (strcmp(tr.trailers[i].key, "Kluis-Restricted") == 0) {
+				list_add(&restricted_now, &nrestricted_now, tr.trailers[i].value);
+			} else if (strcmp(tr.trailers[i].key, "Kluis-Special") == 0) {
+				snprintf(special, sizeof(special), "%s", tr.trailers[i].value);
+			} else if (strcmp(tr.trailers[i].key, "Kluis-Consent-Ref") == 0) {
+				snprintf(consent_ref, sizeof(consent_ref), "%s", tr.trailers[i].value);
+			} else if (strcmp(tr.trailers[i].key, "Kluis-Consent-Opdrachtgever") == 0) {
+				consent_opdr = strcmp(tr.trailers[i].value, "yes") == 0;
+			} else if (strcmp(tr.trailers[i].key, "Kluis-Supersedes") == 0) {
+				snprintf(supersedes, sizeof(supersedes), "%s", tr.trailers[i].value);
 			}
 		}
 	}
@@ -548,7 +703,58 @@ static void check_commit(vctx *v, git_commit *c, git_commit *parent, unsigned lo
 	if (diff.nremoved)
 		finding(v, oid, "removes entry %s%s", diff.first_removed, diff.nremoved > 1 ? " and others" : "");
 	if (diff.nmodified && action != KLUIS_ACT_REWRAP && action != KLUIS_ACT_ERASE)
-		finding(v, oid, "changes existing entry %s in a %s commit", diff.first_modified, action_name);
+		finding(v, oid, "changes existing entry %s in a %s commit", diff.modified[0], action_name);
+	if (action == KLUIS_ACT_ERASE && diff.nmodified != 1)
+		finding(v, oid, "an erase must change exactly one entry, this one changes %zu", diff.nmodified);
+	if (action == KLUIS_ACT_APPROVE || action == KLUIS_ACT_ERASE) {
+		/* they name an entry that existed before them */
+		git_tree_entry *te = NULL;
+		char dir[64];
+		if (nnamed != 1 || !kluis_entry_id_valid(named[0]))
+			finding(v, oid, "a %s names exactly one entry", action_name);
+		else {
+			kluis_entry_dir(named[0], dir);
+			if (!ptree || git_tree_entry_bypath(&te, ptree, dir) < 0)
+				finding(v, oid, "%s of entry %s, which does not exist", action_name, named[0]);
+			git_tree_entry_free(te);
+		}
+	}
+	if (supersedes[0]) {
+		git_tree_entry *te = NULL;
+		char dir[64];
+		kluis_entry_dir(supersedes, dir);
+		if (!kluis_entry_id_valid(supersedes) || !ptree || git_tree_entry_bypath(&te, ptree, dir) < 0)
+			finding(v, oid, "corrects entry %s, which does not exist", supersedes);
+		git_tree_entry_free(te);
+	}
+	if (action == KLUIS_ACT_CONSENT)
+		for (i = 0; i < diff.nadded; i++) {
+			char **g = realloc(v->consent_ids, (v->nconsents + 1) * sizeof(*g));
+			bool *b = g ? realloc(v->consent_opdr, (v->nconsents + 1) * sizeof(*b)) : NULL;
+			if (g)
+				v->consent_ids = g;
+			if (b) {
+				v->consent_opdr = b;
+				if ((g[v->nconsents] = strdup(diff.added[i])) != NULL)
+					b[v->nconsents++] = consent_opdr;
+			}
+		}
+	/* a special-category entry (P8) reaches the opdrachtgever exactly when its consent says so */
+	if (special[0]) {
+		bool withheld = in_list(restricted_now, nrestricted_now, special), known = false, allowed = false;
+		for (i = 0; i < v->nconsents; i++)
+			if (strcmp(v->consent_ids[i], consent_ref) == 0) {
+				known = true;
+				allowed = v->consent_opdr[i];
+			}
+		if (!consent_ref[0])
+			finding(v, oid, "special-category entry %s names no consent", special);
+		else if (known && allowed == withheld)
+			finding(v, oid, "special-category entry %s is %s the opdrachtgever, against consent %s", special,
+				withheld ? "withheld from" : "encrypted to", consent_ref);
+	}
+	for (i = 0; i < nrestricted_now; i++)
+		list_add(&v->restricted, &v->nrestricted, restricted_now[i]);
 	if (diff.nadded && !action_adds_entries(action))
 		finding(v, oid, "adds entries in a %s commit", action_name);
 	for (i = 0; i < diff.nadded; i++) {
@@ -562,15 +768,26 @@ static void check_commit(vctx *v, git_commit *c, git_commit *parent, unsigned lo
 		finding(v, oid, "its message names %zu entries, it adds %zu", nnamed, diff.nadded);
 
 	/* new ciphertext is encrypted to exactly the readers at that moment (invariant 1) */
-	if (kluis_roles_keys(parent ? &v->roles : &new_roles, KLUIS_ROLES_READING, &readers, &nreaders) == 0) {
-		for (i = 0; i < diff.nadded; i++)
-			check_entry(v, oid, diff.added[i], &diff.added_oid[i], readers, nreaders);
+	if (kluis_roles_keys(parent ? &v->roles : &new_roles, KLUIS_ROLES_READING, &readers, &nreaders) == 0 &&
+	    kluis_roles_keys(parent ? &v->roles : &new_roles, KLUIS_ROLES_READING & ~KLUIS_ROLE_OPDRACHTGEVER, &limited, &nlimited) == 0) {
+		for (i = 0; i < diff.nadded; i++) {
+			bool r = in_list(v->restricted, v->nrestricted, diff.added[i]);
+			check_entry(v, oid, diff.added[i], &diff.added_oid[i], r ? limited : readers, r ? nlimited : nreaders);
+		}
+		if (action == KLUIS_ACT_REWRAP)
+			for (i = 0; i < diff.nmodified; i++) {
+				bool r = in_list(v->restricted, v->nrestricted, diff.modified[i]);
+				v->rep->entries--; /* not a new entry */
+				check_entry(v, oid, diff.modified[i], &diff.modified_oid[i], r ? limited : readers, r ? nlimited : nreaders);
+			}
+		if (action == KLUIS_ACT_ERASE && diff.nmodified == 1)
+			check_erase(v, oid, diff.modified[0], &diff.modified_old[0], &diff.modified_oid[0], readers, nreaders);
 		if (!parent || !same_entry(ptree, tree, "info")) {
 			const git_tree_entry *info = git_tree_entry_byname(tree, "info");
 			if (!info)
 				finding(v, oid, "no dossier info pointer");
 			else if (action != KLUIS_ACT_REWRAP)
-				check_pointer(v, oid, "dossier info", git_tree_entry_id(info), readers, nreaders);
+				check_pointer(v, oid, "dossier info", git_tree_entry_id(info), readers, nreaders, NULL, "info");
 		}
 	}
 
@@ -582,6 +799,10 @@ static void check_commit(vctx *v, git_commit *c, git_commit *parent, unsigned lo
 	}
 cleanup:
 	free(readers);
+	free(limited);
+	for (i = 0; i < nrestricted_now; i++)
+		free(restricted_now[i]);
+	free(restricted_now);
 	kluis_roles_dispose(&new_roles);
 	entry_diff_dispose(&diff);
 	for (i = 0; i < nnamed; i++)
@@ -926,6 +1147,12 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		goto cleanup;
 	}
 	rep->incremental = have_cache;
+	{
+		git_commit *hc = NULL;
+		if (git_commit_lookup(&hc, repo, &head) == 0)
+			git_commit_tree(&v.head_tree, hc);
+		git_commit_free(hc);
+	}
 	if (have_cache) {
 		git_commit *sc = NULL;
 		git_tree *st = NULL;
@@ -994,6 +1221,10 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 cleanup:
 	for (i = 0; i < v.nkeyids; i++)
 		kluis_pgp_ids_free(v.keyids[i].keyids, v.keyids[i].n);
+	kluis_strings_free(v.restricted, v.nrestricted);
+	kluis_strings_free(v.consent_ids, v.nconsents);
+	free(v.consent_opdr);
+	git_tree_free(v.head_tree);
 	free(v.keyids);
 	free(v.main_oids);
 	free(chain);

@@ -1,0 +1,203 @@
+/*
+ * entries.c - reading a whole dossier for inzage and export (see entries.h).
+ */
+#include "entries.h"
+#include "crypto.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int load_pointer_blob(kluis_dossier *d, git_tree *dir, const char *name, git_blob **blob)
+{
+	const git_tree_entry *te = git_tree_entry_byname(dir, name);
+	git_blob *pb = NULL;
+	kluis_pointer p;
+	int err;
+
+	*blob = NULL;
+	if (!te)
+		return kluis_error_set(KLUIS_ENOTFOUND, "no %s pointer", name);
+	if (git_blob_lookup(&pb, d->repo, git_tree_entry_id(te)) < 0)
+		return kluis_git_fail(KLUIS_EVERIFY, "pointer object missing");
+	err = kluis_pointer_parse(&p, git_blob_rawcontent(pb), (size_t)git_blob_rawsize(pb));
+	git_blob_free(pb);
+	if (err < 0)
+		return err;
+	return kluis_pointer_load(d->repo, &p, blob);
+}
+
+static int entry_dir(kluis_dossier *d, const char *entry_id, git_tree **dir)
+{
+	git_tree_entry *te = NULL;
+	char path[64];
+	int rc;
+
+	*dir = NULL;
+	kluis_entry_dir(entry_id, path);
+	rc = git_tree_entry_bypath(&te, d->head_tree, path);
+	if (rc < 0)
+		return kluis_error_set(KLUIS_ENOTFOUND, "no entry %s in dossier '%s'", entry_id, d->id);
+	rc = git_tree_lookup(dir, d->repo, git_tree_entry_id(te));
+	git_tree_entry_free(te);
+	return rc < 0 ? kluis_git_fail(KLUIS_EVERIFY, "entry directory missing") : 0;
+}
+
+int kluis_entry_body_to_fd(kluis_dossier *d, const char *entry_id, int fd)
+{
+	git_tree *dir = NULL;
+	git_blob *blob = NULL;
+	int err;
+
+	if ((err = entry_dir(d, entry_id, &dir)) < 0)
+		return err;
+	if (git_tree_entry_byname(dir, "erased"))
+		err = kluis_error_set(KLUIS_ENOTFOUND, "entry %s was erased", entry_id);
+	else if ((err = load_pointer_blob(d, dir, "body", &blob)) == 0)
+		err = kluis_crypto_decrypt_to_fd(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), fd);
+	git_blob_free(blob);
+	git_tree_free(dir);
+	return err;
+}
+
+void kluis_dossier_contents_dispose(kluis_dossier_contents *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		kluis_buf_dispose(&c->entries[i].meta);
+	free(c->entries);
+	free(c->approvals);
+	kluis_events_free(c->events, c->nevents);
+	kluis_buf_dispose(&c->info);
+	memset(c, 0, sizeof(*c));
+}
+
+static kluis_entry_info *find_entry(kluis_dossier_contents *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->entries[i].id, id) == 0)
+			return &c->entries[i];
+	return NULL;
+}
+
+int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_contents *out)
+{
+	git_tree *dir = NULL;
+	git_blob *blob = NULL;
+	git_commit *c = NULL;
+	kluis_entry_info *e, *grown;
+	kluis_approval_info *ag;
+	const git_tree_entry *info;
+	kluis_pointer p;
+	kluis_buf text = KLUIS_BUF_INIT;
+	char hex[GIT_OID_HEXSZ + 1], sup[64];
+	size_t i, j;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	/* invariant 6: the read is on record before anything is decrypted */
+	if ((err = kluis_access_record(d, NULL, purpose)) < 0 || (err = kluis_history(d, &out->events, &out->nevents)) < 0)
+		goto cleanup;
+	info = git_tree_entry_byname(d->head_tree, "info");
+	if (info && (err = kluis_repo_read_path(d->repo, d->head_tree, "info", &text)) == 0 &&
+	    (err = kluis_pointer_parse(&p, (const char *)text.ptr, text.len)) == 0 && (err = kluis_pointer_load(d->repo, &p, &blob)) == 0) {
+		err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &out->info);
+		git_blob_free(blob);
+		blob = NULL;
+	}
+	if (err < 0)
+		goto cleanup;
+	for (i = 0; i < out->nevents; i++) {
+		kluis_event *ev = &out->events[i];
+		if (ev->access)
+			continue;
+		git_oid_tostr(hex, sizeof(hex), &ev->commit);
+		if (strcmp(ev->action, "approve") == 0) {
+			for (j = 0; j < ev->nentries; j++) {
+				ag = realloc(out->approvals, (out->napprovals + 1) * sizeof(*ag));
+				if (!ag) {
+					err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+					goto cleanup;
+				}
+				out->approvals = ag;
+				memset(&ag[out->napprovals], 0, sizeof(*ag));
+				snprintf(ag[out->napprovals].entry, sizeof(ag->entry), "%s", ev->entries[j]);
+				ag[out->napprovals].time = ev->time;
+				ag[out->napprovals].current = true;
+				snprintf(ag[out->napprovals].fpr, sizeof(ag->fpr), "%s", ev->fpr);
+				snprintf(ag[out->napprovals].commit, sizeof(ag->commit), "%s", hex);
+				out->napprovals++;
+			}
+			continue;
+		}
+		if (strcmp(ev->action, "add") && strcmp(ev->action, "statement") && strcmp(ev->action, "correct") && strcmp(ev->action, "consent"))
+			continue;
+		if (git_commit_lookup(&c, d->repo, &ev->commit) < 0) {
+			err = kluis_git_fail(KLUIS_EVERIFY, "commit missing");
+			goto cleanup;
+		}
+		sup[0] = '\0';
+		kluis_trailer_get(git_commit_message(c), "Kluis-Supersedes", sup, sizeof(sup));
+		git_commit_free(c);
+		c = NULL;
+		for (j = 0; j < ev->nentries; j++) {
+			grown = realloc(out->entries, (out->n + 1) * sizeof(*grown));
+			if (!grown) {
+				err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+				goto cleanup;
+			}
+			out->entries = grown;
+			e = &grown[out->n++];
+			memset(e, 0, sizeof(*e));
+			e->meta.secret = true;
+			snprintf(e->id, sizeof(e->id), "%s", ev->entries[j]);
+			snprintf(e->action, sizeof(e->action), "%s", ev->action);
+			snprintf(e->kind, sizeof(e->kind), "%s", ev->kind);
+			snprintf(e->role, sizeof(e->role), "%s", ev->role);
+			snprintf(e->fpr, sizeof(e->fpr), "%s", ev->fpr);
+			snprintf(e->commit, sizeof(e->commit), "%s", hex);
+			e->time = ev->time;
+			if (sup[0] && kluis_entry_id_valid(sup)) {
+				kluis_entry_info *old = find_entry(out, sup);
+				snprintf(e->supersedes, sizeof(e->supersedes), "%s", sup);
+				if (old)
+					snprintf(old->superseded_by, sizeof(old->superseded_by), "%s", e->id);
+				for (size_t k = 0; k < out->napprovals; k++)
+					if (strcmp(out->approvals[k].entry, sup) == 0)
+						out->approvals[k].current = false;
+			}
+		}
+	}
+	/* the metadata of every entry still there */
+	for (i = 0; i < out->n; i++) {
+		e = &out->entries[i];
+		if ((err = entry_dir(d, e->id, &dir)) < 0)
+			goto cleanup;
+		if (git_tree_entry_byname(dir, "erased")) {
+			e->erased = true;
+		} else {
+			if ((err = load_pointer_blob(d, dir, "meta", &blob)) < 0 ||
+			    (err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &e->meta)) < 0)
+				goto cleanup;
+			git_blob_free(blob);
+			blob = NULL;
+		}
+		git_tree_free(dir);
+		dir = NULL;
+	}
+	err = 0;
+cleanup:
+	kluis_buf_dispose(&text);
+	git_blob_free(blob);
+	git_tree_free(dir);
+	git_commit_free(c);
+	if (err < 0)
+		kluis_dossier_contents_dispose(out);
+	return err;
+}

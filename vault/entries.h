@@ -1,0 +1,50 @@
+/*
+ * entries.h - reading a whole dossier at once, for the klant's rights: inzage (P10) and
+ * portability (P12). One signed access record covers the whole read (purpose `inzage` or
+ * `export`), written before anything is decrypted (invariant 6).
+ */
+#ifndef KLUIS_ENTRIES_H
+#define KLUIS_ENTRIES_H
+
+#include "vault.h"
+
+typedef struct {
+	char id[KLUIS_ENTRY_ID_LEN + 1];
+	char action[16];          /* add, statement, correct, consent */
+	char kind[24];
+	char role[24];            /* who added it */
+	char fpr[41];
+	int64_t time;
+	char commit[GIT_OID_HEXSZ + 1];
+	bool erased;
+	char supersedes[KLUIS_ENTRY_ID_LEN + 1];   /* this entry corrects that one */
+	char superseded_by[KLUIS_ENTRY_ID_LEN + 1]; /* a later correction of this one */
+	kluis_buf meta;           /* decrypted metadata JSON (secret; empty when erased) */
+} kluis_entry_info;
+
+typedef struct {
+	char entry[KLUIS_ENTRY_ID_LEN + 1];
+	int64_t time;
+	char fpr[41];
+	char commit[GIT_OID_HEXSZ + 1];
+	bool current;             /* false once the entry was corrected after the approval */
+} kluis_approval_info;
+
+typedef struct {
+	kluis_entry_info *entries;
+	size_t n;
+	kluis_approval_info *approvals;
+	size_t napprovals;
+	kluis_event *events;      /* the whole history, reads included (kluis_history) */
+	size_t nevents;
+	kluis_buf info;           /* decrypted dossier info JSON (secret) */
+} kluis_dossier_contents;
+
+/* Log one read with `purpose`, then decrypt the info and every entry's metadata. */
+int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_contents *out);
+void kluis_dossier_contents_dispose(kluis_dossier_contents *c);
+
+/* Decrypt one entry's body into fd, without a new access record (the caller logged the read). */
+int kluis_entry_body_to_fd(kluis_dossier *d, const char *entry_id, int fd);
+
+#endif

@@ -1,0 +1,510 @@
+/*
+ * rights.c - consent, approval, erasure and roles changes (see rights.h).
+ *
+ * Erasure keeps the signed history valid (SPEC invariant 3): the signed tree only ever held
+ * pointers, so removing the ciphertext from refs/kluis/content and from the object store
+ * leaves every signature, `git fsck`, `gc`, `bundle` and `clone` intact; the entry's
+ * directory keeps a signed `erased` record naming what was removed and why (basis).
+ */
+#include "rights.h"
+#include "crypto.h"
+#include "internal.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- helpers ---- */
+
+static int pointer_at(kluis_dossier *d, const char *path, kluis_pointer *p)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	int err;
+
+	if ((err = kluis_repo_read_path(d->repo, d->head_tree, path, &text)) == 0)
+		err = kluis_pointer_parse(p, (const char *)text.ptr, text.len);
+	kluis_buf_dispose(&text);
+	return err;
+}
+
+static int decrypt_pointer(kluis_dossier *d, const kluis_pointer *p, kluis_buf *out)
+{
+	git_blob *blob = NULL;
+	int err;
+
+	if ((err = kluis_pointer_load(d->repo, p, &blob)) == 0)
+		err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), out);
+	git_blob_free(blob);
+	return err;
+}
+
+static bool entry_erased(kluis_dossier *d, const char *entry_id)
+{
+	git_tree_entry *te = NULL;
+	char dir[64], path[80];
+	bool erased;
+
+	kluis_entry_dir(entry_id, dir);
+	snprintf(path, sizeof(path), "%s/erased", dir);
+	erased = git_tree_entry_bypath(&te, d->head_tree, path) == 0;
+	git_tree_entry_free(te);
+	return erased;
+}
+
+static int entry_exists(kluis_dossier *d, const char *entry_id)
+{
+	git_tree_entry *te = NULL;
+	char dir[64];
+
+	if (!kluis_entry_id_valid(entry_id))
+		return kluis_error_set(KLUIS_EINVAL, "'%s' is not an entry id (kluis log lists them)", entry_id);
+	kluis_entry_dir(entry_id, dir);
+	if (git_tree_entry_bypath(&te, d->head_tree, dir) < 0)
+		return kluis_error_set(KLUIS_ENOTFOUND, "no entry %s in dossier '%s' (kluis log %s lists them)", entry_id, d->id, d->id);
+	git_tree_entry_free(te);
+	return 0;
+}
+
+/* ---- consent ---- */
+
+int kluis_consent_in_force(kluis_dossier *d, const char *scope, char consent_id[KLUIS_ENTRY_ID_LEN + 1], bool *to_opdrachtgever)
+{
+	kluis_event *ev = NULL;
+	kluis_buf meta = KLUIS_SECRET_BUF_INIT;
+	kluis_pointer p;
+	json_t *j = NULL;
+	char dir[64], path[80];
+	size_t n = 0, i, k;
+	int err;
+
+	consent_id[0] = '\0';
+	*to_opdrachtgever = false;
+	if ((err = kluis_history(d, &ev, &n)) < 0)
+		return err;
+	for (i = 0; i < n; i++) {
+		if (ev[i].access || strcmp(ev[i].action, "consent") != 0)
+			continue;
+		for (k = 0; k < ev[i].nentries; k++) {
+			if (entry_erased(d, ev[i].entries[k]))
+				continue;
+			kluis_entry_dir(ev[i].entries[k], dir);
+			snprintf(path, sizeof(path), "%s/meta", dir);
+			meta.len = 0;
+			if ((err = pointer_at(d, path, &p)) < 0 || (err = decrypt_pointer(d, &p, &meta)) < 0)
+				goto cleanup;
+			j = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
+			if (j && json_is_string(json_object_get(j, "scope")) &&
+			    strcmp(json_string_value(json_object_get(j, "scope")), scope) == 0) {
+				/* later records override earlier ones: a withdrawal takes effect at once */
+				if (json_is_true(json_object_get(j, "granted"))) {
+					snprintf(consent_id, KLUIS_ENTRY_ID_LEN + 1, "%s", ev[i].entries[k]);
+					*to_opdrachtgever = json_is_true(json_object_get(j, "to_opdrachtgever"));
+				} else {
+					consent_id[0] = '\0';
+					*to_opdrachtgever = false;
+				}
+			}
+			json_decref(j);
+			j = NULL;
+		}
+	}
+	err = 0;
+cleanup:
+	json_decref(j);
+	kluis_buf_dispose(&meta);
+	kluis_events_free(ev, n);
+	return err;
+}
+
+int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, const char *scope, bool to_opdrachtgever,
+			 char id_out[KLUIS_ENTRY_ID_LEN + 1])
+{
+	kluis_entry_input in;
+	kluis_buf body = KLUIS_SECRET_BUF_INIT, trailers = KLUIS_BUF_INIT;
+	json_t *extra = NULL;
+	char *extra_text = NULL, ids[1][KLUIS_ENTRY_ID_LEN + 1];
+	int err, hook;
+
+	if (!purpose || !*purpose)
+		return kluis_error_set(KLUIS_EINVAL, "consent needs --purpose TEXT (what the data may be used for)");
+	if (!scope)
+		scope = "algemeen";
+	memset(&in, 0, sizeof(in));
+	in.fd = -1;
+	extra = json_pack("{s:b, s:s, s:s, s:b}", "granted", grant, "scope", scope, "purpose", purpose, "to_opdrachtgever", to_opdrachtgever);
+	if (!extra || !(extra_text = json_dumps(extra, JSON_COMPACT)) ||
+	    (err = kluis_buf_printf(&body, "%s: %s\nscope: %s\nopdrachtgever: %s\n", grant ? "Toestemming verleend" : "Toestemming ingetrokken",
+				    purpose, scope, to_opdrachtgever ? "ja" : "nee")) < 0) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot encode the consent");
+		goto cleanup;
+	}
+	/* plaintext trailers name no category: only whether it was a grant and if it reaches the
+	 * opdrachtgever, so the verifier can check special entries' recipients */
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Consent: %s\nKluis-Consent-Opdrachtgever: %s\n", grant ? "grant" : "withdraw",
+				    to_opdrachtgever ? "yes" : "no")) < 0)
+		goto cleanup;
+	in.text = (const char *)body.ptr;
+	in.text_len = body.len;
+	in.extra_meta = extra_text;
+	in.extra_trailers = (const char *)trailers.ptr;
+	in.origin = "klant";
+	in.basis = "consent";
+	if ((err = kluis_entry_add(d, KLUIS_ACT_CONSENT, &in, 1, ids, &hook, NULL, NULL)) == 0)
+		snprintf(id_out, KLUIS_ENTRY_ID_LEN + 1, "%s", ids[0]);
+cleanup:
+	if (extra_text) {
+		kluis_wipe(extra_text, strlen(extra_text));
+		free(extra_text);
+	}
+	json_decref(extra);
+	kluis_buf_dispose(&body);
+	kluis_buf_dispose(&trailers);
+	return err;
+}
+
+/* ---- approval ---- */
+
+int kluis_entry_approve(kluis_dossier *d, const char *entry_id)
+{
+	kluis_txn *t = NULL;
+	kluis_event *ev = NULL;
+	kluis_buf trailers = KLUIS_BUF_INIT;
+	char subject[64], hex[GIT_OID_HEXSZ + 1] = "";
+	size_t n = 0, i, k;
+	int err;
+
+	if ((err = entry_exists(d, entry_id)) < 0)
+		return err;
+	if (entry_erased(d, entry_id))
+		return kluis_error_set(KLUIS_ESTATE, "entry %s was erased", entry_id);
+	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_APPROVE)) < 0 || (err = kluis_history(d, &ev, &n)) < 0)
+		goto cleanup;
+	for (i = 0; i < n && !hex[0]; i++)
+		for (k = 0; !ev[i].access && strcmp(ev[i].action, "approve") && k < ev[i].nentries; k++)
+			if (strcmp(ev[i].entries[k], entry_id) == 0)
+				git_oid_tostr(hex, sizeof(hex), &ev[i].commit);
+	snprintf(subject, sizeof(subject), "approve %s", entry_id);
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: approve\nKluis-Entry: %s\nKluis-Approves: %s\nKluis-Role: %s\n", entry_id, hex,
+				    kluis_role_name(kluis_txn_role(t)))) < 0)
+		goto cleanup;
+	err = kluis_txn_commit(t, subject, (const char *)trailers.ptr, NULL);
+cleanup:
+	kluis_events_free(ev, n);
+	kluis_buf_dispose(&trailers);
+	kluis_txn_free(t);
+	return err;
+}
+
+/* ---- erasure ---- */
+
+/* Remove objects from the object store: loose files, and any pack that holds them (by
+ * repacking what is still reachable and deleting the old packs). */
+static int purge_objects(git_repository *repo, const git_oid *oids, size_t n)
+{
+	git_odb *odb = NULL;
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	char hex[GIT_OID_HEXSZ + 1], *path = NULL, *packdir = NULL, **old = NULL;
+	size_t i, nold = 0;
+	bool packed = false;
+	DIR *dir = NULL;
+	struct dirent *de;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		git_oid_tostr(hex, sizeof(hex), &oids[i]);
+		if (asprintf(&path, "%sobjects/%.2s/%s", git_repository_path(repo), hex, hex + 2) < 0) {
+			path = NULL;
+			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		}
+		if (unlink(path) < 0 && kluis_path_exists(path)) {
+			err = kluis_error_set(KLUIS_EGENERIC, "cannot remove object %s", hex);
+			free(path);
+			return err;
+		}
+		free(path);
+		path = NULL;
+	}
+	if (git_repository_odb(&odb, repo) < 0)
+		return kluis_git_fail(KLUIS_EGENERIC, "cannot open the object store");
+	git_odb_refresh(odb);
+	for (i = 0; i < n; i++)
+		packed |= git_odb_exists(odb, &oids[i]) != 0;
+	if (!packed)
+		goto cleanup;
+	/* a pack holds them: write one new pack of everything still reachable, drop the rest */
+	if (asprintf(&packdir, "%sobjects/pack", git_repository_path(repo)) < 0) {
+		packdir = NULL;
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	dir = opendir(packdir);
+	while (dir && (de = readdir(dir)) != NULL) {
+		char **g;
+		if (de->d_name[0] == '.')
+			continue;
+		g = realloc(old, (nold + 1) * sizeof(*g));
+		if (!g || !(g[nold] = kluis_path_join(packdir, de->d_name))) {
+			old = g ? g : old;
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		old = g;
+		nold++;
+	}
+	if (git_packbuilder_new(&pb, repo) < 0 || git_revwalk_new(&walk, repo) < 0 || git_revwalk_push_glob(walk, "refs/*") < 0 ||
+	    git_packbuilder_insert_walk(pb, walk) < 0 || git_packbuilder_write(pb, packdir, 0, NULL, NULL) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot repack the dossier");
+		goto cleanup;
+	}
+	for (i = 0; i < nold; i++)
+		if (strstr(old[i], git_oid_tostr_s(git_packbuilder_hash(pb))) == NULL)
+			unlink(old[i]);
+	git_odb_refresh(odb);
+	for (i = 0; i < n; i++)
+		if (git_odb_exists(odb, &oids[i])) {
+			git_oid_tostr(hex, sizeof(hex), &oids[i]);
+			err = kluis_error_set(KLUIS_EGENERIC, "object %s is still in the object store after repacking", hex);
+		}
+cleanup:
+	if (dir)
+		closedir(dir);
+	kluis_strings_free(old, nold);
+	free(packdir);
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	git_odb_free(odb);
+	return err;
+}
+
+int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason, const char *basis)
+{
+	kluis_txn *t = NULL;
+	kluis_pointer meta, body, reason_ptr;
+	kluis_buf record = KLUIS_BUF_INIT, trailers = KLUIS_BUF_INIT;
+	const char **readers = NULL;
+	size_t nreaders = 0;
+	git_oid gone[2];
+	char dir[64], path[96], mhex[GIT_OID_HEXSZ + 1], bhex[GIT_OID_HEXSZ + 1], subject[64];
+	int err;
+
+	if (!reason || !*reason)
+		return kluis_error_set(KLUIS_EINVAL, "erase needs --reason TEXT (it is stored encrypted)");
+	if (!basis)
+		basis = "P11.2";
+	if ((err = entry_exists(d, entry_id)) < 0)
+		return err;
+	if (entry_erased(d, entry_id))
+		return kluis_error_set(KLUIS_ESTATE, "entry %s is already erased", entry_id);
+	kluis_entry_dir(entry_id, dir);
+	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_ERASE)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	if ((err = pointer_at(d, path, &meta)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/body", dir);
+	if ((err = pointer_at(d, path, &body)) < 0)
+		goto cleanup;
+	git_oid_tostr(mhex, sizeof(mhex), &meta.oid);
+	git_oid_tostr(bhex, sizeof(bhex), &body.oid);
+	if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLES_READING, &readers, &nreaders)) < 0 ||
+	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, reason, strlen(reason), &reason_ptr)) < 0 ||
+	    (err = kluis_buf_printf(&record, "kluis-erased 1\nentry %s\nmeta %s\nbody %s\nbasis %s\n", entry_id, mhex, bhex, basis)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	if ((err = kluis_txn_remove(t, path)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/body", dir);
+	if ((err = kluis_txn_remove(t, path)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/erased", dir);
+	if ((err = kluis_txn_put(t, path, record.ptr, record.len)) < 0)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/reason", dir);
+	if ((err = kluis_txn_put_pointer(t, path, &reason_ptr)) < 0 || (err = kluis_txn_remove_content(t, &meta.oid)) < 0 ||
+	    (err = kluis_txn_remove_content(t, &body.oid)) < 0)
+		goto cleanup;
+	snprintf(subject, sizeof(subject), "erase %s", entry_id);
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: erase\nKluis-Entry: %s\nKluis-Basis: %s\nKluis-Erased-Object: %s\nKluis-Erased-Object: %s\nKluis-Role: %s\n",
+				    entry_id, basis, mhex, bhex, kluis_role_name(kluis_txn_role(t)))) < 0 ||
+	    (err = kluis_txn_commit(t, subject, (const char *)trailers.ptr, NULL)) < 0)
+		goto cleanup;
+	/* the ciphertext leaves the object store, loose and packed */
+	git_oid_cpy(&gone[0], &meta.oid);
+	git_oid_cpy(&gone[1], &body.oid);
+	err = purge_objects(d->repo, gone, 2);
+cleanup:
+	free(readers);
+	kluis_buf_dispose(&record);
+	kluis_buf_dispose(&trailers);
+	kluis_txn_free(t);
+	return err;
+}
+
+/* ---- roles and rewrap ---- */
+
+static int rewrap_pointer(kluis_txn *t, kluis_dossier *d, const char *path, const char *const *readers, size_t nreaders, kluis_pointer *old)
+{
+	kluis_buf plain = KLUIS_SECRET_BUF_INIT;
+	kluis_pointer p;
+	int err;
+
+	if ((err = pointer_at(d, path, old)) < 0 || (err = decrypt_pointer(d, old, &plain)) < 0 ||
+	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, plain.ptr, plain.len, &p)) < 0 ||
+	    (err = kluis_txn_put_pointer(t, path, &p)) < 0)
+		goto cleanup;
+	err = kluis_txn_remove_content(t, &old->oid);
+cleanup:
+	kluis_buf_dispose(&plain);
+	return err;
+}
+
+static int rewrap_all(kluis_dossier *d, size_t *count)
+{
+	kluis_txn *t = NULL;
+	kluis_buf trailers = KLUIS_BUF_INIT, meta = KLUIS_SECRET_BUF_INIT;
+	git_tree *entries = NULL, *shard = NULL;
+	git_tree_entry *te = NULL;
+	const char **all = NULL, **limited = NULL;
+	size_t nall = 0, nlimited = 0, i, j;
+	kluis_pointer old;
+	json_t *mj = NULL;
+	char path[96];
+	int err;
+
+	*count = 0;
+	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_REWRAP)) < 0 ||
+	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLES_READING, &all, &nall)) < 0 ||
+	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLES_READING & ~KLUIS_ROLE_OPDRACHTGEVER, &limited, &nlimited)) < 0 ||
+	    (err = kluis_buf_printf(&trailers, "Kluis-Action: rewrap\nKluis-Role: %s\n", kluis_role_name(kluis_txn_role(t)))) < 0)
+		goto cleanup;
+	for (i = 0; i < nall; i++) {
+		kluis_keyring *kr;
+		if ((err = kluis_vault_keyring(d->vault, &kr)) < 0 || (err = kluis_keyring_check_recipient(kr, all[i])) < 0)
+			goto cleanup;
+	}
+	if ((err = rewrap_pointer(t, d, "info", all, nall, &old)) < 0)
+		goto cleanup;
+	if (git_tree_entry_bypath(&te, d->head_tree, "entries") == 0 && git_tree_lookup(&entries, d->repo, git_tree_entry_id(te)) == 0) {
+		for (i = 0; i < git_tree_entrycount(entries); i++) {
+			if (git_tree_lookup(&shard, d->repo, git_tree_entry_id(git_tree_entry_byindex(entries, i))) < 0) {
+				err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the entries");
+				goto cleanup;
+			}
+			for (j = 0; j < git_tree_entrycount(shard); j++) {
+				const char *id = git_tree_entry_name(git_tree_entry_byindex(shard, j));
+				bool restricted;
+				char dir[64];
+				if (entry_erased(d, id))
+					continue;
+				kluis_entry_dir(id, dir);
+				/* an entry withheld from the opdrachtgever (P8) stays withheld */
+				snprintf(path, sizeof(path), "%s/meta", dir);
+				meta.len = 0;
+				if ((err = pointer_at(d, path, &old)) < 0 || (err = decrypt_pointer(d, &old, &meta)) < 0)
+					goto cleanup;
+				mj = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
+				restricted = mj && json_object_get(mj, "special") && json_is_string(json_object_get(mj, "special"));
+				if (restricted) {
+					json_t *r = json_object_get(mj, "recipients");
+					size_t k;
+					for (k = 0; r && k < json_array_size(r); k++)
+						if (strcmp(json_string_value(json_array_get(r, k)) ? json_string_value(json_array_get(r, k)) : "", "opdrachtgever") == 0)
+							restricted = false;
+				}
+				json_decref(mj);
+				mj = NULL;
+				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old)) < 0)
+					goto cleanup;
+				snprintf(path, sizeof(path), "%s/body", dir);
+				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old)) < 0 ||
+				    (err = kluis_buf_printf(&trailers, "Kluis-Entry: %s\n", id)) < 0 ||
+				    (restricted && (err = kluis_buf_printf(&trailers, "Kluis-Restricted: %s\n", id)) < 0))
+					goto cleanup;
+				(*count)++;
+			}
+			git_tree_free(shard);
+			shard = NULL;
+		}
+	}
+	err = kluis_txn_commit(t, "rewrap -", (const char *)trailers.ptr, NULL);
+cleanup:
+	json_decref(mj);
+	git_tree_free(shard);
+	git_tree_free(entries);
+	git_tree_entry_free(te);
+	free(all);
+	free(limited);
+	kluis_buf_dispose(&meta);
+	kluis_buf_dispose(&trailers);
+	kluis_txn_free(t);
+	return err;
+}
+
+int kluis_roles_change(kluis_dossier *d, unsigned add_role, const char *add_fpr, const char *remove_fpr, size_t *rewrapped)
+{
+	kluis_txn *t = NULL;
+	kluis_roles roles = { NULL, 0 };
+	kluis_buf text = KLUIS_BUF_INIT, trailers = KLUIS_BUF_INIT;
+	kluis_keyring *kr;
+	char fpr[41];
+	const char *actor;
+	int err;
+
+	*rewrapped = 0;
+	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_ROLES)) < 0 || (err = kluis_roles_copy(&roles, &d->roles)) < 0 ||
+	    (err = kluis_buf_printf(&trailers, "Kluis-Action: roles\nKluis-Role: %s\n", kluis_role_name(kluis_txn_role(t)))) < 0)
+		goto cleanup;
+	if (remove_fpr) {
+		if ((err = kluis_roles_remove(&roles, remove_fpr)) < 0)
+			goto cleanup;
+		kluis_fpr_normalize(remove_fpr, fpr);
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Role-Removed: %s\n", fpr)) < 0)
+			goto cleanup;
+	}
+	if (add_role) {
+		if ((err = kluis_roles_add(&roles, add_role, add_fpr)) < 0)
+			goto cleanup;
+		kluis_fpr_normalize(add_fpr, fpr);
+		if ((add_role & KLUIS_ROLES_READING) &&
+		    ((err = kluis_vault_keyring(d->vault, &kr)) < 0 || (err = kluis_keyring_check_recipient(kr, fpr)) < 0))
+			goto cleanup;
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Role-Added: %s %s\n", kluis_role_name(add_role), fpr)) < 0)
+			goto cleanup;
+	}
+	{
+		const char **k = NULL;
+		size_t nk = 0, nd = 0;
+		kluis_roles_keys(&roles, KLUIS_ROLE_KLANT, &k, &nk);
+		free(k);
+		k = NULL;
+		kluis_roles_keys(&roles, KLUIS_ROLE_DIRECTIE, &k, &nd);
+		free(k);
+		if (!nk || !nd) {
+			err = kluis_error_set(KLUIS_EINVAL, "a dossier needs a klant and a directie; add the new key before removing the old one");
+			goto cleanup;
+		}
+	}
+	if ((err = kluis_vault_actor(d->vault, &actor)) < 0)
+		goto cleanup;
+	if ((err = kluis_roles_format(&roles, &text)) < 0 || (err = kluis_txn_put(t, "roles", text.ptr, text.len)) < 0 ||
+	    (err = kluis_txn_commit(t, "roles -", (const char *)trailers.ptr, NULL)) < 0)
+		goto cleanup;
+	kluis_txn_free(t);
+	t = NULL;
+	/* the rewrap decrypts everything: one read on record, then one signed rewrap commit */
+	if (kluis_roles_of(&d->roles, actor) & KLUIS_ROLES_READING) {
+		if ((err = kluis_access_record(d, NULL, "rewrap")) < 0)
+			goto cleanup;
+	}
+	err = rewrap_all(d, rewrapped);
+cleanup:
+	kluis_roles_dispose(&roles);
+	kluis_buf_dispose(&text);
+	kluis_buf_dispose(&trailers);
+	kluis_txn_free(t);
+	return err;
+}
