@@ -19,7 +19,8 @@ static const char usage[] =
 	"Usage: kluis demo [--keep DIR]\n\n"
 	"Run a whole small traject in a throwaway vault with throwaway keys: the directie creates a\n"
 	"dossier, the medewerker adds notes and a document, the klant reads and adds a statement,\n"
-	"an outsider is refused, and the log shows it all. Each step prints the command it runs.\n"
+	"an outsider is refused, the log shows it all and an auditor verifies the signed history.\n"
+	"Each step prints the command it runs.\n"
 	"With --keep DIR the vault and the keys stay in DIR (new directory) for you to explore.\n";
 
 struct demo {
@@ -109,6 +110,7 @@ static int steps(struct demo *dm)
 	const char *show[] = { "show", "demo-0001", dm->note, "--purpose", "inzage", NULL };
 	const char *log[] = { "log", "demo-0001", NULL };
 	const char *list[] = { "list", NULL };
+	const char *verify[] = { "verify", "demo-0001", NULL };
 
 	snprintf(doc, sizeof(doc), "%s/plan-van-aanpak.txt", dm->home);
 	if (!(f = fopen(doc, "w")))
@@ -132,7 +134,10 @@ static int steps(struct demo *dm)
 		show, NULL, 0, false) < 0 ||
 	    run(dm, KLANT, "7. The log: every entry and every read, from the signed commit metadata, with nothing\n"
 			   "   decrypted (W6b: the klant always knows what was added).", log, NULL, 0, false) < 0 ||
-	    run(dm, DIRECTIE, "8. The vault's dossiers.", list, NULL, 0, false) < 0)
+	    run(dm, DIRECTIE, "8. An auditor checks the whole signed history with public keys only: every commit\n"
+			      "   signed by a key whose role allowed it, every entry encrypted to exactly its readers.",
+		verify, NULL, 0, false) < 0 ||
+	    run(dm, DIRECTIE, "9. The vault's dossiers.", list, NULL, 0, false) < 0)
 		return -1;
 	return 0;
 }
