@@ -455,10 +455,10 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' does not verify (%s); nothing was transferred", id, rep.findings[0].message);
 		goto cleanup;
 	}
-	if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
-		goto cleanup;
-	/* the handover is part of the dossier's own signed history */
-	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_TRANSFER)) < 0)
+	/* the handover is part of the dossier's own signed history (txn_begin reloads the roles,
+	 * so the fingerprints are taken after it) */
+	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_TRANSFER)) < 0 ||
+	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
 		goto cleanup;
 	role = kluis_txn_role(t);
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)

@@ -258,7 +258,8 @@ int kluis_vault_dossier_ids(kluis_vault *v, char ***ids, size_t *n)
 		}
 		count++;
 	}
-	qsort(list, count, sizeof(*list), cmp_str);
+	if (count)
+		qsort(list, count, sizeof(*list), cmp_str);
 	*ids = list;
 	*n = count;
 	list = NULL;
