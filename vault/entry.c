@@ -470,6 +470,11 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 	if (git_tree_entry_bypath(&te, d->head_tree, dir) < 0)
 		return kluis_error_set(KLUIS_ENOTFOUND, "no entry %s in dossier '%s' (kluis log %s lists them)", entry_id, d->id, d->id);
 	git_tree_entry_free(te);
+	snprintf(path, sizeof(path), "%s/erased", dir);
+	if (git_tree_entry_bypath(&te, d->head_tree, path) == 0) {
+		git_tree_entry_free(te);
+		return kluis_error_set(KLUIS_ENOTFOUND, "entry %s was erased; only its signed erase record remains (kluis log %s)", entry_id, d->id);
+	}
 	snprintf(path, sizeof(path), "%s/meta", dir);
 	if ((err = load_pointer(d, path, &meta_blob)) < 0)
 		goto cleanup;
