@@ -80,5 +80,8 @@ int cmd_consent(kluis_cli *cli, int argc, char **argv);
 int cmd_approve(kluis_cli *cli, int argc, char **argv);
 int cmd_erase(kluis_cli *cli, int argc, char **argv);
 int cmd_roles(kluis_cli *cli, int argc, char **argv);
+int cmd_request(kluis_cli *cli, int argc, char **argv);
+int cmd_inzage(kluis_cli *cli, int argc, char **argv);
+int cmd_export(kluis_cli *cli, int argc, char **argv);
 
 #endif

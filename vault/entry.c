@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 static const char *const entry_kinds[] = { "note", "contact", "circumstance", "document", "correspondence", "plan",
-					    "report", "consent", "statement", "correction", NULL };
+					    "report", "consent", "statement", "correction", "request", NULL };
 static const char *const bases[] = { "consent", "contract", "legal", "vital", "interest", NULL };
 static const char *const specials[] = { "health", "religion", "race", "politics", "sexual", "union", "criminal",
 					"biometric", "genetic", NULL };
