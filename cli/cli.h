@@ -81,6 +81,7 @@ int cmd_approve(kluis_cli *cli, int argc, char **argv);
 int cmd_erase(kluis_cli *cli, int argc, char **argv);
 int cmd_roles(kluis_cli *cli, int argc, char **argv);
 int cmd_request(kluis_cli *cli, int argc, char **argv);
+int cmd_breach(kluis_cli *cli, int argc, char **argv);
 int cmd_inzage(kluis_cli *cli, int argc, char **argv);
 int cmd_export(kluis_cli *cli, int argc, char **argv);
 

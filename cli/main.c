@@ -27,6 +27,7 @@ static const struct {
 	{ "erase", cmd_erase, "erase an entry's ciphertext for good, with a signed record (P11.2)" },
 	{ "roles", cmd_roles, "show or change who may read; entries are re-encrypted" },
 	{ "request", cmd_request, "the klant's requests and their four-week deadlines (P10, P11)" },
+	{ "breach", cmd_breach, "the data-breach register with its 72-hour deadline (P15)" },
 	{ "list", cmd_list, "dossiers with state, entry count, last change" },
 	{ "verify", cmd_verify, "check the signed history (invariants 1-7) with public keys only" },
 	{ "audit", cmd_audit, "the audit trail: who did what when, reads included" },
