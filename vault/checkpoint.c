@@ -69,8 +69,13 @@ int kluis_checkpoint_parse(kluis_checkpoint *cp, const char *text, size_t len)
 	git_oid computed;
 	int n = 0;
 
+	char header[512];
+
 	memset(cp, 0, sizeof(*cp));
-	if (sscanf(text, "kluis-checkpoint 1\ndossier %79s\nhead %63s\nseq %llu\ntime %31s\ncommit %zu\n%n", dossier, hexhead, &seq,
+	/* sscanf needs a terminated string: parse a bounded copy of the header */
+	memcpy(header, text, len < sizeof(header) - 1 ? len : sizeof(header) - 1);
+	header[len < sizeof(header) - 1 ? len : sizeof(header) - 1] = '\0';
+	if (sscanf(header, "kluis-checkpoint 1\ndossier %79s\nhead %63s\nseq %llu\ntime %31s\ncommit %zu\n%n", dossier, hexhead, &seq,
 		   when, &raw_len, &n) != 5 || n <= 0)
 		return kluis_error_set(KLUIS_EINVAL, "not a kluis checkpoint");
 	header_len = (size_t)n;

@@ -46,18 +46,29 @@ int kluis_dossier_file_parse(kluis_dossier_file *f, const char *text, size_t len
 		}
 		if (sscanf(line, "%31s %127s", key, val) != 2)
 			return kluis_error_set(KLUIS_EVERIFY, "dossier file: bad line");
-		if (strcmp(key, "id") == 0)
+		if (strcmp(key, "id") == 0) {
+			if (!kluis_id_valid(val))
+				return kluis_error_set(KLUIS_EVERIFY, "dossier file: '%s' is not a dossier id", val);
 			snprintf(f->id, sizeof(f->id), "%s", val);
-		else if (strcmp(key, "state") == 0)
+		} else if (strcmp(key, "state") == 0) {
+			if (strcmp(val, "open") && strcmp(val, "closed"))
+				return kluis_error_set(KLUIS_EVERIFY, "dossier file: unknown state '%s'", val);
 			snprintf(f->state, sizeof(f->state), "%s", val);
-		else if (strcmp(key, "created") == 0)
-			kluis_time_parse(val, &f->created);
-		else if (strcmp(key, "closed") == 0 && strcmp(val, "-") != 0)
-			kluis_time_parse(val, &f->closed);
-		else if (strcmp(key, "retention-years") == 0)
-			f->retention_years = atoi(val);
+		} else if (strcmp(key, "created") == 0) {
+			if (kluis_time_parse(val, &f->created) < 0)
+				return kluis_error_set(KLUIS_EVERIFY, "dossier file: bad created time");
+		} else if (strcmp(key, "closed") == 0 && strcmp(val, "-") != 0) {
+			if (kluis_time_parse(val, &f->closed) < 0)
+				return kluis_error_set(KLUIS_EVERIFY, "dossier file: bad closed time");
+		} else if (strcmp(key, "retention-years") == 0) {
+			char *end;
+			long y = strtol(val, &end, 10);
+			if (*end || y < 1 || y > 100)
+				return kluis_error_set(KLUIS_EVERIFY, "dossier file: bad retention-years");
+			f->retention_years = (int)y;
+		}
 	}
-	if (!magic || !f->id[0] || !f->state[0])
+	if (!magic || !f->id[0] || !f->state[0] || !f->created || !f->retention_years)
 		return kluis_error_set(KLUIS_EVERIFY, "dossier file incomplete");
 	return 0;
 }

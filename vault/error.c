@@ -5,16 +5,20 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_message[1024];
 
 int kluis_error_set(int code, const char *fmt, ...)
 {
+	char message[sizeof(last_message)];
 	va_list ap;
 
+	/* format aside first: callers may pass kluis_error_last() to wrap a deeper message */
 	va_start(ap, fmt);
-	vsnprintf(last_message, sizeof(last_message), fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	memcpy(last_message, message, sizeof(message));
 	return code;
 }
 

@@ -383,7 +383,22 @@ int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot start verification");
 		goto cleanup;
 	}
-	r = rnp_op_verify_execute(op);
+	/* librnp (as Debian builds it) logs every bad signature to stderr whatever its log fd
+	 * says; the verifier reports findings itself, one line each, so silence it here */
+	{
+		int saved = -1;
+		if (kr->devnull >= 0 && !getenv("KLUIS_RNP_LOG")) {
+			fflush(stderr);
+			saved = dup(STDERR_FILENO);
+			if (saved >= 0)
+				dup2(kr->devnull, STDERR_FILENO);
+		}
+		r = rnp_op_verify_execute(op);
+		if (saved >= 0) {
+			dup2(saved, STDERR_FILENO);
+			close(saved);
+		}
+	}
 	if (rnp_op_verify_get_signature_count(op, &count) != RNP_SUCCESS || count != 1) {
 		err = kluis_error_set(KLUIS_EVERIFY, "expected one signature, found %zu (%s)", count,
 				      rnp_result_to_string(r));

@@ -186,6 +186,14 @@ int kluis_pointer_parse(kluis_pointer *p, const char *text, size_t len)
 			return kluis_error_set(KLUIS_EVERIFY, "malformed pointer sha256");
 	memcpy(p->sha256, sha, 65);
 	p->size = size;
+	{
+		/* signed content: accept only the canonical form, byte for byte */
+		kluis_buf canon = KLUIS_BUF_INIT;
+		bool same = kluis_pointer_format(p, &canon) == 0 && canon.len == len && memcmp(canon.ptr, text, len) == 0;
+		kluis_buf_dispose(&canon);
+		if (!same)
+			return kluis_error_set(KLUIS_EVERIFY, "pointer not in canonical form");
+	}
 	return 0;
 }
 

@@ -92,7 +92,11 @@ int kluis_buf_printf(kluis_buf *b, const char *fmt, ...)
 
 int kluis_buf_cstr(kluis_buf *b)
 {
-	return kluis_buf_grow(b, 0);
+	int err = kluis_buf_grow(b, 0);
+
+	if (err == 0)
+		b->ptr[b->len] = '\0';
+	return err;
 }
 
 void kluis_buf_dispose(kluis_buf *b)
@@ -160,7 +164,14 @@ int kluis_time_parse(const char *s, int64_t *out)
 		if (!end || *end)
 			return kluis_error_set(KLUIS_EINVAL, "'%s' is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", s);
 	}
-	*out = (int64_t)timegm(&tm);
+	{
+		/* refuse dates that do not exist (2026-02-30) rather than roll them over */
+		struct tm check = tm;
+		time_t t = timegm(&check);
+		if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon || check.tm_year != tm.tm_year)
+			return kluis_error_set(KLUIS_EINVAL, "'%s' is not a date that exists", s);
+		*out = (int64_t)t;
+	}
 	return 0;
 }
 
@@ -392,17 +403,22 @@ int kluis_file_create_excl(const char *path)
 
 int kluis_mkdir_p(const char *path)
 {
-	char *copy = strdup(path), *p;
+	char *copy, *p;
+	struct stat st;
 	int err = 0;
 
-	if (!copy)
+	if (!path || !*path)
+		return kluis_error_set(KLUIS_EINVAL, "an empty directory name");
+	if (!(copy = strdup(path)))
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	for (p = copy + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char saved = *p;
 			*p = '\0';
-			if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-				err = kluis_error_set(KLUIS_EGENERIC, "cannot create directory '%s': %s", copy, strerror(errno));
+			if (mkdir(copy, 0700) < 0 && (errno != EEXIST || stat(copy, &st) < 0 || !S_ISDIR(st.st_mode))) {
+				err = errno == EEXIST
+					? kluis_error_set(KLUIS_EGENERIC, "cannot create directory '%s': '%s' is a file", path, copy)
+					: kluis_error_set(KLUIS_EGENERIC, "cannot create directory '%s': %s", copy, strerror(errno));
 				break;
 			}
 			*p = saved;
