@@ -263,12 +263,24 @@ static int purge_objects(git_repository *repo, const git_oid *oids, size_t n)
 	for (i = 0; i < nold; i++)
 		if (strstr(old[i], git_oid_tostr_s(git_packbuilder_hash(pb))) == NULL)
 			unlink(old[i]);
-	git_odb_refresh(odb);
-	for (i = 0; i < n; i++)
-		if (git_odb_exists(odb, &oids[i])) {
-			git_oid_tostr(hex, sizeof(hex), &oids[i]);
-			err = kluis_error_set(KLUIS_EGENERIC, "object %s is still in the object store after repacking", hex);
+	/* check with a fresh object store: this one still caches the packs just deleted */
+	{
+		git_repository *fresh = NULL;
+		git_odb *fodb = NULL;
+		if (git_repository_open_ext(&fresh, git_repository_path(repo), GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, NULL) < 0 ||
+		    git_repository_odb(&fodb, fresh) < 0) {
+			err = kluis_git_fail(KLUIS_EGENERIC, "cannot reopen the repository after repacking");
+		} else {
+			for (i = 0; i < n; i++)
+				if (git_odb_exists(fodb, &oids[i])) {
+					git_oid_tostr(hex, sizeof(hex), &oids[i]);
+					err = kluis_error_set(KLUIS_EGENERIC, "object %s is still in the object store after repacking", hex);
+				}
 		}
+		git_odb_free(fodb);
+		git_repository_free(fresh);
+		git_odb_refresh(odb);
+	}
 cleanup:
 	if (dir)
 		closedir(dir);
@@ -346,7 +358,24 @@ cleanup:
 
 /* ---- roles and rewrap ---- */
 
-static int rewrap_pointer(kluis_txn *t, kluis_dossier *d, const char *path, const char *const *readers, size_t nreaders, kluis_pointer *old)
+struct oid_list {
+	git_oid *v;
+	size_t n;
+};
+
+static int oid_list_add(struct oid_list *l, const git_oid *oid)
+{
+	git_oid *g = realloc(l->v, (l->n + 1) * sizeof(*g));
+
+	if (!g)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	l->v = g;
+	git_oid_cpy(&g[l->n++], oid);
+	return 0;
+}
+
+static int rewrap_pointer(kluis_txn *t, kluis_dossier *d, const char *path, const char *const *readers, size_t nreaders, kluis_pointer *old,
+			  struct oid_list *replaced)
 {
 	kluis_buf plain = KLUIS_SECRET_BUF_INIT;
 	kluis_pointer p;
@@ -354,7 +383,7 @@ static int rewrap_pointer(kluis_txn *t, kluis_dossier *d, const char *path, cons
 
 	if ((err = pointer_at(d, path, old)) < 0 || (err = decrypt_pointer(d, old, &plain)) < 0 ||
 	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, plain.ptr, plain.len, &p)) < 0 ||
-	    (err = kluis_txn_put_pointer(t, path, &p)) < 0)
+	    (err = kluis_txn_put_pointer(t, path, &p)) < 0 || (err = oid_list_add(replaced, &old->oid)) < 0)
 		goto cleanup;
 	err = kluis_txn_remove_content(t, &old->oid);
 cleanup:
@@ -372,6 +401,7 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 	size_t nall = 0, nlimited = 0, i, j;
 	kluis_pointer old;
 	json_t *mj = NULL;
+	struct oid_list replaced = { NULL, 0 };
 	char path[96];
 	int err;
 
@@ -386,7 +416,7 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 		if ((err = kluis_vault_keyring(d->vault, &kr)) < 0 || (err = kluis_keyring_check_recipient(kr, all[i])) < 0)
 			goto cleanup;
 	}
-	if ((err = rewrap_pointer(t, d, "info", all, nall, &old)) < 0)
+	if ((err = rewrap_pointer(t, d, "info", all, nall, &old, &replaced)) < 0)
 		goto cleanup;
 	if (git_tree_entry_bypath(&te, d->head_tree, "entries") == 0 && git_tree_lookup(&entries, d->repo, git_tree_entry_id(te)) == 0) {
 		for (i = 0; i < git_tree_entrycount(entries); i++) {
@@ -417,10 +447,10 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 				}
 				json_decref(mj);
 				mj = NULL;
-				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old)) < 0)
+				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old, &replaced)) < 0)
 					goto cleanup;
 				snprintf(path, sizeof(path), "%s/body", dir);
-				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old)) < 0 ||
+				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old, &replaced)) < 0 ||
 				    (err = kluis_buf_printf(&trailers, "Kluis-Entry: %s\n", id)) < 0 ||
 				    (restricted && (err = kluis_buf_printf(&trailers, "Kluis-Restricted: %s\n", id)) < 0))
 					goto cleanup;
@@ -430,8 +460,12 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 			shard = NULL;
 		}
 	}
-	err = kluis_txn_commit(t, "rewrap -", (const char *)trailers.ptr, NULL);
+	if ((err = kluis_txn_commit(t, "rewrap -", (const char *)trailers.ptr, NULL)) < 0)
+		goto cleanup;
+	/* the old ciphertext, readable by the old set of keys, leaves the object store too */
+	err = purge_objects(d->repo, replaced.v, replaced.n);
 cleanup:
+	free(replaced.v);
 	json_decref(mj);
 	git_tree_free(shard);
 	git_tree_free(entries);
