@@ -47,14 +47,14 @@ static int verify_one(kluis_cli *cli, kluis_vault *v, const char *id, const klui
 	}
 	git_oid_tostr(hex, sizeof(hex), &r.head);
 	if (cli->json)
-		json_array_append_new(out, json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "dossier", id, "ok", r.nfindings == 0,
+		json_array_append_new(out, json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "dossier", id, "ok", r.nfindings == 0,
 						     "head", hex, "commits", (json_int_t)r.total_commits, "checked", (json_int_t)r.commits,
-						     "entries", (json_int_t)r.entries, "reads", (json_int_t)r.reads, "incremental",
-						     r.incremental, "findings", findings));
+						     "entries", (json_int_t)r.entries, "reads", (json_int_t)r.reads, "erased", (json_int_t)r.erased,
+						     "incremental", r.incremental, "findings", findings));
 	else {
 		json_decref(findings);
-		fprintf(stderr, "kluis: %s: %s (%zu commits%s, %zu new entries, %zu reads checked, head %.12s)\n", id,
-			r.nfindings ? "FAILED" : "verified", r.total_commits, r.incremental ? ", incremental" : "", r.entries, r.reads, hex);
+		fprintf(stderr, "kluis: %s: %s (%zu commits%s, %zu new entries, %zu erased by a signed record, %zu reads checked, head %.12s)\n", id,
+			r.nfindings ? "FAILED" : "verified", r.total_commits, r.incremental ? ", incremental" : "", r.entries, r.erased, r.reads, hex);
 	}
 	*total += r.nfindings;
 	kluis_verify_report_dispose(&r);
