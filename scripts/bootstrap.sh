@@ -14,7 +14,8 @@ mode=${1:-demo}
 
 DEPS=(build-essential cmake pkg-config git gnupg
       libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libjansson-dev libgcrypt20-dev librnp-dev
-      libcmocka-dev valgrind python3 tar gzip)
+      libcmocka-dev valgrind python3 tar gzip
+      chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
 
 install_deps() {
   local missing=() sudo=

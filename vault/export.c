@@ -198,7 +198,6 @@ int kluis_dossier_model(kluis_dossier *d, const char *what, unsigned role, const
 	return 0;
 }
 
-
 static int dump_cb(const char *buf, size_t size, void *data)
 {
 	return kluis_buf_put(data, buf, size) < 0 ? -1 : 0;

@@ -208,7 +208,8 @@ static void put_value(out_t *o, const char *s, size_t n)
 
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		const char *rep = !o->html ? NULL : ch == '&' ? "&amp;" : ch == '<' ? "&lt;" : ch == '>' ? "&gt;" : ch == '"' ? "&quot;" : ch == '\'' ? "&#39;" : NULL;
+		const char *rep = !o->html ? NULL : ch == '&' ? "&amp;" : ch == '<' ? "&lt;" : ch == '>' ? "&gt;"
+				  : ch == '"' ? "&quot;" : ch == '\'' ? "&#39;" : NULL;
 		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
 			rep = "?";
 		if (rep) {
@@ -524,7 +525,8 @@ static const char css[] =
 	"h2{font-size:1.2rem;color:#12355b;margin:1.8rem 0 .6rem;padding-bottom:.2rem;border-bottom:2px solid #12355b}"
 	"h3{font-size:1rem;margin:0 0 .4rem}p{white-space:pre-line;margin:.4rem 0}.note{color:#555}"
 	"table{border-collapse:collapse;width:100%;font-size:.92rem}"
-	"th,td{text-align:left;vertical-align:top;padding:.25rem .5rem;border-bottom:1px solid #e1e5ea;white-space:pre-line;overflow-wrap:anywhere}"
+	"th,td{text-align:left;vertical-align:top;padding:.25rem .5rem;border-bottom:1px solid #e1e5ea;white-space:pre-line;"
+	"overflow-wrap:anywhere}"
 	".list th{background:#eef2f6}.item{border:1px solid #cfd8e3;border-radius:6px;padding:.7rem 1rem;margin:.7rem 0}"
 	".item th{width:13rem;color:#444;font-weight:600}code{font-family:\"DejaVu Sans Mono\",monospace;font-size:.9em}"
 	"@media print{main{max-width:none;padding:0}.item,tr{break-inside:avoid}h2{break-after:avoid}}";
