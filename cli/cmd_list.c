@@ -3,6 +3,7 @@
  * retention deadline. Reads only plaintext metadata (ids, states, times).
  */
 #include "cli.h"
+#include "vault/lifecycle.h"
 
 #include <stdio.h>
 
@@ -11,13 +12,13 @@ static const char usage[] =
 	"The dossiers in the vault: state (open, closed), number of entries, last change, and the\n"
 	"retention deadline (it starts when the traject ends: P13.2, by default 2 years).\n";
 
-static void deadline_of(const kluis_dossier_status *st, char out[21])
+static void deadline_of(const kluis_retention *r, char out[21])
 {
-	if (!st->closed) {
+	if (!r->deadline) {
 		snprintf(out, 21, "-");
 		return;
 	}
-	kluis_time_iso(st->closed + (int64_t)st->retention_years * 31556952, out);
+	kluis_time_iso(r->deadline, out);
 	out[10] = '\0';
 }
 
@@ -27,6 +28,7 @@ int cmd_list(kluis_cli *cli, int argc, char **argv)
 	kluis_vault *v = NULL;
 	kluis_dossier *d = NULL;
 	kluis_dossier_status st;
+	kluis_retention ret;
 	json_t *arr = NULL;
 	char **ids = NULL, last[21], deadline[21];
 	size_t n = 0, i;
@@ -50,19 +52,20 @@ int cmd_list(kluis_cli *cli, int argc, char **argv)
 	if (!cli->json)
 		printf("%-24s  %-8s  %7s  %-20s  %s\n", "DOSSIER", "STATE", "ENTRIES", "LAST CHANGE", "RETENTION");
 	for (i = 0; i < n; i++) {
-		if ((err = kluis_dossier_open(&d, v, ids[i])) < 0 || (err = kluis_dossier_status_get(d, &st)) < 0) {
+		if ((err = kluis_dossier_open(&d, v, ids[i])) < 0 || (err = kluis_dossier_status_get(d, &st)) < 0 ||
+		    (err = kluis_retention_get(v, ids[i], &ret)) < 0) {
 			rc = cli_fail(err);
 			goto cleanup;
 		}
 		kluis_time_iso(st.last_change, last);
-		deadline_of(&st, deadline);
+		deadline_of(&ret, deadline);
 		if (cli->json)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s?, s:i}", "dossier", ids[i], "state", st.state,
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s?, s:i}", "dossier", ids[i], "state", ret.imported ? "imported" : st.state,
 							     "entries", (json_int_t)st.entries, "last_change", last,
-							     "retention_deadline", st.closed ? deadline : NULL, "retention_years",
-							     st.retention_years));
+							     "retention_deadline", ret.deadline ? deadline : NULL, "retention_years",
+							     ret.years));
 		else
-			printf("%-24s  %-8s  %7zu  %-20s  %s\n", ids[i], st.state, st.entries, last, deadline);
+			printf("%-24s  %-8s  %7zu  %-20s  %s\n", ids[i], ret.imported ? "imported" : st.state, st.entries, last, deadline);
 		kluis_dossier_free(d);
 		d = NULL;
 	}

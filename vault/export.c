@@ -8,6 +8,7 @@
  * wiped. Either way the sha256 and size of what was written must match the entry's metadata.
  */
 #include "export.h"
+#include "lifecycle.h"
 #include "crypto.h"
 #include "inzage.h"
 #include "internal.h"
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define YEAR_SECONDS 31556952 /* 365.2425 days, as lifecycle.c */
 #define CHUNK (64 * 1024)
 
 /* ---- the model ---- */
@@ -91,26 +91,14 @@ static json_t *entry_model(const kluis_entry_info *e, const json_t *meta)
 static int retention_model(kluis_dossier *d, json_t **r)
 {
 	kluis_dossier_status st;
-	kluis_ledger_event *ev = NULL;
-	int64_t deadline = 0;
-	size_t nev = 0, i;
-	const char *until = NULL, *years = NULL;
+	kluis_retention ret;
 	int err;
 
-	if ((err = kluis_dossier_status_get(d, &st)) < 0 || (err = kluis_ledger_events(d->vault, d->id, &ev, &nev)) < 0)
+	if ((err = kluis_dossier_status_get(d, &st)) < 0 || (err = kluis_retention_get(d->vault, d->id, &ret)) < 0)
 		return err;
-	/* at the opdrachtgever the W7 term runs from the import (lifecycle.c does the same) */
-	for (i = nev; i-- > 0 && !until;)
-		if (strcmp(ev[i].action, "import") == 0 && (until = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Until")))
-			years = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years");
-	if (until)
-		kluis_time_parse(until, &deadline);
-	else if (st.closed)
-		deadline = st.closed + (int64_t)st.retention_years * YEAR_SECONDS;
-	*r = json_pack("{s:s, s:o, s:o, s:i, s:o, s:s}", "state", until ? "imported" : st.state, "created", iso_or_null(st.created),
-		       "closed", iso_or_null(st.closed), "retention_years", until && years ? atoi(years) : st.retention_years,
-		       "deadline", iso_or_null(deadline), "rule", until ? "W7" : "P13.2");
-	kluis_ledger_events_free(ev, nev);
+	*r = json_pack("{s:s, s:o, s:o, s:i, s:o, s:s}", "state", ret.imported ? "imported" : st.state, "created", iso_or_null(st.created),
+		       "closed", iso_or_null(st.closed), "retention_years", ret.years, "deadline", iso_or_null(ret.deadline), "rule",
+		       ret.imported ? "W7" : "P13.2");
 	return *r ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 }
 

@@ -251,12 +251,16 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 		goto cleanup;
 	free(p);
 	p = kluis_path_join(dir, "manifest.json");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&manifest, p, 1 << 20)) < 0)
+	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&manifest, p, 1 << 20)) < 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the archive's manifest.json is unusable: %s", kluis_error_last());
 		goto cleanup;
+	}
 	free(p);
 	p = kluis_path_join(dir, "manifest.json.asc");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&sig, p, 1 << 16)) < 0)
+	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&sig, p, 1 << 16)) < 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the archive's manifest.json.asc is unusable: %s", kluis_error_last());
 		goto cleanup;
+	}
 	if ((err = kluis_pgp_verify_detached(out->keys, manifest.ptr, manifest.len, sig.ptr, sig.len, out->exporter, &signed_at)) < 0) {
 		err = kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
 		goto cleanup;
@@ -359,20 +363,33 @@ cleanup:
 
 static int destroy_local(kluis_vault *v, const char *id)
 {
-	char name[80], *path, *cp, *cpdir;
+	char name[96], rnd[9], *path = NULL, *trash = NULL, *cp = NULL, *cpdir = NULL;
 	int err;
 
+	/* one rename takes the dossier out of the vault at once; a kill during the removal that
+	 * follows leaves only a hidden .destroy-* directory, never a half-removed dossier */
 	snprintf(name, sizeof(name), "%s.git", id);
 	path = kluis_path_join(v->dossiers, name);
+	if ((err = kluis_random_hex(rnd, 8)) < 0)
+		goto cleanup;
+	snprintf(name, sizeof(name), ".destroy-%s-%s", id, rnd);
+	trash = kluis_path_join(v->dossiers, name);
 	cpdir = kluis_path_join(v->root, "checkpoints");
 	cp = cpdir ? kluis_path_join(cpdir, id) : NULL;
-	if (!path || !cp) {
+	if (!path || !trash || !cp) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	} else if ((err = kluis_rm_rf(path)) == 0) {
-		unlink(cp);
-		sync(); /* the removal itself must reach the disk before the certificate says so */
+		goto cleanup;
 	}
+	if (rename(path, trash) < 0) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot take dossier '%s' out of the vault: %s", id, strerror(errno));
+		goto cleanup;
+	}
+	unlink(cp);
+	if ((err = kluis_rm_rf(trash)) == 0)
+		sync(); /* the removal itself must reach the disk before the certificate says so */
+cleanup:
 	free(path);
+	free(trash);
 	free(cp);
 	free(cpdir);
 	return err;
@@ -429,6 +446,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	json_t *m = NULL, *opdr_arr = NULL;
 	unsigned role = 0;
 	int64_t from;
+	bool archive_written = false, destroying = false;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -455,6 +473,9 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' does not verify (%s); nothing was transferred", id, rep.findings[0].message);
 		goto cleanup;
 	}
+	/* the archive's file can be made: otherwise nothing is recorded at all */
+	if ((err = kluis_archive_writer_open(&w, out)) < 0)
+		goto cleanup;
 	/* the handover is part of the dossier's own signed history (txn_begin reloads the roles,
 	 * so the fingerprints are taken after it) */
 	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_TRANSFER)) < 0 ||
@@ -513,8 +534,6 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_vault_take_signer(v, &signer)) < 0 || (err = kluis_signer_sign(signer, mtext.ptr, mtext.len, &msig)) < 0)
 		goto cleanup;
 	/* write the archive: bundle, manifest, signature, keys */
-	if ((err = kluis_archive_writer_open(&w, out)) < 0)
-		goto cleanup;
 	kluis_archive_writer_set_progress(w, archive_progress, &pa);
 	if ((err = kluis_archive_add_file(w, "dossier.bundle", bundle)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
@@ -534,6 +553,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	}
 	if ((err = kluis_archive_writer_close(w)) < 0)
 		goto cleanup;
+	archive_written = true;
 	if ((err = sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
 	/* read it back and verify it completely, as the opdrachtgever will */
@@ -542,14 +562,12 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = check_archive(v, out, check, trust, ntrust, &pa, &back)) < 0) {
 			free(check);
 			if (err < 0)
-				err = kluis_error_set(err, "the written archive did not verify, so the dossier stays here: %s", kluis_error_last());
-			unlink(out);
+				err = kluis_error_set(err, "the written archive did not verify: %s", kluis_error_last());
 			goto cleanup;
 		}
 		free(check);
 		if (!git_oid_equal(&back.head, &d->head) || strcmp(back.dossier, id) != 0) {
-			err = kluis_error_set(KLUIS_EVERIFY, "the written archive holds another head than the dossier; the dossier stays here");
-			unlink(out);
+			err = kluis_error_set(KLUIS_EVERIFY, "the written archive holds another head than the dossier");
 			goto cleanup;
 		}
 	}
@@ -573,6 +591,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	}
 	kluis_dossier_free(d);
 	d = NULL;
+	destroying = true;
 	if ((err = destroy_local(v, id)) < 0)
 		goto cleanup;
 	kluis_buf_dispose(&fields);
@@ -580,6 +599,14 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		goto cleanup;
 	err = kluis_ledger_append(v, "destroy", id, kluis_role_name(role), (const char *)fields.ptr, (const char *)cert.ptr);
 cleanup:
+	if (err < 0 && !destroying) {
+		/* an archive that was not verified must not look like a good one */
+		if (archive_written)
+			unlink(out);
+		err = kluis_error_set(err, "%s; the dossier stays here, intact", kluis_error_last());
+	} else if (err < 0) {
+		err = kluis_error_set(err, "%s (the verified archive is at %s)", kluis_error_last(), out);
+	}
 	checked_archive_dispose(&back);
 	kluis_verify_report_dispose(&rep);
 	kluis_archive_writer_free(w);
@@ -732,6 +759,8 @@ static void retention_of(kluis_vault *v, const char *id, kluis_ledger_event *ev,
 		const char *until = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Until");
 		if (strcmp(ev[i].dossier, id) == 0 && strcmp(ev[i].action, "import") == 0 && until) {
 			snprintf(r->state, sizeof(r->state), "imported");
+			r->imported = true;
+			r->years = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years") ? atoi(kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years")) : 10;
 			kluis_time_parse(until, &r->deadline);
 			snprintf(r->rule, sizeof(r->rule), "W7: %s years at the opdrachtgever", kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years"));
 			return;
@@ -743,6 +772,7 @@ static void retention_of(kluis_vault *v, const char *id, kluis_ledger_event *ev,
 		return;
 	}
 	snprintf(r->state, sizeof(r->state), "%s", st.state);
+	r->years = st.retention_years;
 	snprintf(r->rule, sizeof(r->rule), "P13.2: %d years after the end of service", st.retention_years);
 	if (st.closed)
 		r->deadline = st.closed + (int64_t)st.retention_years * YEAR_SECONDS;
@@ -772,6 +802,19 @@ cleanup:
 	kluis_ledger_events_free(ev, nev);
 	kluis_strings_free(ids, nids);
 	return err;
+}
+
+int kluis_retention_get(kluis_vault *v, const char *id, kluis_retention *r)
+{
+	kluis_ledger_event *ev = NULL;
+	size_t nev = 0;
+	int err;
+
+	if ((err = kluis_ledger_events(v, id, &ev, &nev)) < 0)
+		return err;
+	retention_of(v, id, ev, nev, r);
+	kluis_ledger_events_free(ev, nev);
+	return 0;
 }
 
 /* ---- destroy ---- */

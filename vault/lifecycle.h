@@ -37,10 +37,14 @@ typedef struct {
 	char dossier[65];
 	char state[16];        /* open, closed, imported */
 	int64_t deadline;      /* 0: none yet (the term starts at the end of the traject) */
+	int years;             /* the retention term in years */
+	bool imported;         /* W7: the term runs at the opdrachtgever from the import */
 	char rule[64];         /* "P13.2: 2 years after the end of service", "W7: 10 years at the opdrachtgever" */
 } kluis_retention;
 
 int kluis_retention_list(kluis_vault *v, kluis_retention **out, size_t *n);
+/* The retention of one dossier (the same rules). */
+int kluis_retention_get(kluis_vault *v, const char *id, kluis_retention *r);
 
 /* Destroy dossier `id` at the end of its retention (earlier only with force), recorded in the
  * ledger with a verklaring van vernietiging. */
