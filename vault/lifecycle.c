@@ -203,6 +203,8 @@ static int load_keys_dir(const char *dir, kluis_keyring **kr)
 	kluis_buf_dispose(&data);
 	if (err == 0 && !*kr)
 		err = kluis_error_set(KLUIS_EVERIFY, "the archive's keys/ is empty");
+	else if (err < 0)
+		err = kluis_error_set(KLUIS_EVERIFY, "the archive's keys/ is unusable: %s", kluis_error_last());
 	return err;
 }
 
