@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <gpgme.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -38,6 +40,15 @@ static char *find_gpg(void)
 	return found;
 }
 
+/* jansson holds decrypted metadata in its own allocations: wipe them on free too */
+static void wiping_free(void *p)
+{
+	if (p) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
 int kluis_crypto_init(void)
 {
 	static bool done;
@@ -45,6 +56,7 @@ int kluis_crypto_init(void)
 
 	if (done)
 		return 0;
+	json_set_alloc_funcs(malloc, wiping_free);
 	/*
 	 * gpgme's engine discovery asks gpgconf (twice) and probes gpgsm: five process starts,
 	 * 5 ms of every command. kluis needs only gpg, so name it and skip gpgconf; gpg still
