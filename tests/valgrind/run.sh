@@ -28,9 +28,23 @@ run list --json >/dev/null
 run verify vg-1 --full 2>/dev/null
 run verify vg-1 2>/dev/null
 run --as "$D" audit vg-1 --json >/dev/null
+run --as "$K" inzage vg-1 --format html --out "$work/inzage.html" 2>/dev/null
+run --as "$K" inzage vg-1 --format json >/dev/null
+run --as "$K" export vg-1 --out "$work/export.zip" 2>/dev/null
+run --as "$K" consent vg-1 grant --scope health --purpose "valgrind" >/dev/null
+run --as "$M" add vg-1 --special health -m "health note" >/dev/null
+run --as "$K" approve vg-1 "$id" 2>/dev/null
+run --as "$M" correct vg-1 "$id" -m "corrected" >/dev/null
+run --as "$D" erase vg-1 "$id" --reason "valgrind" 2>/dev/null
+run --as "$D" roles vg-1 --add auditor "$K" >/dev/null 2>&1
+run verify vg-1 --full 2>/dev/null
 # refusals take the error paths
 rc=0; run --as "$K" add vg-1 -m "no" 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || { echo "refusal under valgrind gave $rc"; exit 1; }
 rc=0; run --as "$M" show vg-1 20000101T000000Z-0000 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || { echo "unknown entry under valgrind gave $rc"; exit 1; }
+run --as "$M" close vg-1 2>/dev/null
+run --as "$M" transfer vg-1 --out "$work/t.tgz" >/dev/null 2>&1
+run --as "$O" import "$work/t.tgz" --trust "$D" --vault "$work/w" >/dev/null 2>&1
+run --vault "$work/w" ledger show >/dev/null
 echo "1 passed, 0 failed"
