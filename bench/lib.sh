@@ -9,8 +9,14 @@
 #   kb_note FILE        write a 4 KB (4096-byte) text note, different each call
 #   kb_now              wall clock in microseconds, no fork ($EPOCHREALTIME)
 #   kb_median           median of the numbers on stdin (one a line)
-#   kb_kluis            the kluis binary: $KLUIS, else build/kluis beside this directory
+#   kb_kluis            the kluis binary ($KLUIS, else build/kluis beside this directory),
+#                       copied into KB_DIR once so a rebuild mid-run changes nothing
 #   kb_machine          one paragraph describing the machine and tool versions
+#   kb_fsprobe DIR      median ms to create and write one 4.5 KB file in DIR (200 files): on
+#                       this machine's journal-less ext4, mass deletions in the last minutes
+#                       make file creation up to 20x slower, and git writes a file per object
+#   kb_settle           wait (up to KB_SETTLE_MAX=300 s; 0: don't) until kb_fsprobe in KB_DIR
+#                       is under 0.2 ms, e.g. after the previous run deleted 70,000 files
 set -euo pipefail
 
 KB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +34,7 @@ kb_cleanup() {
 }
 
 kb_setup() {
-	KB_DIR=$(mktemp -d /tmp/kb.XXXXXX)
+	KB_DIR=$(mktemp -d "${KB_TMP:-/tmp}/kb.XXXXXX")   # KB_TMP: another base (short path!)
 	chmod 700 "$KB_DIR"
 	export KB_DIR
 	trap kb_cleanup EXIT
@@ -58,8 +64,10 @@ kb_warm() {
 kb_note() {
 	# 4096 bytes of printable text: 3072 random bytes in base64 is 4096 characters, newlines
 	# every 64 included in place of characters so the size stays exactly 4096.
-	head -c 3072 /dev/urandom | base64 -w 63 | head -c 4095 >"$1"
-	printf '\n' >>"$1"
+	# (no `| head -c`: with pipefail, base64 dying of SIGPIPE would abort the run)
+	local s
+	s=$(head -c 3072 /dev/urandom | base64 -w 63)
+	printf '%s\n' "${s:0:4095}" >"$1"
 }
 
 kb_now() {
@@ -75,11 +83,21 @@ kb_median() {
 }
 
 kb_kluis() {
+	# a private copy in KB_DIR (after kb_setup), so a rebuild during the run cannot change
+	# the binary under measurement; prints its path
 	if [ ! -x "$KLUIS" ]; then
 		echo "bench: no kluis binary at $KLUIS (build it: cmake -S $KB_ROOT -B $KB_ROOT/build && cmake --build $KB_ROOT/build)" >&2
 		return 1
 	fi
-	printf '%s\n' "$KLUIS"
+	if [ -n "${KB_DIR:-}" ] && [ -d "$KB_DIR" ]; then
+		if [ ! -x "$KB_DIR/kluis" ]; then
+			cp "$KLUIS" "$KB_DIR/kluis"
+			echo "bench: kluis binary $KLUIS, $(date -u -r "$KLUIS" +%FT%TZ), sha256 $(sha256sum "$KB_DIR/kluis" | cut -c1-16)" >&2
+		fi
+		printf '%s\n' "$KB_DIR/kluis"
+	else
+		printf '%s\n' "$KLUIS"
+	fi
 }
 
 kb_machine() {
@@ -93,4 +111,35 @@ kb_machine() {
 	printf 'nproc %s, CPU "%s", %s; gpg %s, git %s, libgit2 %s, gpgme %s, librnp %s, pass %s\n' \
 		"$(nproc)" "$cpu" "$(uname -sr)" "$gpgv" "$gitv" "$g2" "$gpgmev" "$rnpv" \
 		"$(pass version 2>/dev/null | awk '/v[0-9]/{for(i=1;i<=NF;i++) if($i ~ /^v[0-9]/) print $i}' | head -1)"
+}
+
+kb_fsprobe() {
+	command -v python3 >/dev/null || { echo "?"; return 0; }
+	python3 - "$1" <<'PY'
+import os, sys, time, tempfile, shutil
+d = tempfile.mkdtemp(dir=sys.argv[1], prefix="fsprobe.")
+ts = []
+for i in range(200):
+    t = time.perf_counter()
+    fd = os.open(os.path.join(d, "f%d" % i), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"x" * 4500)
+    os.close(fd)
+    ts.append((time.perf_counter() - t) * 1e3)
+shutil.rmtree(d)
+ts.sort()
+print("%.3f" % ts[100])
+PY
+}
+
+kb_settle() {
+	local max=${KB_SETTLE_MAX:-300} waited=0 p
+	while :; do
+		p=$(kb_fsprobe "$KB_DIR")
+		awk -v p="$p" 'BEGIN { exit !(p == "?" || p < 0.2) }' && break
+		((waited < max)) || { echo "bench: file creation still slow ($p ms) after ${max} s; measuring anyway" >&2; break; }
+		((waited == 0)) && echo "bench: file creation is slow here ($p ms per file: recent mass deletions); waiting for it to settle (KB_SETTLE_MAX=$max)" >&2
+		sleep 10
+		waited=$((waited + 10))
+	done
+	((waited == 0)) || echo "bench: waited ${waited} s for the file system" >&2
 }

@@ -20,7 +20,8 @@ typedef struct {
 	const char *vault_dir;   /* --vault, KLUIS_VAULT, ~/.local/share/kluis */
 	const char *as;          /* --as */
 	bool json;               /* --json */
-	bool help;               /* --help */
+	bool help;               /* --help (also set by --version, see cli_print_usage) */
+	bool version;            /* --version */
 	const char *command;
 	const char *usage;       /* the running command's usage text */
 	char *default_vault;     /* owned */
@@ -30,17 +31,19 @@ typedef struct {
 enum { OPT_VAULT = 1000, OPT_AS, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_CMD_BASE = 1100 };
 #define CLI_GLOBAL_OPTIONS                                                            \
 	{ "vault", required_argument, NULL, OPT_VAULT }, { "as", required_argument, NULL, OPT_AS }, \
-	{ "json", no_argument, NULL, OPT_JSON }, { "help", no_argument, NULL, 'h' }
+	{ "json", no_argument, NULL, OPT_JSON }, { "help", no_argument, NULL, 'h' },            \
+	{ "version", no_argument, NULL, OPT_VERSION }
 
 /* Handle a global option inside a command's getopt loop; returns true if it was one. */
 bool cli_global_option(kluis_cli *cli, int c, const char *arg);
-/* getopt_long wrapper: resets optind, silences getopt's own messages. */
+/* getopt_long wrapper: silences getopt's own messages and remembers the option tables, so
+ * that cli_bad_option can name the option that was refused. */
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 /* A usage error: "kluis: <msg>" plus a hint to --help; returns CLI_USAGE. */
 int cli_usage_error(kluis_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The message of getopt's last refusal (unknown option, missing argument) as a usage error. */
 int cli_bad_option(kluis_cli *cli, int argc, char **argv);
-/* Print the command's usage to stdout; returns CLI_OK. */
+/* Print the command's usage to stdout (or the version, after --version); returns CLI_OK. */
 int cli_print_usage(kluis_cli *cli);
 /* Report a library error (one line on stderr) and map its code to the exit status. */
 int cli_fail(int err);

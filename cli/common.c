@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +25,23 @@ bool cli_global_option(kluis_cli *cli, int c, const char *arg)
 	case 'h':
 		cli->help = true;
 		return true;
+	case OPT_VERSION:
+		/* every command already stops at cli->help to print its usage; there it prints
+		 * the version instead (cli_print_usage) */
+		cli->version = cli->help = true;
+		return true;
 	default:
 		return false;
 	}
 }
 
+static const char *last_shortopts;
+static const struct option *last_longopts;
+
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
+	last_shortopts = shortopts;
+	last_longopts = longopts;
 	opterr = 0;
 	return getopt_long(argc, argv, shortopts, longopts, NULL);
 }
@@ -50,19 +61,43 @@ int cli_usage_error(kluis_cli *cli, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+/*
+ * getopt leaves only optind and optopt behind, and optopt of a long option is its table
+ * value, not a character: so the refused word is read back from argv and looked up in the
+ * tables cli_getopt was given, to say which option it was and what is wrong with it.
+ */
 int cli_bad_option(kluis_cli *cli, int argc, char **argv)
 {
-	const char *opt = optind - 1 < argc && optind >= 1 ? argv[optind - 1] : "?";
+	const char *word = optind >= 1 && optind - 1 < argc ? argv[optind - 1] : "", *p;
+	const struct option *o;
+	size_t len;
 
-	if (optopt && strchr("mko", optopt))
-		return cli_usage_error(cli, "option -%c needs a value", optopt);
-	if (optopt)
+	if (strncmp(word, "--", 2) == 0) {
+		len = strcspn(word + 2, "=");
+		for (o = last_longopts; o && o->name; o++)
+			if (strlen(o->name) == len && strncmp(o->name, word + 2, len) == 0) {
+				if (o->has_arg == required_argument && !word[2 + len])
+					return cli_usage_error(cli, "option --%s needs a value", o->name);
+				if (o->has_arg == no_argument && word[2 + len])
+					return cli_usage_error(cli, "option --%s takes no value", o->name);
+			}
+		return cli_usage_error(cli, "unknown option '%.*s'", (int)(len + 2), word);
+	}
+	if (optopt > 0 && optopt < 128 && isgraph(optopt)) {
+		p = last_shortopts ? strchr(last_shortopts, optopt) : NULL;
+		if (p && p[1] == ':')
+			return cli_usage_error(cli, "option -%c needs a value", optopt);
 		return cli_usage_error(cli, "unknown option -%c", optopt);
-	return cli_usage_error(cli, "unknown option or missing value: '%s'", opt);
+	}
+	return cli_usage_error(cli, "unknown option or missing value: '%s'", word);
 }
 
 int cli_print_usage(kluis_cli *cli)
 {
+	if (cli->version) {
+		printf("kluis %s\n", KLUIS_VERSION);
+		return CLI_OK;
+	}
 	fputs(cli->usage, stdout);
 	fputs("\nGlobal options: --vault DIR (else $KLUIS_VAULT, else ~/.local/share/kluis), --as FPR\n"
 	      "(else $KLUIS_KEY, else the only secret key), --json, --help.\n"

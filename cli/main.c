@@ -63,7 +63,7 @@ static void print_help(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { "version", no_argument, NULL, OPT_VERSION }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	kluis_cli cli;
 	const char *env, *home;
 	size_t i;
@@ -80,8 +80,12 @@ int main(int argc, char **argv)
 			return cli_bad_option(&cli, argc, argv);
 	}
 	if (optind >= argc) {
-		print_help();
-		return cli.help ? CLI_OK : CLI_USAGE;
+		if (cli.help) {
+			print_help();
+			return CLI_OK;
+		}
+		fputs("kluis: no command given ('kluis --help' lists the commands, 'kluis demo' shows a whole traject)\n", stderr);
+		return CLI_USAGE;
 	}
 	cli.command = argv[optind];
 	if (strcmp(cli.command, "help") == 0) {

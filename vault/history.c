@@ -52,6 +52,8 @@ static int event_from_commit(git_commit *c, bool access, kluis_event *ev)
 			snprintf(ev->kind, sizeof(ev->kind), "%s", v);
 		else if (strcmp(k, "Kluis-Purpose") == 0)
 			snprintf(ev->purpose, sizeof(ev->purpose), "%s", v);
+		else if (strcmp(k, "Kluis-Head") == 0)
+			ev->has_head = git_oid_fromstrn(&ev->head, v, strlen(v)) == 0 && strlen(v) == GIT_OID_HEXSZ;
 		else if (strcmp(k, "Kluis-Entry") == 0) {
 			grown = realloc(ev->entries, (ev->nentries + 1) * sizeof(*grown));
 			if (!grown || !(grown[ev->nentries] = strdup(v))) {
@@ -132,10 +134,33 @@ void kluis_events_free(kluis_event *events, size_t n)
 	free(events);
 }
 
+/*
+ * Where a read belongs among the dossier's own events: after the main commit it names in
+ * Kluis-Head (the head that was read), so that reads and additions made within one second
+ * still come out in the order they happened. A record without a known head falls back to
+ * its time. Returns how many main events precede it.
+ */
+static size_t access_position(const kluis_event *access, const kluis_event *main_ev, size_t nmain, size_t from)
+{
+	size_t i;
+
+	if (access->has_head) {
+		for (i = from; i < nmain; i++)
+			if (git_oid_equal(&main_ev[i].commit, &access->head))
+				return i + 1;
+		for (i = 0; i < from; i++)
+			if (git_oid_equal(&main_ev[i].commit, &access->head))
+				return from; /* read an older head: it goes where it stands in its chain */
+	}
+	for (i = from; i < nmain && main_ev[i].time <= access->time; i++)
+		;
+	return i;
+}
+
 int kluis_history(kluis_dossier *d, kluis_event **events, size_t *n)
 {
 	kluis_event *main_ev = NULL, *acc_ev = NULL, *all = NULL;
-	size_t nmain = 0, nacc = 0, i = 0, j = 0, k = 0;
+	size_t nmain = 0, nacc = 0, i = 0, j = 0, k = 0, pos;
 	int err;
 
 	*events = NULL;
@@ -148,13 +173,15 @@ int kluis_history(kluis_dossier *d, kluis_event **events, size_t *n)
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	/* merge two time-ordered chains; at equal times the dossier's own event comes first */
-	while (i < nmain || j < nacc) {
-		if (j >= nacc || (i < nmain && main_ev[i].time <= acc_ev[j].time))
+	/* both chains are linear and in order; each read goes after the commit it read */
+	for (j = 0; j < nacc; j++) {
+		pos = access_position(&acc_ev[j], main_ev, nmain, i);
+		while (i < pos)
 			all[k++] = main_ev[i++];
-		else
-			all[k++] = acc_ev[j++];
+		all[k++] = acc_ev[j];
 	}
+	while (i < nmain)
+		all[k++] = main_ev[i++];
 	free(main_ev);
 	free(acc_ev);
 	main_ev = acc_ev = NULL;

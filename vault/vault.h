@@ -134,6 +134,8 @@ typedef struct {
 	char **entries;       /* entry ids this event names */
 	size_t nentries;
 	bool access;          /* from refs/kluis/access */
+	git_oid head;         /* access records: the main commit that was read (Kluis-Head) */
+	bool has_head;
 } kluis_event;
 
 /* Every event of the dossier from commit metadata, oldest first (no decryption). */
