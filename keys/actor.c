@@ -41,6 +41,6 @@ int kluis_actor_resolve(const char *as, char out[41])
 	} else {
 		err = kluis_error_set(KLUIS_EKEY, "%zu secret keys in GNUPGHOME; choose one with --as FPR or KLUIS_KEY", n);
 	}
-	kluis_crypto_strings_free(fprs, n);
+	kluis_strings_free(fprs, n);
 	return err;
 }

@@ -219,6 +219,22 @@ int kluis_roles_copy(kluis_roles *dst, const kluis_roles *src)
 	return 0;
 }
 
+int kluis_roles_validate(const kluis_roles *r)
+{
+	unsigned all = 0;
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		all |= r->v[i].role;
+		if (r->v[i].role == KLUIS_ROLE_VERTEGENWOORDIGER && (kluis_roles_of(r, r->v[i].fpr) & KLUIS_ROLE_KLANT))
+			return kluis_error_set(KLUIS_EINVAL, "the vertegenwoordiger must be another key than the klant's: a klant cannot "
+							     "consent for themselves (P4.1)");
+	}
+	if (!(all & KLUIS_ROLE_KLANT) || !(all & KLUIS_ROLE_DIRECTIE))
+		return kluis_error_set(KLUIS_EINVAL, "a dossier needs a klant and a directie; add the new key before removing the old one");
+	return 0;
+}
+
 unsigned kluis_roles_of(const kluis_roles *r, const char *fpr)
 {
 	unsigned mask = 0;

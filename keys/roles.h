@@ -70,6 +70,13 @@ int kluis_roles_remove(kluis_roles *r, const char *fpr);
 void kluis_roles_dispose(kluis_roles *r);
 int kluis_roles_copy(kluis_roles *dst, const kluis_roles *src);
 
+/*
+ * The rules a dossier's roles must keep after any change: at least one klant and one
+ * directie; the vertegenwoordiger is never the klant's own key (the klant cannot consent for
+ * themselves, P4.1). KLUIS_EINVAL with the reason otherwise.
+ */
+int kluis_roles_validate(const kluis_roles *r);
+
 /* Mask of the roles fpr holds. */
 unsigned kluis_roles_of(const kluis_roles *r, const char *fpr);
 /* Distinct fingerprints holding any role in `mask`, in file order; *out is malloc'd (pointers into r). */

@@ -131,9 +131,16 @@ static void *signer_resolve(void *arg)
 
 	if ((s->err = new_ctx(&s->ctx)) < 0)
 		goto out;
-	/* the public listing does not ask gpg-agent and is faster; a missing secret key shows
-	 * at signing, before anything is committed */
-	e = gpgme_get_key(s->ctx, s->fpr, &s->key, 0);
+	/*
+	 * The public listing does not ask gpg-agent and is faster; a missing secret key shows
+	 * at signing, before anything is committed. A keylist on this context rather than
+	 * gpgme_get_key: that one makes a context of its own and sets its engine info, which
+	 * costs one more `gpg --version` process.
+	 */
+	e = gpgme_op_keylist_start(s->ctx, s->fpr, 0);
+	if (!e)
+		e = gpgme_op_keylist_next(s->ctx, &s->key);
+	gpgme_op_keylist_end(s->ctx);
 	if (e || !s->key) {
 		s->err = gpgme_err_code(e) == GPG_ERR_EOF || !e
 			 ? kluis_error_set(KLUIS_EKEY, "no key %s in this keyring (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr)
@@ -297,17 +304,6 @@ int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *outbuf)
 	return err;
 }
 
-void kluis_crypto_strings_free(char **list, size_t n)
-{
-	size_t i;
-
-	if (!list)
-		return;
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
 int kluis_crypto_secret_keys(char ***fprs, size_t *n)
 {
 	gpgme_ctx_t ctx = NULL;
@@ -350,7 +346,7 @@ int kluis_crypto_secret_keys(char ***fprs, size_t *n)
 	count = 0;
 	err = 0;
 cleanup:
-	kluis_crypto_strings_free(list, count);
+	kluis_strings_free(list, count);
 	gpgme_op_keylist_end(ctx);
 	gpgme_release(ctx);
 	return err;

@@ -41,7 +41,6 @@ int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *out);
 
 /* Primary fingerprints of the usable secret keys in GNUPGHOME (malloc'd array of strings). */
 int kluis_crypto_secret_keys(char ***fprs, size_t *n);
-void kluis_crypto_strings_free(char **list, size_t n);
 
 /* Make a throwaway passphrase-less key (ed25519 signing primary, cv25519 encryption subkey) in
  * the current GNUPGHOME, for `kluis demo` and tests. */

@@ -13,6 +13,8 @@
 #include "crypto.h"
 #include "ledger.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,9 +539,10 @@ static int init_roles(const kluis_init_opts *o, kluis_roles *r)
 	if ((err = kluis_roles_add(r, KLUIS_ROLE_KLANT, o->klant)) < 0 ||
 	    (err = kluis_roles_add(r, KLUIS_ROLE_MEDEWERKER, o->medewerker)) < 0 ||
 	    (err = kluis_roles_add(r, KLUIS_ROLE_DIRECTIE, o->directie)) < 0 ||
-	    (err = kluis_roles_add(r, KLUIS_ROLE_OPDRACHTGEVER, o->opdrachtgever)) < 0)
+	    (err = kluis_roles_add(r, KLUIS_ROLE_OPDRACHTGEVER, o->opdrachtgever)) < 0 ||
+	    (o->vertegenwoordiger && (err = kluis_roles_add(r, KLUIS_ROLE_VERTEGENWOORDIGER, o->vertegenwoordiger)) < 0))
 		return err == KLUIS_EEXISTS ? kluis_error_set(KLUIS_EINVAL, "%s", kluis_error_last()) : err;
-	return 0;
+	return kluis_roles_validate(r);
 }
 
 static int check_readers(kluis_vault *v, const kluis_roles *r, unsigned mask, const char ***readers, size_t *n)
@@ -603,6 +606,8 @@ int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *o, git_oid *commit
 		return kluis_error_set(KLUIS_EINVAL, "'%s' is not a dossier id: use 1 to 64 of [a-z0-9-], pseudonymous (no names)", o->id ? o->id : "");
 	if (o->retention_years < 0 || o->retention_years > 100)
 		return kluis_error_set(KLUIS_EINVAL, "--retention-years must be between 1 and 100");
+	if (o->birth_date && (err = kluis_birth_date_check(o->birth_date)) < 0)
+		return err;
 	if ((err = init_roles(o, &roles)) < 0 || (err = kluis_vault_actor(v, &actor)) < 0 ||
 	    (err = kluis_roles_authorize(&roles, actor, KLUIS_ACT_INIT, NULL)) < 0)
 		goto cleanup;
@@ -646,8 +651,8 @@ int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *o, git_oid *commit
 	snprintf(f.state, sizeof(f.state), "open");
 	f.created = kluis_now();
 	f.retention_years = o->retention_years ? o->retention_years : 2;
-	j = json_pack("{s:s, s:i, s:s?, s:i}", "kluis", "dossier-info", "version", 1, "traject", o->traject,
-		      "retention_years", f.retention_years);
+	j = json_pack("{s:s, s:i, s:s?, s:i, s:s?, s:b}", "kluis", "dossier-info", "version", 1, "traject", o->traject,
+		      "retention_years", f.retention_years, "birth_date", o->birth_date, "represented", o->represented);
 	if (!j || !(info_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot encode the dossier info");
 		goto cleanup;
@@ -666,8 +671,11 @@ int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *o, git_oid *commit
 		goto cleanup;
 	kluis_txn_free(t);
 	t = NULL;
-	if (rename(d->path, final_path) < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot move the new dossier into place: %m");
+	/* NOREPLACE: a plain rename would replace an empty directory made meanwhile by another init */
+	if (renameat2(AT_FDCWD, d->path, AT_FDCWD, final_path, RENAME_NOREPLACE) < 0) {
+		err = errno == EEXIST || errno == ENOTEMPTY
+			      ? kluis_error_set(KLUIS_EEXISTS, "dossier '%s' already exists in %s", o->id, v->root)
+			      : kluis_error_set(KLUIS_EGENERIC, "cannot move the new dossier into place: %s", strerror(errno));
 		goto cleanup;
 	}
 	free(d->path);

@@ -120,10 +120,11 @@ int kluis_dossier_model(kluis_dossier *d, const char *what, unsigned role, const
 		json_decref(info);
 		return err;
 	}
-	m = json_pack("{s:s, s:i, s:s, s:o, s:{s:s, s:s}, s:b, s:o, s:[], s:[], s:[], s:[], s:[], s:[], s:o, s:[]}", "kluis",
-		      what, "version", KLUIS_EXPORT_VERSION, "dossier", d->id, "generated", iso_or_null(kluis_now()),
+	m = json_pack("{s:s, s:i, s:s, s:o, s:{s:s, s:s}, s:b, s:o, s:o, s:b, s:[], s:[], s:[], s:[], s:[], s:[], s:o, s:[]}",
+		      "kluis", what, "version", KLUIS_EXPORT_VERSION, "dossier", d->id, "generated", iso_or_null(kluis_now()),
 		      "requested_by", "role", kluis_role_name(role), "key", actor, "processing", true, "traject",
-		      copy_or_null(info, "traject"), "parties", "entries", "erasures", "corrections", "approvals", "consents",
+		      copy_or_null(info, "traject"), "birth_date", copy_or_null(info, "birth_date"), "represented",
+		      json_is_true(json_object_get(info, "represented")), "parties", "entries", "erasures", "corrections", "approvals", "consents",
 		      "retention", ret, "consultations");
 	json_decref(info);
 	if (!m)
@@ -377,25 +378,6 @@ static int zip_body(struct zip *z, kluis_dossier *d, const char *id, const json_
 	return err;
 }
 
-/* Move the finished temporary file to `path` without replacing anything, and sync the directory. */
-static int publish(const char *tmp, const char *path)
-{
-	char *dir = strdup(path);
-	int dfd;
-
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0 &&
-	    (errno != EINVAL || link(tmp, path) < 0 || unlink(tmp) < 0)) {
-		free(dir);
-		return kluis_error_set(errno == EEXIST ? KLUIS_EEXISTS : KLUIS_EGENERIC, "cannot create '%s': %s", path, strerror(errno));
-	}
-	if (dir && (dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	free(dir);
-	return 0;
-}
-
 int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn progress, void *progress_ctx,
 			 kluis_export_result *res)
 {
@@ -404,7 +386,7 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 	struct zip z = { NULL, NULL, 0, 0, 0, progress, progress_ctx, 0 };
 	json_t *model = NULL, *entries, *e;
 	struct stat st;
-	char *tmp = NULL, rnd[17], name[160];
+	char *tmp = NULL, name[160];
 	unsigned role;
 	size_t i;
 	int fd = -1, err;
@@ -415,17 +397,8 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 		return err;
 	if (lstat(path, &st) == 0)
 		return kluis_error_set(KLUIS_EEXISTS, "'%s' exists; kluis never overwrites a file: choose a new --out", path);
-	if ((err = kluis_random_hex(rnd, 16)) < 0)
-		return err;
-	if (asprintf(&tmp, "%s.tmp-%s", path, rnd) < 0)
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	if ((fd = kluis_file_create_excl(tmp)) < 0) {
-		err = fd;
-		fd = -1;
-		free(tmp); /* not ours to remove */
-		tmp = NULL;
+	if ((err = kluis_file_temp_beside(path, &tmp, &fd)) < 0)
 		goto cleanup;
-	}
 	if ((err = kluis_dossier_read_all(d, "export", &c)) < 0 || (err = kluis_dossier_model(d, "export", role, &c, &model)) < 0)
 		goto cleanup;
 	entries = json_object_get(model, "entries");
@@ -476,7 +449,7 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 		goto cleanup;
 	}
 	fd = -1;
-	err = publish(tmp, path);
+	err = kluis_file_publish(tmp, path);
 cleanup:
 	if (z.a)
 		archive_write_free(z.a);

@@ -78,7 +78,7 @@ static const struct label states[] = {
 };
 
 enum {
-	M_TITLE, M_MADE, M_BY, M_INTRO, M_PURPOSE, M_PARTIES_H, M_PARTIES_P, M_ROLE, M_KEY, M_WITH_KEY, M_TRAJECT_NONE,
+	M_TITLE, M_MADE, M_BY, M_INTRO, M_PURPOSE, M_PARTIES_H, M_PARTIES_P, M_ROLE, M_KEY, M_WITH_KEY, M_TRAJECT_NONE, M_BORN, M_REPRESENTED,
 	M_ENTRIES_H, M_ENTRIES_P, M_NONE, M_KIND, M_ADDED, M_BY_F, M_BASIS, M_CATEGORY, M_ORDINARY, M_SPECIAL, M_ORIGIN,
 	M_RECIPIENTS, M_FILE, M_SIZE, M_CORRECTS, M_CORRECTED_BY, M_NOT_RECORDED, M_CORR_H, M_ENTRY, M_ERASE_H, M_ERASE_P,
 	M_ERASED_ON, M_APPR_H, M_DATE, M_STATUS, M_CURRENT, M_OUTDATED, M_CONS_H, M_GRANTED, M_WITHDRAWN, M_SCOPE,
@@ -104,6 +104,10 @@ static const char *const msgs[M__COUNT][2] = {
 		"the dossier's content; each key is bound to a role." },
 	[M_ROLE] = { "Rol", "Role" }, [M_KEY] = { "Sleutel", "Key" }, [M_WITH_KEY] = { "sleutel", "key" },
 	[M_TRAJECT_NONE] = { "Geen omschrijving vastgelegd.", "No description recorded." },
+	[M_BORN] = { "Uw geboortedatum is vastgelegd, alleen om te weten of u zelf toestemming kunt geven (art. 4):",
+		"Your date of birth is recorded, only to know whether you can give consent yourself (art. 4):" },
+	[M_REPRESENTED] = { "U wordt vertegenwoordigd (curatele of mentorschap): toestemming geeft uw wettelijk vertegenwoordiger (art. 4).",
+		"You are represented (curatele or mentorship): consent is given by your legal representative (art. 4)." },
 	[M_ENTRIES_H] = { "Vastgelegde gegevens", "Recorded data" },
 	[M_ENTRIES_P] = { "Per onderdeel: wat het is, met welk doel en op welke grondslag het is vastgelegd (art. 6.4), om welke soort "
 		"persoonsgegevens het gaat (art. 8), waar het vandaan komt (Werklokaal art. 5a) en wie het kan inzien "
@@ -386,6 +390,10 @@ static void render_head(out_t *o, const json_t *m)
 	para(o, T(o, M_PURPOSE), false);
 	heading(o, 2, "Traject");
 	para(o, S(m, "traject") ? S(m, "traject") : T(o, M_TRAJECT_NONE), false);
+	if (S(m, "birth_date"))
+		para(o, fmt(o, "%s %s.", T(o, M_BORN), S(m, "birth_date")), false);
+	if (json_is_true(json_object_get(m, "represented")))
+		para(o, T(o, M_REPRESENTED), false);
 	heading(o, 2, T(o, M_PARTIES_H));
 	para(o, T(o, M_PARTIES_P), false);
 	for (size_t i = 0; i < json_array_size(json_object_get(m, "parties")); i++) {

@@ -119,6 +119,55 @@ cleanup:
 	return err;
 }
 
+/*
+ * P4.1: a klant under 16, under curatele or with a mentor cannot consent alone; the consent is
+ * the wettelijk vertegenwoordiger's (a withdrawal, P4.2, may come from either). The date of
+ * birth is encrypted in the dossier info, so the check is made here, when consent is given,
+ * by a reader who can decrypt it: the klant or the medewerker. A grant by the
+ * vertegenwoordiger needs no check. The verifier, which holds no secret key, can check only
+ * that the signer's role may record consent.
+ */
+static int check_representation(kluis_dossier *d)
+{
+	kluis_buf info = KLUIS_SECRET_BUF_INIT;
+	kluis_pointer p;
+	json_t *j = NULL;
+	const char *actor, *born;
+	unsigned roles;
+	bool needed;
+	int err;
+
+	if ((err = kluis_vault_actor(d->vault, &actor)) < 0)
+		return err;
+	roles = kluis_roles_of(&d->roles, actor);
+	/* the vertegenwoordiger may; anyone else but the klant and the medewerker is refused by
+	 * the role check of the commit itself, with its own message */
+	if (((roles & KLUIS_ROLE_VERTEGENWOORDIGER) && !(roles & KLUIS_ROLE_KLANT)) ||
+	    !(roles & (KLUIS_ROLE_KLANT | KLUIS_ROLE_MEDEWERKER)))
+		return 0;
+	if (!git_tree_entry_byname(d->head_tree, "info"))
+		return 0;
+	if ((err = pointer_at(d, "info", &p)) < 0 || (err = decrypt_pointer(d, &p, &info)) < 0)
+		goto cleanup;
+	if (!(j = json_loadb((const char *)info.ptr, info.len, 0, NULL))) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the dossier info of '%s' is not valid JSON", d->id);
+		goto cleanup;
+	}
+	born = json_string_value(json_object_get(j, "birth_date"));
+	needed = json_is_true(json_object_get(j, "represented")) || (born && !kluis_age_at_least(born, 16, kluis_now()));
+	if (needed)
+		err = kluis_error_set(KLUIS_EACCESS,
+				      "the klant of '%s' %s, so consent must come from the wettelijk vertegenwoordiger (P4.1): "
+				      "the directie adds that key with 'kluis roles %s --add vertegenwoordiger FPR', and the "
+				      "vertegenwoordiger gives it with 'kluis consent %s grant ...'",
+				      d->id, json_is_true(json_object_get(j, "represented")) ? "is represented (curatele or mentor)" : "is under 16",
+				      d->id, d->id);
+cleanup:
+	json_decref(j);
+	kluis_buf_dispose(&info);
+	return err;
+}
+
 int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, const char *scope, bool to_opdrachtgever,
 			 char id_out[KLUIS_ENTRY_ID_LEN + 1])
 {
@@ -132,6 +181,8 @@ int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, cons
 		return kluis_error_set(KLUIS_EINVAL, "consent needs --purpose TEXT (what the data may be used for)");
 	if (!scope)
 		scope = "algemeen";
+	if (grant && (err = check_representation(d)) < 0)
+		return err;
 	memset(&in, 0, sizeof(in));
 	in.fd = -1;
 	extra = json_pack("{s:b, s:s, s:s, s:b}", "granted", grant, "scope", scope, "purpose", purpose, "to_opdrachtgever", to_opdrachtgever);
@@ -509,19 +560,8 @@ int kluis_roles_change(kluis_dossier *d, unsigned add_role, const char *add_fpr,
 		if ((err = kluis_buf_printf(&trailers, "Kluis-Role-Added: %s %s\n", kluis_role_name(add_role), fpr)) < 0)
 			goto cleanup;
 	}
-	{
-		const char **k = NULL;
-		size_t nk = 0, nd = 0;
-		kluis_roles_keys(&roles, KLUIS_ROLE_KLANT, &k, &nk);
-		free(k);
-		k = NULL;
-		kluis_roles_keys(&roles, KLUIS_ROLE_DIRECTIE, &k, &nd);
-		free(k);
-		if (!nk || !nd) {
-			err = kluis_error_set(KLUIS_EINVAL, "a dossier needs a klant and a directie; add the new key before removing the old one");
-			goto cleanup;
-		}
-	}
+	if ((err = kluis_roles_validate(&roles)) < 0)
+		goto cleanup;
 	if ((err = kluis_vault_actor(d->vault, &actor)) < 0)
 		goto cleanup;
 	if ((err = kluis_roles_format(&roles, &text)) < 0 || (err = kluis_txn_put(t, "roles", text.ptr, text.len)) < 0 ||

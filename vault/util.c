@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <libgen.h>
 #include <gcrypt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,6 +174,31 @@ int kluis_time_parse(const char *s, int64_t *out)
 		*out = (int64_t)t;
 	}
 	return 0;
+}
+
+int kluis_birth_date_check(const char *date)
+{
+	int64_t t;
+	int err;
+
+	if (strlen(date) != 10 || (err = kluis_time_parse(date, &t)) < 0)
+		return kluis_error_set(KLUIS_EINVAL, "--birth-date '%s' is not a date: use YYYY-MM-DD", date);
+	if (t > (int64_t)time(NULL) || t < -2208988800LL /* 1900-01-01 */)
+		return kluis_error_set(KLUIS_EINVAL, "--birth-date '%s' is not a plausible date of birth", date);
+	return 0;
+}
+
+bool kluis_age_at_least(const char *date, int years, int64_t at)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(date, "%Y-%m-%d", &tm);
+	if (!end || *end)
+		return false;
+	tm.tm_year += years; /* timegm rolls 29 February over to 1 March */
+	return (int64_t)timegm(&tm) <= at;
 }
 
 int kluis_random_hex(char *out, size_t n)
@@ -355,38 +381,93 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int kluis_file_write_atomic(const char *path, const void *data, size_t len)
+int kluis_file_temp_beside(const char *path, char **tmp_out, int *fd_out)
 {
-	kluis_buf tmp = KLUIS_BUF_INIT;
-	char rnd[9];
-	int fd = -1, err;
+	char rnd[17], *tmp = NULL;
+	int attempt, err = 0, fd = -1;
 
-	if ((err = kluis_random_hex(rnd, 8)) < 0)
-		return err;
-	if ((err = kluis_buf_printf(&tmp, "%s.tmp-%s", path, rnd)) < 0)
-		return err;
-	fd = open((char *)tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	*tmp_out = NULL;
+	*fd_out = -1;
+	for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
+		free(tmp);
+		tmp = NULL;
+		if ((err = kluis_random_hex(rnd, 16)) < 0)
+			goto cleanup;
+		if (asprintf(&tmp, "%s.tmp-%s", path, rnd) < 0) {
+			tmp = NULL;
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			err = kluis_error_set(KLUIS_EGENERIC, "cannot create '%s': %s", tmp, strerror(errno));
+			goto cleanup;
+		}
+	}
 	if (fd < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot create '%s': %s", (char *)tmp.ptr, strerror(errno));
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot create a temporary file beside '%s'", path);
 		goto cleanup;
 	}
+	*tmp_out = tmp;
+	*fd_out = fd;
+	tmp = NULL;
+cleanup:
+	free(tmp);
+	return err;
+}
+
+/* fsync the directory holding path, so a new name in it survives a crash (best effort: some
+ * file systems refuse to sync a directory) */
+static void sync_parent_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int dfd;
+
+	if (copy && (dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(copy);
+}
+
+int kluis_file_publish(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		/* EINVAL: the file system has no RENAME_NOREPLACE; link() refuses to replace too */
+		if (errno != EINVAL || link(tmp, path) < 0)
+			return kluis_error_set(errno == EEXIST ? KLUIS_EEXISTS : KLUIS_EGENERIC, "cannot create '%s': %s%s", path,
+					       strerror(errno), errno == EEXIST ? " (kluis never overwrites; choose another name)" : "");
+		unlink(tmp);
+	}
+	sync_parent_dir(path);
+	return 0;
+}
+
+int kluis_file_write_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = NULL;
+	int fd = -1, err;
+
+	if ((err = kluis_file_temp_beside(path, &tmp, &fd)) < 0)
+		return err;
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", (char *)tmp.ptr, strerror(errno));
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", tmp, strerror(errno));
 		goto cleanup;
 	}
 	close(fd);
 	fd = -1;
-	if (rename((char *)tmp.ptr, path) < 0) {
+	if (rename(tmp, path) < 0) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot rename to '%s': %s", path, strerror(errno));
 		goto cleanup;
 	}
+	sync_parent_dir(path);
 	err = 0;
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	if (err < 0 && tmp.ptr)
-		unlink((char *)tmp.ptr);
-	kluis_buf_dispose(&tmp);
+	if (err < 0)
+		unlink(tmp);
+	free(tmp);
 	return err;
 }
 
@@ -464,4 +545,15 @@ bool kluis_path_exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+void kluis_strings_free(char **list, size_t n)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 }

@@ -43,6 +43,11 @@ void kluis_time_iso(int64_t t, char out[21]);
 void kluis_time_stamp(int64_t t, char out[17]);
 /* Parse "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 int kluis_time_parse(const char *s, int64_t *out);
+/* A date of birth: exactly YYYY-MM-DD, a real date, not in the future, not before 1900. */
+int kluis_birth_date_check(const char *date);
+/* Whether someone born on `date` (YYYY-MM-DD, checked) is `years` old or older at time `at`;
+ * a 29 February birthday falls on 1 March in a year without one. */
+bool kluis_age_at_least(const char *date, int years, int64_t at);
 
 /* n random lowercase hex digits (n < 64) into out (n+1 bytes). */
 int kluis_random_hex(char *out, size_t n);
@@ -65,7 +70,14 @@ int kluis_sha256_buffer_hex(const void *data, size_t len, char out[65]);
 
 /* Read a whole (small) file; refuses files over max bytes. The buffer is NUL-terminated. */
 int kluis_file_read(kluis_buf *out, const char *path, size_t max);
-/* Write data to path atomically: temporary name in the same directory, 0600, fsync, rename. */
+/* Create "<path>.tmp-<16 hex>" exclusively (O_EXCL|O_NOFOLLOW, 0600) beside path; on success
+ * *tmp_out is its malloc'd name and *fd_out the open descriptor, on failure NULL and -1. */
+int kluis_file_temp_beside(const char *path, char **tmp_out, int *fd_out);
+/* Give the finished (synced) temporary file tmp the name path, never replacing an existing
+ * file (KLUIS_EEXISTS), and sync the directory so the name survives a crash. */
+int kluis_file_publish(const char *tmp, const char *path);
+/* Write data to path atomically: temporary name in the same directory, 0600, fsync, rename
+ * (this one does replace path), directory synced. */
 int kluis_file_write_atomic(const char *path, const void *data, size_t len);
 /* Create a new file exclusively (O_EXCL|O_NOFOLLOW, 0600); returns fd or negative error. */
 int kluis_file_create_excl(const char *path);
@@ -77,5 +89,7 @@ int kluis_rm_rf(const char *path);
 char *kluis_path_join(const char *a, const char *b);
 /* Whether path exists. */
 bool kluis_path_exists(const char *path);
+/* Free a list of n malloc'd strings and the list itself (NULL is fine). */
+void kluis_strings_free(char **list, size_t n);
 
 #endif

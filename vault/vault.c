@@ -58,17 +58,6 @@ fail:
 	return err;
 }
 
-void kluis_strings_free(char **list, size_t n)
-{
-	size_t i;
-
-	if (!list)
-		return;
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
 void kluis_vault_free(kluis_vault *v)
 {
 	if (!v)

@@ -48,7 +48,6 @@ int kluis_vault_trust(kluis_vault *v, const char *const **fprs, size_t *n);
 int kluis_vault_trust_init(kluis_vault *v, const char *fpr);
 /* Ids of the dossiers in the vault, sorted (malloc'd strings). */
 int kluis_vault_dossier_ids(kluis_vault *v, char ***ids, size_t *n);
-void kluis_strings_free(char **list, size_t n);
 
 /* ---- dossier ---- */
 
@@ -58,6 +57,11 @@ typedef struct {
 	const char *traject;      /* optional, encrypted */
 	int retention_years;      /* 0: default (2, P13.2) */
 	const char *trust;        /* --trust FPR or NULL */
+	const char *vertegenwoordiger; /* optional: the klant's legal representative (P4) */
+	const char *birth_date;   /* optional YYYY-MM-DD, encrypted: under 16, consent is the
+	                           * vertegenwoordiger's (P4.1) */
+	bool represented;         /* under curatele or with a mentor: consent is the
+	                           * vertegenwoordiger's whatever the age (P4.1) */
 } kluis_init_opts;
 
 int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *opts, git_oid *commit_out);
