@@ -213,7 +213,7 @@ int kluis_keyring_check_recipient(kluis_keyring *kr, const char *fpr)
 		rnp_key_allows_usage(key, "encrypt", &can);
 		found = can;
 	}
-	err = found ? 0 : kluis_error_set(KLUIS_EKEY, "key %s has no valid encryption subkey", fpr);
+	err = found ? 0 : kluis_error_set(KLUIS_EKEY, "key %s has no valid encryption subkey (none, or all expired or revoked): extend it, or the directie replaces it with kluis roles", fpr);
 cleanup:
 	rnp_key_handle_destroy(key);
 	return err;
