@@ -87,5 +87,8 @@ int cmd_request(kluis_cli *cli, int argc, char **argv);
 int cmd_breach(kluis_cli *cli, int argc, char **argv);
 int cmd_inzage(kluis_cli *cli, int argc, char **argv);
 int cmd_export(kluis_cli *cli, int argc, char **argv);
+int cmd_push(kluis_cli *cli, int argc, char **argv);
+int cmd_pull(kluis_cli *cli, int argc, char **argv);
+int cmd_hook(kluis_cli *cli, int argc, char **argv);
 
 #endif

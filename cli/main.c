@@ -40,6 +40,9 @@ static const struct {
 	{ "retention", cmd_retention, "retention deadlines per dossier (W7, P13)" },
 	{ "destroy", cmd_destroy, "destroy at the end of retention, with a verklaring van vernietiging" },
 	{ "ledger", cmd_ledger, "the vault's lifecycle events and destruction certificates" },
+	{ "push", cmd_push, "send a verified dossier to the central git server" },
+	{ "pull", cmd_pull, "fetch a dossier from the server; verified before anything moves" },
+	{ "hook", cmd_hook, "the server's pre-receive check (hooks/pre-receive runs it)" },
 	{ "demo", cmd_demo, "a whole small traject in a throwaway vault, step by step" },
 };
 

@@ -343,6 +343,48 @@ cleanup:
 	return err;
 }
 
+int kluis_content_purge_dropped(git_repository *repo, const git_oid *old_content, const git_oid *new_content, size_t *purged)
+{
+	git_commit *oldc = NULL, *newc = NULL;
+	git_tree *oldt = NULL, *newt = NULL;
+	git_diff *diff = NULL;
+	git_oid *gone = NULL;
+	size_t n = 0, i, ndeltas;
+	int err = 0;
+
+	*purged = 0;
+	if (git_oid_equal(old_content, new_content))
+		return 0;
+	if (git_commit_lookup(&oldc, repo, old_content) < 0 || git_commit_lookup(&newc, repo, new_content) < 0 ||
+	    git_commit_tree(&oldt, oldc) < 0 || git_commit_tree(&newt, newc) < 0 ||
+	    git_diff_tree_to_tree(&diff, repo, oldt, newt, NULL) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot compare the dossier's old and new content");
+		goto cleanup;
+	}
+	ndeltas = git_diff_num_deltas(diff);
+	if (ndeltas && !(gone = calloc(ndeltas, sizeof(*gone)))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	/* a content tree names each ciphertext object by its own id: what was deleted from the
+	 * tree is the object that left the dossier */
+	for (i = 0; i < ndeltas; i++) {
+		const git_diff_delta *dd = git_diff_get_delta(diff, i);
+		if (dd->status == GIT_DELTA_DELETED)
+			git_oid_cpy(&gone[n++], &dd->old_file.id);
+	}
+	if (n && (err = purge_objects(repo, gone, n)) == 0)
+		*purged = n;
+cleanup:
+	free(gone);
+	git_diff_free(diff);
+	git_tree_free(oldt);
+	git_tree_free(newt);
+	git_commit_free(oldc);
+	git_commit_free(newc);
+	return err;
+}
+
 int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason, const char *basis)
 {
 	kluis_txn *t = NULL;

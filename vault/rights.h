@@ -31,6 +31,14 @@ int kluis_entry_approve(kluis_dossier *d, const char *entry_id);
 int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason, const char *basis);
 
 /*
+ * After refs/kluis/content moved from old_content to new_content by another way than this
+ * vault's own erase or rewrap (a pull that brought them in): remove from the object store
+ * (loose files and packs) every ciphertext object the old content tree held and the new one
+ * does not, as the erase or rewrap itself did where it was made. *purged tells how many.
+ */
+int kluis_content_purge_dropped(git_repository *repo, const git_oid *old_content, const git_oid *new_content, size_t *purged);
+
+/*
  * Change the roles (directie): one signed `roles` commit, then one signed `rewrap` commit
  * that re-encrypts every entry (same plaintext) to the new readers. add_role 0 = no addition.
  */
