@@ -19,8 +19,11 @@ static const char usage[] =
 	"the vault's checkpoint (and from a witness's checkpoint with --witness FILE, see\n"
 	"'kluis checkpoint'). The first commit must come from the trust root: --trust FPR, else\n"
 	"the vault's configured one.\n\n"
-	"Re-verification is incremental: only what changed since the last clean run is checked\n"
-	"(the state is cached, HMAC-protected, in ~/.cache/kluis). --full checks everything.\n\n"
+	"Re-verification is incremental: the commits and reads since the last clean run are\n"
+	"checked, and the old objects only for deletion or replacement (their directories in the\n"
+	"object store are compared with the state cached, HMAC-protected, in ~/.cache/kluis), the\n"
+	"ciphertext objects also for changes; an old tree or pointer overwritten in place is not\n"
+	"seen. --full checks everything, re-reading every object.\n\n"
 	"Output: one line per finding, 'DOSSIER COMMIT WHAT', and exit 1; exit 0 when clean.\n";
 
 static int verify_one(kluis_cli *cli, kluis_vault *v, const char *id, const kluis_verify_opts *o, json_t *out, size_t *total)

@@ -79,19 +79,103 @@ cleanup:
 
 static int format_body(const kluis_vcache *c, const kluis_verify_opts *opts, kluis_buf *out)
 {
-	char head[GIT_OID_HEXSZ + 1], acc[GIT_OID_HEXSZ + 1];
+	char head[GIT_OID_HEXSZ + 1], acc[GIT_OID_HEXSZ + 1], name[8];
 	size_t i;
 	int err;
 
 	git_oid_tostr(head, sizeof(head), &c->head);
 	git_oid_tostr(acc, sizeof(acc), &c->access);
-	if ((err = kluis_buf_printf(out, "kluis-vcache 1\nhead %s\naccess %s\nseq %llu\ntime %lld\n", head, acc, c->seq,
+	if ((err = kluis_buf_printf(out, "kluis-vcache 2\nhead %s\naccess %s\nseq %llu\ntime %lld\n", head, acc, c->seq,
 				    (long long)c->time)) < 0)
 		return err;
 	/* a cache made under other trust roots does not count */
 	for (i = 0; i < opts->ntrust; i++)
 		if ((err = kluis_buf_printf(out, "trust %s\n", opts->trust[i])) < 0)
 			return err;
+	for (i = 0; i < c->nconsents; i++)
+		if ((err = kluis_buf_printf(out, "consent %s %s\n", c->consent_ids[i], c->consent_opdr[i] ? "yes" : "no")) < 0)
+			return err;
+	for (i = 0; i < c->nrestricted; i++)
+		if ((err = kluis_buf_printf(out, "restricted %s\n", c->restricted[i])) < 0)
+			return err;
+	for (i = 0; c->have_dirs && i < KLUIS_VCACHE_NDIRS; i++) {
+		const kluis_vcache_dir *d = &c->dirs[i];
+		if (i == KLUIS_VCACHE_PACK)
+			snprintf(name, sizeof(name), "pack");
+		else
+			snprintf(name, sizeof(name), "%02zx", i);
+		if ((err = kluis_buf_printf(out, "dir %s %llu %lld %lld %llu %llu\n", name, (unsigned long long)d->ino,
+					    (long long)d->ctime_ns, (long long)d->since_ns, (unsigned long long)d->count,
+					    (unsigned long long)d->sum)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+void kluis_vcache_dispose(kluis_vcache *c)
+{
+	if (!c)
+		return;
+	kluis_strings_free(c->consent_ids, c->nconsents);
+	kluis_strings_free(c->restricted, c->nrestricted);
+	free(c->consent_opdr);
+	c->consent_ids = NULL;
+	c->consent_opdr = NULL;
+	c->restricted = NULL;
+	c->nconsents = c->nrestricted = 0;
+}
+
+static int push_string(char ***list, size_t *n, const char *s)
+{
+	char **g = realloc(*list, (*n + 1) * sizeof(*g));
+
+	if (!g)
+		return KLUIS_EGENERIC;
+	*list = g;
+	if (!(g[*n] = strdup(s)))
+		return KLUIS_EGENERIC;
+	(*n)++;
+	return 0;
+}
+
+/* The lines after the header: trust (checked by re-formatting), consent, restricted, dir. */
+static int parse_lines(kluis_vcache *c, char *text)
+{
+	char *line, *save = NULL, a[80], b[80];
+	unsigned long long ino, count, sum;
+	long long mtime, since;
+	unsigned dir;
+	bool *g;
+	int skip = 5;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (strncmp(line, "trust ", 6) == 0 || strncmp(line, "mac ", 4) == 0)
+			continue;
+		if (sscanf(line, "consent %79s %79s", a, b) == 2) {
+			if (!(g = realloc(c->consent_opdr, (c->nconsents + 1) * sizeof(*g))))
+				return KLUIS_EGENERIC;
+			c->consent_opdr = g;
+			g[c->nconsents] = strcmp(b, "yes") == 0;
+			if (push_string(&c->consent_ids, &c->nconsents, a) < 0)
+				return KLUIS_EGENERIC;
+		} else if (sscanf(line, "restricted %79s", a) == 1) {
+			if (push_string(&c->restricted, &c->nrestricted, a) < 0)
+				return KLUIS_EGENERIC;
+		} else if (sscanf(line, "dir %79s %llu %lld %lld %llu %llu", a, &ino, &mtime, &since, &count, &sum) == 6) {
+			if (strcmp(a, "pack") == 0)
+				dir = KLUIS_VCACHE_PACK;
+			else if (strlen(a) != 2 || sscanf(a, "%2x", &dir) != 1)
+				return KLUIS_EGENERIC;
+			c->dirs[dir] = (kluis_vcache_dir){ ino, mtime, since, count, sum };
+			c->have_dirs = true;
+		} else {
+			return KLUIS_EGENERIC;
+		}
+	}
 	return 0;
 }
 
@@ -135,20 +219,23 @@ cleanup:
 int kluis_vcache_load(const char *key, kluis_vcache *c, const kluis_verify_opts *opts)
 {
 	kluis_buf text = KLUIS_BUF_INIT, body = KLUIS_BUF_INIT;
-	char head[64], acc[64], mac[80], want[65];
+	char head[64], acc[64], mac[80], want[65], *copy = NULL;
 	long long t;
 	char *macline;
 	int err = KLUIS_ENOTFOUND;
 
 	memset(c, 0, sizeof(*c));
-	if (kluis_file_read(&text, key, 65536) < 0)
+	if (kluis_file_read(&text, key, 1 << 20) < 0)
 		goto cleanup;
-	if (sscanf((char *)text.ptr, "kluis-vcache 1\nhead %63s\naccess %63s\nseq %llu\ntime %lld\n", head, acc, &c->seq, &t) != 4 ||
+	if (sscanf((char *)text.ptr, "kluis-vcache 2\nhead %63s\naccess %63s\nseq %llu\ntime %lld\n", head, acc, &c->seq, &t) != 4 ||
 	    git_oid_fromstr(&c->head, head) < 0 || git_oid_fromstr(&c->access, acc) < 0)
 		goto cleanup;
 	c->time = t;
-	macline = strstr((char *)text.ptr, "mac ");
-	if (!macline || sscanf(macline, "mac %79s", mac) != 1)
+	macline = strstr((char *)text.ptr, "\nmac ");
+	if (!macline || sscanf(macline + 1, "mac %79s", mac) != 1)
+		goto cleanup;
+	macline++;
+	if (!(copy = strndup((char *)text.ptr, (size_t)(macline - (char *)text.ptr))) || parse_lines(c, copy) < 0)
 		goto cleanup;
 	if (format_body(c, opts, &body) < 0 || mac_hex(&body, want) < 0)
 		goto cleanup;
@@ -157,8 +244,11 @@ int kluis_vcache_load(const char *key, kluis_vcache *c, const kluis_verify_opts 
 		goto cleanup;
 	err = 0;
 cleanup:
-	if (err < 0)
+	if (err < 0) {
+		kluis_vcache_dispose(c);
 		memset(c, 0, sizeof(*c));
+	}
+	free(copy);
 	kluis_buf_dispose(&text);
 	kluis_buf_dispose(&body);
 	return err;
