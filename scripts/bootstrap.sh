@@ -4,6 +4,8 @@
 #   bash scripts/bootstrap.sh demo    install, build, run `kluis demo`
 #   bash scripts/bootstrap.sh test    install, build, run every test (also under ASan+UBSan
 #                                     and valgrind)
+#   bash scripts/bootstrap.sh bench   install, build, and the peers the benchmarks run beside
+#                                     (pass, GNU time, strace); then see docs/PERFORMANCE.md
 #
 # Run as root (or with sudo available). Every dependency kluis has is installed here, so a
 # missing step fails CI instead of hiding on a developer's machine.
@@ -16,11 +18,12 @@ DEPS=(build-essential cmake pkg-config git gnupg
       libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libjansson-dev libgcrypt20-dev librnp-dev
       libcmocka-dev valgrind python3 tar gzip
       chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
+BENCH_DEPS=(pass time strace)       # bench/: the peer (pass), /usr/bin/time -v, traces
 
-install_deps() {
+install_deps() { # install_deps PACKAGE...
   local missing=() sudo=
   [ "$(id -u)" -eq 0 ] || sudo=sudo
-  for p in "${DEPS[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -36,7 +39,10 @@ build() { # build DIR [cmake args...]
   cmake --build "$dir" -j"$(nproc)"
 }
 
-install_deps
+case "$mode" in
+  bench) install_deps "${DEPS[@]}" "${BENCH_DEPS[@]}" ;;
+  *) install_deps "${DEPS[@]}" ;;
+esac
 case "$mode" in
   demo)
     build build
@@ -55,8 +61,12 @@ case "$mode" in
     (cd build && ctest --output-on-failure -L valgrind)
     echo "bootstrap: all tests passed in $(( $(date +%s) - start )) s"
     ;;
+  bench)
+    build build
+    echo "bootstrap: built; run the benchmarks as docs/PERFORMANCE.md says, e.g. KB_N=200 bench/add.sh"
+    ;;
   *)
-    echo "usage: bash scripts/bootstrap.sh demo|test" >&2
+    echo "usage: bash scripts/bootstrap.sh demo|test|bench" >&2
     exit 2
     ;;
 esac
