@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char usage[] =
-	"Usage: kluis verify (ID | --all) [--trust FPR]... [--witness FILE] [--full] [--json]\n\n"
+	"Usage: kluis verify (ID | --all | --bundle FILE) [--trust FPR]... [--witness FILE] [--full] [--json]\n\n"
 	"Check a dossier's history with no secret key: every commit signed by a key that held a\n"
 	"role allowing its action at the parent commit; history linear, append-only and dated\n"
 	"sanely; every entry encrypted to exactly the readers of its moment, its ciphertext\n"
@@ -24,20 +24,34 @@ static const char usage[] =
 	"object store are compared with the state cached, HMAC-protected, in ~/.cache/kluis), the\n"
 	"ciphertext objects also for changes; an old tree or pointer overwritten in place is not\n"
 	"seen. --full checks everything, re-reading every object.\n\n"
+	"--bundle FILE checks a dossier handed over as a file, without importing it: a git bundle\n"
+	"of its refs (refs/heads/main, refs/kluis/content, refs/kluis/access), or a transfer\n"
+	"archive from 'kluis transfer' (then also its member paths, the manifest's signature, the\n"
+	"bundle's sha256 and the exporter's role). Keys: your keyring (a bundle) or the archive's\n"
+	"keys/ (an archive); trust: --trust FPR, else the vault's.\n\n"
 	"Output: one line per finding, 'DOSSIER COMMIT WHAT', and exit 1; exit 0 when clean.\n";
+
+static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, json_t *out, size_t *total);
 
 static int verify_one(kluis_cli *cli, kluis_vault *v, const char *id, const kluis_verify_opts *o, json_t *out, size_t *total)
 {
 	kluis_verify_report r;
+	int err = kluis_verify_dossier(v, id, o, &r);
+
+	if (err < 0)
+		return err;
+	report_one(cli, id, &r, out, total);
+	return 0;
+}
+
+/* Print one dossier's report (a line per finding, then a summary) or add it to `out`. */
+static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, json_t *out, size_t *total)
+{
+	kluis_verify_report r = *rp;
 	char hex[GIT_OID_HEXSZ + 1];
 	json_t *findings = json_array();
 	size_t i;
-	int err = kluis_verify_dossier(v, id, o, &r);
 
-	if (err < 0) {
-		json_decref(findings);
-		return err;
-	}
 	for (i = 0; i < r.nfindings; i++) {
 		if (git_oid_is_zero(&r.findings[i].commit))
 			snprintf(hex, sizeof(hex), "-");
@@ -60,8 +74,7 @@ static int verify_one(kluis_cli *cli, kluis_vault *v, const char *id, const klui
 			r.nfindings ? "FAILED" : "verified", r.total_commits, r.incremental ? ", incremental" : "", r.entries, r.erased, r.reads, hex);
 	}
 	*total += r.nfindings;
-	kluis_verify_report_dispose(&r);
-	return 0;
+	kluis_verify_report_dispose(rp);
 }
 
 int cmd_verify(kluis_cli *cli, int argc, char **argv)
@@ -120,19 +133,28 @@ int cmd_verify(kluis_cli *cli, int argc, char **argv)
 		rc = cli_print_usage(cli);
 		goto cleanup;
 	}
-	if (bundle) {
-		rc = cli_usage_error(cli, "--bundle is not available yet in this version; import the archive with kluis import, then verify");
+	if (bundle && (all || optind != argc)) {
+		rc = cli_usage_error(cli, "--bundle FILE takes no dossier ID and no --all");
 		goto cleanup;
 	}
-	if ((all ? 0 : 1) != argc - optind) {
+	if (!bundle && (all ? 0 : 1) != argc - optind) {
 		rc = cli_usage_error(cli, all ? "--all takes no dossier ID" : "verify takes one dossier ID, or --all");
 		goto cleanup;
 	}
 	o.trust = (const char *const *)trust;
 	o.ntrust = ntrust;
-	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
+	/* a bundle is checked in a scratch directory of the vault: an auditor may have none yet */
+	if ((rc = cli_open_vault(cli, &v, bundle ? KLUIS_VAULT_CREATE : 0)) != CLI_OK)
 		goto cleanup;
-	if (all) {
+	if (bundle) {
+		kluis_verify_report r;
+		char id[65];
+		if ((err = kluis_verify_bundle(v, bundle, &o, &r, id)) < 0) {
+			rc = cli_fail(err);
+			goto cleanup;
+		}
+		report_one(cli, id, &r, out, &findings);
+	} else if (all) {
 		if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0) {
 			rc = cli_fail(err);
 			goto cleanup;

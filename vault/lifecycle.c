@@ -208,8 +208,14 @@ static int load_keys_dir(const char *dir, kluis_keyring **kr)
 	return err;
 }
 
+/*
+ * Check a transfer archive completely, as `import` must before taking anything in. With
+ * findings_out NULL, any finding in the history fails the check; otherwise the findings are
+ * handed over there (for `kluis verify --bundle`, which reports them all) and the rest of the
+ * checks go on.
+ */
 static int check_archive(kluis_vault *v, const char *archive, const char *work, const char *const *trust, size_t ntrust,
-			 struct progress_adapter *pa, checked_archive *out)
+			 struct progress_adapter *pa, checked_archive *out, kluis_verify_report *findings_out)
 {
 	kluis_archive_limits limits;
 	kluis_archive_member *members = NULL;
@@ -294,7 +300,7 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 	out->repo_path = kluis_path_join(work, "dossier.git");
 	if ((err = out->repo_path ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 ||
 	    (err = kluis_repo_create(&out->repo, out->repo_path)) < 0 ||
-	    (err = kluis_bundle_read(out->repo, p, &refs, &nrefs)) < 0)
+	    (err = kluis_bundle_read(out->repo, p, &refs, &nrefs, archive_progress, pa)) < 0)
 		goto cleanup;
 	for (i = 0; i < nrefs; i++) {
 		bool known = strcmp(refs[i].name, "HEAD") == 0;
@@ -324,7 +330,10 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 	opts.no_cache = true;
 	if ((err = kluis_verify_repository(out->repo, out->dossier, out->keys, &opts, NULL, &rep)) < 0)
 		goto cleanup;
-	if (rep.nfindings) {
+	if (findings_out) {
+		*findings_out = rep;
+		memset(&rep, 0, sizeof(rep));
+	} else if (rep.nfindings) {
 		char hex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(hex, sizeof(hex), &rep.findings[0].commit);
 		err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive does not verify (%zu findings; first: %.12s %s)", rep.nfindings,
@@ -503,7 +512,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	if ((err = kluis_bundle_write(d->repo, bundle, bundle_refs, count_reads(d->repo) ? 3 : 2)) < 0 ||
+	if ((err = kluis_bundle_write(d->repo, bundle, bundle_refs, count_reads(d->repo) ? 3 : 2, archive_progress, &pa)) < 0 ||
 	    (err = sha256_file(bundle, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
 	git_oid_tostr(res->head, sizeof(res->head), &d->head);
@@ -561,7 +570,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	/* read it back and verify it completely, as the opdrachtgever will */
 	{
 		char *check = kluis_path_join(work, "readback");
-		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = check_archive(v, out, check, trust, ntrust, &pa, &back)) < 0) {
+		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = check_archive(v, out, check, trust, ntrust, &pa, &back, NULL)) < 0) {
 			free(check);
 			if (err < 0)
 				err = kluis_error_set(err, "the written archive did not verify: %s", kluis_error_last());
@@ -634,6 +643,27 @@ cleanup:
 
 /* ---- import ---- */
 
+int kluis_archive_verify(kluis_vault *v, const char *archive, const char *work, const kluis_verify_opts *opts,
+			 kluis_verify_report *rep, char id_out[65])
+{
+	checked_archive a;
+	struct progress_adapter pa = { NULL, NULL };
+	const char *const *trust = opts->trust;
+	size_t ntrust = opts->ntrust;
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	if (!ntrust && (err = kluis_vault_trust(v, &trust, &ntrust)) < 0)
+		return err;
+	if (!ntrust)
+		return kluis_error_set(KLUIS_EINVAL, "no trust root to verify '%s' from: name the directie key that created the dossier with --trust FPR", archive);
+	err = check_archive(v, archive, work, trust, ntrust, &pa, &a, rep);
+	if (err == 0)
+		snprintf(id_out, 65, "%s", a.dossier);
+	checked_archive_dispose(&a);
+	return err;
+}
+
 int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust, int retention_years,
 			 kluis_progress_fn progress, void *progress_ctx, char id_out[65])
 {
@@ -661,7 +691,7 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 		return kluis_error_set(KLUIS_EINVAL, "no trust root: give --trust FPR, the sending organisation's directie key, learned from them directly");
 	if ((err = kluis_vault_actor(v, &actor)) < 0 || (err = sha256_file(archive, sha, &size)) < 0 ||
 	    (err = kluis_mkdir_p(v->dossiers)) < 0 || (err = make_workdir(v, "import", &work)) < 0 ||
-	    (err = check_archive(v, archive, work, trust, ntrust, &pa, &a)) < 0)
+	    (err = check_archive(v, archive, work, trust, ntrust, &pa, &a, NULL)) < 0)
 		goto cleanup;
 	if (!(kluis_roles_of(&a.roles, actor) & KLUIS_ROLE_OPDRACHTGEVER)) {
 		err = kluis_error_set(KLUIS_EACCESS, "only the dossier's opdrachtgever may import it; key %s is not", actor);

@@ -10,6 +10,7 @@
 #define KLUIS_LIFECYCLE_H
 
 #include "vault.h"
+#include "verify.h"
 
 /* End the traject: a signed `close` commit; afterwards only statements and reads. */
 int kluis_dossier_close(kluis_dossier *d);
@@ -32,6 +33,15 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
  */
 int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust,
 			 int retention_years, kluis_progress_fn progress, void *progress_ctx, char id_out[65]);
+
+/*
+ * `kluis verify --bundle` of a transfer archive: every check `import` makes (member paths,
+ * the manifest's signature, the bundle's sha256, the bundle, the exporter's role), in the
+ * scratch directory `work`, without taking anything in; the history's findings go to `rep`
+ * (all of them), other failures are returned. Trust: opts->trust, else the vault's.
+ */
+int kluis_archive_verify(kluis_vault *v, const char *archive, const char *work, const kluis_verify_opts *opts,
+			 kluis_verify_report *rep, char id_out[65]);
 
 typedef struct {
 	char dossier[65];

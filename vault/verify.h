@@ -46,6 +46,17 @@ int kluis_verify_dossier(kluis_vault *v, const char *id, const kluis_verify_opts
 int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring *kr, const kluis_verify_opts *opts,
 			    const char *cache_key, kluis_verify_report *report);
 
+/*
+ * `kluis verify --bundle FILE`: verify a dossier handed over as a git bundle (v2) or a transfer
+ * archive, in a scratch repository under VAULT/tmp that is removed afterwards; nothing is
+ * imported or cached. Trust: opts->trust, else the vault's. id_out is the dossier id its
+ * head names (or the manifest, for an archive). Returns 0 when verification ran (look at
+ * report->nfindings), negative when it could not (not a bundle, unreadable, no trust root,
+ * or an archive whose signature, hashes or member paths fail).
+ */
+int kluis_verify_bundle(kluis_vault *v, const char *path, const kluis_verify_opts *opts, kluis_verify_report *report,
+			char id_out[65]);
+
 void kluis_verify_report_dispose(kluis_verify_report *r);
 
 #endif
