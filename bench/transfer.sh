@@ -53,6 +53,7 @@ trap 'gpgconf --homedir "$OH" --kill all 2>/dev/null || true; kb_cleanup' EXIT
 measure() {
 	local name=$1 f=$W/time.$1 wall rss
 	shift
+	printf -v "L_$name" '%s' "$(cut -d' ' -f1 /proc/loadavg)"
 	/usr/bin/time -v -o "$f" "$@" >"$W/out.$name" 2>"$W/err.$name" || {
 		echo "bench: $name failed: $(tail -3 "$W/err.$name")" >&2
 		exit 1
@@ -61,10 +62,11 @@ measure() {
 	rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$f")
 	printf -v "T_$name" '%s' "$wall"
 	printf -v "M_$name" '%s' "$rss"
-	printf 'bench: %-4s %8.2f s  %8.1f MiB  (%s)\n' "$name" "$wall" "$rss" "$*" >&2
+	printf 'bench: %-4s %8.2f s  %8.1f MiB  load %s  (%s)\n' "$name" "$wall" "$rss" "$(eval echo "\$L_$name")" "$*" >&2
 }
 
 echo "bench: $(kb_machine)" >&2
+echo "bench: kluis binary sha256 $(sha256sum "$KL" | cut -c1-8); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "bench: df: $(df -h "$KB_DIR" | awk 'NR == 2 { print $4 " free on " $6 }')" >&2
 
 # ---- set-up ----
@@ -154,15 +156,15 @@ ok() { awk -v r="$1" -v m="$2" -v lim="$3" 'BEGIN { print (r <= lim && m < 64) ?
 
 {
 	printf '\n%s MiB of documents (%s files of %s MiB), archive %s MiB (peer %s MiB)\n\n' "$MB" "$NF" "$per" "$SZ_K" "$SZ_P"
-	printf '| step | wall (s) | peak RSS (MiB) | ratio to peer (mean of 2) | targets met (<= 1.5x, < 64 MiB) |\n'
-	printf '| --- | ---: | ---: | ---: | --- |\n'
-	printf '| `kluis add --file` x%s (set-up, not a target) | %.2f | %s | | |\n' "$NF" "$T_add" "$M_add"
-	printf '| peer export, run 1 | %.2f | %s | | |\n' "$T_p1" "$M_p1"
-	printf '| **`kluis transfer`** | **%.2f** | **%s** | **%s** | %s |\n' "$T_k1" "$M_k1" "$(ratio "$T_k1" "$PEX")" "$(ok "$(ratio "$T_k1" "$PEX")" "$M_k1" 1.5)"
-	printf '| peer export, run 2 | %.2f | %s | | |\n' "$T_p2" "$M_p2"
-	printf '| peer import, run 1 | %.2f | %s | | |\n' "$T_q1" "$M_q1"
-	printf '| **`kluis import`** | **%.2f** | **%s** | **%s** | %s |\n' "$T_m1" "$M_m1" "$(ratio "$T_m1" "$PIM")" "$(ok "$(ratio "$T_m1" "$PIM")" "$M_m1" 1.5)"
-	printf '| peer import, run 2 | %.2f | %s | | |\n' "$T_q2" "$M_q2"
+	printf '| step | wall (s) | peak RSS (MiB) | load at start | ratio to peer (mean of 2) | targets met (<= 1.5x, < 64 MiB) |\n'
+	printf '| --- | ---: | ---: | ---: | ---: | --- |\n'
+	printf '| `kluis add --file` x%s (set-up, not a target) | %.2f | %s | %s | | |\n' "$NF" "$T_add" "$M_add" "$L_add"
+	printf '| peer export, run 1 | %.2f | %s | %s | | |\n' "$T_p1" "$M_p1" "$L_p1"
+	printf '| **`kluis transfer`** | **%.2f** | **%s** | %s | **%s** | %s |\n' "$T_k1" "$M_k1" "$L_k1" "$(ratio "$T_k1" "$PEX")" "$(ok "$(ratio "$T_k1" "$PEX")" "$M_k1" 1.5)"
+	printf '| peer export, run 2 | %.2f | %s | %s | | |\n' "$T_p2" "$M_p2" "$L_p2"
+	printf '| peer import, run 1 | %.2f | %s | %s | | |\n' "$T_q1" "$M_q1" "$L_q1"
+	printf '| **`kluis import`** | **%.2f** | **%s** | %s | **%s** | %s |\n' "$T_m1" "$M_m1" "$L_m1" "$(ratio "$T_m1" "$PIM")" "$(ok "$(ratio "$T_m1" "$PIM")" "$M_m1" 1.5)"
+	printf '| peer import, run 2 | %.2f | %s | %s | | |\n' "$T_q2" "$M_q2" "$L_q2"
 } | tee "${KB_OUT:-/dev/null}"
 
 # ---- where kluis's time and memory go: a second dossier, transfer and import sampled ----
@@ -176,3 +178,4 @@ if [ "${KB_PROFILE:-1}" = 1 ]; then
 	profile transfer "$KL" --vault "$V" --as "$F2" transfer "$ID2" --out "$W/kluis2.tgz"
 	profile import env GNUPGHOME="$OH" "$KL" --vault "$KB_DIR/ov2" import "$W/kluis2.tgz" --trust "$F3"
 fi
+echo "bench: load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

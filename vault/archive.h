@@ -1,6 +1,7 @@
 /*
  * archive.h - the transfer archive container: a gzip-compressed tar of plain files
- * (archive_write.c writes, archive.c reads).
+ * (archive_write.c writes, archive.c reads). kluis writes gzip level 0 (stored deflate blocks:
+ * the content is ciphertext) and reads any level.
  *
  * Writing streams members into a temporary file that takes its name only when closed. Reading
  * extracts into a directory and refuses the whole archive (removing what it had extracted) at

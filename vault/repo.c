@@ -29,6 +29,11 @@ int kluis_repo_global_init(void)
 	if (!getenv("KLUIS_NO_FSYNC"))
 		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	/* libgit2 maps packs in windows of 1 GiB up to 8 GiB in all (64-bit defaults), and every
+	 * page it reads stays resident in the process: reading a 1 GiB pack took 1 GiB of RSS.
+	 * Small windows under a small total keep it bounded (docs/PERFORMANCE.md). */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)8 << 20);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)32 << 20);
 	done = true;
 	return 0;
 }

@@ -476,12 +476,15 @@ static void test_refuses_flipped(void **state)
 		expect_refused(path_in("flip.tgz"), NULL, what);
 	}
 	free(data);
-	/* And a sample across the big archive. */
+	/* And a sample across the big archive (kluis's writer: gzip level 0, stored deflate blocks).
+	 * All eight bits are flipped: the five padding bits after a stored block's 3-bit header
+	 * (byte 10 here) are covered by no check of the gzip format, at any level; flipping only
+	 * those leaves the content, and so every signature and hash kluis checks, the same. */
 	data = read_file(path_in("good.tgz"), &len);
 	for (pos = 10; pos < len; pos += len / 37) {
-		data[pos] ^= 0x10;
+		data[pos] ^= 0xff;
 		write_file(path_in("flip.tgz"), data, len);
-		data[pos] ^= 0x10;
+		data[pos] ^= 0xff;
 		snprintf(what, sizeof(what), "byte %zu of %zu flipped", pos, len);
 		expect_refused(path_in("flip.tgz"), NULL, what);
 	}

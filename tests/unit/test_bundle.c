@@ -4,7 +4,9 @@
  * Builds a small dossier-like repository with libgit2 (a linear main, a parentless content
  * commit whose tree holds sharded blobs, an annotated tag), bundles it, has stock git verify
  * and clone the bundle, reads it back into fresh repositories, and checks that truncated,
- * corrupted, malformed or incomplete bundles are refused.
+ * corrupted, malformed or incomplete bundles are refused. Also the streamed object reader
+ * (vault/objstream.c) the bundle writer uses for large blobs: from a loose object and from a
+ * pack, byte for byte what libgit2 reads, and a corrupted pack entry refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,9 +23,12 @@
 
 #include "vault/bundle.h"
 #include "vault/error.h"
+#include "vault/objstream.h"
 
 static char g_dir[64];
-static git_oid g_main, g_content, g_tag, g_blob_big;
+static git_oid g_main, g_content, g_tag, g_blob_big, g_blob_huge;
+static unsigned char *g_huge;
+#define HUGE_SIZE (3 * 1024 * 1024 + 12345)
 static unsigned char *g_bundle;
 static size_t g_bundle_len, g_header_len;
 static int g_seq;
@@ -162,6 +167,12 @@ static void make_source(void)
 	/* A near copy: deltified it would cost a few bytes; kluis packs large objects whole. */
 	big[150000] ^= 0xff;
 	add_blob(repo, content, "a1/0000000000000000000000000000000000000c", big, 300000, NULL);
+	/* Over KLUIS_OBJSTREAM_WHOLE_MAX: streamed by the bundle writer, straight from the file. */
+	g_huge = malloc(HUGE_SIZE);
+	assert_non_null(g_huge);
+	for (i = 0; i < HUGE_SIZE; i++)
+		g_huge[i] = (unsigned char)(rand() >> 7);
+	add_blob(repo, content, "b2/000000000000000000000000000000000000000d", g_huge, HUGE_SIZE, &g_blob_huge);
 	commit(repo, "refs/kluis/content", content, NULL, "content\n", &g_content);
 	assert_int_equal(git_object_lookup(&target, repo, &g_main, GIT_OBJECT_COMMIT), 0);
 	assert_int_equal(git_signature_new(&sig, "directie", "EF01@kluis", 1800000000, 0), 0);
@@ -192,7 +203,7 @@ static int group_setup(void **state)
 	make_source();
 	if (git_repository_open_bare(&repo, path_in("src.git")) < 0)
 		return -1;
-	if (kluis_bundle_write(repo, path_in("b.bundle"), g_refs, 3) < 0) {
+	if (kluis_bundle_write(repo, path_in("b.bundle"), g_refs, 3, NULL, NULL) < 0) {
 		fprintf(stderr, "bundle write: %s\n", kluis_error_last());
 		return -1;
 	}
@@ -209,6 +220,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	free(g_bundle);
+	free(g_huge);
 	if (getenv("KLUIS_KEEP_TMP") == NULL)
 		run("rm -rf '%s'", g_dir);
 	git_libgit2_shutdown();
@@ -281,7 +293,7 @@ static void test_read_roundtrip(void **state)
 	git_oid id;
 
 	(void)state;
-	assert_int_equal(kluis_bundle_read(repo, path_in("b.bundle"), &refs, &n), 0);
+	assert_int_equal(kluis_bundle_read(repo, path_in("b.bundle"), &refs, &n, NULL, NULL), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(refs[0].name, "HEAD");
 	assert_string_equal(refs[1].name, "refs/heads/main");
@@ -303,7 +315,7 @@ static void test_read_roundtrip(void **state)
 	kluis_bundle_refs_free(refs, n);
 	kluis_bundle_refs_free(NULL, 0);
 	/* Reading the same bundle again into the same repository is harmless. */
-	assert_int_equal(kluis_bundle_read(repo, path_in("b.bundle"), &refs, &n), 0);
+	assert_int_equal(kluis_bundle_read(repo, path_in("b.bundle"), &refs, &n, NULL, NULL), 0);
 	assert_int_equal(n, 4);
 	kluis_bundle_refs_free(refs, n);
 	git_repository_free(repo);
@@ -318,12 +330,12 @@ static void test_write_refuses(void **state)
 
 	(void)state;
 	assert_int_equal(git_repository_open_bare(&repo, path_in("src.git")), 0);
-	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), missing, 2), KLUIS_ENOTFOUND);
-	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), bad, 1), KLUIS_EINVAL);
-	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), twice, 2), KLUIS_EINVAL);
-	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), g_refs, 0), KLUIS_EINVAL);
-	assert_int_equal(kluis_bundle_write(repo, path_in("b.bundle"), g_refs, 1), KLUIS_EEXISTS);
-	assert_int_equal(kluis_bundle_write(repo, "/nonexistent-dir/x.bundle", g_refs, 1), KLUIS_EGENERIC);
+	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), missing, 2, NULL, NULL), KLUIS_ENOTFOUND);
+	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), bad, 1, NULL, NULL), KLUIS_EINVAL);
+	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), twice, 2, NULL, NULL), KLUIS_EINVAL);
+	assert_int_equal(kluis_bundle_write(repo, path_in("w1.bundle"), g_refs, 0, NULL, NULL), KLUIS_EINVAL);
+	assert_int_equal(kluis_bundle_write(repo, path_in("b.bundle"), g_refs, 1, NULL, NULL), KLUIS_EEXISTS);
+	assert_int_equal(kluis_bundle_write(repo, "/nonexistent-dir/x.bundle", g_refs, 1, NULL, NULL), KLUIS_EGENERIC);
 	assert_int_equal(access(path_in("w1.bundle"), F_OK), -1);
 	assert_false(dir_has_temp(g_dir));
 	git_repository_free(repo);
@@ -339,7 +351,7 @@ static void expect_refused(const void *data, size_t len, const char *what)
 	int err;
 
 	write_file(path_in("bad.bundle"), data, len);
-	err = kluis_bundle_read(repo, path_in("bad.bundle"), &refs, &n);
+	err = kluis_bundle_read(repo, path_in("bad.bundle"), &refs, &n, NULL, NULL);
 	if (err >= 0)
 		fail_msg("accepted %s", what);
 	assert_true(err == KLUIS_EVERIFY);
@@ -502,9 +514,122 @@ static void test_read_not_regular(void **state)
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(kluis_bundle_read(repo, g_dir, &refs, &n), KLUIS_EVERIFY);
-	assert_int_equal(kluis_bundle_read(repo, path_in("missing.bundle"), &refs, &n), KLUIS_EGENERIC);
+	assert_int_equal(kluis_bundle_read(repo, g_dir, &refs, &n, NULL, NULL), KLUIS_EVERIFY);
+	assert_int_equal(kluis_bundle_read(repo, path_in("missing.bundle"), &refs, &n, NULL, NULL), KLUIS_EGENERIC);
 	assert_null(refs);
+	git_repository_free(repo);
+}
+
+/* Read all of `oid` through kluis_objstream in odd-sized chunks; the caller frees. */
+static unsigned char *stream_all(git_repository *repo, const git_oid *oid, size_t *len, int *err)
+{
+	kluis_objstream *s = NULL;
+	git_object_t type;
+	uint64_t size = 0;
+	unsigned char *buf;
+	size_t n, have = 0;
+
+	*len = 0;
+	if ((*err = kluis_objstream_open(&s, repo, oid, &type, &size)) < 0)
+		return NULL;
+	assert_int_equal(type, GIT_OBJECT_BLOB);
+	buf = malloc((size_t)size + 1);
+	assert_non_null(buf);
+	for (;;) {
+		size_t want = (size_t)size + 1 - have < 7777 ? (size_t)size + 1 - have : 7777;
+
+		if ((*err = kluis_objstream_read(s, buf + have, want, &n)) < 0 || n == 0)
+			break;
+		have += n;
+	}
+	kluis_objstream_free(s);
+	*len = have;
+	return buf;
+}
+
+/* The one .pack file of a repository. */
+static void pack_path(char *out, size_t len, const char *gitdir)
+{
+	char dir[300];
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%sobjects/pack", gitdir);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strlen(e->d_name) > 5 && strcmp(e->d_name + strlen(e->d_name) - 5, ".pack") == 0) {
+			snprintf(out, len, "%s/%s", dir, e->d_name);
+			found++;
+		}
+	closedir(d);
+	assert_int_equal(found, 1);
+}
+
+static void test_objstream(void **state)
+{
+	git_repository *repo = NULL;
+	kluis_bundle_ref *refs = NULL;
+	unsigned char *got, *pack, *at;
+	char pp[400], loose[400], gitdir[300];
+	size_t n = 0, len = 0, plen;
+	git_oid none;
+	int err;
+
+	(void)state;
+	/* loose, in the source; and a missing object */
+	assert_int_equal(git_repository_open_bare(&repo, path_in("src.git")), 0);
+	snprintf(loose, sizeof(loose), "%sobjects/%.2s/%s", git_repository_path(repo), git_oid_tostr_s(&g_blob_huge),
+		 git_oid_tostr_s(&g_blob_huge) + 2);
+	assert_int_equal(access(loose, F_OK), 0);
+	got = stream_all(repo, &g_blob_huge, &len, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(len, HUGE_SIZE);
+	assert_memory_equal(got, g_huge, HUGE_SIZE);
+	free(got);
+	memset(&none, 0x42, sizeof(none));
+	assert_null(stream_all(repo, &none, &len, &err));
+	assert_int_equal(err, KLUIS_ENOTFOUND);
+	git_repository_free(repo);
+	/* after reading the bundle, a large blob is a loose object (see kluis_bundle_read) */
+	repo = scratch_repo();
+	snprintf(gitdir, sizeof(gitdir), "%s", git_repository_path(repo));
+	assert_int_equal(kluis_bundle_read(repo, path_in("b.bundle"), &refs, &n, NULL, NULL), 0);
+	kluis_bundle_refs_free(refs, n);
+	snprintf(loose, sizeof(loose), "%sobjects/%.2s/%s", gitdir, git_oid_tostr_s(&g_blob_huge), git_oid_tostr_s(&g_blob_huge) + 2);
+	assert_int_equal(access(loose, F_OK), 0);
+	got = stream_all(repo, &g_blob_huge, &len, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(len, HUGE_SIZE);
+	assert_memory_equal(got, g_huge, HUGE_SIZE);
+	free(got);
+	git_repository_free(repo);
+	/* packed: stock git's pack of the source (level 0, so the bytes can be found below) */
+	assert_int_equal(run("git -c pack.compression=0 clone -q --no-local --mirror 'file://%s' '%s' 2>/dev/null",
+			     path_in("src.git"), path_in("packed.git")), 0);
+	snprintf(gitdir, sizeof(gitdir), "%s/", path_in("packed.git"));
+	pack_path(pp, sizeof(pp), gitdir);
+	assert_int_equal(git_repository_open_bare(&repo, gitdir), 0);
+	got = stream_all(repo, &g_blob_huge, &len, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(len, HUGE_SIZE);
+	assert_memory_equal(got, g_huge, HUGE_SIZE);
+	free(got);
+	git_repository_free(repo);
+	/* one flipped byte in the blob's stored data (zlib level 0 keeps it verbatim): refused */
+	pack = read_file(pp, &plen);
+	at = memmem(pack, plen, g_huge + 2000000, 64);
+	assert_non_null(at);
+	at[10] ^= 0x01;
+	assert_int_equal(chmod(pp, 0600), 0);
+	write_file(pp, pack, plen);
+	free(pack);
+	assert_int_equal(git_repository_open_bare(&repo, gitdir), 0);
+	got = stream_all(repo, &g_blob_huge, &len, &err);
+	assert_int_equal(err, KLUIS_EVERIFY);
+	assert_non_null(strstr(kluis_error_last(), "corrupted"));
+	free(got);
 	git_repository_free(repo);
 }
 
@@ -514,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_header_and_mode),
 		cmocka_unit_test(test_stock_git_accepts),
 		cmocka_unit_test(test_read_roundtrip),
+		cmocka_unit_test(test_objstream),
 		cmocka_unit_test(test_write_refuses),
 		cmocka_unit_test(test_read_truncated),
 		cmocka_unit_test(test_read_flipped),
