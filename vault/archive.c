@@ -12,6 +12,7 @@
  */
 #include "archive.h"
 #include "error.h"
+#include "util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -30,33 +31,6 @@
 #define DEFAULT_MAX_MEMBER (8ULL << 30)
 #define DEFAULT_MAX_TOTAL (16ULL << 30)
 #define DEFAULT_MAX_MEMBERS 10000
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static ssize_t read_some(int fd, void *buf, size_t len)
-{
-	ssize_t r;
-
-	do
-		r = read(fd, buf, len);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
 
 /* A member name fit for an error message: printable, bounded. */
 static const char *shown(const char *name, char out[128])
@@ -155,7 +129,7 @@ static int gz_fill(struct gz_source *s, size_t *produced)
 	s->zs.avail_out = IO_CHUNK;
 	while (s->zs.avail_out == IO_CHUNK && !s->end) {
 		if (s->zs.avail_in == 0) {
-			if ((r = read_some(s->fd, s->in, IO_CHUNK)) < 0)
+			if ((r = kluis_fd_read_some(s->fd, s->in, IO_CHUNK)) < 0)
 				return gz_fail(s, KLUIS_EGENERIC, strerror(errno));
 			if (r == 0)
 				return gz_fail(s, KLUIS_EVERIFY, "the gzip stream is truncated");
@@ -168,7 +142,7 @@ static int gz_fill(struct gz_source *s, size_t *produced)
 		zr = inflate(&s->zs, Z_NO_FLUSH);
 		if (zr == Z_STREAM_END) {
 			s->end = true;
-			if (s->zs.avail_in > 0 || read_some(s->fd, s->in, 1) != 0)
+			if (s->zs.avail_in > 0 || kluis_fd_read_some(s->fd, s->in, 1) != 0)
 				return gz_fail(s, KLUIS_EVERIFY, "data follows the gzip stream");
 		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
 			return gz_fail(s, KLUIS_EVERIFY, s->zs.msg ? s->zs.msg : "corrupt gzip data");
@@ -334,7 +308,7 @@ static int extract_file(struct archive *a, const struct gz_source *s, struct ext
 					      shown(name, shownbuf));
 			goto cleanup;
 		}
-		if (write_all(fd, buf, (size_t)r) < 0) {
+		if (kluis_fd_write_all(fd, buf, (size_t)r) < 0) {
 			err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", shown(name, shownbuf),
 					      strerror(errno));
 			goto cleanup;

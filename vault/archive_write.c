@@ -9,17 +9,16 @@
  */
 #include "archive.h"
 #include "error.h"
+#include "util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,78 +42,6 @@ struct kluis_archive_writer {
 	void *payload;
 };
 
-static ssize_t read_some(int fd, void *buf, size_t len)
-{
-	ssize_t r;
-
-	do
-		r = read(fd, buf, len);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
-
-/* Create "<path>.tmp-<16 hex>" exclusively, 0600, never through a symlink. */
-static int create_temp_beside(const char *path, char **tmp_out, int *fd_out)
-{
-	size_t len = strlen(path) + sizeof(".tmp-") + 16;
-	char *tmp = malloc(len);
-	int attempt, err = 0, fd = -1;
-
-	*tmp_out = NULL;
-	*fd_out = -1;
-	if (!tmp)
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
-		unsigned long long r;
-
-		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-			err = kluis_error_set(KLUIS_EGENERIC, "cannot get random bytes: %s", strerror(errno));
-			goto cleanup;
-		}
-		snprintf(tmp, len, "%s.tmp-%016llx", path, r);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST) {
-			err = kluis_error_set(KLUIS_EGENERIC, "cannot create '%s': %s", tmp, strerror(errno));
-			goto cleanup;
-		}
-	}
-	if (fd < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot create a temporary file beside '%s'", path);
-		goto cleanup;
-	}
-	*tmp_out = tmp;
-	*fd_out = fd;
-	tmp = NULL;
-cleanup:
-	free(tmp);
-	return err;
-}
-
-/* Move the synced temporary file to its name without replacing anything, then sync the
- * directory so the name survives a crash (best effort: some filesystems refuse it). */
-static int publish_temp(const char *tmp, const char *path)
-{
-	char *dir_copy = NULL;
-	int dfd = -1, err = 0;
-
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
-		if (errno != EINVAL || link(tmp, path) < 0) {
-			err = kluis_error_set(errno == EEXIST ? KLUIS_EEXISTS : KLUIS_EGENERIC,
-					      "cannot create '%s': %s", path, strerror(errno));
-			goto cleanup;
-		}
-		unlink(tmp);
-	}
-	if ((dir_copy = strdup(path)) != NULL &&
-	    (dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
-		(void)fsync(dfd);
-cleanup:
-	if (dfd >= 0)
-		close(dfd);
-	free(dir_copy);
-	return err;
-}
-
 int kluis_archive_writer_open(kluis_archive_writer **out, const char *path)
 {
 	kluis_archive_writer *w = NULL;
@@ -130,7 +57,7 @@ int kluis_archive_writer_open(kluis_archive_writer **out, const char *path)
 		goto cleanup;
 	}
 	w->fd = -1;
-	if ((err = create_temp_beside(path, &w->tmp, &w->fd)) < 0)
+	if ((err = kluis_file_temp_beside(path, &w->tmp, &w->fd)) < 0)
 		goto cleanup;
 	if (!(w->a = archive_write_new())) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot start archive '%s': out of memory", path);
@@ -267,7 +194,7 @@ int kluis_archive_add_file(kluis_archive_writer *w, const char *member, const ch
 	while (done < size) {
 		size_t want = size - done < IO_CHUNK ? (size_t)(size - done) : IO_CHUNK;
 
-		if ((r = read_some(fd, buf, want)) <= 0)
+		if ((r = kluis_fd_read_some(fd, buf, want)) <= 0)
 			break;
 		if ((err = put_data(w, member, buf, (size_t)r)) < 0)
 			goto cleanup;
@@ -278,7 +205,7 @@ int kluis_archive_add_file(kluis_archive_writer *w, const char *member, const ch
 			goto cleanup;
 		}
 	}
-	if (r < 0 || done != size || (r = read_some(fd, buf, 1)) != 0) {
+	if (r < 0 || done != size || (r = kluis_fd_read_some(fd, buf, 1)) != 0) {
 		w->failed = true;
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot archive '%s': %s", src_path,
 				      r < 0 ? strerror(errno) : "it changed while being read");
@@ -311,7 +238,7 @@ int kluis_archive_writer_close(kluis_archive_writer *w)
 		goto cleanup;
 	}
 	w->fd = -1;
-	if ((err = publish_temp(w->tmp, w->path)) < 0)
+	if ((err = kluis_file_publish(w->tmp, w->path)) < 0)
 		goto cleanup;
 	w->failed = false;
 	w->closed = true;

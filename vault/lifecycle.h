@@ -5,6 +5,9 @@
  *
  * Invariant 7: a transfer destroys the local copy only after the written archive has been
  * read back and verified in full; any failure before that leaves the dossier as it was.
+ *
+ * Implemented in lifecycle.c (close, retention, destroy) and transfer.c (transfer, import,
+ * the archive check).
  */
 #ifndef KLUIS_LIFECYCLE_H
 #define KLUIS_LIFECYCLE_H

@@ -266,7 +266,7 @@ struct kluis_sha256 {
 	gcry_md_hd_t md;
 };
 
-static void gcrypt_init_once(void)
+void kluis_gcrypt_init(void)
 {
 	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
 		gcry_check_version(NULL);
@@ -279,7 +279,7 @@ int kluis_sha256_new(kluis_sha256 **out)
 {
 	kluis_sha256 *h;
 
-	gcrypt_init_once();
+	kluis_gcrypt_init();
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
@@ -364,7 +364,7 @@ cleanup:
 	return err;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int kluis_fd_write_all(int fd, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
@@ -379,6 +379,16 @@ static int write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+ssize_t kluis_fd_read_some(int fd, void *buf, size_t len)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, buf, len);
+	while (r < 0 && errno == EINTR);
+	return r;
 }
 
 int kluis_file_temp_beside(const char *path, char **tmp_out, int *fd_out)
@@ -450,7 +460,7 @@ int kluis_file_write_atomic(const char *path, const void *data, size_t len)
 
 	if ((err = kluis_file_temp_beside(path, &tmp, &fd)) < 0)
 		return err;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (kluis_fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", tmp, strerror(errno));
 		goto cleanup;
 	}

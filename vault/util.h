@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* A growable byte buffer. `secret` buffers are wiped before every realloc and free. */
@@ -59,6 +60,10 @@ bool kluis_entry_id_valid(const char *id);
 /* Fingerprint: 40 hex digits (v4); normalised to upper case into out[41]. */
 bool kluis_fpr_normalize(const char *in, char out[41]);
 
+/* Initialise libgcrypt (no secure memory) unless something already did; kluis's hashing
+ * functions call it themselves. */
+void kluis_gcrypt_init(void);
+
 /* SHA-256 streaming (libgcrypt). */
 typedef struct kluis_sha256 kluis_sha256;
 int kluis_sha256_new(kluis_sha256 **out);
@@ -68,6 +73,10 @@ void kluis_sha256_hex(kluis_sha256 *h, char out[65]);
 void kluis_sha256_free(kluis_sha256 *h);
 int kluis_sha256_buffer_hex(const void *data, size_t len, char out[65]);
 
+/* write(2) all of data, retrying on EINTR; 0, or -1 with errno set. */
+int kluis_fd_write_all(int fd, const void *data, size_t len);
+/* One read(2), retried on EINTR: the bytes read, 0 at the end, or -1 with errno set. */
+ssize_t kluis_fd_read_some(int fd, void *buf, size_t len);
 /* Read a whole (small) file; refuses files over max bytes. The buffer is NUL-terminated. */
 int kluis_file_read(kluis_buf *out, const char *path, size_t max);
 /* Create "<path>.tmp-<16 hex>" exclusively (O_EXCL|O_NOFOLLOW, 0600) beside path; on success
