@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 struct kluis_keyring {
@@ -131,6 +132,25 @@ int kluis_keyring_open_data(kluis_keyring **out, const void *data, size_t len)
 	}
 	*out = kr;
 	return 0;
+}
+
+int kluis_keyring_clone(kluis_keyring *kr, kluis_keyring **out)
+{
+	rnp_output_t o = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	rnp_result_t r;
+	int err;
+
+	*out = NULL;
+	if ((r = rnp_output_to_memory(&o, 0)) != RNP_SUCCESS ||
+	    (r = rnp_save_keys(kr->ffi, "GPG", o, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS ||
+	    (r = rnp_output_memory_get_buf(o, &data, &len, false)) != RNP_SUCCESS)
+		err = rnp_fail(KLUIS_EKEY, r, "cannot copy the keyring");
+	else
+		err = kluis_keyring_open_data(out, data, len);
+	rnp_output_destroy(o);
+	return err;
 }
 
 void kluis_keyring_free(kluis_keyring *kr)
@@ -362,6 +382,32 @@ int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t 
 	return err;
 }
 
+/*
+ * Silence stderr around rnp_op_verify_execute. The descriptor is the process's, and keyrings
+ * verify on several threads at once (the verifier's workers): the first thread in redirects
+ * it to /dev/null, the last one out restores it, so no thread restores it under another.
+ */
+static pthread_mutex_t quiet_lock = PTHREAD_MUTEX_INITIALIZER;
+static int quiet_depth, quiet_saved = -1;
+
+static void stderr_quiet(kluis_keyring *kr, bool on)
+{
+	if (kr->devnull < 0 || getenv("KLUIS_RNP_LOG"))
+		return;
+	pthread_mutex_lock(&quiet_lock);
+	if (on && quiet_depth++ == 0) {
+		fflush(stderr);
+		quiet_saved = dup(STDERR_FILENO);
+		if (quiet_saved >= 0)
+			dup2(kr->devnull, STDERR_FILENO);
+	} else if (!on && --quiet_depth == 0 && quiet_saved >= 0) {
+		dup2(quiet_saved, STDERR_FILENO);
+		close(quiet_saved);
+		quiet_saved = -1;
+	}
+	pthread_mutex_unlock(&quiet_lock);
+}
+
 int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 			      const void *sig, size_t sig_len, char signer[41], int64_t *created)
 {
@@ -385,20 +431,9 @@ int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 	}
 	/* librnp (as Debian builds it) logs every bad signature to stderr whatever its log fd
 	 * says; the verifier reports findings itself, one line each, so silence it here */
-	{
-		int saved = -1;
-		if (kr->devnull >= 0 && !getenv("KLUIS_RNP_LOG")) {
-			fflush(stderr);
-			saved = dup(STDERR_FILENO);
-			if (saved >= 0)
-				dup2(kr->devnull, STDERR_FILENO);
-		}
-		r = rnp_op_verify_execute(op);
-		if (saved >= 0) {
-			dup2(saved, STDERR_FILENO);
-			close(saved);
-		}
-	}
+	stderr_quiet(kr, true);
+	r = rnp_op_verify_execute(op);
+	stderr_quiet(kr, false);
 	if (rnp_op_verify_get_signature_count(op, &count) != RNP_SUCCESS || count != 1) {
 		err = kluis_error_set(KLUIS_EVERIFY, "expected one signature, found %zu (%s)", count,
 				      rnp_result_to_string(r));

@@ -26,6 +26,9 @@ int kluis_keyring_open_gnupg(kluis_keyring **out, const char *gnupghome);
 int kluis_keyring_open_data(kluis_keyring **out, const void *data, size_t len);
 /* Add more OpenPGP key data to a keyring. */
 int kluis_keyring_import(kluis_keyring *kr, const void *data, size_t len);
+/* A second keyring with the same public keys: a librnp ffi serves one thread at a time, so
+ * each thread that verifies gets its own. */
+int kluis_keyring_clone(kluis_keyring *kr, kluis_keyring **out);
 void kluis_keyring_free(kluis_keyring *kr);
 
 /*

@@ -293,6 +293,25 @@ cleanup:
 	return err;
 }
 
+/*
+ * kluis moves its refs only while it holds the dossier's flock, so a libgit2 ref lock file
+ * found by the holder of the flock was left by a kluis process that was killed while it
+ * updated that ref (the flock died with it; the .lock file did not). Left in place it would
+ * refuse every later write ("failed to lock file"): invariant 7 wants the next write to work.
+ */
+static void clear_stale_ref_locks(const char *repo_path)
+{
+	static const char *const locks[] = { "refs/heads/main.lock", "refs/kluis/content.lock", "refs/kluis/access.lock" };
+	char *path;
+	size_t i;
+
+	for (i = 0; i < sizeof(locks) / sizeof(locks[0]); i++)
+		if ((path = kluis_path_join(repo_path, locks[i])) != NULL) {
+			(void)unlink(path);
+			free(path);
+		}
+}
+
 int kluis_repo_lock(const char *repo_path, int *fd_out)
 {
 	char *path = kluis_path_join(repo_path, "kluis.lock");
@@ -311,6 +330,7 @@ int kluis_repo_lock(const char *repo_path, int *fd_out)
 			return kluis_error_set(KLUIS_EGENERIC, "cannot lock the dossier: %s", strerror(errno));
 		}
 	}
+	clear_stale_ref_locks(repo_path);
 	*fd_out = fd;
 	return 0;
 }

@@ -3,7 +3,7 @@
  *
  * A run walks main from the root (or, resuming from the verified-state cache, from the
  * cached head), checks each commit against its parent (verify_commit.c) and the objects it
- * links to (verify_object.c), then the read log (verify_history.c), the vault's checkpoint
+ * links to (verify_object.c), the object work on worker threads (verify_par.c), then the read log (verify_history.c), the vault's checkpoint
  * and an optional witness's. An incremental run also checks that the old objects are still
  * there (verify_incr.c); when that cannot be vouched for, it verifies everything. A clean run
  * records the state for the next one (vcache.c).
@@ -227,16 +227,9 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		v.nmain = n;
 		qsort(v.main_oids, n, sizeof(git_oid), kluis_void_cmp);
 	}
-	for (i = 0; i < n; i++) {
-		if (git_commit_lookup(&c, repo, &chain[i]) < 0) {
-			kluis_vfinding(&v, &chain[i], "commit object missing");
-			break;
-		}
-		kluis_vcheck_commit(&v, c, parent, &seq);
-		git_commit_free(parent);
-		parent = c;
-		c = NULL;
-	}
+	/* every new commit against its parent: gathered on worker threads, judged in order */
+	if ((err = kluis_vcheck_chain(&v, chain, n, parent ? git_commit_id(parent) : NULL, &seq)) < 0)
+		goto cleanup;
 	/* A full run has checked every pointer of the head where it was added or rewrapped, its
 	 * ciphertext present with the signed hash. An incremental run checked only the new ones:
 	 * every ciphertext object must still be there, unchanged. */
@@ -270,6 +263,7 @@ cleanup:
 	free(next);
 	git_tree_free(v.head_tree);
 	git_tree_free(v.prev_entries);
+	git_commit_free(v.last_commit);
 	free(v.keyids);
 	free(v.main_oids);
 	free(v.content);

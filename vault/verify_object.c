@@ -11,6 +11,7 @@
 #include "verify_internal.h"
 #include "objstream.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,47 +56,68 @@ int kluis_vread_blob(vctx *v, const git_oid *oid, kluis_buf *out)
 	return err;
 }
 
-int kluis_vload_roles(vctx *v, git_tree *tree, kluis_roles *out)
+int kluis_vread_roles(vctx *v, git_tree *tree, kluis_buf *text)
 {
 	const git_tree_entry *te = git_tree_entry_byname(tree, "roles");
-	kluis_buf text = KLUIS_BUF_INIT;
-	int err;
+	char why[256];
 
 	if (!te || git_tree_entry_type(te) != GIT_OBJECT_BLOB)
 		return kluis_error_set(KLUIS_EVERIFY, "no roles file");
-	if (kluis_vread_blob(v, git_tree_entry_id(te), &text) < 0) {
-		char why[256];
+	if (kluis_vread_blob(v, git_tree_entry_id(te), text) < 0) {
 		snprintf(why, sizeof(why), "%s", kluis_error_last());
-		err = kluis_error_set(KLUIS_EVERIFY, "roles file object %s", why);
-	} else
+		return kluis_error_set(KLUIS_EVERIFY, "roles file object %s", why);
+	}
+	return 0;
+}
+
+int kluis_vload_roles(vctx *v, git_tree *tree, kluis_roles *out)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	int err;
+
+	if ((err = kluis_vread_roles(v, tree, &text)) == 0)
 		err = kluis_roles_parse(out, (const char *)text.ptr, text.len);
 	kluis_buf_dispose(&text);
 	return err;
 }
 
-bool kluis_vcheck_signature(vctx *v, const git_oid *oid, char signer[41], int64_t *sigtime)
+bool kluis_vsignature(vctx *v, const git_oid *oid, char signer[41], int64_t *sigtime, char **msg)
 {
 	git_buf sig = { 0 }, data = { 0 };
 	int rc = git_commit_extract_signature(&sig, &data, v->repo, (git_oid *)oid, NULL);
 	bool ok = false;
 
 	signer[0] = '\0';
+	*msg = NULL;
 	if (rc == GIT_ENOTFOUND) {
-		kluis_vfinding(v, oid, "unsigned commit");
+		*msg = strdup("unsigned commit");
 		goto cleanup;
 	}
 	if (rc < 0) {
-		kluis_vfinding(v, oid, "cannot read the commit's signature: %s", git_msg());
+		if (asprintf(msg, "cannot read the commit's signature: %s", git_msg()) < 0)
+			*msg = NULL;
 		goto cleanup;
 	}
 	if (kluis_pgp_verify_detached(v->kr, data.ptr, data.size, sig.ptr, sig.size, signer, sigtime) < 0) {
-		kluis_vfinding(v, oid, "signature does not verify: %s", kluis_error_last());
+		if (asprintf(msg, "signature does not verify: %s", kluis_error_last()) < 0)
+			*msg = NULL;
 		goto cleanup;
 	}
 	ok = true;
 cleanup:
 	git_buf_dispose(&sig);
 	git_buf_dispose(&data);
+	return ok;
+}
+
+bool kluis_vcheck_signature(vctx *v, const git_oid *oid, char signer[41], int64_t *sigtime)
+{
+	char *msg = NULL;
+	bool ok = kluis_vsignature(v, oid, signer, sigtime, &msg);
+
+	if (!ok)
+		kluis_vfinding(v, oid, "%s", msg ? msg : "signature does not verify: out of memory");
+	free(msg);
 	return ok;
 }
 
@@ -243,51 +265,75 @@ static void check_recipients(vctx *v, const git_oid *commit, const char *what, c
 	}
 }
 
+static void ptr_msg(kluis_vptr *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ptr_msg(kluis_vptr *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&out->msg, fmt, ap) < 0)
+		out->msg = strdup("out of memory");
+	va_end(ap);
+}
+
 /*
- * Check one pointer: it parses, its object is in refs/kluis/content and the object store with
- * the signed size and sha256, and it is encrypted to exactly `readers`. `entry_id` and `name`
- * say where it sits (NULL: the dossier info), to tell a later rewrap or erase from a loss.
+ * Gather one pointer: it parses, its object is in refs/kluis/content and the object store with
+ * the signed size and sha256, and whom it is encrypted to. `entry_id` and `name` say where it
+ * sits (NULL: the dossier info), to tell a later rewrap or erase from a loss.
  */
-void kluis_vcheck_pointer(vctx *v, const git_oid *commit, const char *what, const git_oid *pointer_blob,
-			  const char *const *readers, size_t nreaders, const char *entry_id, const char *name)
+void kluis_vgather_pointer(vctx *g, const git_oid *pointer_blob, const char *entry_id, const char *name, kluis_vptr *out)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
 	kluis_pointer p;
 	kluis_buf ct = KLUIS_BUF_INIT; /* the ciphertext's first bytes: its recipient packets */
-	char **rcpt = NULL, hex[GIT_OID_HEXSZ + 1];
-	size_t nrcpt = 0;
+	char hex[GIT_OID_HEXSZ + 1];
 	int err;
 
+	memset(out, 0, sizeof(*out));
 	git_oid_tostr(hex, sizeof(hex), pointer_blob);
-	if ((err = kluis_vread_blob(v, pointer_blob, &text)) == KLUIS_ENOTFOUND) {
-		kluis_vfinding(v, commit, "%s: pointer object %s is missing", what, hex);
+	if ((err = kluis_vread_blob(g, pointer_blob, &text)) == KLUIS_ENOTFOUND) {
+		ptr_msg(out, "pointer object %s is missing", hex);
 		goto cleanup;
 	}
 	if (err == KLUIS_EVERIFY) {
-		kluis_vfinding(v, commit, "%s: pointer object %s is %s", what, hex, kluis_error_last());
+		ptr_msg(out, "pointer object %s is %s", hex, kluis_error_last());
 		goto cleanup;
 	}
 	if (err < 0 || kluis_pointer_parse(&p, (const char *)text.ptr, text.len) < 0) {
-		kluis_vfinding(v, commit, "%s: not a valid pointer (a plaintext or foreign object where an entry belongs?)", what);
+		ptr_msg(out, "not a valid pointer (a plaintext or foreign object where an entry belongs?)");
 		goto cleanup;
 	}
 	git_oid_tostr(hex, sizeof(hex), &p.oid);
-	if (!kluis_vin_content(v, &p.oid)) {
-		if (!superseded(v, pointer_blob, entry_id, name))
-			kluis_vfinding(v, commit, "%s: ciphertext %s is not in refs/kluis/content", what, hex);
+	if (!kluis_vin_content(g, &p.oid)) {
+		if (!superseded(g, pointer_blob, entry_id, name))
+			ptr_msg(out, "ciphertext %s is not in refs/kluis/content", hex);
+		else
+			out->quiet = true;
 		goto cleanup;
 	}
-	if (load_ciphertext(v, &p, &ct) < 0) {
-		kluis_vfinding(v, commit, "%s: %s", what, kluis_error_last());
+	if (load_ciphertext(g, &p, &ct) < 0) {
+		ptr_msg(out, "%s", kluis_error_last());
 		goto cleanup;
 	}
-	if (kluis_pgp_recipients(v->kr, ct.ptr, ct.len, &rcpt, &nrcpt) < 0) {
-		kluis_vfinding(v, commit, "%s: ciphertext %s is not OpenPGP public-key encrypted: %s", what, hex, kluis_error_last());
-		goto cleanup;
-	}
-	check_recipients(v, commit, what, rcpt, nrcpt, readers, nreaders);
+	if (kluis_pgp_recipients(g->kr, ct.ptr, ct.len, &out->rcpt, &out->nrcpt) < 0)
+		ptr_msg(out, "ciphertext %s is not OpenPGP public-key encrypted: %s", hex, kluis_error_last());
 cleanup:
-	kluis_pgp_ids_free(rcpt, nrcpt);
 	kluis_buf_dispose(&ct);
 	kluis_buf_dispose(&text);
+}
+
+void kluis_vjudge_pointer(vctx *v, const git_oid *commit, const char *what, const kluis_vptr *p,
+			  const char *const *readers, size_t nreaders)
+{
+	if (p->msg)
+		kluis_vfinding(v, commit, "%s: %s", what, p->msg);
+	else if (!p->quiet)
+		check_recipients(v, commit, what, p->rcpt, p->nrcpt, readers, nreaders);
+}
+
+void kluis_vptr_dispose(kluis_vptr *p)
+{
+	free(p->msg);
+	kluis_pgp_ids_free(p->rcpt, p->nrcpt);
+	memset(p, 0, sizeof(*p));
 }
