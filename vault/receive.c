@@ -150,7 +150,6 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 	git_oid final[R_COUNT];
 	bool has[R_COUNT];
 	char tmpl[4096], *repo_dir = NULL, hex[13] = "-";
-	const char *tmpdir = getenv("TMPDIR");
 	int i, rc, err;
 
 	memset(res, 0, sizeof(*res));
@@ -188,8 +187,10 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 		goto cleanup;
 	}
 
-	/* the state after the push, in a scratch repository that shares the server's objects */
-	snprintf(tmpl, sizeof(tmpl), "%s/kluis-receive.XXXXXX", tmpdir && *tmpdir == '/' ? tmpdir : "/tmp");
+	/* the state after the push, in a scratch repository that shares the server's objects
+	 * (it holds refs only); inside the server repository, which only its owner can write,
+	 * rather than in a shared temporary directory */
+	snprintf(tmpl, sizeof(tmpl), "%skluis-receive.XXXXXX", git_repository_path(srv));
 	if (!mkdtemp(tmpl)) {
 		tmpl[0] = '\0';
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot make a scratch directory for the check: %m");

@@ -472,26 +472,16 @@ cleanup:
 	return err;
 }
 
-static int make_scratch(kluis_vault *v, const char *id, char **out)
+/* The scratch bare repository a pull fetches into, under VAULT/tmp. */
+static int make_scratch(kluis_vault *v, char **out)
 {
-	char *tmp = kluis_path_join(v->root, "tmp"), rnd[9], name[96];
 	git_repository *repo = NULL;
 	int err;
 
-	*out = NULL;
-	if (!tmp)
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	if ((err = kluis_mkdir_p(tmp)) < 0 || (err = kluis_random_hex(rnd, 8)) < 0)
-		goto cleanup;
-	snprintf(name, sizeof(name), "pull-%s-%s.git", id, rnd);
-	if (!(*out = kluis_path_join(tmp, name))) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
+	if ((err = kluis_vault_workdir(v, "pull", out)) < 0)
+		return err;
 	err = kluis_repo_create(&repo, *out);
 	git_repository_free(repo);
-cleanup:
-	free(tmp);
 	return err;
 }
 
@@ -643,7 +633,7 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 		err = kluis_error_set(KLUIS_ENOTFOUND, "the server %s holds no dossier '%s' (no refs/heads/main there)", res->remote, id);
 		goto cleanup;
 	}
-	if ((err = make_scratch(v, id, &scratch_path)) < 0 || (exists && (err = add_alternate(scratch_path, d->path)) < 0) ||
+	if ((err = make_scratch(v, &scratch_path)) < 0 || (exists && (err = add_alternate(scratch_path, d->path)) < 0) ||
 	    (err = fetch_into(scratch_path, res->remote, &server)) < 0 || (err = kluis_repo_open(&scratch, scratch_path)) < 0 ||
 	    (err = read_refs(scratch, incoming_names, &fetched)) < 0)
 		goto cleanup;

@@ -36,27 +36,6 @@ static const char *const bundle_refs[] = { "refs/heads/main", "refs/kluis/conten
 
 /* ---- helpers ---- */
 
-static int make_workdir(kluis_vault *v, const char *what, char **out)
-{
-	char *tmp = kluis_path_join(v->root, "tmp"), rnd[9], name[64];
-	int err;
-
-	*out = NULL;
-	if (!tmp)
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	if ((err = kluis_mkdir_p(tmp)) < 0 || (err = kluis_random_hex(rnd, 8)) < 0)
-		goto cleanup;
-	snprintf(name, sizeof(name), "%s-%s", what, rnd);
-	*out = kluis_path_join(tmp, name);
-	if (!*out)
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	else
-		err = kluis_mkdir_p(*out);
-cleanup:
-	free(tmp);
-	return err;
-}
-
 static int sha256_file(const char *path, char out[65], uint64_t *size)
 {
 	kluis_sha256 *h = NULL;
@@ -390,7 +369,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
 		goto cleanup;
 
-	if ((err = make_workdir(v, "transfer", &work)) < 0 || !(bundle = kluis_path_join(work, "dossier.bundle"))) {
+	if ((err = kluis_vault_workdir(v, "transfer", &work)) < 0 || !(bundle = kluis_path_join(work, "dossier.bundle"))) {
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
@@ -572,7 +551,7 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 	if (!ntrust)
 		return kluis_error_set(KLUIS_EINVAL, "no trust root: give --trust FPR, the sending organisation's directie key, learned from them directly");
 	if ((err = kluis_vault_actor(v, &actor)) < 0 || (err = sha256_file(archive, sha, &size)) < 0 ||
-	    (err = kluis_mkdir_p(v->dossiers)) < 0 || (err = make_workdir(v, "import", &work)) < 0 ||
+	    (err = kluis_mkdir_p(v->dossiers)) < 0 || (err = kluis_vault_workdir(v, "import", &work)) < 0 ||
 	    (err = check_archive(v, archive, work, trust, ntrust, &pa, &a, NULL)) < 0)
 		goto cleanup;
 	if (!(kluis_roles_of(&a.roles, actor) & KLUIS_ROLE_OPDRACHTGEVER)) {

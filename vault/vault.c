@@ -149,6 +149,28 @@ int kluis_vault_take_signer(kluis_vault *v, kluis_signer **out)
 	return kluis_signer_start(out, fpr);
 }
 
+int kluis_vault_workdir(kluis_vault *v, const char *what, char **out)
+{
+	char *tmp = kluis_path_join(v->root, "tmp"), rnd[17];
+	int err;
+
+	*out = NULL;
+	if (!tmp)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if ((err = kluis_mkdir_p(tmp)) < 0 || (err = kluis_random_hex(rnd, 16)) < 0)
+		goto cleanup;
+	if (asprintf(out, "%s/%s-%s", tmp, what, rnd) < 0) {
+		*out = NULL;
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	} else if ((err = kluis_mkdir_p(*out)) < 0) {
+		free(*out);
+		*out = NULL;
+	}
+cleanup:
+	free(tmp);
+	return err;
+}
+
 int kluis_vault_keyring(kluis_vault *v, kluis_keyring **kr)
 {
 	int err;

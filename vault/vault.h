@@ -48,6 +48,12 @@ int kluis_vault_keyring(kluis_vault *v, kluis_keyring **kr);
 int kluis_vault_trust(kluis_vault *v, const char *const **fprs, size_t *n);
 /* Record a trust root fingerprint if the vault has none yet. */
 int kluis_vault_trust_init(kluis_vault *v, const char *fpr);
+/*
+ * A new, empty work directory VAULT/tmp/<what>-<16 hex> (0700) for transfer, import, pull
+ * and verify --bundle: it only ever holds ciphertext and metadata, never plaintext, and the
+ * caller removes it on every path. *out is its malloc'd path.
+ */
+int kluis_vault_workdir(kluis_vault *v, const char *what, char **out);
 /* Ids of the dossiers in the vault, sorted (malloc'd strings). */
 int kluis_vault_dossier_ids(kluis_vault *v, char ***ids, size_t *n);
 

@@ -49,27 +49,6 @@ static int sniff(const char *path, enum file_kind *kind)
 	return 0;
 }
 
-static int scratch_dir(kluis_vault *v, char **out)
-{
-	char *tmp = kluis_path_join(kluis_vault_root(v), "tmp"), rnd[17];
-	int err;
-
-	*out = NULL;
-	if (!tmp)
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	if ((err = kluis_mkdir_p(tmp)) == 0 && (err = kluis_random_hex(rnd, 16)) == 0) {
-		if (asprintf(out, "%s/verify-%s", tmp, rnd) < 0) {
-			*out = NULL;
-			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		} else if ((err = kluis_mkdir_p(*out)) < 0) {
-			free(*out);
-			*out = NULL;
-		}
-	}
-	free(tmp);
-	return err;
-}
-
 /* The dossier id as the head commit's own `dossier` file states it. */
 static int dossier_id_of(git_repository *repo, const git_oid *head, char id[65])
 {
@@ -164,7 +143,7 @@ int kluis_verify_bundle(kluis_vault *v, const char *path, const kluis_verify_opt
 
 	memset(rep, 0, sizeof(*rep));
 	id_out[0] = '\0';
-	if ((err = sniff(path, &kind)) < 0 || (err = scratch_dir(v, &work)) < 0)
+	if ((err = sniff(path, &kind)) < 0 || (err = kluis_vault_workdir(v, "verify", &work)) < 0)
 		return err;
 	if (kind == FILE_BUNDLE)
 		err = verify_plain_bundle(v, path, work, opts, rep, id_out);
