@@ -148,7 +148,7 @@ int cli_entry_command(kluis_cli *cli, int argc, char **argv, kluis_action action
 			rc = cli_fail(err);
 			goto cleanup;
 		}
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN | KLUIS_VAULT_KEYRING)) != CLI_OK)
+	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
 		goto cleanup;
 	if ((err = kluis_dossier_open(&d, v, id)) < 0 ||
 	    (err = kluis_entry_add(d, action, in, n, ids, &hook, cli_progress, "encrypting")) < 0) {

@@ -58,7 +58,7 @@ int cmd_consent(kluis_cli *cli, int argc, char **argv)
 	    strcmp(scope, "politics") && strcmp(scope, "sexual") && strcmp(scope, "union") && strcmp(scope, "criminal") &&
 	    strcmp(scope, "biometric") && strcmp(scope, "genetic"))
 		return cli_usage_error(cli, "unknown --scope '%s' (algemeen, or a P8 category: health, religion, race, politics, sexual, union, criminal, biometric, genetic)", scope);
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN | KLUIS_VAULT_KEYRING)) != CLI_OK)
+	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
 		return rc;
 	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0 || (err = kluis_consent_record(d, grant, purpose, scope, to_opdr, id)) < 0)
 		rc = cli_fail(err);

@@ -82,7 +82,7 @@ int cmd_init(kluis_cli *cli, int argc, char **argv)
 			return cli_usage_error(cli, "--retention-years must be a whole number from 1 to 100, not '%s'", retention);
 		o.retention_years = (int)n;
 	}
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_CREATE | KLUIS_VAULT_SIGN | KLUIS_VAULT_KEYRING)) != CLI_OK)
+	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_CREATE | KLUIS_VAULT_SIGN)) != CLI_OK)
 		return rc;
 	err = kluis_dossier_init(v, &o, &commit);
 	if (err < 0) {

@@ -8,11 +8,10 @@
  * (temporary name beside it, 0600, fsync, rename without replacing), else not at all.
  */
 #include "archive.h"
+#include "libarchive.h"
 #include "error.h"
 #include "util.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -58,6 +57,8 @@ int kluis_archive_writer_open(kluis_archive_writer **out, const char *path)
 	}
 	w->fd = -1;
 	if ((err = kluis_file_temp_beside(path, &w->tmp, &w->fd)) < 0)
+		goto cleanup;
+	if ((err = kluis_libarchive_load()) < 0)
 		goto cleanup;
 	if (!(w->a = archive_write_new())) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot start archive '%s': out of memory", path);

@@ -14,7 +14,6 @@
 #include <jansson.h>
 #include <malloc.h>
 #include <locale.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,98 +113,147 @@ static int new_ctx(gpgme_ctx_t *ctx)
 	return 0;
 }
 
+/*
+ * A signer runs up to three gpg processes: `gpg --version` (gpgme's engine check, once per
+ * process), the listing of the signing key, and the signature. Starting a process here costs
+ * 10-15 ms, so none of them is waited for sooner than needed: the listing runs while the
+ * caller opens the dossier, loads the keyring and encrypts; the signing gpg is started
+ * (kluis_signer_begin) while the caller still builds the trees and the commit, and is fed
+ * the commit when it is ready. This is done with gpgme's own asynchronous operations on one
+ * thread: on this kind of machine (2 cores, a VM) extra threads cost more in cross-CPU TLB
+ * flushes at every fork and mmap than they gained (docs/PERFORMANCE.md).
+ */
 struct kluis_signer {
-	pthread_t thread;
-	bool started;
 	char fpr[41];
 	gpgme_ctx_t ctx;
 	gpgme_key_t key;
+	bool listing;   /* the key listing's gpg is running */
+	bool resolved;  /* the listing was read (key or err set) */
+	bool signing;   /* the signing gpg is running, waiting for its input */
+	gpgme_data_t in, out;
+	const unsigned char *feed; /* the bytes to sign, set by kluis_signer_sign */
+	size_t feed_len, feed_off;
 	int err;
 	char errmsg[512];
 };
 
-static void *signer_resolve(void *arg)
+static int signer_error(kluis_signer *s, int err)
 {
-	kluis_signer *s = arg;
-	gpgme_error_t e;
-
-	if ((s->err = new_ctx(&s->ctx)) < 0)
-		goto out;
-	/*
-	 * The public listing does not ask gpg-agent and is faster; a missing secret key shows
-	 * at signing, before anything is committed. A keylist on this context rather than
-	 * gpgme_get_key: that one makes a context of its own and sets its engine info, which
-	 * costs one more `gpg --version` process.
-	 */
-	e = gpgme_op_keylist_start(s->ctx, s->fpr, 0);
-	if (!e)
-		e = gpgme_op_keylist_next(s->ctx, &s->key);
-	gpgme_op_keylist_end(s->ctx);
-	if (e || !s->key) {
-		s->err = gpgme_err_code(e) == GPG_ERR_EOF || !e
-			 ? kluis_error_set(KLUIS_EKEY, "no key %s in this keyring (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr)
-			 : gpg_fail(e, "cannot find the signing key");
-		goto out;
-	}
-	if (s->key->revoked || s->key->expired || s->key->disabled || !s->key->can_sign) {
-		s->err = kluis_error_set(KLUIS_EKEY, "key %s cannot sign (revoked, expired, disabled or no signing capability)", s->fpr);
-		goto out;
-	}
-	if ((e = gpgme_signers_add(s->ctx, s->key)) != 0)
-		s->err = gpg_fail(e, "cannot use the signing key");
-out:
-	if (s->err < 0)
-		snprintf(s->errmsg, sizeof(s->errmsg), "%s", kluis_error_last());
-	return NULL;
+	s->err = err;
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s", kluis_error_last());
+	return err;
 }
 
 int kluis_signer_start(kluis_signer **out, const char *fpr)
 {
 	kluis_signer *s;
+	gpgme_error_t e;
+	int err;
 
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	snprintf(s->fpr, sizeof(s->fpr), "%s", fpr);
-	if (kluis_threads_enabled() && pthread_create(&s->thread, NULL, signer_resolve, s) == 0) {
-		s->started = true;
-	} else {
-		/* no thread: resolve now */
-		signer_resolve(s);
-	}
 	*out = s;
+	/* errors are kept for the first use: a command that fails earlier reports its own */
+	if ((err = new_ctx(&s->ctx)) < 0) {
+		signer_error(s, err);
+		return 0;
+	}
+	/*
+	 * The public listing does not ask gpg-agent and is faster; a missing secret key shows
+	 * at signing, before anything is committed. A keylist on this context rather than
+	 * gpgme_get_key: that one makes a context of its own and sets its engine info, which
+	 * costs one more `gpg --version` process. _start only starts the gpg process.
+	 */
+	if ((e = gpgme_op_keylist_start(s->ctx, s->fpr, 0)) != 0)
+		signer_error(s, gpg_fail(e, "cannot find the signing key"));
+	else
+		s->listing = true;
 	return 0;
 }
 
-static int signer_wait(kluis_signer *s)
+/* Read the key listing (waiting for its gpg if it is still running) and check the key. */
+static int signer_resolve(kluis_signer *s)
 {
-	if (s->started) {
-		pthread_join(s->thread, NULL);
-		s->started = false;
+	gpgme_error_t e;
+
+	if (!s->resolved && s->err == 0) {
+		s->resolved = true;
+		e = gpgme_op_keylist_next(s->ctx, &s->key);
+		gpgme_op_keylist_end(s->ctx);
+		s->listing = false;
+		if (e || !s->key)
+			return signer_error(s, gpgme_err_code(e) == GPG_ERR_EOF || !e
+					       ? kluis_error_set(KLUIS_EKEY, "no key %s in this keyring (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr)
+					       : gpg_fail(e, "cannot find the signing key"));
+		if (s->key->revoked || s->key->expired || s->key->disabled || !s->key->can_sign)
+			return signer_error(s, kluis_error_set(KLUIS_EKEY, "key %s cannot sign (revoked, expired, disabled or no signing capability)", s->fpr));
+		if ((e = gpgme_signers_add(s->ctx, s->key)) != 0)
+			return signer_error(s, gpg_fail(e, "cannot use the signing key"));
 	}
 	if (s->err < 0)
 		return kluis_error_set(s->err, "%s", s->errmsg);
 	return 0;
 }
 
+/* gpgme reads the input of the signing gpg from here, only inside gpgme_wait, which
+ * kluis_signer_sign calls once the bytes are set */
+static ssize_t feed_read(void *handle, void *buf, size_t size)
+{
+	kluis_signer *s = handle;
+	size_t n;
+
+	if (!s->feed) { /* never: gpgme_wait runs only after the feed is set */
+		errno = EIO;
+		return -1;
+	}
+	n = s->feed_len - s->feed_off < size ? s->feed_len - s->feed_off : size;
+	memcpy(buf, s->feed + s->feed_off, n);
+	s->feed_off += n;
+	return (ssize_t)n;
+}
+
+int kluis_signer_begin(kluis_signer *s)
+{
+	static struct gpgme_data_cbs cbs = { feed_read, NULL, NULL, NULL };
+	gpgme_error_t e;
+	int err;
+
+	if (s->signing)
+		return 0;
+	if ((err = signer_resolve(s)) < 0)
+		return err;
+	gpgme_set_armor(s->ctx, 1);
+	if ((e = gpgme_data_new_from_cbs(&s->in, &cbs, s)) != 0 || (e = gpgme_data_new(&s->out)) != 0 ||
+	    (e = gpgme_op_sign_start(s->ctx, s->in, s->out, GPGME_SIG_MODE_DETACH)) != 0)
+		return signer_error(s, gpg_fail(e, "cannot start signing"));
+	s->signing = true;
+	return 0;
+}
+
 int kluis_signer_sign(kluis_signer *s, const void *data, size_t len, kluis_buf *sig)
 {
-	gpgme_data_t in = NULL, outd = NULL;
 	gpgme_sign_result_t res;
-	gpgme_error_t e;
+	gpgme_error_t e = 0, status = 0;
 	char *mem = NULL;
 	size_t mlen = 0;
 	int err;
 
-	if ((err = signer_wait(s)) < 0)
+	if ((err = kluis_signer_begin(s)) < 0)
 		return err;
-	gpgme_set_armor(s->ctx, 1);
-	if ((e = gpgme_data_new_from_mem(&in, data, len, 0)) != 0 || (e = gpgme_data_new(&outd)) != 0) {
-		err = gpg_fail(e, "cannot prepare signing");
-		goto cleanup;
-	}
-	if ((e = gpgme_op_sign(s->ctx, in, outd, GPGME_SIG_MODE_DETACH)) != 0) {
+	s->feed = data;
+	s->feed_len = len;
+	s->feed_off = 0;
+	/* runs the I/O loop until the signing gpg is done: feeds it, reads the signature */
+	if (!gpgme_wait(s->ctx, &status, 1))
+		e = status ? status : gpg_error(GPG_ERR_GENERAL);
+	else
+		e = status;
+	s->signing = false;
+	s->feed = NULL;
+	if (e) {
 		if (gpgme_err_code(e) == GPG_ERR_UNUSABLE_SECKEY || gpgme_err_code(e) == GPG_ERR_NO_SECKEY)
 			err = kluis_error_set(KLUIS_EKEY, "no secret key for %s here: you cannot sign as that key (check --as, KLUIS_KEY or GNUPGHOME)", s->fpr);
 		else
@@ -213,17 +261,18 @@ int kluis_signer_sign(kluis_signer *s, const void *data, size_t len, kluis_buf *
 		goto cleanup;
 	}
 	res = gpgme_op_sign_result(s->ctx);
-	if (!res || !res->signatures || res->invalid_signers) {
+	if (!res || !res->signatures || res->invalid_signers || s->feed_off != len) {
 		err = kluis_error_set(KLUIS_ECRYPTO, "signing failed: gpg made no signature with %s", s->fpr);
 		goto cleanup;
 	}
-	mem = gpgme_data_release_and_get_mem(outd, &mlen);
-	outd = NULL;
+	mem = gpgme_data_release_and_get_mem(s->out, &mlen);
+	s->out = NULL;
 	err = kluis_buf_put(sig, mem, mlen);
 cleanup:
 	gpgme_free(mem);
-	gpgme_data_release(in);
-	gpgme_data_release(outd);
+	gpgme_data_release(s->in);
+	gpgme_data_release(s->out);
+	s->in = s->out = NULL;
 	return err;
 }
 
@@ -231,10 +280,14 @@ void kluis_signer_free(kluis_signer *s)
 {
 	if (!s)
 		return;
-	if (s->started)
-		pthread_join(s->thread, NULL);
-	gpgme_key_unref(s->key);
+	if (s->listing)
+		gpgme_op_keylist_end(s->ctx);
+	/* a signing gpg that was begun and never fed sees its input closed and exits; what it
+	 * may write goes nowhere */
 	gpgme_release(s->ctx);
+	gpgme_data_release(s->in);
+	gpgme_data_release(s->out);
+	gpgme_key_unref(s->key);
 	free(s);
 }
 

@@ -25,12 +25,15 @@ bool kluis_threads_enabled(void);
 int kluis_crypto_init(void);
 
 /*
- * A signer for one key. _start resolves the key on a background thread (one gpg process) so
- * the caller can encrypt and build trees meanwhile; _sign waits for it and makes an armored
- * detached signature.
+ * A signer for one key. _start starts the gpg that lists the key and returns at once; the
+ * caller opens, encrypts and writes meanwhile. _begin starts the signing gpg before the
+ * bytes to sign exist, so its start-up overlaps the caller's last work; _sign (which begins
+ * if _begin was not called) feeds it the bytes and returns an armored detached signature.
+ * Errors of _start show at _begin or _sign. One signature per _begin.
  */
 typedef struct kluis_signer kluis_signer;
 int kluis_signer_start(kluis_signer **out, const char *fpr);
+int kluis_signer_begin(kluis_signer *s);
 int kluis_signer_sign(kluis_signer *s, const void *data, size_t len, kluis_buf *sig);
 void kluis_signer_free(kluis_signer *s);
 

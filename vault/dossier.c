@@ -470,6 +470,9 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 	char seq[32];
 	int err;
 
+	/* the signing gpg starts now and is fed the commit when it is built (crypto.c) */
+	if ((err = kluis_signer_begin(t->signer)) < 0)
+		goto cleanup;
 	if ((err = kluis_repo_ref(d->repo, CONTENT_REF, &content_old, &content_exists)) < 0)
 		goto cleanup;
 	if (t->ncontent) {

@@ -20,13 +20,6 @@ struct kluis_vault {
 	size_t ntrust;
 	bool trust_loaded;
 	kluis_signer *signer;  /* resolved early (kluis_vault_prepare_signing), taken by a txn */
-	/* the public keyring being loaded on its own thread (KLUIS_VAULT_KEYRING); joined by
-	 * the first kluis_vault_keyring, or by kluis_vault_free */
-	pthread_t keyring_thread;
-	bool keyring_pending;
-	kluis_keyring *keyring_loaded;
-	int keyring_err;
-	char keyring_errmsg[512];
 };
 
 struct kluis_dossier {

@@ -16,29 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void *keyring_load(void *arg)
-{
-	kluis_vault *v = arg;
-
-	if ((v->keyring_err = kluis_keyring_open_gnupg(&v->keyring_loaded, NULL)) < 0)
-		snprintf(v->keyring_errmsg, sizeof(v->keyring_errmsg), "%s", kluis_error_last()); /* messages are per thread */
-	return NULL;
-}
-
-/* Wait for the keyring thread; its keyring becomes v->keyring. */
-static int keyring_join(kluis_vault *v)
-{
-	if (!v->keyring_pending)
-		return 0;
-	pthread_join(v->keyring_thread, NULL);
-	v->keyring_pending = false;
-	if (v->keyring_err < 0)
-		return kluis_error_set(v->keyring_err, "%s", v->keyring_errmsg);
-	v->keyring = v->keyring_loaded;
-	v->keyring_loaded = NULL;
-	return 0;
-}
-
 int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigned flags)
 {
 	kluis_vault *v = NULL;
@@ -69,16 +46,10 @@ int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigne
 	}
 	if (create && (err = kluis_mkdir_p(v->dossiers)) < 0)
 		goto fail;
-	/*
-	 * gpg start-up runs on its own thread, and the public keyring loads on another, while
-	 * libgit2 starts here: git_libgit2_init alone is ~45% of the instructions of a `kluis
-	 * add` (Debian's libgit2 parses the whole CA bundle with mbedTLS), the keyring ~17%.
-	 */
+	/* the signing key's listing (a gpg process) runs while libgit2 starts and the command
+	 * opens the dossier */
 	if ((flags & KLUIS_VAULT_SIGN) && (err = kluis_vault_prepare_signing(v)) < 0)
 		goto fail;
-	if ((flags & KLUIS_VAULT_KEYRING) && kluis_threads_enabled() &&
-	    pthread_create(&v->keyring_thread, NULL, keyring_load, v) == 0)
-		v->keyring_pending = true;
 	if ((err = kluis_repo_global_init()) < 0)
 		goto fail;
 	*out = v;
@@ -92,9 +63,6 @@ void kluis_vault_free(kluis_vault *v)
 {
 	if (!v)
 		return;
-	if (v->keyring_pending) /* never used: wait for it, keep the last error message as it is */
-		pthread_join(v->keyring_thread, NULL);
-	kluis_keyring_free(v->keyring_loaded);
 	kluis_signer_free(v->signer);
 	kluis_keyring_free(v->keyring);
 	kluis_strings_free(v->trust, v->ntrust);
@@ -175,8 +143,6 @@ int kluis_vault_keyring(kluis_vault *v, kluis_keyring **kr)
 {
 	int err;
 
-	if ((err = keyring_join(v)) < 0)
-		return err;
 	if (!v->keyring && (err = kluis_keyring_open_gnupg(&v->keyring, NULL)) < 0)
 		return err;
 	*kr = v->keyring;

@@ -350,7 +350,8 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	size_t ndtrust = 0;
 	kluis_keyring *own_kr = NULL;
 	vctx v;
-	int err;
+	char cp_msg[512] = "";
+	int err, cp_err = KLUIS_ENOTFOUND;
 
 	memset(rep, 0, sizeof(*rep));
 	if ((err = kluis_dossier_open(&d, vault, id)) < 0 || (err = dossier_keyring(vault, d, &own_kr, &kr)) < 0)
@@ -367,27 +368,36 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 			o.ntrust = ntrust;
 		}
 	}
+	/*
+	 * The vault's own checkpoint, read before the head: a writer moves the head first and
+	 * then the checkpoint, so read in this order a head being written meanwhile still
+	 * descends from it (read the other way round, a concurrent add looked like a rollback).
+	 */
+	cp_err = kluis_checkpoint_load(vault, id, &cp);
+	if (cp_err < 0 && cp_err != KLUIS_ENOTFOUND)
+		snprintf(cp_msg, sizeof(cp_msg), "%s", kluis_error_last());
 	cache_key = kluis_vcache_key(vault->root, id);
 	if ((err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep)) < 0)
 		goto cleanup;
-	/* the vault's own checkpoint: the head must descend from it */
+	/* the head must descend from the checkpoint */
 	memset(&v, 0, sizeof(v));
 	v.repo = d->repo;
 	v.kr = kr;
 	v.opts = &o;
 	v.rep = rep;
 	v.id = id;
-	err = kluis_checkpoint_load(vault, id, &cp);
+	err = cp_err;
 	if (err == KLUIS_ENOTFOUND) {
 		kluis_vfinding(&v, NULL, "the vault keeps no checkpoint for this dossier (checkpoints/%s is missing)", id);
 	} else if (err < 0) {
-		kluis_vfinding(&v, NULL, "the vault's checkpoint is unreadable: %s", kluis_error_last());
+		kluis_vfinding(&v, NULL, "the vault's checkpoint is unreadable: %s", cp_msg);
 	} else {
 		check_checkpoint(&v, &cp, &rep->head, "vault's");
-		kluis_checkpoint_dispose(&cp);
 	}
 	err = 0;
 cleanup:
+	if (cp_err == 0)
+		kluis_checkpoint_dispose(&cp);
 	kluis_keyring_free(own_kr);
 	kluis_strings_free(dtrust, ndtrust);
 	free(cache_key);

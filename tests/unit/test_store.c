@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <git2.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "vault/error.h"
+#include "vault/notls.h"
 #include "vault/util.h"
 #include "vault/vault.h"
 
@@ -234,6 +236,19 @@ static void test_vault_open(void **state)
 		assert_error(kluis_vault_actor(v, &fpr), KLUIS_EINVAL, "is not a 40-digit key fingerprint");
 	}
 	kluis_vault_free(v);
+}
+
+/* libgit2 started (by kluis_vault_open) without parsing the system's CA bundle: its call to
+ * mbedTLS's loader reached kluis's stub (vault/notls.c), and so does any later request */
+static void test_libgit2_loads_no_certificates(void **state)
+{
+	unsigned before;
+
+	(void)state;
+	before = kluis_notls_calls();
+	assert_true(before >= 1);
+	assert_int_equal(git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, "/etc/ssl/certs/ca-certificates.crt", NULL), 0);
+	assert_int_equal(kluis_notls_calls(), before + 1);
 }
 
 /* ---- init ---- */
@@ -680,6 +695,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vault_open),
+		cmocka_unit_test(test_libgit2_loads_no_certificates),
 		cmocka_unit_test(test_init_refusals),
 		cmocka_unit_test(test_init),
 		cmocka_unit_test(test_add_note),
