@@ -35,9 +35,9 @@ const char *kluis_vault_root(const kluis_vault *v);
 /* The actor's primary fingerprint (resolved once, see keys/actor.h). */
 int kluis_vault_actor(kluis_vault *v, const char **fpr);
 /*
- * Start resolving the actor's signing key in the background now (gpgme start-up and a key
- * lookup are two gpg processes, ~15 ms), so a command that will sign overlaps that with its
- * own work. Optional; a no-op when the actor is not yet known without asking gpg.
+ * Start resolving the actor's signing key now: gpgme's engine check (`gpg --version`, waited
+ * for) and the key listing's gpg process, which runs on while the command does its own work
+ * and is read when the first commit is signed (crypto.c). Optional.
  */
 int kluis_vault_prepare_signing(kluis_vault *v);
 /* The public keyring (GNUPGHOME's), loaded once. */
