@@ -7,8 +7,6 @@
 
 #include "vault.h"
 
-#include <pthread.h>
-
 struct kluis_vault {
 	char *root;
 	char *dossiers;
