@@ -20,10 +20,11 @@ static const char usage[] =
 	"'kluis checkpoint'). The first commit must come from the trust root: --trust FPR, else\n"
 	"the vault's configured one.\n\n"
 	"Re-verification is incremental: the commits and reads since the last clean run are\n"
-	"checked, and the old objects only for deletion or replacement (their directories in the\n"
-	"object store are compared with the state cached, HMAC-protected, in ~/.cache/kluis), the\n"
-	"ciphertext objects also for changes; an old tree or pointer overwritten in place is not\n"
-	"seen. --full checks everything, re-reading every object.\n\n"
+	"checked, and the old objects for deletion or replacement (the object store's directories\n"
+	"against the state cached, HMAC-protected, in ~/.cache/kluis). Each run also scrubs the\n"
+	"next ~512 old object files in turn (KLUIS_VERIFY_SCRUB sets how many): one whose file\n"
+	"changed is hashed again, so an object overwritten in place is found within one sweep of\n"
+	"the store. --full checks everything, re-reading every object.\n\n"
 	"--bundle FILE checks a dossier handed over as a file, without importing it: a git bundle\n"
 	"of its refs (refs/heads/main, refs/kluis/content, refs/kluis/access), or a transfer\n"
 	"archive from 'kluis transfer' (then also its member paths, the manifest's signature, the\n"
@@ -64,10 +65,11 @@ static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, 
 	}
 	git_oid_tostr(hex, sizeof(hex), &r.head);
 	if (cli->json)
-		json_array_append_new(out, json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "dossier", id, "ok", r.nfindings == 0,
-						     "head", hex, "commits", (json_int_t)r.total_commits, "checked", (json_int_t)r.commits,
-						     "entries", (json_int_t)r.entries, "reads", (json_int_t)r.reads, "erased", (json_int_t)r.erased,
-						     "incremental", r.incremental, "findings", findings));
+		json_array_append_new(out, json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:o}", "dossier", id, "ok",
+						     r.nfindings == 0, "head", hex, "commits", (json_int_t)r.total_commits, "checked",
+						     (json_int_t)r.commits, "entries", (json_int_t)r.entries, "reads", (json_int_t)r.reads,
+						     "erased", (json_int_t)r.erased, "incremental", r.incremental, "scrubbed",
+						     (json_int_t)r.scrubbed, "findings", findings));
 	else {
 		json_decref(findings);
 		fprintf(stderr, "kluis: %s: %s (%zu commits%s, %zu new entries, %zu erased by a signed record, %zu reads checked, head %.12s)\n", id,

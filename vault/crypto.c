@@ -57,6 +57,15 @@ int kluis_crypto_init(void)
 		return 0;
 	json_set_alloc_funcs(malloc, wiping_free);
 	/*
+	 * Botan (under librnp) makes its pool of locked memory at its first secure allocation:
+	 * 512 KiB by default, one mmap, mlock, madvise and mprotect per page, ~8 ms of every
+	 * command that opens a keyring on this kind of VM. kluis gives librnp public keys only;
+	 * its secrets are the session keys of encryption, a few hundred bytes at a time, so 64 KiB
+	 * stays locked and allocations past it still go to memory Botan wipes when freed. A value
+	 * the user set is kept. Before any thread starts: setenv is not thread-safe.
+	 */
+	setenv("BOTAN_MLOCK_POOL_SIZE", "64", 0);
+	/*
 	 * gpgme's engine discovery asks gpgconf (twice) and probes gpgsm: five process starts,
 	 * 5 ms of every command. kluis needs only gpg, so name it and skip gpgconf; gpg still
 	 * finds its own agent.

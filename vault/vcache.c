@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *cache_dir(void)
@@ -49,6 +50,27 @@ char *kluis_vcache_key(const char *vault_root, const char *id)
 	return path;
 }
 
+/*
+ * Replace the cache file `path`: a temporary file beside it, renamed over it. No fsync: the
+ * cache only saves work, and a file lost or torn in a crash fails its MAC or digest, which
+ * makes the next run a full one.
+ */
+static int cache_write(const char *path, const void *data, size_t len)
+{
+	char *tmp = NULL;
+	int fd = -1, err;
+
+	if ((err = kluis_file_temp_beside(path, &tmp, &fd)) < 0)
+		return err;
+	err = kluis_fd_write_all(fd, data, len) == 0 ? 0 : KLUIS_EGENERIC;
+	if (close(fd) < 0 || (err == 0 && rename(tmp, path) < 0))
+		err = KLUIS_EGENERIC;
+	if (err < 0)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
+
 /* The HMAC key: 32 random bytes in the cache directory, made once, 0600. */
 static int mac_key(unsigned char key[32])
 {
@@ -85,8 +107,8 @@ static int format_body(const kluis_vcache *c, const kluis_verify_opts *opts, klu
 
 	git_oid_tostr(head, sizeof(head), &c->head);
 	git_oid_tostr(acc, sizeof(acc), &c->access);
-	if ((err = kluis_buf_printf(out, "kluis-vcache 2\nhead %s\naccess %s\nseq %llu\ntime %lld\n", head, acc, c->seq,
-				    (long long)c->time)) < 0)
+	if ((err = kluis_buf_printf(out, "kluis-vcache 3\nhead %s\naccess %s\nseq %llu\ntime %lld\nscrub %u\n", head, acc,
+				    c->seq, (long long)c->time, c->scrub)) < 0)
 		return err;
 	/* a cache made under other trust roots does not count */
 	for (i = 0; i < opts->ntrust; i++)
@@ -104,9 +126,8 @@ static int format_body(const kluis_vcache *c, const kluis_verify_opts *opts, klu
 			snprintf(name, sizeof(name), "pack");
 		else
 			snprintf(name, sizeof(name), "%02zx", i);
-		if ((err = kluis_buf_printf(out, "dir %s %llu %lld %lld %llu %llu\n", name, (unsigned long long)d->ino,
-					    (long long)d->ctime_ns, (long long)d->since_ns, (unsigned long long)d->count,
-					    (unsigned long long)d->sum)) < 0)
+		if ((err = kluis_buf_printf(out, "dir %s %llu %lld %llu %s\n", name, (unsigned long long)d->ino,
+					    (long long)d->ctime_ns, (unsigned long long)d->count, d->digest[0] ? d->digest : "-")) < 0)
 			return err;
 	}
 	return 0;
@@ -142,11 +163,11 @@ static int push_string(char ***list, size_t *n, const char *s)
 static int parse_lines(kluis_vcache *c, char *text)
 {
 	char *line, *save = NULL, a[80], b[80];
-	unsigned long long ino, count, sum;
-	long long mtime, since;
+	unsigned long long ino, count;
+	long long ctime_ns;
 	unsigned dir;
 	bool *g;
-	int skip = 5;
+	int skip = 6;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (skip > 0) {
@@ -165,12 +186,15 @@ static int parse_lines(kluis_vcache *c, char *text)
 		} else if (sscanf(line, "restricted %79s", a) == 1) {
 			if (push_string(&c->restricted, &c->nrestricted, a) < 0)
 				return KLUIS_EGENERIC;
-		} else if (sscanf(line, "dir %79s %llu %lld %lld %llu %llu", a, &ino, &mtime, &since, &count, &sum) == 6) {
+		} else if (sscanf(line, "dir %79s %llu %lld %llu %79s", a, &ino, &ctime_ns, &count, b) == 5) {
 			if (strcmp(a, "pack") == 0)
 				dir = KLUIS_VCACHE_PACK;
-			else if (strlen(a) != 2 || sscanf(a, "%2x", &dir) != 1)
+			else if (strlen(a) != 2 || sscanf(a, "%2x", &dir) != 1 || dir >= KLUIS_VCACHE_PACK)
 				return KLUIS_EGENERIC;
-			c->dirs[dir] = (kluis_vcache_dir){ ino, mtime, since, count, sum };
+			if (strcmp(b, "-") != 0 && strlen(b) != 64)
+				return KLUIS_EGENERIC;
+			c->dirs[dir] = (kluis_vcache_dir){ .ino = ino, .ctime_ns = ctime_ns, .count = count };
+			snprintf(c->dirs[dir].digest, sizeof(c->dirs[dir].digest), "%s", strcmp(b, "-") == 0 ? "" : b);
 			c->have_dirs = true;
 		} else {
 			return KLUIS_EGENERIC;
@@ -210,7 +234,7 @@ int kluis_vcache_store(const char *key, const kluis_vcache *c, const kluis_verif
 	if ((err = format_body(c, opts, &body)) < 0 || (err = mac_hex(&body, mac)) < 0 ||
 	    (err = kluis_buf_printf(&body, "mac %s\n", mac)) < 0)
 		goto cleanup;
-	err = kluis_file_write_atomic(key, body.ptr, body.len);
+	err = cache_write(key, body.ptr, body.len);
 cleanup:
 	kluis_buf_dispose(&body);
 	return err;
@@ -227,7 +251,8 @@ int kluis_vcache_load(const char *key, kluis_vcache *c, const kluis_verify_opts 
 	memset(c, 0, sizeof(*c));
 	if (kluis_file_read(&text, key, 1 << 20) < 0)
 		goto cleanup;
-	if (sscanf((char *)text.ptr, "kluis-vcache 2\nhead %63s\naccess %63s\nseq %llu\ntime %lld\n", head, acc, &c->seq, &t) != 4 ||
+	if (sscanf((char *)text.ptr, "kluis-vcache 3\nhead %63s\naccess %63s\nseq %llu\ntime %lld\nscrub %u\n", head, acc, &c->seq, &t,
+		   &c->scrub) != 5 || c->scrub >= KLUIS_VCACHE_PACK ||
 	    git_oid_fromstr(&c->head, head) < 0 || git_oid_fromstr(&c->access, acc) < 0)
 		goto cleanup;
 	c->time = t;
@@ -251,5 +276,105 @@ cleanup:
 	free(copy);
 	kluis_buf_dispose(&text);
 	kluis_buf_dispose(&body);
+	return err;
+}
+
+/*
+ * Object records: "kluis-vobjs 1\n", then per object its 20-byte id, inode and ctime (8 bytes
+ * each, big-endian), in the order they were recorded (new objects are appended). The file's
+ * sha256 is kept in the MACed cache file, so a record cannot be swapped for an older one.
+ */
+#define OBJS_MAGIC "kluis-vobjs 1\n"
+#define OBJS_REC (GIT_OID_RAWSZ + 16)
+
+/* key.d/XX; `make`: create key.d first (its parent, the cache directory, exists) */
+static char *objs_path(const char *key, size_t dir, bool make)
+{
+	size_t len = strlen(key) + 6;
+	char *path = malloc(len);
+
+	if (!path)
+		return NULL;
+	snprintf(path, len, "%s.d", key);
+	if (make && mkdir(path, 0700) < 0 && errno != EEXIST) {
+		free(path);
+		return NULL;
+	}
+	snprintf(path, len, "%s.d/%02zx", key, dir);
+	return path;
+}
+
+static void put64(unsigned char *p, uint64_t x)
+{
+	for (int i = 7; i >= 0; i--, x >>= 8)
+		p[i] = (unsigned char)x;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t x = 0;
+
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
+int kluis_vcache_objs_store(const char *key, size_t dir, const kluis_vcache_obj *objs, size_t n, size_t keep, char digest[65])
+{
+	char *path = objs_path(key, dir, true);
+	size_t head = strlen(OBJS_MAGIC), len = head + n * OBJS_REC, i, from = keep ? head + keep * OBJS_REC : 0;
+	unsigned char *data = malloc(len), *p;
+	int fd = -1, err = KLUIS_EGENERIC;
+
+	if (!path || !data || keep > n)
+		goto cleanup;
+	memcpy(data, OBJS_MAGIC, head);
+	for (i = 0, p = data + head; i < n; i++, p += OBJS_REC) {
+		memcpy(p, objs[i].id, GIT_OID_RAWSZ);
+		put64(p + GIT_OID_RAWSZ, objs[i].ino);
+		put64(p + GIT_OID_RAWSZ + 8, (uint64_t)objs[i].ctime_ns);
+	}
+	if (kluis_sha256_buffer_hex(data, len, digest) < 0)
+		goto cleanup;
+	/* in place: a file torn by a crash or a concurrent run fails its digest */
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && pwrite(fd, data + from, len - from, (off_t)from) == (ssize_t)(len - from) && (keep || ftruncate(fd, (off_t)len) == 0))
+		err = 0;
+cleanup:
+	if (fd >= 0 && close(fd) < 0)
+		err = KLUIS_EGENERIC;
+	free(data);
+	free(path);
+	return err;
+}
+
+int kluis_vcache_objs_load(const char *key, size_t dir, const char *digest, kluis_vcache_obj **out, size_t *n)
+{
+	char *path = objs_path(key, dir, false), have[65];
+	kluis_buf text = KLUIS_BUF_INIT;
+	size_t head = strlen(OBJS_MAGIC), i;
+	const unsigned char *p;
+	int err = KLUIS_ENOTFOUND;
+
+	*out = NULL;
+	*n = 0;
+	if (!path || kluis_file_read(&text, path, 1 << 28) < 0 || text.len < head || memcmp(text.ptr, OBJS_MAGIC, head) != 0 ||
+	    (text.len - head) % OBJS_REC != 0 || kluis_sha256_buffer_hex(text.ptr, text.len, have) < 0 || strcmp(have, digest) != 0)
+		goto cleanup;
+	*n = (text.len - head) / OBJS_REC;
+	if (!(*out = calloc(*n ? *n : 1, sizeof(**out)))) {
+		*n = 0;
+		err = KLUIS_EGENERIC;
+		goto cleanup;
+	}
+	for (i = 0, p = (const unsigned char *)text.ptr + head; i < *n; i++, p += OBJS_REC) {
+		memcpy((*out)[i].id, p, GIT_OID_RAWSZ);
+		(*out)[i].ino = get64(p + GIT_OID_RAWSZ);
+		(*out)[i].ctime_ns = (int64_t)get64(p + GIT_OID_RAWSZ + 8);
+	}
+	err = 0;
+cleanup:
+	kluis_buf_dispose(&text);
+	free(path);
 	return err;
 }

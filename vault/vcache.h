@@ -4,8 +4,10 @@
  * After a verification with no findings kluis records, per dossier, the head and the read-log
  * head it verified and when, the state the next commits are judged by that is not in their
  * trees (the consent register's answers for the opdrachtgever, the entries withheld from the
- * opdrachtgever), and a stamp of each directory of the object store (see verify_incr.c). The
- * next run checks only what came after, plus the old objects in every directory that changed.
+ * opdrachtgever), a stamp of each directory of the object store and, per directory, a record of
+ * its object files (see verify_incr.c). The next run checks only what came after, the names of
+ * the old objects in every directory that changed, and a bounded slice of the old objects'
+ * files (the scrub).
  * The cache lives in the verifier's own directory ($XDG_CACHE_HOME/kluis, else ~/.cache/kluis;
  * 0700), not in the vault, and carries an HMAC under a key only the verifier can read, so
  * someone who can write the vault cannot forge it; a cache that does not check out is ignored
@@ -20,13 +22,20 @@
 #define KLUIS_VCACHE_NDIRS 257
 #define KLUIS_VCACHE_PACK 256
 
+/* A stamp of one object directory, and (00 .. ff) the digest of its object record. */
 typedef struct {
 	uint64_t ino;             /* 0: the directory did not exist */
 	int64_t ctime_ns;         /* 0: look again next time (it was changing while recorded) */
-	int64_t since_ns;         /* the files counted are those with a ctime before this */
-	uint64_t count;           /* how many */
-	uint64_t sum;             /* sum of a hash of their names */
+	uint64_t count;           /* loose object files in the record */
+	char digest[65];          /* sha256 of the record file; "" for objects/pack */
 } kluis_vcache_dir;
+
+/* One loose object file as a clean run saw it. */
+typedef struct {
+	unsigned char id[GIT_OID_RAWSZ];
+	uint64_t ino;
+	int64_t ctime_ns;         /* its ctime when last seen good; 0: hash it at its next scrub */
+} kluis_vcache_obj;
 
 typedef struct {
 	git_oid head;
@@ -39,6 +48,7 @@ typedef struct {
 	char **restricted;        /* entries withheld from the opdrachtgever */
 	size_t nrestricted;
 	bool have_dirs;
+	unsigned scrub;           /* the object directory the next run's scrub starts at */
 	kluis_vcache_dir dirs[KLUIS_VCACHE_NDIRS];
 } kluis_vcache;
 
@@ -47,6 +57,14 @@ char *kluis_vcache_key(const char *vault_root, const char *id);
 /* Load and check a cache; KLUIS_ENOTFOUND when there is none that checks out. */
 int kluis_vcache_load(const char *key, kluis_vcache *c, const kluis_verify_opts *opts);
 int kluis_vcache_store(const char *key, const kluis_vcache *c, const kluis_verify_opts *opts);
+/*
+ * The object record of directory objects/XX (dir 0 .. 255), in a file beside the cache file.
+ * _store writes it and gives its digest, which the (MACed) cache file then holds; objs[0 ..
+ * keep) are what the file already holds (as _load gave them), so only the rest is written.
+ * _load reads it back, in the order stored, only if it has that digest, else KLUIS_ENOTFOUND.
+ */
+int kluis_vcache_objs_load(const char *key, size_t dir, const char *digest, kluis_vcache_obj **out, size_t *n);
+int kluis_vcache_objs_store(const char *key, size_t dir, const kluis_vcache_obj *objs, size_t n, size_t keep, char digest[65]);
 /* Free what load (or the caller) put in c; c stays usable (empty). */
 void kluis_vcache_dispose(kluis_vcache *c);
 

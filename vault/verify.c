@@ -3,10 +3,11 @@
  *
  * A run walks main from the root (or, resuming from the verified-state cache, from the
  * cached head), checks each commit against its parent (verify_commit.c) and the objects it
- * links to (verify_object.c), the object work on worker threads (verify_par.c), then the read log (verify_history.c), the vault's checkpoint
- * and an optional witness's. An incremental run also checks that the old objects are still
- * there (verify_incr.c); when that cannot be vouched for, it verifies everything. A clean run
- * records the state for the next one (vcache.c).
+ * links to (verify_object.c), the object work on worker threads (verify_par.c), then the read
+ * log (verify_history.c), the vault's checkpoint and an optional witness's. An incremental run
+ * also checks that the old objects are still there and scrubs a slice of them (verify_incr.c);
+ * when that cannot be vouched for, it verifies everything. A clean run records the state for
+ * the next one (vcache.c).
  */
 #include "verify_internal.h"
 #include "checkpoint.h"
@@ -180,8 +181,6 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		return err;
 	if (!exists || git_commit_lookup(&content_commit, repo, &content) < 0 || git_commit_tree(&v.content_tree, content_commit) < 0)
 		kluis_vfinding(&v, NULL, "refs/kluis/content is missing or unreadable");
-	if ((unreadable = kluis_vcontent_load(&v)) > 0)
-		kluis_vfinding(&v, &head, "refs/kluis/content: %d tree object%s missing", unreadable, unreadable > 1 ? "s are" : " is");
 
 	/* resume from the verified-state cache when the object store kept every old object and
 	 * the new head descends from the cached one */
@@ -191,7 +190,7 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 			goto cleanup;
 		}
 		have_cache = kluis_vcache_load(cache_key, cache, opts) == 0;
-		if (kluis_vincr_scan(&v, have_cache ? cache : NULL, next, &unchanged) < 0)
+		if (kluis_vincr_scan(&v, cache_key, have_cache ? cache : NULL, next, &unchanged) < 0)
 			next->have_dirs = unchanged = false;
 		have_cache = have_cache && unchanged;
 	}
@@ -207,6 +206,11 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		goto cleanup;
 	}
 	rep->incremental = have_cache;
+	/* a full run reads the whole of refs/kluis/content (every tree of it must be there); an
+	 * incremental one looks up what its new commits name, the old trees being vouched for by
+	 * the object store's check */
+	if (!have_cache && (unreadable = kluis_vcontent_load(&v)) > 0)
+		kluis_vfinding(&v, &head, "refs/kluis/content: %d tree object%s missing", unreadable, unreadable > 1 ? "s are" : " is");
 	if (git_commit_lookup(&c, repo, &head) == 0)
 		git_commit_tree(&v.head_tree, c);
 	git_commit_free(c);
@@ -230,11 +234,6 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 	/* every new commit against its parent: gathered on worker threads, judged in order */
 	if ((err = kluis_vcheck_chain(&v, chain, n, parent ? git_commit_id(parent) : NULL, &seq)) < 0)
 		goto cleanup;
-	/* A full run has checked every pointer of the head where it was added or rewrapped, its
-	 * ciphertext present with the signed hash. An incremental run checked only the new ones:
-	 * every ciphertext object must still be there, unchanged. */
-	if (have_cache)
-		kluis_vincr_check_content(&v, &head, cache->time);
 	kluis_vcheck_access(&v, &head, have_cache && !git_oid_is_zero(&cache->access) ? &cache->access : NULL, &access_head);
 	if (opts->witness) {
 		kluis_checkpoint cp;

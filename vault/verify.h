@@ -26,6 +26,7 @@ typedef struct {
 	size_t reads;          /* access records checked */
 	size_t erased;
 	bool incremental;      /* resumed from the verified-state cache */
+	size_t scrubbed;       /* old object files an incremental run's scrub looked at */
 	git_oid head;
 } kluis_verify_report;
 

@@ -12,8 +12,8 @@
  *                     the order-dependent rules (judge) in order on the calling thread
  *
  * One vctx per run, used by one thread. A worker gathers through its own vctx (vgather_ctx:
- * its own repository handle, keyring, head tree), which shares with the run's only the
- * read-only content[] list; gathering emits no finding, it records what it saw in a
+ * its own repository handle, keyring, head and content trees), which shares with the run's
+ * only the read-only content[] list; gathering emits no finding, it records what it saw in a
  * kluis_vfacts, and judging turns that into the findings, in commit order.
  */
 #ifndef KLUIS_VERIFY_INTERNAL_H
@@ -44,7 +44,7 @@ typedef struct {
 	git_tree *content_tree;
 	git_oid *content;           /* every ciphertext object refs/kluis/content names, sorted */
 	size_t ncontent;
-	bool content_read;          /* content[] was built (the tree was readable) */
+	bool content_read;          /* content[] was built (a full run); else look up in content_tree */
 	kluis_vkeyids *keyids;
 	size_t nkeyids;
 	git_oid *main_oids;         /* every main commit, sorted, for the read log */
@@ -181,12 +181,11 @@ int kluis_void_cmp(const void *a, const void *b);
 
 /* verify_incr.c */
 /*
- * Stamp the object store's directories into `out` (counting the files older than now),
- * carrying over from `old` what did not change. *unchanged: `old` is a cache and the store
- * still holds every object it held then (false: verify everything).
+ * Check the object store against the cache `old` (NULL: none) and record it into `out` and
+ * the object records beside the cache file `key`, for the next run (see verify_incr.c).
+ * *unchanged: `old` is a cache and the store still holds every object it held then, as it
+ * was (false: verify everything). An old object that no longer hashes to its id is a finding.
  */
-int kluis_vincr_scan(vctx *v, const kluis_vcache *old, kluis_vcache *out, bool *unchanged);
-/* Every ciphertext object refs/kluis/content names is there; re-read those changed since. */
-void kluis_vincr_check_content(vctx *v, const git_oid *head, int64_t since);
+int kluis_vincr_scan(vctx *v, const char *key, const kluis_vcache *old, kluis_vcache *out, bool *unchanged);
 
 #endif

@@ -169,7 +169,20 @@ int kluis_vcontent_load(vctx *v)
 
 bool kluis_vin_content(vctx *v, const git_oid *oid)
 {
-	return v->content && bsearch(oid, v->content, v->ncontent, sizeof(git_oid), kluis_void_cmp) != NULL;
+	char hex[GIT_OID_HEXSZ + 1], path[GIT_OID_HEXSZ + 2];
+	git_tree_entry *te = NULL;
+	bool in;
+
+	if (v->content_read)
+		return bsearch(oid, v->content, v->ncontent, sizeof(git_oid), kluis_void_cmp) != NULL;
+	/* an incremental run looks up only what its new commits name */
+	if (!v->content_tree)
+		return false;
+	git_oid_tostr(hex, sizeof(hex), oid);
+	snprintf(path, sizeof(path), "%.2s/%s", hex, hex + 2);
+	in = git_tree_entry_bypath(&te, v->content_tree, path) == 0 && git_oid_equal(git_tree_entry_id(te), oid);
+	git_tree_entry_free(te);
+	return in;
 }
 
 /* ---- pointers ---- */

@@ -115,7 +115,8 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* A worker's own view of the repository: handle, keyring, head tree; content[] is shared. */
+/* A worker's own view of the repository: handle, keyring, head and content trees; content[]
+ * is shared. */
 static int worker_open(worker *w, vctx *v)
 {
 	vctx *g = &w->g;
@@ -133,6 +134,9 @@ static int worker_open(worker *w, vctx *v)
 		return -1;
 	if (v->head_tree && git_tree_lookup(&g->head_tree, g->repo, git_tree_id(v->head_tree)) < 0)
 		return -1;
+	/* without content[] (an incremental run) pointers are looked up in the tree */
+	if (!v->content_read && v->content_tree && git_tree_lookup(&g->content_tree, g->repo, git_tree_id(v->content_tree)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -141,6 +145,7 @@ static void worker_close(worker *w)
 	vctx *g = &w->g;
 
 	git_tree_free(g->head_tree);
+	git_tree_free(g->content_tree);
 	git_tree_free(g->prev_entries);
 	git_commit_free(g->last_commit);
 	kluis_keyring_free(g->kr);

@@ -633,6 +633,73 @@ rm -f "$(loose "$t")"
 refused "$c" "tree object missing"
 refused "$c" "tree object missing" --full
 
+# overwrite_in_place OBJ: replace the loose object file's content (same inode, so its
+# directory's stamp does not change) with another object's
+overwrite_in_place() {
+	local f scratch o
+	f=$(loose "$1")
+	[ -f "$f" ] || fail "$1 is not a loose object (test precondition)"
+	scratch=$T_ROOT/scratch.git
+	rm -rf "$scratch"
+	git init -q --bare "$scratch"
+	o=$(printf 'iets anders\n' | git -C "$scratch" hash-object -w --stdin)
+	local ino0
+	ino0=$(stat -c %i "$f")
+	chmod u+w "$f"
+	cat "$scratch/objects/${o:0:2}/${o:2}" >"$f"
+	chmod a-w "$f"
+	rm -rf "$scratch"
+	assert_eq "$(stat -c %i "$f")" "$ino0" "inode of $1 after the overwrite (test precondition)"
+}
+
+new_case "an old tree object overwritten in place after a clean cached run"
+accepted
+t=$(G rev-parse "main~2^{tree}")
+overwrite_in_place "$t"
+refused "*" "$t is corrupted"
+
+# The scrub: with one object directory per run (KLUIS_VERIFY_SCRUB=1), each run looks at a
+# slice of the old object files, and an old object altered in place is found within one sweep
+# of the store. The objects are older than the verifier's 2-second ctime slack when the cache
+# is made, so an unchanged file is passed by its ctime and only the altered one is hashed.
+new_case "the scrub finds an object altered in place within one sweep"
+sleep 3
+accepted
+NDIRS=$(find "$CR/objects" -mindepth 1 -maxdepth 1 -type d -name '??' | wc -l)
+NOBJS=$(find "$CR/objects" -mindepth 2 -maxdepth 2 -type f -path '*/objects/??/*' | wc -l)
+ct=$(ct_of "$E2" body)
+overwrite_in_place "$ct"
+found=0
+for ((r = 1; r <= NDIRS + 1; r++)); do
+	RC=0
+	OUT=$(env KLUIS_VERIFY_SCRUB=1 GNUPGHOME="$AUD" "$KLUIS" --vault "$CV" verify "$D" --json 2>"$T_ERR") || RC=$?
+	jq -e . <<<"$OUT" >/dev/null || fail "verify --json is not JSON: $OUT"
+	scrubbed=$(jq -r '.dossiers[0].scrubbed' <<<"$OUT")
+	[ "$(jq -r '.dossiers[0].incremental' <<<"$OUT")" = true ] || fail "scrub run $r was not incremental: $OUT"
+	[ "$scrubbed" -ge 1 ] && [ "$scrubbed" -lt "$NOBJS" ] ||
+		fail "scrub run $r looked at $scrubbed of $NOBJS object files, want a slice (one directory)"
+	if [ "$RC" -ne 0 ]; then
+		assert_eq "$RC" 1 "exit code of the run that finds the overwrite"
+		assert_match "$(jq -r '.dossiers[0].findings[].finding' <<<"$OUT")" "$ct is corrupted" "the scrub's finding"
+		found=$r
+		break
+	fi
+done
+[ "$found" -gt 0 ] || fail "the scrub did not find $ct altered in place in $((NDIRS + 1)) runs over $NDIRS object directories"
+pass "$CASE: found in run $found of at most $((NDIRS + 1)) ($NDIRS object directories, $NOBJS object files, one directory a run)"
+
+new_case "a repack after a clean cached run verifies again in full"
+accepted
+G repack -a -d -q
+G prune-packed
+sleep 3   # past the 2-second slack: a pack written just before a run counts as still changing
+run_verify "$D" --json
+assert_eq "$RC" 0 "exit code of verify after git repack (findings: $OUT)"
+assert_eq "$(jq -r '.dossiers[0].incremental' <<<"$OUT")" false "verify after a repack is not incremental"
+run_verify "$D" --json
+assert_eq "$(jq -r '.dossiers[0].incremental' <<<"$OUT")" true "verify after the full run is incremental again"
+pass "$CASE: full run, exit 0, then incremental again"
+
 # ---- kluis audit ----
 expect_exit 0 env GNUPGHOME="$AUD" "$KLUIS" audit "$D"
 reads=$(awk '$4 == "access"' <<<"$OUT")
