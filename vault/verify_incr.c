@@ -271,13 +271,15 @@ static int check_changed_dirs(int ofd, const char *key, const kluis_vcache *old,
 		was = is = NULL;
 		nwas = nis = 0;
 	}
+	free(was);
+	free(is);
 	return rc;
 }
 
 /*
  * The scrub: from directory old->scrub on, stat about `budget` recorded files; hash those whose
- * ctime is not the recorded one. A file gone or replaced: 0 (run in full); content that does
- * not hash to its id: a finding. Updates the records and out->scrub.
+ * ctime is not the recorded one. A file gone: 0 (run in full); content that does not hash to
+ * its id: a finding. Updates the records and out->scrub.
  */
 static int scrub(vctx *v, int ofd, const char *key, const kluis_vcache *old, kluis_vcache *out, int64_t now, size_t budget)
 {
@@ -308,7 +310,9 @@ static int scrub(vctx *v, int ofd, const char *key, const kluis_vcache *old, klu
 			git_oid_fromraw(&oid, objs[i].id);
 			git_oid_tostr(hex, sizeof(hex), &oid);
 			snprintf(file, sizeof(file), "%s", hex + 2);
-			if (statx(dfd, file, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_CTIME, &sx) < 0 || sx.stx_ino != objs[i].ino) {
+			/* gone: a full run says what it belonged to (a file replaced by another shows in
+			 * its directory's stamp, and its inode is checked when the directory is listed) */
+			if (statx(dfd, file, AT_SYMLINK_NOFOLLOW, STATX_CTIME, &sx) < 0) {
 				rc = 0;
 				break;
 			}
@@ -350,8 +354,10 @@ static int record_all(int ofd, const char *key, kluis_vcache *out, int64_t now)
 		dir_name(dir, name);
 		if (fstatat(ofd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if ((err = list_dir(ofd, dir, &objs, &n, &exists)) < 0 || !exists)
+		if ((err = list_dir(ofd, dir, &objs, &n, &exists)) < 0)
 			break;
+		if (!exists) /* gone since the stat: recorded as absent */
+			continue;
 		if ((dfd = openat(ofd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			err = KLUIS_EGENERIC;
 			break;
@@ -360,10 +366,11 @@ static int record_all(int ofd, const char *key, kluis_vcache *out, int64_t now)
 			git_oid oid;
 			git_oid_fromraw(&oid, objs[i].id);
 			git_oid_tostr(hex, sizeof(hex), &oid);
-			if (statx(dfd, hex + 2, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_CTIME, &sx) < 0)
+			if (statx(dfd, hex + 2, AT_SYMLINK_NOFOLLOW, STATX_CTIME, &sx) < 0)
 				continue; /* gone since the listing */
+			/* the inode as listed (what later listings compare; overlayfs's d_ino can
+			 * differ from st_ino) */
 			objs[k] = objs[i];
-			objs[k].ino = sx.stx_ino;
 			objs[k++].ctime_ns = settled(statx_ctime_ns(&sx), now);
 		}
 		close(dfd);
