@@ -453,14 +453,14 @@ int kluis_file_publish(const char *tmp, const char *path)
 	return 0;
 }
 
-int kluis_file_write_atomic(const char *path, const void *data, size_t len)
+static int write_replace(const char *path, const void *data, size_t len, bool durable)
 {
 	char *tmp = NULL;
 	int fd = -1, err;
 
 	if ((err = kluis_file_temp_beside(path, &tmp, &fd)) < 0)
 		return err;
-	if (kluis_fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (kluis_fd_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", tmp, strerror(errno));
 		goto cleanup;
 	}
@@ -470,7 +470,8 @@ int kluis_file_write_atomic(const char *path, const void *data, size_t len)
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot rename to '%s': %s", path, strerror(errno));
 		goto cleanup;
 	}
-	sync_parent_dir(path);
+	if (durable)
+		sync_parent_dir(path);
 	err = 0;
 cleanup:
 	if (fd >= 0)
@@ -479,6 +480,16 @@ cleanup:
 		unlink(tmp);
 	free(tmp);
 	return err;
+}
+
+int kluis_file_write_atomic(const char *path, const void *data, size_t len)
+{
+	return write_replace(path, data, len, true);
+}
+
+int kluis_file_write_replace(const char *path, const void *data, size_t len)
+{
+	return write_replace(path, data, len, false);
 }
 
 int kluis_file_create_excl(const char *path)

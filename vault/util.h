@@ -88,6 +88,9 @@ int kluis_file_publish(const char *tmp, const char *path);
 /* Write data to path atomically: temporary name in the same directory, 0600, fsync, rename
  * (this one does replace path), directory synced. */
 int kluis_file_write_atomic(const char *path, const void *data, size_t len);
+/* The same without the fsyncs: readers see the old file or the new one, never a mix, but a
+ * crash may lose the new one (for caches, which a lost or torn file only makes slower). */
+int kluis_file_write_replace(const char *path, const void *data, size_t len);
 /* Create a new file exclusively (O_EXCL|O_NOFOLLOW, 0600); returns fd or negative error. */
 int kluis_file_create_excl(const char *path);
 /* mkdir -p with mode 0700 for every directory created. */

@@ -50,27 +50,6 @@ char *kluis_vcache_key(const char *vault_root, const char *id)
 	return path;
 }
 
-/*
- * Replace the cache file `path`: a temporary file beside it, renamed over it. No fsync: the
- * cache only saves work, and a file lost or torn in a crash fails its MAC or digest, which
- * makes the next run a full one.
- */
-static int cache_write(const char *path, const void *data, size_t len)
-{
-	char *tmp = NULL;
-	int fd = -1, err;
-
-	if ((err = kluis_file_temp_beside(path, &tmp, &fd)) < 0)
-		return err;
-	err = kluis_fd_write_all(fd, data, len) == 0 ? 0 : KLUIS_EGENERIC;
-	if (close(fd) < 0 || (err == 0 && rename(tmp, path) < 0))
-		err = KLUIS_EGENERIC;
-	if (err < 0)
-		unlink(tmp);
-	free(tmp);
-	return err;
-}
-
 /* The HMAC key: 32 random bytes in the cache directory, made once, 0600. */
 static int mac_key(unsigned char key[32])
 {
@@ -234,7 +213,9 @@ int kluis_vcache_store(const char *key, const kluis_vcache *c, const kluis_verif
 	if ((err = format_body(c, opts, &body)) < 0 || (err = mac_hex(&body, mac)) < 0 ||
 	    (err = kluis_buf_printf(&body, "mac %s\n", mac)) < 0)
 		goto cleanup;
-	err = cache_write(key, body.ptr, body.len);
+	/* no fsync: a cache file lost or torn in a crash fails its MAC, and the next run is a
+	 * full one */
+	err = kluis_file_write_replace(key, body.ptr, body.len);
 cleanup:
 	kluis_buf_dispose(&body);
 	return err;

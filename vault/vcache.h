@@ -22,12 +22,15 @@
 #define KLUIS_VCACHE_NDIRS 257
 #define KLUIS_VCACHE_PACK 256
 
-/* A stamp of one object directory, and (00 .. ff) the digest of its object record. */
+/*
+ * A stamp of one object directory. objects/00 .. ff: inode and ctime, and the digest of its
+ * object record; objects/pack: only count and digest, of its files' names and inodes.
+ */
 typedef struct {
 	uint64_t ino;             /* 0: the directory did not exist */
 	int64_t ctime_ns;         /* 0: look again next time (it was changing while recorded) */
-	uint64_t count;           /* loose object files in the record */
-	char digest[65];          /* sha256 of the record file; "" for objects/pack */
+	uint64_t count;           /* object files in the record (pack files in objects/pack) */
+	char digest[65];          /* sha256 of the record file (of the pack files' names and inodes) */
 } kluis_vcache_dir;
 
 /* One loose object file as a clean run saw it. */

@@ -70,6 +70,15 @@ static bool same_stamp(const struct stat *st, bool exists, const kluis_vcache_di
 	return r->ino == (uint64_t)st->st_ino && r->ctime_ns != 0 && r->ctime_ns == ns_of(st->st_ctim);
 }
 
+/* The 40 hex digits of a recorded object's id; hex + 2 is its file name in objects/XX. */
+static void obj_hex(const kluis_vcache_obj *o, char hex[GIT_OID_HEXSZ + 1])
+{
+	git_oid oid;
+
+	git_oid_fromraw(&oid, o->id);
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
+}
+
 static int obj_cmp(const void *a, const void *b)
 {
 	return memcmp(((const kluis_vcache_obj *)a)->id, ((const kluis_vcache_obj *)b)->id, GIT_OID_RAWSZ);
@@ -285,7 +294,8 @@ static int scrub(vctx *v, int ofd, const char *key, const kluis_vcache *old, klu
 {
 	kluis_vcache_obj *objs = NULL;
 	size_t n = 0, i, seen = 0, visited, dir = old->scrub;
-	char name[8], file[GIT_OID_HEXSZ], hex[GIT_OID_HEXSZ + 1];
+	char name[8], hex[GIT_OID_HEXSZ + 1];
+	const char *file;
 	struct statx sx;
 	bool dirty;
 	int dfd, rc = 1;
@@ -306,10 +316,8 @@ static int scrub(vctx *v, int ofd, const char *key, const kluis_vcache *old, klu
 		}
 		dirty = false;
 		for (i = 0; i < n && rc == 1; i++) {
-			git_oid oid;
-			git_oid_fromraw(&oid, objs[i].id);
-			git_oid_tostr(hex, sizeof(hex), &oid);
-			snprintf(file, sizeof(file), "%s", hex + 2);
+			obj_hex(&objs[i], hex);
+			file = hex + 2;
 			/* gone: a full run says what it belonged to (a file replaced by another shows in
 			 * its directory's stamp, and its inode is checked when the directory is listed) */
 			if (statx(dfd, file, AT_SYMLINK_NOFOLLOW, STATX_CTIME, &sx) < 0) {
@@ -363,9 +371,7 @@ static int record_all(int ofd, const char *key, kluis_vcache *out, int64_t now)
 			break;
 		}
 		for (i = k = 0; i < n; i++) {
-			git_oid oid;
-			git_oid_fromraw(&oid, objs[i].id);
-			git_oid_tostr(hex, sizeof(hex), &oid);
+			obj_hex(&objs[i], hex);
 			if (statx(dfd, hex + 2, AT_SYMLINK_NOFOLLOW, STATX_CTIME, &sx) < 0)
 				continue; /* gone since the listing */
 			/* the inode as listed (what later listings compare; overlayfs's d_ino can
@@ -389,8 +395,9 @@ static int line_cmp(const void *a, const void *b)
 
 /*
  * objects/pack as a stamp: the sha256 of its sorted "name inode" lines (a pack or index added,
- * removed or replaced changes it) into rec->digest, and whether a file in it was written since
- * `since` (a pack rewritten in place). A repack, or tampering, makes the run a full one.
+ * removed or replaced changes it) into rec->digest, how many files into rec->count, and
+ * whether a file in it was written since `since` (a pack rewritten in place). A repack, or
+ * tampering, makes the run a full one.
  */
 static int stamp_packs(int objects_fd, kluis_vcache_dir *rec, int64_t since, bool *written)
 {
@@ -442,9 +449,8 @@ int kluis_vincr_scan(vctx *v, const char *key, const kluis_vcache *old, kluis_vc
 	int64_t now;
 	char *objects = kluis_path_join(git_repository_path(v->repo), "objects");
 	int ofd = objects ? open(objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	struct stat st;
 	kluis_vcache_dir *pack;
-	bool exists, packs_written;
+	bool packs_written;
 	int rc = 0, err = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -455,19 +461,14 @@ int kluis_vincr_scan(vctx *v, const char *key, const kluis_vcache *old, kluis_vc
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot open the object store");
 		goto cleanup;
 	}
-	exists = fstatat(ofd, "pack", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 	pack = &out->dirs[KLUIS_VCACHE_PACK];
 	memset(pack, 0, sizeof(*pack));
-	if (exists) {
-		pack->ino = (uint64_t)st.st_ino;
-		pack->ctime_ns = settled(ns_of(st.st_ctim), now);
-	}
 	if (stamp_packs(ofd, pack, old ? old->time : 0, &packs_written) < 0) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot read the object store's packs");
 		goto cleanup;
 	}
-	if (old && old->have_dirs && !packs_written && pack->ino == old->dirs[KLUIS_VCACHE_PACK].ino &&
-	    strcmp(pack->digest, old->dirs[KLUIS_VCACHE_PACK].digest) == 0 && (rc = check_changed_dirs(ofd, key, old, out, now)) == 1)
+	if (old && old->have_dirs && !packs_written && strcmp(pack->digest, old->dirs[KLUIS_VCACHE_PACK].digest) == 0 &&
+	    (rc = check_changed_dirs(ofd, key, old, out, now)) == 1)
 		rc = scrub(v, ofd, key, old, out, now, scrub_budget());
 	if (rc < 0) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot record the object store for the verified-state cache");
