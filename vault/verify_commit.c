@@ -588,10 +588,15 @@ void kluis_vjudge_commit(vctx *v, kluis_vfacts *f, unsigned long long *seq)
 		}
 	}
 	if (!f->roles_same || !parent) {
-		if (parse_roles(f, &new_roles) < 0)
+		if (parse_roles(f, &new_roles) < 0) {
 			kluis_vfinding(v, oid, "roles file: %s", kluis_error_last());
-		else
+		} else {
 			have_new_roles = true;
+			/* what kluis refuses to write (no klant or directie left, the klant as their
+			 * own vertegenwoordiger) is refused here too, whoever signed it */
+			if (kluis_roles_validate(&new_roles) < 0)
+				kluis_vfinding(v, oid, "roles file: %s", kluis_error_last());
+		}
 	}
 
 	/* authority (invariant 4) */

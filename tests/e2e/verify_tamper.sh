@@ -285,6 +285,23 @@ G update-ref refs/heads/main "$FC"
 # the commit's own roles file makes the medewerker directie: only the parent's may count
 refused "$FC" "is the medewerker in this dossier, and only the directie"
 
+# what kluis refuses to write is refused in the history too, even signed by the directie
+new_case "the directie making the klant their own vertegenwoordiger"
+H=$(G rev-parse main)
+{ G cat-file blob "$H:roles"; printf 'vertegenwoordiger %s\n' "$KLANT"; } | sort >"$T_WORK/roles"
+t=$(tree_edit "$H" "roles=$(put_blob "$T_WORK/roles")")
+FC=$(forge "$DIR" directie "$t" "$(msg roles - directie $(($(seq_of "$H") + 1)))" -p "$H")
+G update-ref refs/heads/main "$FC"
+refused "$FC" "the vertegenwoordiger must be another key than the klant's"
+
+new_case "the directie removing the klant from the roles file"
+H=$(G rev-parse main)
+G cat-file blob "$H:roles" | grep -v "^klant " >"$T_WORK/roles"
+t=$(tree_edit "$H" "roles=$(put_blob "$T_WORK/roles")")
+FC=$(forge "$DIR" directie "$t" "$(msg roles - directie $(($(seq_of "$H") + 1)))" -p "$H")
+G update-ref refs/heads/main "$FC"
+refused "$FC" "a dossier needs a klant and a directie"
+
 new_case "authority at the parent, not by timestamp"
 expect_exit 0 env KLUIS_VAULT="$CV" "$KLUIS" --as "$DIR" roles "$D" --remove "$MEDEW"
 H=$(G rev-parse main)
