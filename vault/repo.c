@@ -7,6 +7,7 @@
  */
 #include "repo.h"
 #include "error.h"
+#include "nossh.h"
 #include "notls.h"
 
 #include <errno.h>
@@ -26,7 +27,9 @@ int kluis_repo_global_init(void)
 		return 0;
 	if (git_libgit2_init() < 0)
 		return kluis_git_fail(KLUIS_EGENERIC, "cannot start libgit2");
-	(void)kluis_notls_calls(); /* links notls.c into every program that starts libgit2 */
+	/* link notls.c and nossh.c into every program that starts libgit2 */
+	(void)kluis_notls_calls();
+	(void)kluis_nossh_calls();
 	/* every object and ref file is fsynced, so a commit survives a crash once its ref moved */
 	if (!getenv("KLUIS_NO_FSYNC"))
 		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
