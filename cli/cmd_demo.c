@@ -192,7 +192,7 @@ int cmd_demo(kluis_cli *cli, int argc, char **argv)
 	unsetenv("KLUIS_KEY");
 	printf("kluis demo: a whole traject in a throwaway vault (%s)\n\n"
 	       "0. Throwaway keys for the four readers (ed25519 signing, cv25519 encryption, no passphrase):\n", dm.vault);
-	if ((err = kluis_crypto_init()) < 0) {
+	if ((err = kluis_crypto_init(false)) < 0) {
 		rc = cli_fail(err);
 		goto cleanup;
 	}

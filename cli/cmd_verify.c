@@ -146,7 +146,7 @@ int cmd_verify(kluis_cli *cli, int argc, char **argv)
 	o.trust = (const char *const *)trust;
 	o.ntrust = ntrust;
 	/* a bundle is checked in a scratch directory of the vault: an auditor may have none yet */
-	if ((rc = cli_open_vault(cli, &v, bundle ? KLUIS_VAULT_CREATE : 0)) != CLI_OK)
+	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_PUBLIC | (bundle ? KLUIS_VAULT_CREATE : 0))) != CLI_OK)
 		goto cleanup;
 	if (bundle) {
 		kluis_verify_report r;

@@ -21,8 +21,11 @@
  */
 bool kluis_threads_enabled(void);
 
-/* Initialise gpgme once, before any thread starts. */
-int kluis_crypto_init(void);
+/*
+ * Initialise gpgme once, before any thread starts. public_only: the process will handle no
+ * secret (verify, audit), so librnp's Botan needs no locked memory at all.
+ */
+int kluis_crypto_init(bool public_only);
 
 /*
  * A signer for one key. _start starts the gpg that lists the key and returns at once; the

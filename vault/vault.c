@@ -24,7 +24,7 @@ int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigne
 	int err;
 
 	*out = NULL;
-	if ((err = kluis_crypto_init()) < 0)
+	if ((err = kluis_crypto_init(flags & KLUIS_VAULT_PUBLIC)) < 0)
 		return err;
 	if (stat(dir, &st) < 0) {
 		if (!create)

@@ -276,30 +276,29 @@ new_case "the opdrachtgever adding an entry"
 add_commit "$OPDR" opdrachtgever
 refused "$FC" "is the opdrachtgever in this dossier, and only the"
 
+# roles_commit SIGNER ROLE FILTER: a roles commit on main signed by SIGNER as ROLE, its roles
+# file the current one piped through FILTER (a shell command); FC is the commit
+roles_commit() {
+	local h t
+	h=$(G rev-parse main)
+	G cat-file blob "$h:roles" | sh -c "$3" | sort >"$T_WORK/roles"
+	t=$(tree_edit "$h" "roles=$(put_blob "$T_WORK/roles")")
+	FC=$(forge "$1" "$2" "$t" "$(msg roles - "$2" $(($(seq_of "$h") + 1)))" -p "$h")
+	G update-ref refs/heads/main "$FC"
+}
+
 new_case "the medewerker changing the roles file"
-H=$(G rev-parse main)
-{ G cat-file blob "$H:roles"; printf 'directie %s\n' "$MEDEW"; } | sort >"$T_WORK/roles"
-t=$(tree_edit "$H" "roles=$(put_blob "$T_WORK/roles")")
-FC=$(forge "$MEDEW" medewerker "$t" "$(msg roles - medewerker $(($(seq_of "$H") + 1)))" -p "$H")
-G update-ref refs/heads/main "$FC"
+roles_commit "$MEDEW" medewerker "cat; echo 'directie $MEDEW'"
 # the commit's own roles file makes the medewerker directie: only the parent's may count
 refused "$FC" "is the medewerker in this dossier, and only the directie"
 
 # what kluis refuses to write is refused in the history too, even signed by the directie
 new_case "the directie making the klant their own vertegenwoordiger"
-H=$(G rev-parse main)
-{ G cat-file blob "$H:roles"; printf 'vertegenwoordiger %s\n' "$KLANT"; } | sort >"$T_WORK/roles"
-t=$(tree_edit "$H" "roles=$(put_blob "$T_WORK/roles")")
-FC=$(forge "$DIR" directie "$t" "$(msg roles - directie $(($(seq_of "$H") + 1)))" -p "$H")
-G update-ref refs/heads/main "$FC"
+roles_commit "$DIR" directie "cat; echo 'vertegenwoordiger $KLANT'"
 refused "$FC" "the vertegenwoordiger must be another key than the klant's"
 
 new_case "the directie removing the klant from the roles file"
-H=$(G rev-parse main)
-G cat-file blob "$H:roles" | grep -v "^klant " >"$T_WORK/roles"
-t=$(tree_edit "$H" "roles=$(put_blob "$T_WORK/roles")")
-FC=$(forge "$DIR" directie "$t" "$(msg roles - directie $(($(seq_of "$H") + 1)))" -p "$H")
-G update-ref refs/heads/main "$FC"
+roles_commit "$DIR" directie "grep -v '^klant '"
 refused "$FC" "a dossier needs a klant and a directie"
 
 new_case "authority at the parent, not by timestamp"
