@@ -21,7 +21,7 @@
 #   VERIFY_N=10000        commits on main to build (init included)
 #   VERIFY_REUSE=DIR      reuse (and top up to N) the dossier a previous run kept in DIR
 #   VERIFY_RUNS=3         timed runs of (a) (median)
-#   VERIFY_GIT_RUNS=1     timed runs of (b) (median)
+#   VERIFY_GIT_RUNS=1     timed runs of (b) (median); 0 skips (b) and the ratio
 #   VERIFY_INC_RUNS=7     timed runs of (c) and (d) (median)
 #   VERIFY_BUILD_ONLY=1   build (or top up) the dossier, time nothing
 #   KLUIS=PATH            the binary (default build/kluis); copied into DIR first
@@ -172,6 +172,7 @@ for ((r = 1; r <= INC_RUNS; r++)); do timed "$S/ver" "$K" --version; done
 
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 FULL=$(ms "$S/full")
+touch "$S/git"   # empty when VERIFY_GIT_RUNS=0
 GIT=$(ms "$S/git")
 INC=$(ms "$S/inc")
 NONE=$(ms "$S/none")
@@ -181,6 +182,9 @@ GITPC=$(awk -v t="$GIT" -v n="$COMMITS" 'BEGIN { printf "%.3f", t / n }')
 RATIO=$(awk -v g="$GIT" -v f="$FULL" 'BEGIN { printf "%.1f", g / f }')
 FINAL=$(git -C "$REPO" rev-list --count main)
 verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "met" : "MISSED") }'; }
+RATIO_VERDICT=$(verdict "$(awk -v r="$RATIO" 'BEGIN { print (r >= 20) }')")
+RATIO_CELL="**${RATIO}x**"
+if ((GIT_RUNS == 0)); then GIT=- GITPC=- RATIO_CELL=- RATIO_VERDICT="not measured"; fi
 
 cat <<EOF
 
@@ -191,7 +195,7 @@ $(kb_machine); load average $LOAD0 before, $LOAD1 after the timing.
 | --- | --- | --- | --- | --- |
 | (a) \`kluis verify $ID --full\` | $RUNS | $FULL | $FULLPC | |
 | (b) \`git log --show-signature main\` | $GIT_RUNS | $GIT | $GITPC | |
-| ratio (b)/(a) | | **${RATIO}x** | | >= 20x: $(verdict "$(awk -v r="$RATIO" 'BEGIN { print (r >= 20) }')") |
+| ratio (b)/(a) | | $RATIO_CELL | | >= 20x: $RATIO_VERDICT |
 | (c) \`kluis verify $ID\` after one new commit | $INC_RUNS | **$INC** | | < 50 ms: $(verdict "$(awk -v t="$INC" 'BEGIN { print (t < 50) }')") |
 | (d) \`kluis verify $ID\`, nothing new | $INC_RUNS | $NONE | | |
 | (e) \`kluis --version\` (process start) | $INC_RUNS | $VER | | |
