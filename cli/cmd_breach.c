@@ -14,11 +14,12 @@ static const char usage[] =
 	"Usage: kluis breach add --description TEXT [--found DATE] [--dossier ID]...\n"
 	"       kluis breach reported BREACH\n"
 	"       kluis breach list [--json]\n\n"
-	"The data-breach register (WerkPro P15): 'add' records a breach (the description is\n"
-	"encrypted to the directie; --found defaults to now) and prints its id; the deadline to\n"
-	"report it to the Autoriteit Persoonsgegevens is 72 hours after it was found. 'reported'\n"
-	"records that it was reported. 'list' decrypts the register (directie) and warns on stderr\n"
-	"about breaches past their deadline and not reported.\n";
+	"The data-breach register (WerkPro P15): 'add' records a breach (anyone on the staff, the\n"
+	"moment it is found; the description is encrypted to the directie; --found defaults to now)\n"
+	"and prints its id; the deadline to report it to the Autoriteit Persoonsgegevens is 72 hours\n"
+	"after it was found. 'reported' records that it was reported (the directie, once per breach).\n"
+	"'list' decrypts the register (directie) and warns on stderr about breaches past their\n"
+	"deadline and not reported.\n";
 
 static int list(kluis_cli *cli, kluis_vault *v)
 {

@@ -27,8 +27,25 @@ static int buf_sink(void *ctx, const void *data, size_t len)
 	return kluis_buf_put(ctx, data, len);
 }
 
-/* One signed commit adding `name` (ciphertext of `plain`) to the register. */
-static int append(kluis_vault *v, const char *name, const char *plain, const char *subject, const char *trailers)
+/* Whether the actor is one of the vault's trust roots: the directie, who answers for the
+ * register and reports to the Autoriteit Persoonsgegevens. */
+static bool actor_is_directie(const char *actor, const char *const *trust, size_t ntrust)
+{
+	size_t i;
+
+	for (i = 0; i < ntrust; i++)
+		if (strcmp(trust[i], actor) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One signed commit adding `name` (ciphertext of `plain`) to the register. For a report,
+ * `breach` names the breach it reports: it must be in the register and not reported yet, and
+ * only the directie reports. The commit names the signer's role: directie for a trust root,
+ * else medewerker (anyone on the staff may record a breach the moment they find it).
+ */
+static int append(kluis_vault *v, const char *name, const char *plain, const char *subject, const char *trailers, const char *breach)
 {
 	git_repository *repo = NULL;
 	git_commit *head_commit = NULL;
@@ -43,7 +60,7 @@ static int append(kluis_vault *v, const char *name, const char *plain, const cha
 	const char *actor;
 	char *path = NULL;
 	size_t ntrust;
-	bool exists;
+	bool exists, directie;
 	int lock = -1, err;
 
 	if ((err = kluis_vault_trust(v, &trust, &ntrust)) < 0)
@@ -59,6 +76,29 @@ static int append(kluis_vault *v, const char *name, const char *plain, const cha
 	if (exists && (git_commit_lookup(&head_commit, repo, &head) < 0 || git_commit_tree(&head_tree, head_commit) < 0)) {
 		err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the breach register");
 		goto cleanup;
+	}
+	directie = actor_is_directie(actor, trust, ntrust);
+	if (breach) {
+		char recorded[64];
+		git_tree_entry *te = NULL;
+		bool known;
+		snprintf(recorded, sizeof(recorded), "breaches/%s.pgp", breach);
+		if (!directie) {
+			err = kluis_error_set(KLUIS_EACCESS, "only the directie (the vault's trust root) reports a breach to the Autoriteit Persoonsgegevens");
+			goto cleanup;
+		}
+		known = head_tree && git_tree_entry_bypath(&te, head_tree, recorded) == 0;
+		git_tree_entry_free(te);
+		te = NULL;
+		if (!known) {
+			err = kluis_error_set(KLUIS_ENOTFOUND, "no breach %s in the register (kluis breach list)", breach);
+			goto cleanup;
+		}
+		if (git_tree_entry_bypath(&te, head_tree, name) == 0) {
+			git_tree_entry_free(te);
+			err = kluis_error_set(KLUIS_ESTATE, "breach %s is already recorded as reported (kluis breach list)", breach);
+			goto cleanup;
+		}
 	}
 	if (!head_tree) {
 		git_oid e;
@@ -77,8 +117,8 @@ static int append(kluis_vault *v, const char *name, const char *plain, const cha
 		goto cleanup;
 	}
 	if ((err = kluis_buf_printf(&msg, "%s\n\n%s", subject, trailers)) < 0 ||
-	    (err = kluis_repo_commit(repo, &tree, exists ? &head : NULL, "directie", actor, kluis_now(), (const char *)msg.ptr, signer,
-				     &commit)) < 0)
+	    (err = kluis_repo_commit(repo, &tree, exists ? &head : NULL, directie ? "directie" : "medewerker", actor, kluis_now(),
+				     (const char *)msg.ptr, signer, &commit)) < 0)
 		goto cleanup;
 	err = kluis_repo_ref_cas(repo, BREACH_REF, &commit, exists ? &head : NULL, subject);
 cleanup:
@@ -122,7 +162,7 @@ int kluis_breach_add(kluis_vault *v, int64_t found, const char *description, con
 	snprintf(name, sizeof(name), "breaches/%s.pgp", id_out);
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: breach\nKluis-Entry: %s\nKluis-Found: %s\nKluis-Report-Deadline: %s\n", id_out, f, dl)) < 0)
 		goto cleanup;
-	err = append(v, name, text, "breach -", (const char *)trailers.ptr);
+	err = append(v, name, text, "breach -", (const char *)trailers.ptr, NULL);
 cleanup:
 	if (text) {
 		kluis_wipe(text, strlen(text));
@@ -146,7 +186,7 @@ int kluis_breach_reported(kluis_vault *v, const char *id, int64_t when)
 	snprintf(name, sizeof(name), "reports/%s.pgp", id);
 	snprintf(text, sizeof(text), "{\"reported\":\"%s\",\"breach\":\"%s\"}", w, id);
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: breach-reported\nKluis-Entry: %s\nKluis-Reported: %s\n", id, w)) == 0)
-		err = append(v, name, text, "breach-reported -", (const char *)trailers.ptr);
+		err = append(v, name, text, "breach-reported -", (const char *)trailers.ptr, id);
 	kluis_buf_dispose(&trailers);
 	return err;
 }
