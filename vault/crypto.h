@@ -23,7 +23,7 @@ bool kluis_threads_enabled(void);
 
 /*
  * Initialise gpgme once, before any thread starts. public_only: the process will handle no
- * secret (verify, audit), so librnp's Botan needs no locked memory at all.
+ * secret (kluis verify), so librnp's Botan needs no locked memory at all.
  */
 int kluis_crypto_init(bool public_only);
 

@@ -27,7 +27,7 @@ typedef struct kluis_dossier kluis_dossier;
 enum {
 	KLUIS_VAULT_CREATE = 1 << 0, /* make the vault directory if it does not exist */
 	KLUIS_VAULT_SIGN = 1 << 1,   /* the command will sign: resolve the actor's key early */
-	KLUIS_VAULT_PUBLIC = 1 << 2, /* the command handles public keys only (verify, audit) */
+	KLUIS_VAULT_PUBLIC = 1 << 2, /* the command handles public keys only, no secret (verify) */
 };
 /* Open the vault at dir (0700). `as` is --as or NULL; flags KLUIS_VAULT_*. */
 int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigned flags);
