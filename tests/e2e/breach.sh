@@ -20,7 +20,9 @@ MARK="breach-marker-$$-$RANDOM$RANDOM"
 commits() { git -C "$B" rev-list --count main 2>/dev/null || echo 0; }
 
 # ---- add ----
-expect_exit 0 k --as "$MEDEW" breach add --description "laptop kwijt $MARK" --found 2026-11-20 --dossier k-0001
+FOUND=$(date -u -d '5 days ago' +%F)              # 72 hours have passed: late
+DUE=$(date -u -d "$FOUND + 3 days" +%F)
+expect_exit 0 k --as "$MEDEW" breach add --description "laptop kwijt $MARK" --found "$FOUND" --dossier k-0001
 assert_match "$OUT" "$ID_RE" "stdout of breach add"
 OLD=$OUT
 expect_exit 0 k --as "$DIR" breach add --description "mail aan de verkeerde ontvanger"
@@ -47,7 +49,7 @@ pass "the record is encrypted to the directie alone (stock gpg), in no commit me
 expect_exit 0 env GNUPGHOME="$DIR_ONLY" "$KLUIS" --as "$DIR" breach list
 line=$(grep "^$OLD " <<<"$OUT") || fail "list has no line for $OLD: $OUT"
 read -r _ found deadline reported _ <<<"$line"
-assert_eq "$found $deadline $reported" "2026-11-20T00:00:00Z 2026-11-23T00:00:00Z no" "the breach found on 2026-11-20"
+assert_eq "$found $deadline $reported" "${FOUND}T00:00:00Z ${DUE}T00:00:00Z no" "the breach found on $FOUND"
 grep_q "^$NEW " <<<"$OUT" || fail "list has no line for $NEW: $OUT"
 assert_eq "$ERR" "kluis: warning: 1 breach is past the 72-hour deadline and not reported to the Autoriteit Persoonsgegevens (P15)" "stderr of list"
 expect_exit 0 env GNUPGHOME="$DIR_ONLY" "$KLUIS" --as "$DIR" breach list --json

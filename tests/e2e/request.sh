@@ -16,7 +16,9 @@ AUD=$REPLY
 NOTE="antwoord-marker-$$-$RANDOM$RANDOM"
 
 # ---- add ----
-expect_exit 0 k --as "$MEDEW" request "$D" add --type verwijdering --received 2026-10-01
+RECEIVED=$(date -u -d '40 days ago' +%F)          # four weeks have passed: overdue
+DUE=$(date -u -d "$RECEIVED + 28 days" +%F)
+expect_exit 0 k --as "$MEDEW" request "$D" add --type verwijdering --received "$RECEIVED"
 assert_match "$OUT" "$ID_RE" "stdout of request add"
 OLD=$OUT
 before=$(date -u +%s)
@@ -44,7 +46,7 @@ expect_exit 0 k --as "$MEDEW" request "$D" list
 line_old=$(grep "^$OLD " <<<"$OUT") || fail "list has no line for $OLD: $OUT"
 line_new=$(grep "^$NEW " <<<"$OUT") || fail "list has no line for $NEW: $OUT"
 read -r _ type rec dl status <<<"$line_old"
-assert_eq "$type $rec $dl $status" "verwijdering 2026-10-01 2026-10-29 overdue" "the request received on 2026-10-01"
+assert_eq "$type $rec $dl $status" "verwijdering $RECEIVED $DUE overdue" "the request received on $RECEIVED"
 read -r _ type _ dl status <<<"$line_new"
 assert_eq "$type $dl $status" "correctie $want open" "the request received today"
 assert_eq "$ERR" "kluis: warning: 1 request is past the four-week deadline (P10.2, P11.3)" "stderr of list"
