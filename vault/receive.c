@@ -12,6 +12,7 @@
  * deletion of any of them, and a main or access that does not fast-forward (the receiving
  * git accepts forced pushes by default; the hook is what keeps history append-only).
  */
+#include "odb_loose.h"
 #include "sync.h"
 #include "internal.h"
 
@@ -158,7 +159,7 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 	tmpl[0] = '\0';
 	if ((err = kluis_repo_global_init()) < 0)
 		return err;
-	if (git_repository_open_ext(&srv, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+	if (git_repository_open_ext(&srv, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0 || kluis_odb_lean_loose(srv) < 0) {
 		err = kluis_git_fail(KLUIS_EGENERIC, "cannot open the server repository (kluis hook runs inside git's pre-receive hook)");
 		goto cleanup;
 	}

@@ -6,6 +6,7 @@
  * asked, never by searching upward.
  */
 #include "repo.h"
+#include "odb_loose.h"
 #include "error.h"
 #include "nossh.h"
 #include "notls.h"
@@ -71,6 +72,13 @@ int kluis_repo_open(git_repository **out, const char *path)
 		return kluis_error_set(KLUIS_ENOTFOUND, "no repository at '%s'", path);
 	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, NULL) < 0)
 		return kluis_git_fail(KLUIS_EGENERIC, "cannot open the repository");
+	/* damaged loose objects are refused before libgit2 1.5's own reader, which hangs on a
+	 * truncated one (odb_loose.c) */
+	if (kluis_odb_lean_loose(*out) < 0) {
+		git_repository_free(*out);
+		*out = NULL;
+		return kluis_error_set(KLUIS_EGENERIC, "cannot open the repository: %s", kluis_error_last());
+	}
 	return 0;
 }
 

@@ -11,6 +11,7 @@
  */
 #include "verify_internal.h"
 #include "checkpoint.h"
+#include "odb_loose.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -170,6 +171,9 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 	v.opts = opts;
 	v.rep = rep;
 	v.id = id;
+	/* a repository not opened by kluis_repo_open (a bundle's): the strict reader, in front */
+	if ((err = kluis_odb_lean_loose(repo)) < 0)
+		return err;
 	if ((err = kluis_repo_ref(repo, KLUIS_MAIN_REF, &head, &exists)) < 0)
 		return err;
 	if (!exists) {
