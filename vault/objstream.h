@@ -13,7 +13,8 @@
  * neither loose nor an undeltified entry of a local pack with a v2 index (a delta, an
  * alternate), are read whole through libgit2, so its own checks (the object id's hash) apply;
  * the streamed path checks the zlib stream and the exact size but not the object id's SHA-1:
- * callers check the content against what they trust (the signed pointer's sha256).
+ * callers check the content against what they trust (kluis_objstream_check_pointer checks
+ * both the signed pointer's sha256 and, for what it streamed, the id).
  */
 #ifndef KLUIS_OBJSTREAM_H
 #define KLUIS_OBJSTREAM_H
@@ -53,8 +54,9 @@ int kluis_objstream_read(kluis_objstream *s, void *buf, size_t len, size_t *n_ou
 void kluis_objstream_free(kluis_objstream *s);
 
 /*
- * The ciphertext check of verification, in bounded memory: the blob `p` names exists, has the
- * signed size and sha256 (read through once, streamed when large), and its first
+ * The ciphertext check of verification, in bounded memory: the blob `p` names exists, hashes
+ * to its id, has the signed size and sha256 (read through once, streamed when loose or large;
+ * a failure is read again through libgit2 for its finding), and its first
  * KLUIS_OBJSTREAM_HEAD bytes (all of it when smaller) are appended to `head`, for the OpenPGP
  * recipient packets. Errors are KLUIS_EVERIFY (KLUIS_EGENERIC for an I/O error) with one of
  * the messages "ciphertext object <oid> is missing", "ciphertext object <oid> is corrupted:

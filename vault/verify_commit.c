@@ -234,37 +234,109 @@ static int diff_add(kluis_vdiff *d, const char *name, const git_oid *oid)
 	return 0;
 }
 
+/* Whether t's entry names are strictly ascending (strcmp). Git writes the trees kluis makes
+ * so (all their entries are trees, and names are unique); a forged tree need not be. */
+static bool names_ascending(const git_tree *t)
+{
+	size_t i, n = t ? git_tree_entrycount(t) : 0;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(git_tree_entry_name(git_tree_entry_byindex(t, i - 1)), git_tree_entry_name(git_tree_entry_byindex(t, i))) >= 0)
+			return false;
+	return true;
+}
+
+/* A pair of same-named entries of an old and a new tree; either is NULL when the name is in
+ * one tree only. */
+typedef int (*pair_fn)(vctx *v, kluis_vdiff *d, const git_tree_entry *old, const git_tree_entry *now);
+
+/*
+ * Call fn for every name of `a` and `b` (either tree may be NULL): first each entry of b in
+ * b's order, with a's entry of that name, then each entry only in a, in a's order. Two
+ * ascending trees are merged in one pass; others are matched by name lookups, the same pairs
+ * in the same order. Goes on after an error (a shard tree missing: the others are still
+ * compared) and returns -1 at the end.
+ */
+static int each_pair(vctx *v, kluis_vdiff *d, git_tree *a, git_tree *b, pair_fn fn)
+{
+	size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0, i = 0, j, k, nonly = 0, *only_a;
+	const git_tree_entry *ea, *eb;
+	int c, err = 0;
+
+	if (!names_ascending(a) || !names_ascending(b)) {
+		for (j = 0; j < nb; j++) {
+			eb = git_tree_entry_byindex(b, j);
+			if (fn(v, d, a ? git_tree_entry_byname(a, git_tree_entry_name(eb)) : NULL, eb) < 0)
+				err = -1;
+		}
+		for (i = 0; i < na; i++) {
+			ea = git_tree_entry_byindex(a, i);
+			if ((!b || !git_tree_entry_byname(b, git_tree_entry_name(ea))) && fn(v, d, ea, NULL) < 0)
+				err = -1;
+		}
+		return err;
+	}
+	if (!(only_a = malloc((na ? na : 1) * sizeof(*only_a))))
+		return -1;
+	for (j = 0; j < nb; j++) {
+		eb = git_tree_entry_byindex(b, j);
+		ea = NULL;
+		while (i < na && (c = strcmp(git_tree_entry_name(git_tree_entry_byindex(a, i)), git_tree_entry_name(eb))) <= 0) {
+			if (c == 0) {
+				ea = git_tree_entry_byindex(a, i++);
+				break;
+			}
+			only_a[nonly++] = i++;
+		}
+		if (fn(v, d, ea, eb) < 0)
+			err = -1;
+	}
+	while (i < na)
+		only_a[nonly++] = i++;
+	for (k = 0; k < nonly; k++)
+		if (fn(v, d, git_tree_entry_byindex(a, only_a[k]), NULL) < 0)
+			err = -1;
+	free(only_a);
+	return err;
+}
+
+/* An entry directory of a shard: added, changed, or removed. */
+static int shard_pair(vctx *v, kluis_vdiff *d, const git_tree_entry *old, const git_tree_entry *now)
+{
+	(void)v;
+	if (!now) {
+		if (!d->nremoved++)
+			snprintf(d->first_removed, sizeof(d->first_removed), "%s", git_tree_entry_name(old));
+		return 0;
+	}
+	if (!old)
+		return diff_add(d, git_tree_entry_name(now), git_tree_entry_id(now));
+	if (!git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(now)))
+		return diff_modified(d, git_tree_entry_name(now), git_tree_entry_id(old), git_tree_entry_id(now));
+	return 0;
+}
+
 /* Compare two shard trees (either may be NULL). */
 static int diff_shard(vctx *v, const git_oid *old_id, const git_oid *new_id, kluis_vdiff *d)
 {
 	git_tree *a = NULL, *b = NULL;
-	size_t i;
 	int err = 0;
 
-	if ((old_id && git_tree_lookup(&a, v->repo, old_id) < 0) || (new_id && git_tree_lookup(&b, v->repo, new_id) < 0)) {
+	if ((old_id && git_tree_lookup(&a, v->repo, old_id) < 0) || (new_id && git_tree_lookup(&b, v->repo, new_id) < 0))
 		err = -1;
-		goto cleanup;
-	}
-	for (i = 0; b && i < git_tree_entrycount(b); i++) {
-		const git_tree_entry *nb = git_tree_entry_byindex(b, i), *na = a ? git_tree_entry_byname(a, git_tree_entry_name(nb)) : NULL;
-		if (!na) {
-			if (diff_add(d, git_tree_entry_name(nb), git_tree_entry_id(nb)) < 0)
-				err = -1;
-		} else if (!git_oid_equal(git_tree_entry_id(na), git_tree_entry_id(nb))) {
-			if (diff_modified(d, git_tree_entry_name(nb), git_tree_entry_id(na), git_tree_entry_id(nb)) < 0)
-				err = -1;
-		}
-	}
-	for (i = 0; a && i < git_tree_entrycount(a); i++) {
-		const git_tree_entry *na = git_tree_entry_byindex(a, i);
-		if (!b || !git_tree_entry_byname(b, git_tree_entry_name(na)))
-			if (!d->nremoved++)
-				snprintf(d->first_removed, sizeof(d->first_removed), "%s", git_tree_entry_name(na));
-	}
-cleanup:
+	else
+		err = each_pair(v, d, a, b, shard_pair);
 	git_tree_free(a);
 	git_tree_free(b);
 	return err;
+}
+
+/* A shard of the entries tree: compared when it changed, appeared or went. */
+static int entries_pair(vctx *v, kluis_vdiff *d, const git_tree_entry *old, const git_tree_entry *now)
+{
+	if (old && now && git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(now)))
+		return 0;
+	return diff_shard(v, old ? git_tree_entry_id(old) : NULL, now ? git_tree_entry_id(now) : NULL, d);
 }
 
 static const git_oid *subtree_id(git_tree *t, const char *name)
@@ -283,7 +355,6 @@ static int diff_entries(vctx *v, git_tree *old_root, git_tree *new_root, kluis_v
 	const git_oid *ea = subtree_id(old_root, "entries"), *eb = subtree_id(new_root, "entries");
 	git_tree *a = NULL, *b = NULL;
 	bool a_kept = false;
-	size_t i;
 	int err = 0;
 
 	if ((ea && eb && git_oid_equal(ea, eb)) || (!ea && !eb))
@@ -296,19 +367,7 @@ static int diff_entries(vctx *v, git_tree *old_root, git_tree *new_root, kluis_v
 		err = -1;
 		goto cleanup;
 	}
-	for (i = 0; b && i < git_tree_entrycount(b); i++) {
-		const git_tree_entry *sb = git_tree_entry_byindex(b, i), *sa = a ? git_tree_entry_byname(a, git_tree_entry_name(sb)) : NULL;
-		if (sa && git_oid_equal(git_tree_entry_id(sa), git_tree_entry_id(sb)))
-			continue;
-		if (diff_shard(v, sa ? git_tree_entry_id(sa) : NULL, git_tree_entry_id(sb), d) < 0)
-			err = -1;
-	}
-	for (i = 0; a && i < git_tree_entrycount(a); i++) {
-		const git_tree_entry *sa = git_tree_entry_byindex(a, i);
-		if (!b || !git_tree_entry_byname(b, git_tree_entry_name(sa)))
-			if (diff_shard(v, git_tree_entry_id(sa), NULL, d) < 0)
-				err = -1;
-	}
+	err = each_pair(v, d, a, b, entries_pair);
 cleanup:
 	if (!a_kept)
 		git_tree_free(a);
@@ -410,7 +469,7 @@ int kluis_vgather_commit(vctx *g, const git_oid *oid, const git_oid *parent_oid,
 	const git_tree_entry *te;
 	kluis_action action = KLUIS_ACT__COUNT;
 	size_t i;
-	int err = 0;
+	int err = 0, rc = 0;
 
 	memset(f, 0, sizeof(*f));
 	git_oid_cpy(&f->oid, oid);
@@ -425,8 +484,13 @@ int kluis_vgather_commit(vctx *g, const git_oid *oid, const git_oid *parent_oid,
 	} else if (parent_oid && git_commit_lookup(&parent, g->repo, parent_oid) < 0) {
 		parent = NULL;
 	}
-	if (git_commit_tree(&tree, c) < 0 || (parent_oid && (!parent || git_commit_tree(&ptree, parent) < 0))) {
+	if ((rc = git_commit_tree(&tree, c)) < 0 || (parent_oid && (!parent || (rc = git_commit_tree(&ptree, parent)) < 0))) {
+		const git_error *e = git_error_last();
+
 		f->tree_missing = true;
+		/* absent, or there and damaged (say, truncated) */
+		if (rc < 0 && rc != GIT_ENOTFOUND && e && e->message && !(f->tree_err = strdup(e->message)))
+			err = -1;
 		goto cleanup;
 	}
 	if (parse_trailers(c, f) < 0)
@@ -517,6 +581,7 @@ void kluis_vfacts_dispose(kluis_vfacts *f)
 	kluis_strings_free(f->restricted, f->nrestricted);
 	kluis_strings_free(f->unexpected, f->nunexpected);
 	free(f->sig_msg);
+	free(f->tree_err);
 	free(f->committer_email);
 	kluis_buf_dispose(&f->roles_text);
 	free(f->roles_err);
@@ -559,7 +624,10 @@ void kluis_vjudge_commit(vctx *v, kluis_vfacts *f, unsigned long long *seq)
 
 	v->rep->commits++;
 	if (f->tree_missing) {
-		kluis_vfinding(v, oid, "tree object missing");
+		if (f->tree_err)
+			kluis_vfinding(v, oid, "tree object unreadable: %s", f->tree_err);
+		else
+			kluis_vfinding(v, oid, "tree object missing");
 		goto cleanup;
 	}
 	if (kluis_action_parse(action_name, &action) < 0)

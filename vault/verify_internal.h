@@ -99,6 +99,7 @@ typedef struct {
 	bool missing;       /* no commit object: the walk stops here */
 	bool has_parent;
 	bool tree_missing;  /* its tree or the parent's is unreadable: nothing below is set */
+	char *tree_err;     /* tree_missing for another reason than absence: libgit2's words */
 	char action_name[32], role_name[32], seqs[32], special[32], consent_ref[32], supersedes[32];
 	bool consent_opdr;
 	char **named;       /* Kluis-Entry trailers */

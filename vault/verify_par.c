@@ -20,6 +20,7 @@
  */
 #include "verify_internal.h"
 #include "crypto.h"
+#include "odb_loose.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -130,6 +131,8 @@ static int worker_open(worker *w, vctx *v)
 	if (git_repository_open_ext(&g->repo, git_repository_path(v->repo), GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
 				    NULL) < 0)
 		return -1;
+	if (kluis_odb_lean_loose(g->repo) < 0)
+		return -1;
 	if (kluis_keyring_clone(v->kr, &g->kr) < 0)
 		return -1;
 	if (v->head_tree && git_tree_lookup(&g->head_tree, g->repo, git_tree_id(v->head_tree)) < 0)
@@ -220,10 +223,17 @@ int kluis_vcheck_chain(vctx *v, const git_oid *chain, size_t n, const git_oid *p
 	for (i = 0; i < n; i++) {
 		slot *s = &p->slots[i % WINDOW];
 		pthread_mutex_lock(&p->lock);
-		p->awaited = i;
-		while (s->state == SLOT_EMPTY)
-			pthread_cond_wait(&p->ready, &p->lock);
-		p->awaited = n;
+		if (s->state == SLOT_EMPTY) {
+			/* wait for the end of the batch that holds commit i (batches start at multiples
+			 * of p->batch, and one worker fills a batch in order), so that the worker wakes
+			 * the judge once a batch, not once a commit */
+			size_t end = (i / p->batch + 1) * p->batch;
+
+			p->awaited = (end < n ? end : n) - 1;
+			while (p->slots[p->awaited % WINDOW].state == SLOT_EMPTY)
+				pthread_cond_wait(&p->ready, &p->lock);
+			p->awaited = n;
+		}
 		pthread_mutex_unlock(&p->lock);
 		if (s->state == SLOT_FAILED) {
 			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
@@ -238,7 +248,7 @@ int kluis_vcheck_chain(vctx *v, const git_oid *chain, size_t n, const git_oid *p
 		pthread_mutex_lock(&p->lock);
 		s->state = SLOT_EMPTY;
 		p->judged = i + 1;
-		if (p->waiting)
+		if (p->waiting && p->next + p->batch <= p->judged + WINDOW)
 			pthread_cond_broadcast(&p->space);
 		pthread_mutex_unlock(&p->lock);
 	}

@@ -505,6 +505,18 @@ t=$(G rev-parse "main~2^{tree}")
 rm -f "$(loose "$t")"
 refused "$(G rev-parse main~2)" "missing"
 
+# libgit2 1.5's own loose reader loops forever on a truncated object file (libgit2 #7342);
+# kluis reads loose objects itself first (vault/odb_loose.c), so this is a finding, not a hang
+new_case "a truncated tree object in the history"
+c=$(G rev-parse main~2)
+t=$(G rev-parse "$c^{tree}")
+f=$(loose "$t")
+[ -f "$f" ] || fail "tree $t is not a loose object (test precondition)"
+chmod u+w "$f"
+truncate -s $(($(stat -c %s "$f") - 4)) "$f"
+refused "$c" "tree object unreadable: loose object $t is corrupted" --full
+refused "$c" "tree object unreadable: loose object $t is corrupted"
+
 new_case "a deleted commit object in the history"
 c=$(G rev-parse main~2)
 [ -f "$(loose "$c")" ] || fail "commit $c is not a loose object (test precondition)"
@@ -605,6 +617,22 @@ new_case "a forged commit after a clean cached run"
 accepted
 add_commit "$KLANT" klant
 refused "$FC" "is the klant in this dossier, and only the"
+
+# The cache lives in the auditor's home, outside the vault, and is MAC'd with a key kept there:
+# edited to resume after a forged commit, it must be ignored (a full run finds the forgery).
+new_case "the verified-state cache edited to vouch for a forged commit"
+accepted
+cache=$XDG_CACHE_HOME/kluis/verify/$(printf '%s\0%s' "$(realpath "$CV")" "$D" | sha256sum | cut -c1-64)
+[ -f "$cache" ] || fail "no verified-state cache at $cache (test precondition)"
+assert_eq "$(stat -c %a "$cache") $(stat -c %a "$(dirname "$cache")") $(stat -c %a "$(dirname "$cache")/.key")" "600 700 600" \
+	"modes of the cache file, its directory and its MAC key"
+add_commit "$KLANT" klant
+cseq=$(sed -n 's/^seq //p' "$cache")
+sed -i -e "s/^head .*/head $FC/" -e "s/^seq .*/seq $((cseq + 1))/" "$cache"
+assert_eq "$(sed -n 's/^head //p' "$cache")" "$FC" "the edited cache's head (test precondition)"
+refused "$FC" "is the klant in this dossier, and only the"
+OUT=$(kv "$D" --json 2>/dev/null) && fail "verify --json accepts the forgery behind an edited cache"
+assert_eq "$(jq -r '.dossiers[0].incremental' <<<"$OUT")" false "incremental, with an edited cache"
 
 new_case "rollback after a clean cached run"
 accepted
