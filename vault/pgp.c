@@ -408,6 +408,16 @@ static void stderr_quiet(kluis_keyring *kr, bool on)
 	pthread_mutex_unlock(&quiet_lock);
 }
 
+void kluis_pgp_quiet_begin(kluis_keyring *kr)
+{
+	stderr_quiet(kr, true);
+}
+
+void kluis_pgp_quiet_end(kluis_keyring *kr)
+{
+	stderr_quiet(kr, false);
+}
+
 int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 			      const void *sig, size_t sig_len, char signer[41], int64_t *created)
 {

@@ -63,6 +63,14 @@ int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 			      const void *sig, size_t sig_len, char signer[41], int64_t *created);
 
 /*
+ * Keep stderr silenced (librnp's messages of bad signatures) from _begin to _end, nested
+ * with the silencing around each verification, so that a run of many verifications does not
+ * move file descriptor 2 four times a signature. Nothing else may write to stderr meanwhile.
+ */
+void kluis_pgp_quiet_begin(kluis_keyring *kr);
+void kluis_pgp_quiet_end(kluis_keyring *kr);
+
+/*
  * The key ids (16 hex, upper case) of the public-key recipients of an encrypted message,
  * read from its packets without decrypting. `*ids` is malloc'd; free with kluis_pgp_ids_free.
  */

@@ -21,6 +21,7 @@
 #include "verify_internal.h"
 #include "crypto.h"
 #include "odb_loose.h"
+#include "pgp.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -219,7 +220,9 @@ int kluis_vcheck_chain(vctx *v, const git_oid *chain, size_t n, const git_oid *p
 		return check_serial(v, chain, n, parent, seq);
 	}
 
-	/* judge, in chain order */
+	/* judge, in chain order; the workers' verifications keep stderr silenced meanwhile (the
+	 * judge writes nothing to it: findings are reported after the run) */
+	kluis_pgp_quiet_begin(v->kr);
 	for (i = 0; i < n; i++) {
 		slot *s = &p->slots[i % WINDOW];
 		pthread_mutex_lock(&p->lock);
@@ -260,6 +263,7 @@ int kluis_vcheck_chain(vctx *v, const git_oid *chain, size_t n, const git_oid *p
 		pthread_join(ws[k].thread, NULL);
 		worker_close(&ws[k]);
 	}
+	kluis_pgp_quiet_end(v->kr);
 	for (i = 0; i < WINDOW; i++)
 		if (p->slots[i].state != SLOT_EMPTY)
 			kluis_vfacts_dispose(&p->slots[i].f);
