@@ -13,6 +13,9 @@
 #   (c) kluis verify ID                 after one new `kluis add`, cache warm (VERIFY_INC_RUNS)
 #   (d) kluis verify ID                 nothing new since the last run (the floor of (c))
 #   (e) kluis --version                 process start-up alone
+#   (f) kluis verify ID                 as (c), but the page cache dropped first (the worst
+#                                       case: libraries, records, inodes all from disk)
+#   (g) kluis --version                 as (e), the page cache dropped first
 #
 # Prints the medians, per commit for (a) and (b), the ratio (b)/(a), and a Markdown summary.
 # Targets (the issue): (a) at least 20x faster than (b); (c) under 50 ms.
@@ -23,6 +26,8 @@
 #   VERIFY_RUNS=3         timed runs of (a) (median)
 #   VERIFY_GIT_RUNS=1     timed runs of (b) (median); 0 skips (b) and the ratio
 #   VERIFY_INC_RUNS=7     timed runs of (c) and (d) (median)
+#   VERIFY_COLD_RUNS=5    timed runs of (f) and (g); 0 skips them (and they are skipped when
+#                         /proc/sys/vm/drop_caches is not writable: root only)
 #   VERIFY_BUILD_ONLY=1   build (or top up) the dossier, time nothing
 #   KLUIS=PATH            the binary (default build/kluis); copied into DIR first
 #
@@ -35,6 +40,8 @@ N=${VERIFY_N:-10000}
 RUNS=${VERIFY_RUNS:-3}
 GIT_RUNS=${VERIFY_GIT_RUNS:-1}
 INC_RUNS=${VERIFY_INC_RUNS:-7}
+COLD_RUNS=${VERIFY_COLD_RUNS:-5}
+[ -w /proc/sys/vm/drop_caches ] || COLD_RUNS=0
 ID=bench
 
 [ -x "$KLUIS" ] || { echo "bench: no kluis binary at $KLUIS" >&2; exit 1; }
@@ -170,6 +177,21 @@ done
 echo "bench: (c) incremental after one add: $(tr '\n' ' ' <"$S/inc") us" >&2
 for ((r = 1; r <= INC_RUNS; r++)); do timed "$S/ver" "$K" --version; done
 
+# (f) and (g): the same from a cold page cache, dropped just before the timed command
+drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+for ((r = 1; r <= COLD_RUNS; r++)); do
+	"$K" --vault "$V" --as "$F2" add "$ID" - <"$VDIR/note" >/dev/null 2>"$VDIR/add.err" ||
+		{ echo "bench: kluis add failed: $(cat "$VDIR/add.err")" >&2; exit 1; }
+	sleep 3
+	drop_caches
+	timed "$S/cold" kv --json
+	[ "$(jq -r '.dossiers[0].incremental' "$VDIR/out")" = true ] ||
+		{ echo "bench: (f) was not incremental" >&2; exit 1; }
+	drop_caches
+	timed "$S/vercold" "$K" --version
+done
+((COLD_RUNS == 0)) || echo "bench: (f) incremental after one add, cold: $(tr '\n' ' ' <"$S/cold") us" >&2
+
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 FULL=$(ms "$S/full")
 touch "$S/git"   # empty when VERIFY_GIT_RUNS=0
@@ -179,6 +201,11 @@ INC_RANGE=$(sort -n "$S/inc" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf
 INC_UNDER=$(awk '$1 < 50000 { n++ } END { print n + 0 }' "$S/inc")
 NONE=$(ms "$S/none")
 VER=$(ms "$S/ver")
+touch "$S/cold" "$S/vercold"   # empty when VERIFY_COLD_RUNS=0
+COLD=$(ms "$S/cold")
+COLD_RANGE=$(sort -n "$S/cold" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf " (%.1f-%.1f)", lo / 1000, hi / 1000 }')
+VERCOLD=$(ms "$S/vercold")
+if ((COLD_RUNS == 0)); then COLD=- COLD_RANGE= VERCOLD=-; fi
 FULLPC=$(awk -v t="$FULL" -v n="$COMMITS" 'BEGIN { printf "%.3f", t / n }')
 GITPC=$(awk -v t="$GIT" -v n="$COMMITS" 'BEGIN { printf "%.3f", t / n }')
 RATIO=$(awk -v g="$GIT" -v f="$FULL" 'BEGIN { printf "%.1f", g / f }')
@@ -201,4 +228,6 @@ $(kb_machine); load average $LOAD0 before, $LOAD1 after the timing.
 | (c) \`kluis verify $ID\` after one new commit | $INC_RUNS | **$INC** ($INC_RANGE; $INC_UNDER under 50) | | < 50 ms: $(verdict "$(awk -v t="$INC" 'BEGIN { print (t < 50) }')") |
 | (d) \`kluis verify $ID\`, nothing new | $INC_RUNS | $NONE | | |
 | (e) \`kluis --version\` (process start) | $INC_RUNS | $VER | | |
+| (f) as (c), page cache dropped first | $COLD_RUNS | $COLD$COLD_RANGE | | worst case |
+| (g) as (e), page cache dropped first | $COLD_RUNS | $VERCOLD | | |
 EOF
