@@ -127,13 +127,12 @@ static int inflate_object(git_odb_backend *backend, const unsigned char *in, siz
 	if (sp[1] == '0' && sp + 2 != nul)
 		goto cleanup; /* git writes no leading zeros, and reads none */
 	for (unsigned char *p = sp + 1; p < nul; p++) {
-		if (*p < '0' || *p > '9' || size > SIZE_MAX_HERE)
+		if (*p < '0' || *p > '9')
 			goto cleanup;
-		size = size * 10 + (unsigned)(*p - '0');
-	}
-	if (size > SIZE_MAX_HERE) {
-		rc = GIT_PASSTHROUGH;
-		goto cleanup;
+		if ((size = size * 10 + (unsigned)(*p - '0')) > SIZE_MAX_HERE) {
+			rc = GIT_PASSTHROUGH; /* large (a well-compressed document): libgit2's to read */
+			goto cleanup;
+		}
 	}
 	*why = "its content does not have the size its header states";
 	extra = hlen - (size_t)(nul + 1 - head); /* content inflated along with the header */

@@ -238,12 +238,43 @@ static void test_another_object_under_this_id(void **state)
 	git_odb_free(lean);
 }
 
+/* Larger than the reader takes (64 MiB inflated), though its file is small: left to libgit2. */
+static void test_large_object_left_to_libgit2(void **state)
+{
+	size_t len = (64u << 20) + 1;
+	unsigned char *zeros = calloc(1, len);
+	git_odb *odb, *lean;
+	git_odb_object *o = NULL;
+	git_repository *repo;
+	git_oid id;
+
+	(void)state;
+	assert_non_null(zeros);
+	assert_int_equal(git_repository_odb(&odb, g_repo), 0);
+	assert_int_equal(git_odb_write(&id, odb, zeros, len, GIT_OBJECT_BLOB), 0);
+	git_odb_free(odb);
+	lean = lean_only();
+	assert_int_equal(git_odb_read(&o, lean, &id), GIT_ENOTFOUND); /* passed on */
+	git_odb_free(lean);
+	assert_int_equal(git_repository_open_bare(&repo, g_dir), 0);
+	assert_int_equal(kluis_odb_lean_loose(repo), 0);
+	assert_int_equal(git_repository_odb(&odb, repo), 0);
+	assert_int_equal(git_odb_read(&o, odb, &id), 0);
+	assert_int_equal(git_odb_object_size(o), len);
+	assert_memory_equal(git_odb_object_data(o), zeros, len);
+	git_odb_object_free(o);
+	git_odb_free(odb);
+	git_repository_free(repo);
+	free(zeros);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_what_libgit2_reads),
 		cmocka_unit_test(test_damaged_files_refused),
 		cmocka_unit_test(test_another_object_under_this_id),
+		cmocka_unit_test(test_large_object_left_to_libgit2),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
