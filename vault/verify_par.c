@@ -82,6 +82,19 @@ unsigned kluis_verify_threads(size_t n)
 	return cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
 }
 
+static void worker_close(worker *w)
+{
+	vctx *g = &w->g;
+
+	git_tree_free(g->head_tree);
+	git_tree_free(g->content_tree);
+	git_tree_free(g->prev_entries);
+	git_commit_free(g->last_commit);
+	kluis_keyring_free(g->kr);
+	git_repository_free(g->repo);
+	memset(g, 0, sizeof(*g));
+}
+
 static void *work(void *arg)
 {
 	worker *w = arg;
@@ -114,6 +127,9 @@ static void *work(void *arg)
 			pthread_mutex_unlock(&p->lock);
 		}
 	}
+	/* its repository's object cache is freed here, beside the other worker and the judge,
+	 * not one after the other at the join (a second worker_close is a no-op) */
+	worker_close(w);
 	return NULL;
 }
 
@@ -142,19 +158,6 @@ static int worker_open(worker *w, vctx *v)
 	if (!v->content_read && v->content_tree && git_tree_lookup(&g->content_tree, g->repo, git_tree_id(v->content_tree)) < 0)
 		return -1;
 	return 0;
-}
-
-static void worker_close(worker *w)
-{
-	vctx *g = &w->g;
-
-	git_tree_free(g->head_tree);
-	git_tree_free(g->content_tree);
-	git_tree_free(g->prev_entries);
-	git_commit_free(g->last_commit);
-	kluis_keyring_free(g->kr);
-	git_repository_free(g->repo);
-	memset(g, 0, sizeof(*g));
 }
 
 /* One thread: gather and judge each commit in turn. */
