@@ -42,8 +42,16 @@ static int keyring_new(kluis_keyring **out)
 	/* librnp logs expected failures (no secret key while reading recipients) to stderr;
 	 * kluis reports errors itself, one line each */
 	kr->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (kr->devnull >= 0)
-		rnp_ffi_set_log_fd(kr->ffi, kr->devnull);
+	if (kr->devnull >= 0) {
+		/* librnp fdopen()s the descriptor it is given and fclose()s it when the ffi is
+		 * destroyed: give it its own copy, or kluis_keyring_free would close a number that
+		 * another thread may have been given meanwhile (seen: a worker's keyring, freed
+		 * while the verifier held stderr redirected, closed the saved stderr) */
+		int logfd = fcntl(kr->devnull, F_DUPFD_CLOEXEC, 0);
+
+		if (logfd >= 0 && rnp_ffi_set_log_fd(kr->ffi, logfd) != RNP_SUCCESS)
+			close(logfd);
+	}
 	*out = kr;
 	return 0;
 }
