@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <git2/sys/odb_backend.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,8 @@
 typedef struct {
 	git_odb_backend parent;
 	int objects_fd;
-	unsigned char *file; /* the compressed file, reused from one read to the next */
+	pthread_mutex_t lock; /* for `file`: libgit2 may read one odb from several threads */
+	unsigned char *file;  /* the compressed file, reused from one read to the next */
 	size_t cap;
 } lean_backend;
 
@@ -178,11 +180,12 @@ static int lean_read(void **data, size_t *size, git_object_t *type, git_odb_back
 	snprintf(name, sizeof(name), "%.2s/%s", hex, hex + 2);
 	if ((fd = openat(b->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return GIT_PASSTHROUGH;
+	pthread_mutex_lock(&b->lock);
 	len = slurp(b, fd);
 	close(fd);
-	if (len < 0)
-		return GIT_PASSTHROUGH;
-	if ((rc = inflate_object(backend, b->file, (size_t)len, data, size, type, &why)) == -1) {
+	rc = len < 0 ? GIT_PASSTHROUGH : inflate_object(backend, b->file, (size_t)len, data, size, type, &why);
+	pthread_mutex_unlock(&b->lock);
+	if (rc == -1) {
 		snprintf(msg, sizeof(msg), "loose object %s is corrupted: %s", hex, why);
 		git_error_set_str(GIT_ERROR_ODB, msg);
 	}
@@ -194,6 +197,7 @@ static void lean_free(git_odb_backend *backend)
 	lean_backend *b = (lean_backend *)backend;
 
 	close(b->objects_fd);
+	pthread_mutex_destroy(&b->lock);
 	free(b->file);
 	free(b);
 }
@@ -213,6 +217,7 @@ int kluis_odb_lean_backend(git_odb_backend **out, const char *objects_dir)
 		free(b);
 		return kluis_error_set(KLUIS_EGENERIC, "cannot open %s: %s", objects_dir, strerror(e));
 	}
+	pthread_mutex_init(&b->lock, NULL);
 	b->parent.read = lean_read;
 	b->parent.free = lean_free;
 	*out = &b->parent;
