@@ -27,18 +27,6 @@ static int buf_sink(void *ctx, const void *data, size_t len)
 	return kluis_buf_put(ctx, data, len);
 }
 
-/* Whether the actor is one of the vault's trust roots: the directie, who answers for the
- * register and reports to the Autoriteit Persoonsgegevens. */
-static bool actor_is_directie(const char *actor, const char *const *trust, size_t ntrust)
-{
-	size_t i;
-
-	for (i = 0; i < ntrust; i++)
-		if (strcmp(trust[i], actor) == 0)
-			return true;
-	return false;
-}
-
 /*
  * One signed commit adding `name` (ciphertext of `plain`) to the register. For a report,
  * `breach` names the breach it reports: it must be in the register and not reported yet, and
@@ -77,7 +65,9 @@ static int append(kluis_vault *v, const char *name, const char *plain, const cha
 		err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the breach register");
 		goto cleanup;
 	}
-	directie = actor_is_directie(actor, trust, ntrust);
+	/* the directie (a trust root) answers for the register and reports to the Autoriteit
+	 * Persoonsgegevens */
+	directie = kluis_strings_has(trust, ntrust, actor);
 	if (breach) {
 		char recorded[64];
 		git_tree_entry *te = NULL;

@@ -10,7 +10,6 @@
 #include "bundle_internal.h"
 #include "error.h"
 #include "objstream.h"
-#include "odb_loose.h"
 #include "util.h"
 
 #include <errno.h>
@@ -89,8 +88,9 @@ static int open_packing_repo(git_repository **out, char **cfg_out, git_repositor
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", cfgpath, strerror(errno));
 		goto cleanup;
 	}
-	if (git_repository_open_bare(&own, git_repository_path(repo)) < 0 || kluis_odb_lean_loose(own) < 0 ||
-	    git_repository_config(&cfg, own) < 0 ||
+	if ((err = kluis_repo_open(&own, git_repository_path(repo))) < 0)
+		goto cleanup;
+	if (git_repository_config(&cfg, own) < 0 ||
 	    git_config_add_file_ondisk(cfg, cfgpath, GIT_CONFIG_LEVEL_APP, own, 0) < 0) {
 		err = kluis_git_fail(KLUIS_EGENERIC, "cannot open the repository for packing");
 		goto cleanup;

@@ -51,6 +51,17 @@ int kluis_git_fail(int code, const char *what)
 	return kluis_error_set(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+/* Damaged loose objects are refused before libgit2 1.5's own reader, which hangs on a
+ * truncated one (odb_loose.c): every repository kluis opens or creates reads through it. */
+static int with_lean_reader(git_repository **repo, const char *what)
+{
+	if (kluis_odb_lean_loose(*repo) == 0)
+		return 0;
+	git_repository_free(*repo);
+	*repo = NULL;
+	return kluis_error_set(KLUIS_EGENERIC, "%s: %s", what, kluis_error_last());
+}
+
 int kluis_repo_create(git_repository **out, const char *path)
 {
 	git_repository_init_options opts;
@@ -62,7 +73,7 @@ int kluis_repo_create(git_repository **out, const char *path)
 	opts.initial_head = "main";
 	if (git_repository_init_ext(out, path, &opts) < 0)
 		return kluis_git_fail(KLUIS_EGENERIC, "cannot create the dossier repository");
-	return 0;
+	return with_lean_reader(out, "cannot create the dossier repository");
 }
 
 int kluis_repo_open(git_repository **out, const char *path)
@@ -72,14 +83,7 @@ int kluis_repo_open(git_repository **out, const char *path)
 		return kluis_error_set(KLUIS_ENOTFOUND, "no repository at '%s'", path);
 	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, NULL) < 0)
 		return kluis_git_fail(KLUIS_EGENERIC, "cannot open the repository");
-	/* damaged loose objects are refused before libgit2 1.5's own reader, which hangs on a
-	 * truncated one (odb_loose.c) */
-	if (kluis_odb_lean_loose(*out) < 0) {
-		git_repository_free(*out);
-		*out = NULL;
-		return kluis_error_set(KLUIS_EGENERIC, "cannot open the repository: %s", kluis_error_last());
-	}
-	return 0;
+	return with_lean_reader(out, "cannot open the repository");
 }
 
 int kluis_repo_ref(git_repository *repo, const char *refname, git_oid *out, bool *exists)

@@ -578,3 +578,13 @@ void kluis_strings_free(char **list, size_t n)
 		free(list[i]);
 	free(list);
 }
+
+bool kluis_strings_has(const char *const *list, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}

@@ -103,5 +103,7 @@ char *kluis_path_join(const char *a, const char *b);
 bool kluis_path_exists(const char *path);
 /* Free a list of n malloc'd strings and the list itself (NULL is fine). */
 void kluis_strings_free(char **list, size_t n);
+/* Whether s is one of list[0..n). */
+bool kluis_strings_has(const char *const *list, size_t n, const char *s);
 
 #endif

@@ -11,7 +11,6 @@
  */
 #include "verify_internal.h"
 #include "checkpoint.h"
-#include "odb_loose.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -22,12 +21,7 @@
 
 bool kluis_vlist_has(char **list, size_t n, const char *s)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i], s) == 0)
-			return true;
-	return false;
+	return kluis_strings_has((const char *const *)list, n, s);
 }
 
 void kluis_vlist_add(char ***list, size_t *n, const char *s)
@@ -171,9 +165,6 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 	v.opts = opts;
 	v.rep = rep;
 	v.id = id;
-	/* a repository not opened by kluis_repo_open (a bundle's): the strict reader, in front */
-	if ((err = kluis_odb_lean_loose(repo)) < 0)
-		return err;
 	if ((err = kluis_repo_ref(repo, KLUIS_MAIN_REF, &head, &exists)) < 0)
 		return err;
 	if (!exists) {

@@ -31,12 +31,7 @@
 
 static bool trusted(vctx *v, const char *fpr)
 {
-	size_t i;
-
-	for (i = 0; i < v->opts->ntrust; i++)
-		if (strcmp(v->opts->trust[i], fpr) == 0)
-			return true;
-	return false;
+	return kluis_strings_has(v->opts->trust, v->opts->ntrust, fpr);
 }
 
 static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

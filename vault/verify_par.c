@@ -20,7 +20,6 @@
  */
 #include "verify_internal.h"
 #include "crypto.h"
-#include "odb_loose.h"
 #include "pgp.h"
 
 #include <pthread.h>
@@ -145,10 +144,7 @@ static int worker_open(worker *w, vctx *v)
 	g->content = v->content;
 	g->ncontent = v->ncontent;
 	g->content_read = v->content_read;
-	if (git_repository_open_ext(&g->repo, git_repository_path(v->repo), GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
-				    NULL) < 0)
-		return -1;
-	if (kluis_odb_lean_loose(g->repo) < 0)
+	if (kluis_repo_open(&g->repo, git_repository_path(v->repo)) < 0)
 		return -1;
 	if (kluis_keyring_clone(v->kr, &g->kr) < 0)
 		return -1;
