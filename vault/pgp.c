@@ -4,7 +4,7 @@
  * Invariants: every rnp handle is destroyed on every path; no plaintext is buffered here
  * beyond rnp's own stream buffers (the caller streams it in and the ciphertext out).
  */
-#include "pgp.h"
+#include "pgp_internal.h"
 #include "error.h"
 #include "util.h"
 
@@ -16,11 +16,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
-
-struct kluis_keyring {
-	rnp_ffi_t ffi;
-	int devnull;
-};
 
 static int rnp_fail(int code, rnp_result_t r, const char *what)
 {
@@ -123,6 +118,8 @@ int kluis_keyring_import(kluis_keyring *kr, const void *data, size_t len)
 	if ((r = rnp_import_keys(kr->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_PERMISSIVE, NULL)) != RNP_SUCCESS)
 		err = rnp_fail(KLUIS_EKEY, r, "cannot import key data");
 	rnp_input_destroy(in);
+	/* an imported revocation or new binding changes what is known of a key */
+	kluis_pgp_fast_forget(kr);
 	return err;
 }
 
@@ -166,6 +163,7 @@ void kluis_keyring_free(kluis_keyring *kr)
 	if (!kr)
 		return;
 	rnp_ffi_destroy(kr->ffi);
+	kluis_pgp_fast_forget(kr);
 	if (kr->devnull >= 0)
 		close(kr->devnull);
 	free(kr);
@@ -429,6 +427,17 @@ void kluis_pgp_quiet_end(kluis_keyring *kr)
 int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 			      const void *sig, size_t sig_len, char signer[41], int64_t *created)
 {
+	/* KLUIS_SIG_FAST=0 leaves every signature to librnp, to compare the two (bench/) */
+	const char *env = getenv("KLUIS_SIG_FAST");
+
+	if (!(env && strcmp(env, "0") == 0) && kluis_pgp_verify_fast(kr, data, len, sig, sig_len, signer, created) == 1)
+		return 0;
+	return kluis_pgp_verify_rnp(kr, data, len, sig, sig_len, signer, created);
+}
+
+int kluis_pgp_verify_rnp(kluis_keyring *kr, const void *data, size_t len,
+			 const void *sig, size_t sig_len, char signer[41], int64_t *created)
+{
 	rnp_input_t din = NULL, sin = NULL;
 	rnp_op_verify_t op = NULL;
 	rnp_op_verify_signature_t s = NULL;
@@ -501,7 +510,7 @@ void kluis_pgp_ids_free(char **ids, size_t n)
  * Read one OpenPGP packet header (RFC 4880 4.2): tag, body offset and length. Partial body
  * lengths (only legal for data packets) stop the walk, which is all we need.
  */
-static bool packet_header(const unsigned char *p, size_t len, size_t pos, int *tag, size_t *body, size_t *blen, bool *partial)
+bool kluis_pgp_packet_header(const unsigned char *p, size_t len, size_t pos, int *tag, size_t *body, size_t *blen, bool *partial)
 {
 	unsigned char h;
 	size_t l;
@@ -564,7 +573,7 @@ int kluis_pgp_recipients(kluis_keyring *kr, const void *msg, size_t len, char **
 	*ids = NULL;
 	*n = 0;
 	/* the public-key session key packets (tag 1) come first, then the encrypted data */
-	while (packet_header(p, len, pos, &tag, &body, &blen, &partial)) {
+	while (kluis_pgp_packet_header(p, len, pos, &tag, &body, &blen, &partial)) {
 		if (tag == 1) {
 			if (partial || body + blen > len || blen < 10 || p[body] != 3) {
 				err = kluis_error_set(KLUIS_EVERIFY, "malformed public-key session key packet");

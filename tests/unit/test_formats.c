@@ -6,7 +6,10 @@
  *     packet sequences and on a message made by stock `gpg --encrypt`;
  *   - the checkpoint (vault/checkpoint.h) and the split of a signed commit into signed data and
  *     signature, checked against a commit made by stock `git commit -S` and verified by `gpg`;
- *   - the dossier file (vault/internal.h).
+ *   - the dossier file (vault/internal.h);
+ *   - the in-process Ed25519 signature check (vault/pgp_fast.c) against librnp's: what it
+ *     accepts, librnp accepts, on every one-byte change of a real signature, and what it must
+ *     leave to librnp (other algorithms, text signatures, expiring and revoked keys).
  *
  * One short-path GNUPGHOME (0700) with two passphrase-less keys is made for the whole program
  * and its agent killed at the end. Tests of behaviour that is wrong today run only with
@@ -28,6 +31,7 @@
 #include "vault/error.h"
 #include "vault/internal.h"
 #include "vault/pgp.h"
+#include "vault/pgp_internal.h"
 #include "vault/repo.h"
 
 static char g_home[64];  /* GNUPGHOME */
@@ -107,16 +111,22 @@ static void spit(const char *path, const void *data, size_t len)
 		fail_msg("%s", kluis_error_last());
 }
 
-static void make_key(const char *name, char fpr[41])
+/* A passphrase-less signing-only key: `algo` as gpg names it, `expire` "never" or e.g. "1y". */
+static void make_sign_key(const char *name, const char *algo, const char *expire, char fpr[41])
 {
 	char *out;
 
 	if (run("gpg --batch --quiet --pinentry-mode loopback --passphrase '' --quick-gen-key '%s <%s@kluis.test>' "
-		"ed25519 sign never 2>/dev/null", name, name) != 0)
+		"%s sign %s 2>/dev/null", name, name, algo, expire) != 0)
 		fail_msg("gpg --quick-gen-key failed");
 	out = capture(NULL, "gpg --batch --with-colons --list-keys '<%s@kluis.test>' 2>/dev/null | awk -F: '/^fpr/{print $10; exit}'", name);
 	assert_true(kluis_fpr_normalize(strtok(out, "\n"), fpr));
 	free(out);
+}
+
+static void make_key(const char *name, char fpr[41])
+{
+	make_sign_key(name, "ed25519", "never", fpr);
 	if (run("gpg --batch --quiet --pinentry-mode loopback --passphrase '' --quick-add-key %s cv25519 encr never 2>/dev/null",
 		fpr) != 0)
 		fail_msg("gpg --quick-add-key failed");
@@ -642,6 +652,153 @@ static void test_commit_split_unsigned(void **state)
 	kluis_buf_dispose(&sig);
 }
 
+/* ---- the in-process signature check against librnp's ---- */
+
+/* `gpg --detach-sign` of `data` by `fpr` with extra options; the signature's bytes. */
+static unsigned char *gpg_sign(const char *fpr, const char *opts, const char *data, size_t *len)
+{
+	char path[128], sigpath[128];
+	unsigned char *sig;
+
+	snprintf(path, sizeof(path), "%s/signed.data", g_work);
+	snprintf(sigpath, sizeof(sigpath), "%s/signed.sig", g_work);
+	spit(path, data, strlen(data));
+	if (run("gpg --batch --quiet --yes -u %s %s --detach-sign -o %s %s 2>/dev/null", fpr, opts, sigpath, path) != 0)
+		fail_msg("gpg --detach-sign failed");
+	sig = slurp(sigpath, len);
+	return sig;
+}
+
+/* The invariant on one signature: if the fast check accepts, librnp accepts, same signer
+ * and time. Returns whether the fast check accepted. */
+static bool fast_implies_rnp(kluis_keyring *kr, const char *data, const void *sig, size_t len)
+{
+	char s_fast[41] = "", s_rnp[41] = "";
+	int64_t t_fast = 0, t_rnp = 0;
+
+	if (kluis_pgp_verify_fast(kr, data, strlen(data), sig, len, s_fast, &t_fast) != 1)
+		return false;
+	if (kluis_pgp_verify_rnp(kr, data, strlen(data), sig, len, s_rnp, &t_rnp) != 0)
+		fail_msg("accepted in process, refused by librnp: %s", kluis_error_last());
+	assert_string_equal(s_fast, s_rnp);
+	assert_int_equal(t_fast, t_rnp);
+	return true;
+}
+
+static void test_sig_fast_agrees_with_rnp(void **state)
+{
+	static const unsigned char masks[] = { 0x01, 0x02, 0x10, 0x40, 0x80, 0xff };
+	const char *data = "tree 0000\nauthor eerste\n\nadd note\n";
+	unsigned char *bin, *asc, *m;
+	size_t blen, alen, i, k;
+	kluis_keyring *kr = NULL;
+	char signer[41];
+	int64_t created = 0;
+	int accepted = 0, tried = 0;
+
+	bin = gpg_sign(g_fpr1, "", data, &blen);
+	asc = gpg_sign(g_fpr1, "--armor", data, &alen);
+	assert_int_equal(kluis_keyring_open_gnupg(&kr, g_home), 0);
+	/* both forms are the fast check's own, and agree with librnp */
+	assert_true(fast_implies_rnp(kr, data, bin, blen));
+	assert_true(fast_implies_rnp(kr, data, asc, alen));
+	kluis_error_clear();
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), asc, alen, signer, &created), 1);
+	assert_string_equal(signer, g_fpr1);
+	assert_true(created > 1700000000);
+	/* SHA-512 too */
+	free(asc);
+	asc = gpg_sign(g_fpr1, "--armor --digest-algo SHA512", data, &alen);
+	assert_true(fast_implies_rnp(kr, data, asc, alen));
+	/* every one-byte change of the packet, and of the armored text */
+	m = malloc(blen > alen ? blen : alen);
+	assert_non_null(m);
+	for (i = 0; i < blen; i++)
+		for (k = 0; k < sizeof(masks); k++) {
+			memcpy(m, bin, blen);
+			m[i] ^= masks[k];
+			accepted += fast_implies_rnp(kr, data, m, blen);
+			tried++;
+		}
+	for (i = 0; i < alen; i++) {
+		memcpy(m, asc, alen);
+		m[i] ^= 0x01;
+		accepted += fast_implies_rnp(kr, data, m, alen);
+		tried++;
+	}
+	/* truncated and extended */
+	assert_false(fast_implies_rnp(kr, data, bin, blen - 1));
+	assert_false(kluis_pgp_verify_fast(kr, data, strlen(data) - 1, bin, blen, signer, &created));
+	print_message("in-process check: %d of %d one-byte changes accepted, each by librnp too\n", accepted, tried);
+	free(m);
+	free(bin);
+	free(asc);
+	kluis_keyring_free(kr);
+}
+
+static void test_sig_fast_leaves_to_rnp(void **state)
+{
+	const char *data = "what only librnp may judge\n";
+	char fpr_rsa[41], fpr_exp[41], fpr_rev[41], fpr_sub[41], signer[41], path[256];
+	unsigned char *sig, *rev;
+	size_t len, rlen;
+	kluis_keyring *kr = NULL;
+	int64_t created;
+
+	make_sign_key("rsa", "rsa2048", "never", fpr_rsa);
+	make_sign_key("verloopt", "ed25519", "1y", fpr_exp);
+	make_sign_key("ingetrokken", "ed25519", "never", fpr_rev);
+	assert_int_equal(kluis_keyring_open_gnupg(&kr, g_home), 0);
+
+	/* another algorithm, a text signature, a key that expires: declined, librnp accepts */
+	sig = gpg_sign(fpr_rsa, "--armor", data, &len);
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), sig, len, signer, &created), 0);
+	assert_int_equal(kluis_pgp_verify_detached(kr, data, strlen(data), sig, len, signer, &created), 0);
+	assert_string_equal(signer, fpr_rsa);
+	free(sig);
+	sig = gpg_sign(g_fpr1, "--armor --textmode", data, &len);
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), sig, len, signer, &created), 0);
+	assert_int_equal(kluis_pgp_verify_detached(kr, data, strlen(data), sig, len, signer, &created), 0);
+	free(sig);
+	sig = gpg_sign(fpr_exp, "--armor", data, &len);
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), sig, len, signer, &created), 0);
+	assert_int_equal(kluis_pgp_verify_detached(kr, data, strlen(data), sig, len, signer, &created), 0);
+	assert_string_equal(signer, fpr_exp);
+	free(sig);
+
+	/* a signing subkey: accepted in process, as librnp does, in the primary key's name */
+	make_sign_key("subkey", "ed25519", "never", fpr_sub);
+	if (run("gpg --batch --quiet --pinentry-mode loopback --passphrase '' --quick-add-key %s ed25519 sign never 2>/dev/null",
+		fpr_sub) != 0)
+		fail_msg("gpg --quick-add-key failed");
+	sig = gpg_sign(fpr_sub, "--armor", data, &len); /* gpg signs with the newest signing subkey */
+	snprintf(path, sizeof(path), "%s/signed.sig", g_work);
+	assert_int_equal(run("gpg --list-packets %s 2>/dev/null | grep -q 'issuer fpr v4 %s'", path, fpr_sub), 1);
+	kluis_keyring_free(kr);
+	assert_int_equal(kluis_keyring_open_gnupg(&kr, g_home), 0);
+	assert_true(fast_implies_rnp(kr, data, sig, len));
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), sig, len, signer, &created), 1);
+	assert_string_equal(signer, fpr_sub);
+	free(sig);
+
+	/* a key revoked after the keyring learnt it: the import makes the fast check forget it,
+	 * and librnp refuses */
+	sig = gpg_sign(fpr_rev, "--armor", data, &len);
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), sig, len, signer, &created), 1);
+	snprintf(path, sizeof(path), "%s/revocation.asc", g_work);
+	if (run("sed 's/^:-----BEGIN/-----BEGIN/' %s/openpgp-revocs.d/%s.rev | gpg --batch --quiet --import 2>/dev/null && "
+		"gpg --batch --armor --export %s > %s", g_home, fpr_rev, fpr_rev, path) != 0)
+		fail_msg("cannot revoke the key");
+	rev = slurp(path, &rlen);
+	assert_int_equal(kluis_keyring_import(kr, rev, rlen), 0);
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), sig, len, signer, &created), 0);
+	kluis_error_clear();
+	assert_error(kluis_pgp_verify_detached(kr, data, strlen(data), sig, len, signer, &created), KLUIS_EVERIFY, "");
+	free(rev);
+	free(sig);
+	kluis_keyring_free(kr);
+}
+
 static char *checkpoint_text(size_t *len)
 {
 	git_repository *repo = NULL;
@@ -874,6 +1031,8 @@ int main(void)
 		cmocka_unit_test(test_recipients_real_gpg_message),
 		cmocka_unit_test(test_commit_split_signature),
 		cmocka_unit_test(test_commit_split_unsigned),
+		cmocka_unit_test(test_sig_fast_agrees_with_rnp),
+		cmocka_unit_test(test_sig_fast_leaves_to_rnp),
 		cmocka_unit_test(test_checkpoint_round_trip),
 		cmocka_unit_test(test_checkpoint_refusals),
 		cmocka_unit_test(test_known_bug_checkpoint_unterminated),
