@@ -96,9 +96,10 @@ static bool dearmor(const char *in, size_t len, unsigned char *out, size_t cap, 
 	/* the CRC line: "\n=XXXX" straight before the end line, which ends the input */
 	if (!(crcline = memmem(body, (size_t)(end - body), armor_end, sizeof(armor_end) - 1)))
 		return false;
-	nl = crcline + sizeof(armor_end) - 1;
-	if (!(nl == end || (nl + 1 == end && *nl == '\n')))
-		return false;
+	/* after the end line only line ends (git's gpgsig header keeps an empty last line) */
+	for (nl = crcline + sizeof(armor_end) - 1; nl < end; nl++)
+		if (*nl != '\n')
+			return false;
 	if (crcline - body < 6 || crcline[-5] != '=' || crcline[-6] != '\n')
 		return false;
 	if (sodium_base642bin(crc, sizeof(crc), crcline - 4, 4, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
