@@ -706,6 +706,16 @@ static void test_sig_fast_agrees_with_rnp(void **state)
 	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), asc, alen, signer, &created), 1);
 	assert_string_equal(signer, g_fpr1);
 	assert_true(created > 1700000000);
+	/* with the empty line git keeps after a gpgsig's end line (a kluis checkpoint), and not
+	 * with anything else there */
+	m = malloc(alen + 2);
+	assert_non_null(m);
+	memcpy(m, asc, alen);
+	memcpy(m + alen, "\n", 1);
+	assert_true(fast_implies_rnp(kr, data, m, alen + 1));
+	memcpy(m + alen, " \n", 2);
+	assert_int_equal(kluis_pgp_verify_fast(kr, data, strlen(data), m, alen + 2, signer, &created), 0);
+	free(m);
 	/* SHA-512 too */
 	free(asc);
 	asc = gpg_sign(g_fpr1, "--armor --digest-algo SHA512", data, &alen);
