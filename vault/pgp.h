@@ -57,7 +57,9 @@ int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t 
 /*
  * Verify a detached signature over `data`. On success (KLUIS_OK) `signer` holds the signing
  * key's *primary* fingerprint and `*created` the signature time. An unknown signer, a bad
- * signature or an expired/revoked key gives KLUIS_EVERIFY with the reason.
+ * signature or an expired/revoked key gives KLUIS_EVERIFY with the reason. Signatures of the
+ * form kluis itself makes are checked in process (pgp_fast.c), all others and every failure
+ * by librnp, whose verdict and message are the ones returned.
  */
 int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 			      const void *sig, size_t sig_len, char signer[41], int64_t *created);
