@@ -25,11 +25,16 @@ static int rnp_fail(int code, rnp_result_t r, const char *what)
 static int keyring_new(kluis_keyring **out)
 {
 	kluis_keyring *kr = calloc(1, sizeof(*kr));
+	const char *env;
 	rnp_result_t r;
 
 	*out = NULL;
 	if (!kr)
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	/* KLUIS_SIG_FAST=0 leaves every signature to librnp, to compare the two (bench/);
+	 * read once here, not once a signature */
+	env = getenv("KLUIS_SIG_FAST");
+	kr->sig_fast = !(env && strcmp(env, "0") == 0);
 	if ((r = rnp_ffi_create(&kr->ffi, "GPG", "GPG")) != RNP_SUCCESS) {
 		free(kr);
 		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start librnp");
@@ -427,10 +432,7 @@ void kluis_pgp_quiet_end(kluis_keyring *kr)
 int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 			      const void *sig, size_t sig_len, char signer[41], int64_t *created)
 {
-	/* KLUIS_SIG_FAST=0 leaves every signature to librnp, to compare the two (bench/) */
-	const char *env = getenv("KLUIS_SIG_FAST");
-
-	if (!(env && strcmp(env, "0") == 0) && kluis_pgp_verify_fast(kr, data, len, sig, sig_len, signer, created) == 1)
+	if (kr->sig_fast && kluis_pgp_verify_fast(kr, data, len, sig, sig_len, signer, created) == 1)
 		return 0;
 	return kluis_pgp_verify_rnp(kr, data, len, sig, sig_len, signer, created);
 }

@@ -22,6 +22,7 @@ struct kluis_fast_key {
 struct kluis_keyring {
 	rnp_ffi_t ffi;
 	int devnull;
+	bool sig_fast; /* pgp_fast.c may check signatures (KLUIS_SIG_FAST is not "0") */
 	struct kluis_fast_key *fast; /* keys looked up so far; emptied when keys are imported */
 	size_t nfast, capfast;
 };
