@@ -10,11 +10,10 @@
  */
 #define KLUIS_LIBARCHIVE_IMPL
 #include "libarchive.h"
+#include "dlib.h"
 #include "error.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
-#include <stdio.h>
 
 #ifndef KLUIS_LIBARCHIVE_SONAME
 #error "KLUIS_LIBARCHIVE_SONAME must name libarchive's shared object (CMakeLists.txt sets it)"
@@ -27,18 +26,19 @@ static char load_error[256];
 
 static void load(void)
 {
-	void *h = dlopen(KLUIS_LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	static const char *const names[] = {
+#define X(f) #f,
+		KLUIS_LIBARCHIVE_FUNCTIONS(X)
+#undef X
+	};
+	void *syms[sizeof(names) / sizeof(names[0])];
 	struct kluis_libarchive fn;
+	size_t i = 0;
 
-	if (!h) {
-		snprintf(load_error, sizeof(load_error), "cannot load %s: %s", KLUIS_LIBARCHIVE_SONAME, dlerror());
+	if (kluis_dlib_open(KLUIS_LIBARCHIVE_SONAME, names, syms, sizeof(names) / sizeof(names[0]), load_error,
+			    sizeof(load_error)) < 0)
 		return;
-	}
-#define X(f)                                                                                         \
-	if (!(*(void **)&fn.f = dlsym(h, #f))) {                                                     \
-		snprintf(load_error, sizeof(load_error), "%s has no %s (too old?)", KLUIS_LIBARCHIVE_SONAME, #f); \
-		return;                                                                              \
-	}
+#define X(f) *(void **)&fn.f = syms[i++];
 	KLUIS_LIBARCHIVE_FUNCTIONS(X)
 #undef X
 	kluis_archive_fn = fn;

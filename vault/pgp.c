@@ -2,14 +2,13 @@
  * pgp.c - librnp for public-key operations (see pgp.h).
  *
  * Invariants: every rnp handle is destroyed on every path; no plaintext is buffered here
- * beyond rnp's own stream buffers (the caller streams it in and the ciphertext out).
+ * beyond rnp's own stream buffers (the caller streams it in and the ciphertext out); every
+ * rnp_* call follows kluis_keyring_rnp(kr), which loads librnp and starts it for the keyring.
  */
 #include "pgp_internal.h"
 #include "error.h"
 #include "util.h"
 
-#include <rnp/rnp.h>
-#include <rnp/rnp_err.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,6 @@ static int keyring_new(kluis_keyring **out)
 {
 	kluis_keyring *kr = calloc(1, sizeof(*kr));
 	const char *env;
-	rnp_result_t r;
 
 	*out = NULL;
 	if (!kr)
@@ -35,13 +33,25 @@ static int keyring_new(kluis_keyring **out)
 	 * read once here, not once a signature */
 	env = getenv("KLUIS_SIG_FAST");
 	kr->sig_fast = !(env && strcmp(env, "0") == 0);
+	kr->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	*out = kr;
+	return 0;
+}
+
+static int rnp_start(kluis_keyring *kr)
+{
+	rnp_input_t in = NULL;
+	rnp_result_t r;
+	int err = 0;
+
+	if ((err = kluis_librnp_load()) < 0)
+		return err;
 	if ((r = rnp_ffi_create(&kr->ffi, "GPG", "GPG")) != RNP_SUCCESS) {
-		free(kr);
+		kr->ffi = NULL;
 		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start librnp");
 	}
 	/* librnp logs expected failures (no secret key while reading recipients) to stderr;
 	 * kluis reports errors itself, one line each */
-	kr->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (kr->devnull >= 0) {
 		/* librnp fdopen()s the descriptor it is given and fclose()s it when the ffi is
 		 * destroyed: give it its own copy, or kluis_keyring_free would close a number that
@@ -52,21 +62,55 @@ static int keyring_new(kluis_keyring **out)
 		if (logfd >= 0 && rnp_ffi_set_log_fd(kr->ffi, logfd) != RNP_SUCCESS)
 			close(logfd);
 	}
-	*out = kr;
-	return 0;
+	if (!kr->ring)
+		return 0;
+	if ((r = rnp_input_from_memory(&in, kr->ring, kr->ring_len, false)) != RNP_SUCCESS ||
+	    (r = rnp_load_keys(kr->ffi, kr->ring_format, in, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS) {
+		err = kluis_error_set(KLUIS_EKEY, "cannot read the public keyring '%s': %s", kr->ring_path,
+				      rnp_result_to_string(r));
+		rnp_ffi_destroy(kr->ffi);
+		kr->ffi = NULL;
+	}
+	rnp_input_destroy(in);
+	return err;
 }
 
-static int load_path(kluis_keyring *kr, const char *format, const char *path)
+int kluis_keyring_rnp(kluis_keyring *kr)
 {
-	rnp_input_t in = NULL;
-	rnp_result_t r;
-	int err = 0;
+	int err;
 
-	if ((r = rnp_input_from_path(&in, path)) != RNP_SUCCESS)
-		return rnp_fail(KLUIS_EKEY, r, path);
-	if ((r = rnp_load_keys(kr->ffi, format, in, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS)
-		err = kluis_error_set(KLUIS_EKEY, "cannot read the public keyring '%s': %s", path, rnp_result_to_string(r));
-	rnp_input_destroy(in);
+	if (kr->ffi)
+		return 0;
+	if (kr->rnp_code)
+		return kluis_error_set(kr->rnp_code, "%s", kr->rnp_error);
+	if ((err = rnp_start(kr)) < 0) {
+		kr->rnp_code = err;
+		snprintf(kr->rnp_error, sizeof(kr->rnp_error), "%s", kluis_error_last());
+	}
+	return err;
+}
+
+/* Read the keyring file; librnp is given it when first needed (kluis_keyring_rnp). */
+static int read_ring(kluis_keyring *kr, const char *format, const char *path)
+{
+	kluis_buf data = KLUIS_BUF_INIT;
+	/* a symlinked pubring.kbx is followed, as librnp and gpg follow it */
+	char *real = realpath(path, NULL);
+	int err;
+
+	if ((err = kluis_file_read(&data, real ? real : path, (size_t)1 << 30)) < 0)
+		goto cleanup;
+	if (!(kr->ring_path = strdup(path)) || kluis_sha256_buffer_hex(data.ptr, data.len, kr->digest) < 0) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	kr->ring = (unsigned char *)data.ptr;
+	kr->ring_len = data.len;
+	kr->ring_format = format;
+	data = (kluis_buf)KLUIS_BUF_INIT;
+cleanup:
+	kluis_buf_dispose(&data);
+	free(real);
 	return err;
 }
 
@@ -95,9 +139,9 @@ int kluis_keyring_open_gnupg(kluis_keyring **out, const char *gnupghome)
 	if ((err = keyring_new(&kr)) < 0)
 		goto cleanup;
 	if (kluis_path_exists(kbx))
-		err = load_path(kr, "KBX", kbx);
+		err = read_ring(kr, "KBX", kbx);
 	else if (kluis_path_exists(gpgring))
-		err = load_path(kr, "GPG", gpgring);
+		err = read_ring(kr, "GPG", gpgring);
 	else
 		err = kluis_error_set(KLUIS_EKEY, "no public keyring in '%s' (set GNUPGHOME or import the keys with gpg --import)", home);
 	if (err < 0)
@@ -116,15 +160,22 @@ int kluis_keyring_import(kluis_keyring *kr, const void *data, size_t len)
 {
 	rnp_input_t in = NULL;
 	rnp_result_t r;
-	int err = 0;
+	int err;
 
+	if ((err = kluis_keyring_rnp(kr)) < 0)
+		return err;
+	/* an imported revocation or new binding changes what is known of a key, and the keys
+	 * are no longer the keyring file's */
+	kluis_pgp_facts_forget(kr);
+	free(kr->ring);
+	kr->ring = NULL;
+	kr->ring_len = 0;
+	kr->digest[0] = '\0';
 	if ((r = rnp_input_from_memory(&in, data, len, false)) != RNP_SUCCESS)
 		return rnp_fail(KLUIS_EKEY, r, "cannot read key data");
 	if ((r = rnp_import_keys(kr->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_PERMISSIVE, NULL)) != RNP_SUCCESS)
 		err = rnp_fail(KLUIS_EKEY, r, "cannot import key data");
 	rnp_input_destroy(in);
-	/* an imported revocation or new binding changes what is known of a key */
-	kluis_pgp_fast_forget(kr);
 	return err;
 }
 
@@ -146,6 +197,7 @@ int kluis_keyring_open_data(kluis_keyring **out, const void *data, size_t len)
 
 int kluis_keyring_clone(kluis_keyring *kr, kluis_keyring **out)
 {
+	kluis_keyring *c = NULL;
 	rnp_output_t o = NULL;
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -153,24 +205,50 @@ int kluis_keyring_clone(kluis_keyring *kr, kluis_keyring **out)
 	int err;
 
 	*out = NULL;
-	if ((r = rnp_output_to_memory(&o, 0)) != RNP_SUCCESS ||
-	    (r = rnp_save_keys(kr->ffi, "GPG", o, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS ||
-	    (r = rnp_output_memory_get_buf(o, &data, &len, false)) != RNP_SUCCESS)
-		err = rnp_fail(KLUIS_EKEY, r, "cannot copy the keyring");
-	else
-		err = kluis_keyring_open_data(out, data, len);
-	rnp_output_destroy(o);
-	return err;
+	if (kr->ring) {
+		/* still one file's keys: the copy takes the bytes, and starts librnp when it needs to */
+		if ((err = keyring_new(&c)) < 0)
+			return err;
+		if (!(c->ring = malloc(kr->ring_len ? kr->ring_len : 1)) || !(c->ring_path = strdup(kr->ring_path))) {
+			kluis_keyring_free(c);
+			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		}
+		memcpy(c->ring, kr->ring, kr->ring_len);
+		c->ring_len = kr->ring_len;
+		c->ring_format = kr->ring_format;
+		memcpy(c->digest, kr->digest, sizeof(c->digest));
+	} else {
+		if ((err = kluis_keyring_rnp(kr)) < 0)
+			return err;
+		if ((r = rnp_output_to_memory(&o, 0)) != RNP_SUCCESS ||
+		    (r = rnp_save_keys(kr->ffi, "GPG", o, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS ||
+		    (r = rnp_output_memory_get_buf(o, &data, &len, false)) != RNP_SUCCESS)
+			err = rnp_fail(KLUIS_EKEY, r, "cannot copy the keyring");
+		else
+			err = kluis_keyring_open_data(&c, data, len);
+		rnp_output_destroy(o);
+		if (err < 0)
+			return err;
+	}
+	/* the same keys: what is known of them holds for the copy */
+	kluis_keyring_facts_merge(c, kr);
+	c->facts_new = false;
+	c->facts_time = kr->facts_time;
+	*out = c;
+	return 0;
 }
 
 void kluis_keyring_free(kluis_keyring *kr)
 {
 	if (!kr)
 		return;
-	rnp_ffi_destroy(kr->ffi);
-	kluis_pgp_fast_forget(kr);
+	if (kr->ffi)
+		rnp_ffi_destroy(kr->ffi);
+	kluis_pgp_facts_forget(kr);
 	if (kr->devnull >= 0)
 		close(kr->devnull);
+	free(kr->ring);
+	free(kr->ring_path);
 	free(kr);
 }
 
@@ -178,8 +256,11 @@ static int locate_primary(kluis_keyring *kr, const char *fpr, rnp_key_handle_t *
 {
 	rnp_result_t r;
 	bool primary = false;
+	int err;
 
 	*key = NULL;
+	if ((err = kluis_keyring_rnp(kr)) < 0)
+		return err;
 	if ((r = rnp_locate_key(kr->ffi, "fingerprint", fpr, key)) != RNP_SUCCESS)
 		return rnp_fail(KLUIS_EKEY, r, "key lookup");
 	if (!*key)
@@ -196,7 +277,7 @@ int kluis_keyring_has_key(kluis_keyring *kr, const char *fpr)
 {
 	rnp_key_handle_t key = NULL;
 
-	if (rnp_locate_key(kr->ffi, "fingerprint", fpr, &key) != RNP_SUCCESS || !key)
+	if (kluis_keyring_rnp(kr) < 0 || rnp_locate_key(kr->ffi, "fingerprint", fpr, &key) != RNP_SUCCESS || !key)
 		return 0;
 	rnp_key_handle_destroy(key);
 	return 1;
@@ -321,6 +402,8 @@ static int encrypt_input(kluis_keyring *kr, const char *const *fprs, size_t nfpr
 	size_t i;
 	int err;
 
+	if ((err = kluis_keyring_rnp(kr)) < 0)
+		return err;
 	if ((r = rnp_output_to_callback(&output, writer_cb, NULL, &wctx)) != RNP_SUCCESS ||
 	    (r = rnp_op_encrypt_create(&op, kr->ffi, input, output)) != RNP_SUCCESS) {
 		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
@@ -372,6 +455,8 @@ int kluis_pgp_encrypt(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
 	rnp_result_t r;
 	int err;
 
+	if ((err = kluis_keyring_rnp(kr)) < 0)
+		return err;
 	if ((r = rnp_input_from_callback(&input, reader_cb, NULL, &rctx)) != RNP_SUCCESS)
 		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
 	err = encrypt_input(kr, fprs, nfprs, input, &rctx, out, out_ctx);
@@ -386,6 +471,8 @@ int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t 
 	rnp_result_t r;
 	int err;
 
+	if ((err = kluis_keyring_rnp(kr)) < 0)
+		return err;
 	if ((r = rnp_input_from_memory(&input, data, len, false)) != RNP_SUCCESS)
 		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
 	err = encrypt_input(kr, fprs, nfprs, input, NULL, out, out_ctx);
@@ -452,6 +539,8 @@ int kluis_pgp_verify_rnp(kluis_keyring *kr, const void *data, size_t len,
 	int err;
 
 	signer[0] = '\0';
+	if ((err = kluis_keyring_rnp(kr)) < 0)
+		return err;
 	if ((r = rnp_input_from_memory(&din, data, len, false)) != RNP_SUCCESS ||
 	    (r = rnp_input_from_memory(&sin, sig, sig_len, false)) != RNP_SUCCESS ||
 	    (r = rnp_op_verify_detached_create(&op, kr->ffi, din, sin)) != RNP_SUCCESS) {
@@ -621,6 +710,9 @@ int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***
 
 	*ids = NULL;
 	*n = 0;
+	/* learnt earlier, maybe in an earlier run (key usage does not change with time) */
+	if ((err = kluis_pgp_enc_known(kr, fpr, ids, n)) != 0)
+		return err < 0 ? err : 0;
 	if ((err = locate_primary(kr, fpr, &key)) < 0)
 		return err;
 	rnp_key_get_subkey_count(key, &nsub);
@@ -646,6 +738,7 @@ int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***
 		rnp_key_handle_destroy(sub);
 		sub = NULL;
 	}
+	kluis_pgp_enc_remember(kr, fpr, list, count);
 	*ids = list;
 	*n = count;
 	list = NULL;

@@ -5,7 +5,8 @@
  * Why not gpgme here: gpgme starts one gpg process per operation (about 9 ms each, see
  * NOTES.md), which dominates the cost of adding an entry and makes bulk verification slow.
  * Nothing here touches a secret key; everything that does goes through gpgme (crypto.h).
- * The keyring is loaded once per command from GNUPGHOME's public keyring, read-only.
+ * The keyring is read once per command from GNUPGHOME's public keyring, read-only, and
+ * given to librnp (loaded with dlopen, librnp.c) only when an operation first needs it.
  */
 #ifndef KLUIS_PGP_H
 #define KLUIS_PGP_H
@@ -81,5 +82,24 @@ void kluis_pgp_ids_free(char **ids, size_t n);
 
 /* The key ids (16 hex) of every encryption-capable subkey of primary key `fpr`. */
 int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***ids, size_t *n);
+
+/*
+ * Key facts (pgp_facts.c): what signature checks and kluis_keyring_encryption_keyids learnt
+ * of a keyring's keys from librnp, kept between runs so that a short verification need not
+ * start librnp at all. Only facts that time cannot change are learnt (keys with no expiry and
+ * no revocation), and they are facts of one keyring file's bytes: kluis_keyring_digest names
+ * them, and a keyring with imported keys has none to keep (KLUIS_ENOTFOUND).
+ */
+int kluis_keyring_digest(kluis_keyring *kr, char out[65]);
+/* Whether anything was learnt since the keyring was made, cloned or given facts. */
+int kluis_keyring_facts_new(kluis_keyring *kr);
+/* The facts as text, for the caller to keep where it cannot be altered unnoticed (a MACed
+ * cache file); the text names the keyring digest, the librnp build and when it was learnt. */
+int kluis_keyring_facts_export(kluis_keyring *kr, char **text, size_t *len);
+/* Take facts exported earlier, if they are this keyring's, this librnp's and not older than a
+ * day; anything else is ignored (0), a malformed text refused (KLUIS_EGENERIC, nothing taken). */
+int kluis_keyring_facts_import(kluis_keyring *kr, const char *text, size_t len);
+/* Add what `from` (a clone of `into`, used on another thread) learnt to `into`. */
+void kluis_keyring_facts_merge(kluis_keyring *into, kluis_keyring *from);
 
 #endif

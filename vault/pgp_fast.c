@@ -22,6 +22,10 @@
  * tests/unit/test_formats.c mutates a real signature byte by byte and checks, for each
  * variant, that nothing is accepted here that librnp refuses.
  *
+ * What is learnt of a key may come from an earlier run (pgp_facts.c, kept MACed by the
+ * verifier): facts of the same keyring file's bytes, of the same librnp, less than a day old.
+ * Then a run whose signatures are all of this form never starts librnp.
+ *
  * A keyring serves one thread at a time (pgp.h), so its key cache needs no lock.
  */
 #include "pgp_internal.h"
@@ -29,7 +33,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <rnp/rnp_err.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +238,7 @@ static bool parse_signature(const unsigned char *p, size_t len, struct sig_parts
 	return true;
 }
 
-static bool unhex(const char *hex, unsigned char *out, size_t n)
+bool kluis_pgp_unhex(const char *hex, unsigned char *out, size_t n)
 {
 	size_t got = 0;
 
@@ -271,7 +274,7 @@ static bool key_point(rnp_key_handle_t key, unsigned char point[32])
 	curve = json_string_value(json_object_get(root, "curve"));
 	hex = json_string_value(json_object_get(json_object_get(json_object_get(root, "public key"), "mpis"), "point"));
 	ok = type && curve && hex && strcmp(type, "EDDSA") == 0 && strcmp(curve, "Ed25519") == 0 &&
-	     strncmp(hex, "40", 2) == 0 && unhex(hex + 2, point, 32);
+	     strncmp(hex, "40", 2) == 0 && kluis_pgp_unhex(hex + 2, point, 32);
 cleanup:
 	json_decref(root);
 	rnp_buffer_destroy(text);
@@ -287,7 +290,7 @@ static void learn_key(kluis_keyring *kr, rnp_key_handle_t key, struct kluis_fast
 	uint32_t created = 0;
 
 	k->usable = false;
-	if (rnp_key_get_fprint(key, &fpr) != RNP_SUCCESS || !unhex(fpr, k->fpr, 20))
+	if (rnp_key_get_fprint(key, &fpr) != RNP_SUCCESS || !kluis_pgp_unhex(fpr, k->fpr, 20))
 		goto cleanup;
 	if (rnp_key_is_primary(key, &primary) != RNP_SUCCESS)
 		goto cleanup;
@@ -309,11 +312,11 @@ cleanup:
 	rnp_buffer_destroy(pfpr);
 }
 
-/* The cached key the signature names, looked up in librnp on first use; NULL: unknown. */
+/* The known key the signature names, looked up in librnp on first use; NULL: unknown. */
 static const struct kluis_fast_key *find_key(kluis_keyring *kr, const struct sig_parts *s)
 {
 	rnp_key_handle_t key = NULL;
-	struct kluis_fast_key *k, *grown;
+	struct kluis_fast_key *k;
 	char hex[41];
 	size_t i;
 
@@ -328,19 +331,13 @@ static const struct kluis_fast_key *find_key(kluis_keyring *kr, const struct sig
 		sodium_bin2hex(hex, sizeof(hex), s->keyid, 8);
 	for (i = 0; hex[i]; i++)
 		hex[i] = (char)(hex[i] >= 'a' ? hex[i] - 'a' + 'A' : hex[i]);
-	if (rnp_locate_key(kr->ffi, s->has_fpr ? "fingerprint" : "keyid", hex, &key) != RNP_SUCCESS || !key)
+	if (kluis_keyring_rnp(kr) < 0 ||
+	    rnp_locate_key(kr->ffi, s->has_fpr ? "fingerprint" : "keyid", hex, &key) != RNP_SUCCESS || !key)
 		return NULL;
-	if (kr->nfast == kr->capfast) {
-		size_t cap = kr->capfast ? 2 * kr->capfast : 8;
-
-		if (!(grown = realloc(kr->fast, cap * sizeof(*grown)))) {
-			rnp_key_handle_destroy(key);
-			return NULL;
-		}
-		kr->fast = grown;
-		kr->capfast = cap;
+	if (!(k = kluis_pgp_fast_slot(kr))) {
+		rnp_key_handle_destroy(key);
+		return NULL;
 	}
-	k = &kr->fast[kr->nfast];
 	memset(k, 0, sizeof(*k));
 	learn_key(kr, key, k);
 	rnp_key_handle_destroy(key);
@@ -348,6 +345,7 @@ static const struct kluis_fast_key *find_key(kluis_keyring *kr, const struct sig
 	if (s->has_fpr ? memcmp(k->fpr, s->issuer_fpr, 20) != 0 : memcmp(k->fpr + 12, s->keyid, 8) != 0)
 		return NULL;
 	kr->nfast++;
+	kluis_pgp_facts_learnt(kr);
 	return k;
 }
 
@@ -415,11 +413,4 @@ int kluis_pgp_verify_fast(kluis_keyring *kr, const void *data, size_t len, const
 	if (created)
 		*created = (int64_t)s.created;
 	return 1;
-}
-
-void kluis_pgp_fast_forget(kluis_keyring *kr)
-{
-	free(kr->fast);
-	kr->fast = NULL;
-	kr->nfast = kr->capfast = 0;
 }

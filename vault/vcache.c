@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gcrypt.h>
+#include <sodium.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,68 @@ cleanup:
 	free(copy);
 	kluis_buf_dispose(&text);
 	kluis_buf_dispose(&body);
+	return err;
+}
+
+static char *text_path(const char *name)
+{
+	char *dir = cache_dir(), *path = NULL;
+	size_t i;
+
+	for (i = 0; name[i]; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			break;
+	if (dir && i > 0 && !name[i])
+		path = kluis_path_join(dir, name);
+	free(dir);
+	return path;
+}
+
+int kluis_vcache_text_store(const char *name, const char *text, size_t len)
+{
+	kluis_buf body = KLUIS_BUF_INIT;
+	char *path = text_path(name), mac[65];
+	int err;
+
+	if (!path)
+		return kluis_error_set(KLUIS_EGENERIC, "no cache directory for '%s'", name);
+	if ((err = kluis_buf_put(&body, text, len)) < 0 || (err = mac_hex(&body, mac)) < 0 ||
+	    (err = kluis_buf_printf(&body, "mac %s\n", mac)) < 0)
+		goto cleanup;
+	/* no fsync, as for the cache file: a torn file fails its MAC and is learnt again */
+	err = kluis_file_write_replace(path, body.ptr, body.len);
+cleanup:
+	kluis_buf_dispose(&body);
+	free(path);
+	return err;
+}
+
+int kluis_vcache_text_load(const char *name, kluis_buf *text)
+{
+	kluis_buf file = KLUIS_BUF_INIT;
+	char *path = text_path(name), want[65];
+	const char *macline;
+	size_t body_len;
+	int err = KLUIS_ENOTFOUND;
+
+	if (!path || kluis_file_read(&file, path, (size_t)16 << 20) < 0)
+		goto cleanup;
+	/* the MAC line is the last: "mac " and 64 hex digits and a line end */
+	if (file.len < 69 || file.ptr[file.len - 1] != '\n')
+		goto cleanup;
+	body_len = file.len - 69;
+	macline = (const char *)file.ptr + body_len;
+	if (strncmp(macline, "mac ", 4) != 0 || (body_len > 0 && file.ptr[body_len - 1] != '\n'))
+		goto cleanup;
+	file.len = body_len;
+	if (mac_hex(&file, want) < 0 || sodium_memcmp(want, macline + 4, 64) != 0)
+		goto cleanup;
+	text->len = 0;
+	if ((err = kluis_buf_put(text, file.ptr, body_len)) == 0)
+		err = kluis_buf_cstr(text);
+cleanup:
+	kluis_buf_dispose(&file);
+	free(path);
 	return err;
 }
 

@@ -68,6 +68,14 @@ int kluis_vcache_store(const char *key, const kluis_vcache *c, const kluis_verif
  */
 int kluis_vcache_objs_load(const char *key, size_t dir, const char *digest, kluis_vcache_obj **out, size_t *n);
 int kluis_vcache_objs_store(const char *key, size_t dir, const kluis_vcache_obj *objs, size_t n, size_t keep, char digest[65]);
+/*
+ * A text kept MACed in the cache directory under `name` (letters, digits, '-'), as the
+ * verifier keeps what it learnt of a keyring's keys (pgp.h, key facts). _load gives back
+ * exactly what _store was given, or KLUIS_ENOTFOUND when the file is missing, torn, or its
+ * MAC is not this cache's.
+ */
+int kluis_vcache_text_store(const char *name, const char *text, size_t len);
+int kluis_vcache_text_load(const char *name, kluis_buf *text);
 /* Free what load (or the caller) put in c; c stays usable (empty). */
 void kluis_vcache_dispose(kluis_vcache *c);
 

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vault/checkpoint.h"
@@ -818,6 +819,115 @@ static void test_sig_fast_leaves_to_rnp(void **state)
 	kluis_keyring_free(kr);
 }
 
+/* text with the first occurrence of `from` replaced by `to` (malloc'd) */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	kluis_buf b = KLUIS_BUF_INIT;
+
+	assert_non_null(at);
+	assert_int_equal(kluis_buf_printf(&b, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)), 0);
+	return (char *)b.ptr;
+}
+
+/* Import facts into a new keyring of g_home: whether any were taken; `want` the result. */
+static int facts_taken(const char *text, int want)
+{
+	kluis_keyring *kr = NULL;
+	int taken;
+
+	assert_int_equal(kluis_keyring_open_gnupg(&kr, g_home), 0);
+	assert_int_equal(kluis_keyring_facts_import(kr, text, strlen(text)), want);
+	taken = kr->nfast > 0 || kr->nenc > 0;
+	kluis_keyring_free(kr);
+	return taken;
+}
+
+/* The facts of an earlier run: a keyring given them checks the signature and gives the key
+ * ids without starting librnp; anything not quite this keyring's is not taken. */
+static void test_key_facts(void **state)
+{
+	const char *data = "what a run learns of the keys\n";
+	kluis_keyring *kr = NULL, *kr2 = NULL, *clone = NULL;
+	char *text, *bad, signer[41], **ids = NULL, **ids2 = NULL, from[96], to[96], digest[65];
+	unsigned char *sig;
+	size_t len, tlen, n = 0, n2 = 0;
+	long long learnt;
+	int64_t created;
+
+	sig = gpg_sign(g_fpr1, "--armor", data, &len);
+	assert_int_equal(kluis_keyring_open_gnupg(&kr, g_home), 0);
+	assert_null(kr->ffi); /* reading the keyring does not start librnp */
+	assert_int_equal(kluis_keyring_facts_new(kr), 0);
+	assert_int_equal(kluis_pgp_verify_detached(kr, data, strlen(data), sig, len, signer, &created), 0);
+	assert_non_null(kr->ffi);
+	assert_int_equal(kluis_keyring_encryption_keyids(kr, g_fpr1, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kluis_keyring_facts_new(kr), 1);
+	assert_int_equal(kluis_keyring_facts_export(kr, &text, &tlen), 0);
+	assert_int_equal(kluis_keyring_digest(kr, digest), 0);
+	assert_non_null(strstr(text, digest));
+	kluis_keyring_free(kr);
+
+	/* the same keyring file, given the facts */
+	assert_int_equal(kluis_keyring_open_gnupg(&kr2, g_home), 0);
+	assert_int_equal(kluis_keyring_facts_import(kr2, text, tlen), 0);
+	assert_int_equal(kluis_keyring_facts_new(kr2), 0);
+	assert_int_equal(kluis_keyring_clone(kr2, &clone), 0);
+	assert_null(clone->ffi);
+	assert_int_equal(kluis_pgp_verify_detached(clone, data, strlen(data), sig, len, signer, &created), 0);
+	assert_string_equal(signer, g_fpr1);
+	assert_int_equal(kluis_keyring_encryption_keyids(clone, g_fpr1, &ids2, &n2), 0);
+	assert_int_equal(n2, n);
+	assert_string_equal(ids2[0], ids[0]);
+	assert_null(clone->ffi); /* neither needed librnp */
+	kluis_pgp_ids_free(ids2, n2);
+	/* a signature that fails: librnp starts, and its verdict and reason stand */
+	assert_error(kluis_pgp_verify_detached(clone, "what a run learns of the keys?\n", strlen(data), sig, len, signer,
+					       &created), KLUIS_EVERIFY, "bad signature");
+	assert_non_null(clone->ffi);
+	kluis_keyring_free(clone);
+
+	/* the control: the text as exported is taken */
+	assert_int_equal(facts_taken(text, 0), 1);
+	/* another keyring's facts, another librnp's, too old, from the future: ignored */
+	bad = replaced(text, digest, "00000000000000000000000000000000000000000000000000000000000000ab");
+	assert_int_equal(facts_taken(bad, 0), 0);
+	free(bad);
+	bad = replaced(text, "\nlibrnp ", "\nlibrnp 1");
+	assert_int_equal(facts_taken(bad, 0), 0);
+	free(bad);
+	assert_int_equal(sscanf(strstr(text, "\nlearnt "), "\nlearnt %lld", &learnt), 1);
+	snprintf(from, sizeof(from), "\nlearnt %lld\n", learnt);
+	snprintf(to, sizeof(to), "\nlearnt %lld\n", (long long)time(NULL) - 2 * 86400);
+	bad = replaced(text, from, to);
+	assert_int_equal(facts_taken(bad, 0), 0);
+	free(bad);
+	snprintf(to, sizeof(to), "\nlearnt %lld\n", (long long)time(NULL) + 3600);
+	bad = replaced(text, from, to);
+	assert_int_equal(facts_taken(bad, 0), 0);
+	free(bad);
+	/* malformed anywhere: refused, and nothing of it taken */
+	bad = replaced(text, "\nsign ", "\nsign x");
+	assert_int_equal(facts_taken(bad, KLUIS_EGENERIC), 0);
+	free(bad);
+	bad = replaced(text, " 1\nencrypt ", " 2\nencrypt ");
+	assert_int_equal(facts_taken(bad, KLUIS_EGENERIC), 0);
+	free(bad);
+	snprintf(to, sizeof(to), "encrypt %s 2 ", g_fpr1);
+	snprintf(from, sizeof(from), "encrypt %s 1 ", g_fpr1);
+	bad = replaced(text, from, to);
+	assert_int_equal(facts_taken(bad, KLUIS_EGENERIC), 0);
+	free(bad);
+	bad = replaced(text, "\nencrypt ", "\nverify ");
+	assert_int_equal(facts_taken(bad, KLUIS_EGENERIC), 0);
+	free(bad);
+	kluis_keyring_free(kr2);
+	free(text);
+	kluis_pgp_ids_free(ids, n);
+	free(sig);
+}
+
 static char *checkpoint_text(size_t *len)
 {
 	git_repository *repo = NULL;
@@ -1052,6 +1162,7 @@ int main(void)
 		cmocka_unit_test(test_commit_split_unsigned),
 		cmocka_unit_test(test_sig_fast_agrees_with_rnp),
 		cmocka_unit_test(test_sig_fast_leaves_to_rnp),
+		cmocka_unit_test(test_key_facts),
 		cmocka_unit_test(test_checkpoint_round_trip),
 		cmocka_unit_test(test_checkpoint_refusals),
 		cmocka_unit_test(test_known_bug_checkpoint_unterminated),

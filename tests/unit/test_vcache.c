@@ -161,12 +161,65 @@ static void test_tampered_record_refused(void **state)
 	free(key);
 }
 
+/* A MACed text (the verifier's key facts): back exactly as stored; any change, a missing or
+ * torn file, another cache's MAC key: not found; a name that could leave the directory:
+ * refused. */
+static void test_text_round_trip_and_refusals(void **state)
+{
+	const char *text = "kluis-keyfacts 1\nkeyring abc\nsign 00ff\n";
+	kluis_buf got = KLUIS_BUF_INIT;
+	char path[128], key[128];
+	unsigned char *raw;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_int_equal(kluis_vcache_text_store("keys-abc", text, strlen(text)), 0);
+	assert_int_equal(kluis_vcache_text_load("keys-abc", &got), 0);
+	assert_int_equal(got.len, strlen(text));
+	assert_memory_equal(got.ptr, text, got.len);
+	snprintf(path, sizeof(path), "%s/kluis/verify/keys-abc", cache_home);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* every byte changed in turn: refused */
+	raw = malloc((size_t)st.st_size);
+	assert_non_null(raw);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(read(fd, raw, (size_t)st.st_size), st.st_size);
+	close(fd);
+	for (off_t b = 0; b < st.st_size; b++) {
+		raw[b] ^= 0x01;
+		assert_int_equal(kluis_file_write_replace(path, raw, (size_t)st.st_size), 0);
+		assert_int_equal(kluis_vcache_text_load("keys-abc", &got), KLUIS_ENOTFOUND);
+		raw[b] ^= 0x01;
+	}
+	/* torn, and missing */
+	assert_int_equal(kluis_file_write_replace(path, raw, (size_t)st.st_size - 1), 0);
+	assert_int_equal(kluis_vcache_text_load("keys-abc", &got), KLUIS_ENOTFOUND);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(kluis_vcache_text_load("keys-abc", &got), KLUIS_ENOTFOUND);
+	/* whole, but MACed under another cache's key */
+	assert_int_equal(kluis_file_write_replace(path, raw, (size_t)st.st_size), 0);
+	assert_int_equal(kluis_vcache_text_load("keys-abc", &got), 0);
+	snprintf(key, sizeof(key), "%s/kluis/verify/.key", cache_home);
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(kluis_vcache_text_load("keys-abc", &got), KLUIS_ENOTFOUND);
+	free(raw);
+
+	assert_true(kluis_vcache_text_store("../keys-abc", text, strlen(text)) < 0);
+	assert_true(kluis_vcache_text_store("", text, strlen(text)) < 0);
+	assert_int_equal(kluis_vcache_text_load("../verify/keys-abc", &got), KLUIS_ENOTFOUND);
+	kluis_buf_dispose(&got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_append_equals_whole),
 		cmocka_unit_test(test_tampered_record_refused),
+		cmocka_unit_test(test_text_round_trip_and_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
