@@ -410,10 +410,7 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	cache_key = kluis_vcache_key(vault->root, id);
 	if (cache_key && !o.no_cache)
 		keyfacts_load(kr);
-	err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep);
-	if (cache_key && !o.no_cache)
-		keyfacts_store(kr);
-	if (err < 0)
+	if ((err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep)) < 0)
 		goto cleanup;
 	/* the head must descend from the checkpoint */
 	memset(&v, 0, sizeof(v));
@@ -430,6 +427,9 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	} else {
 		check_checkpoint(&v, &cp, &rep->head, "vault's");
 	}
+	/* after the checkpoint's signature too: its signer may be the only key this run met */
+	if (cache_key && !o.no_cache)
+		keyfacts_store(kr);
 	err = 0;
 cleanup:
 	if (cp_err == 0)
