@@ -629,6 +629,15 @@ assert_eq "$RC $(jq -r '.dossiers[0].incremental' <"$T_OUT") $(jq -r '.dossiers[
 grep -q 'file=libgit2' "$T_ROOT"/ld.* || fail "LD_DEBUG=files wrote no record of the libraries loaded (test precondition)"
 grep -l 'file=librnp' "$T_ROOT"/ld.* >/dev/null && fail "an incremental verification with key facts loaded librnp"
 rm -f "$T_ROOT"/ld.*
+# with nothing new the checkpoint's signer is the only key met: it is kept too
+rm -f "$XDG_CACHE_HOME"/kluis/verify/keys-*
+accepted
+env GNUPGHOME="$AUD" LD_DEBUG=files LD_DEBUG_OUTPUT="$T_ROOT/ld" "$KLUIS" --vault "$CV" verify "$D" >"$T_OUT" 2>"$T_ERR" ||
+	fail "verify with nothing new: $(cat "$T_ERR")"
+grep -l 'file=librnp' "$T_ROOT"/ld.* >/dev/null && fail "a verification with nothing new loaded librnp although the key facts were kept"
+rm -f "$T_ROOT"/ld.*
+facts=$(ls -t "$XDG_CACHE_HOME"/kluis/verify/keys-* 2>/dev/null | head -1)
+[ -n "$facts" ] || fail "no key facts kept by a verification with nothing new"
 cp "$facts" "$T_ROOT/facts.orig"
 sed -i '/^sign /{s/^sign 0/sign X/;s/^sign [1-9a-f]/sign 0/;s/^sign X/sign 1/}' "$facts"
 cmp -s "$facts" "$T_ROOT/facts.orig" && fail "the key facts file was not edited (test precondition)"
