@@ -81,6 +81,17 @@ struct kluis_fast_key *kluis_pgp_fast_slot(kluis_keyring *kr)
 	return &kr->fast[kr->nfast];
 }
 
+/* n upper-case hex digits and nothing else, as librnp writes fingerprints and key ids */
+static bool upper_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return s[n] == '\0';
+}
+
 static int ids_copy(char *const *ids, size_t n, char ***out)
 {
 	size_t i;
@@ -121,12 +132,14 @@ int kluis_pgp_enc_known(kluis_keyring *kr, const char *fpr, char ***ids, size_t 
 	return 1;
 }
 
-/* Add a list (taking `ids`), unless the key's is known already; false when out of memory. */
+/* Add a list (taking `ids`), unless the key's is known already or `fpr` is not in the form
+ * the text keeps (a reader named otherwise in a forged roles file must not spoil the text for
+ * every other key); false when out of memory. */
 static bool enc_add(kluis_keyring *kr, const char *fpr, char **ids, size_t n)
 {
 	struct kluis_enc_keys *grown;
 
-	if (strlen(fpr) != 40 || enc_find(kr, fpr)) {
+	if (!upper_hex(fpr, 40) || enc_find(kr, fpr)) {
 		kluis_pgp_ids_free(ids, n);
 		return true;
 	}
@@ -221,17 +234,6 @@ int kluis_keyring_facts_export(kluis_keyring *kr, char **text, size_t *len)
 cleanup:
 	kluis_buf_dispose(&out);
 	return err;
-}
-
-/* n upper-case hex digits and nothing else, as librnp writes fingerprints and key ids */
-static bool upper_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return s[n] == '\0';
 }
 
 static bool parse_sign(const char *line, struct kluis_fast_key *k)
