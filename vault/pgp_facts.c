@@ -253,7 +253,7 @@ static bool parse_sign(const char *line, struct kluis_fast_key *k)
 	/* a usable key always has its primary's fingerprint (pgp_fast.c, learn_key) */
 	if (usable && !primary[0])
 		return false;
-	memcpy(k->primary, primary, sizeof(k->primary));
+	snprintf(k->primary, sizeof(k->primary), "%s", primary);
 	k->created = created;
 	k->usable = usable == 1;
 	return true;
