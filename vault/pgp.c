@@ -21,6 +21,8 @@ static int rnp_fail(int code, rnp_result_t r, const char *what)
 	return kluis_error_set(code, "%s: %s", what, rnp_result_to_string(r));
 }
 
+static void stderr_quiet(kluis_keyring *kr, bool on);
+
 static int keyring_new(kluis_keyring **out)
 {
 	kluis_keyring *kr = calloc(1, sizeof(*kr));
@@ -64,8 +66,13 @@ static int rnp_start(kluis_keyring *kr)
 	}
 	if (!kr->ring)
 		return 0;
-	if ((r = rnp_input_from_memory(&in, kr->ring, kr->ring_len, false)) != RNP_SUCCESS ||
-	    (r = rnp_load_keys(kr->ffi, kr->ring_format, in, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS) {
+	/* librnp names a damaged keyring's flaw on stderr, whatever its log fd; kluis says it
+	 * in its own one line */
+	stderr_quiet(kr, true);
+	if ((r = rnp_input_from_memory(&in, kr->ring, kr->ring_len, false)) == RNP_SUCCESS)
+		r = rnp_load_keys(kr->ffi, kr->ring_format, in, RNP_LOAD_SAVE_PUBLIC_KEYS);
+	stderr_quiet(kr, false);
+	if (r != RNP_SUCCESS) {
 		err = kluis_error_set(KLUIS_EKEY, "cannot read the public keyring '%s': %s", kr->ring_path,
 				      rnp_result_to_string(r));
 		rnp_ffi_destroy(kr->ffi);

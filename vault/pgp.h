@@ -38,6 +38,14 @@ void kluis_keyring_free(kluis_keyring *kr);
  */
 int kluis_keyring_check_recipient(kluis_keyring *kr, const char *fpr);
 
+/*
+ * Whether the keyring can serve, checked before a verification so that an unreadable
+ * keyring is one error, not a finding on every commit: librnp reads it, or facts learnt from
+ * these very bytes (kluis_keyring_facts_import) show that it read them before, and then
+ * librnp is not started for it.
+ */
+int kluis_keyring_ready(kluis_keyring *kr);
+
 /* Whether the primary key `fpr` is present. */
 int kluis_keyring_has_key(kluis_keyring *kr, const char *fpr);
 

@@ -179,6 +179,15 @@ int kluis_keyring_digest(kluis_keyring *kr, char out[65])
 	return 0;
 }
 
+int kluis_keyring_ready(kluis_keyring *kr)
+{
+	/* facts are only ever learnt from a librnp that read the keyring (pgp_fast.c, pgp.c),
+	 * and taken only for the same bytes */
+	if (kr->ring && (kr->nfast || kr->nenc))
+		return 0;
+	return kluis_keyring_rnp(kr);
+}
+
 int kluis_keyring_facts_new(kluis_keyring *kr)
 {
 	return kr->facts_new;

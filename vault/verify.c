@@ -410,7 +410,7 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	cache_key = kluis_vcache_key(vault->root, id);
 	if (cache_key && !o.no_cache)
 		keyfacts_load(kr);
-	if ((err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep)) < 0)
+	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep)) < 0)
 		goto cleanup;
 	/* the head must descend from the checkpoint */
 	memset(&v, 0, sizeof(v));

@@ -97,7 +97,8 @@ static int verify_plain_bundle(kluis_vault *v, const char *path, const char *wor
 		err = kluis_error_set(KLUIS_EINVAL, "no trust root to verify '%s' from: name the key that created the dossier with --trust FPR", path);
 		goto cleanup;
 	}
-	if ((err = kluis_vault_keyring(v, &kr)) < 0 || (err = kluis_repo_create(&repo, repo_path)) < 0)
+	if ((err = kluis_vault_keyring(v, &kr)) < 0 || (err = kluis_keyring_ready(kr)) < 0 ||
+	    (err = kluis_repo_create(&repo, repo_path)) < 0)
 		goto cleanup;
 	if ((err = kluis_bundle_read(repo, path, &refs, &nrefs, NULL, NULL)) < 0)
 		goto cleanup;

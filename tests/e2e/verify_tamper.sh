@@ -649,6 +649,19 @@ grep -l 'file=librnp' "$T_ROOT"/ld.* >/dev/null || fail "an edited key facts fil
 rm -f "$T_ROOT"/ld.*
 pass "$CASE: exit 0, librnp not loaded; edited facts not taken"
 
+# A keyring librnp cannot read is one error line, not a finding on every commit: its bytes
+# are not those the kept key facts are facts of, so librnp is asked before the run.
+new_case "an unreadable auditor's keyring"
+bad=$T_ROOT/badkeys
+mkdir -m 700 "$bad"
+printf 'KBX garbage, not a keybox\n%.0s' $(seq 40) >"$bad/pubring.kbx"
+RC=0
+env GNUPGHOME="$bad" "$KLUIS" --vault "$CV" verify "$D" >"$T_OUT" 2>"$T_ERR" || RC=$?
+assert_eq "$RC" 1 "exit code of verify with an unreadable keyring"
+assert_eq "$(wc -l <"$T_ERR") $(wc -c <"$T_OUT")" "1 0" "stderr lines and stdout bytes of verify with an unreadable keyring"
+assert_contains "$(cat "$T_ERR")" "kluis: cannot read the public keyring '$bad/pubring.kbx'" "the error"
+pass "$CASE: exit 1, one line: $(cat "$T_ERR")"
+
 new_case "a forged commit after a clean cached run"
 accepted
 add_commit "$KLANT" klant

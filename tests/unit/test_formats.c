@@ -859,6 +859,8 @@ static void test_key_facts(void **state)
 	sig = gpg_sign(g_fpr1, "--armor", data, &len);
 	assert_int_equal(kluis_keyring_open_gnupg(&kr, g_home), 0);
 	assert_null(kr->ffi); /* reading the keyring does not start librnp */
+	assert_int_equal(kluis_keyring_ready(kr), 0); /* no facts: librnp is asked */
+	assert_non_null(kr->ffi);
 	assert_int_equal(kluis_keyring_facts_new(kr), 0);
 	assert_int_equal(kluis_pgp_verify_detached(kr, data, strlen(data), sig, len, signer, &created), 0);
 	assert_non_null(kr->ffi);
@@ -882,6 +884,8 @@ static void test_key_facts(void **state)
 	assert_int_equal(kluis_keyring_open_gnupg(&kr2, g_home), 0);
 	assert_int_equal(kluis_keyring_facts_import(kr2, text, tlen), 0);
 	assert_int_equal(kluis_keyring_facts_new(kr2), 0);
+	assert_int_equal(kluis_keyring_ready(kr2), 0); /* vouched for by the facts of its bytes */
+	assert_null(kr2->ffi);
 	assert_int_equal(kluis_keyring_clone(kr2, &clone), 0);
 	assert_null(clone->ffi);
 	assert_int_equal(kluis_pgp_verify_detached(clone, data, strlen(data), sig, len, signer, &created), 0);
