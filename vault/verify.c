@@ -287,8 +287,11 @@ static int dossier_keyring(kluis_vault *vault, kluis_dossier *d, kluis_keyring *
 		free(dir);
 		return kluis_vault_keyring(vault, kr);
 	}
-	if (kluis_keyring_open_gnupg(own, NULL) < 0)
+	/* the local keyring is optional here: unreadable, the archive's keys alone serve */
+	if (kluis_keyring_open_gnupg(own, NULL) < 0 || kluis_keyring_ready(*own) < 0) {
+		kluis_keyring_free(*own);
 		*own = NULL;
+	}
 	while ((de = readdir(dd)) != NULL && err == 0) {
 		if (de->d_name[0] == '.' || !(path = kluis_path_join(dir, de->d_name)))
 			continue;

@@ -349,6 +349,13 @@ pass "show at the opdrachtgever: the binary document byte for byte (cmp), the st
 expect_exit 0 ko verify k-0001
 pass "kluis verify k-0001 at the opdrachtgever: exit 0 (after its own logged reads)"
 
+# the keys the archive carried are enough: a damaged local keyring is set aside, as a missing one
+BADG=$T_WORK/badgnupg
+mkdir -m 700 "$BADG"
+printf 'not a keybox %.0s' $(seq 100) >"$BADG/pubring.kbx"
+expect_exit 0 env GNUPGHOME="$BADG" KLUIS_VAULT="$OV" "$KLUIS" verify k-0001
+pass "kluis verify k-0001 with a damaged local keyring: exit 0 on the archive's keys"
+
 expect_exit 2 ko import "$A" --trust "$DIR"
 assert_eq "$(ref_of "$RO" main)" "$(git -C "$CL" rev-parse HEAD)" "main after a second import"
 pass "a second import of the same dossier: exit 2, the imported dossier unchanged"
