@@ -132,23 +132,23 @@ int kluis_pgp_enc_known(kluis_keyring *kr, const char *fpr, char ***ids, size_t 
 	return 1;
 }
 
-/* Add a list (taking `ids`), unless the key's is known already or `fpr` is not in the form
- * the text keeps (a reader named otherwise in a forged roles file must not spoil the text for
- * every other key); false when out of memory. */
-static bool enc_add(kluis_keyring *kr, const char *fpr, char **ids, size_t n)
+/* Add a list (taking `ids`): 1 added; 0 not, the key's being known already or `fpr` not in
+ * the form the text keeps (a reader named otherwise in a forged roles file must not spoil the
+ * text for every other key); -1 out of memory. */
+static int enc_add(kluis_keyring *kr, const char *fpr, char **ids, size_t n)
 {
 	struct kluis_enc_keys *grown;
 
 	if (!upper_hex(fpr, 40) || enc_find(kr, fpr)) {
 		kluis_pgp_ids_free(ids, n);
-		return true;
+		return 0;
 	}
 	if (kr->nenc == kr->capenc) {
 		size_t cap = kr->capenc ? 2 * kr->capenc : 8;
 
 		if (!(grown = realloc(kr->enc, cap * sizeof(*grown)))) {
 			kluis_pgp_ids_free(ids, n);
-			return false;
+			return -1;
 		}
 		kr->enc = grown;
 		kr->capenc = cap;
@@ -157,7 +157,7 @@ static bool enc_add(kluis_keyring *kr, const char *fpr, char **ids, size_t n)
 	kr->enc[kr->nenc].ids = ids;
 	kr->enc[kr->nenc].n = n;
 	kr->nenc++;
-	return true;
+	return 1;
 }
 
 void kluis_pgp_enc_remember(kluis_keyring *kr, const char *fpr, char *const *ids, size_t n)
@@ -167,7 +167,7 @@ void kluis_pgp_enc_remember(kluis_keyring *kr, const char *fpr, char *const *ids
 	/* out of memory only means it is asked of librnp again */
 	if (enc_find(kr, fpr) || ids_copy(ids, n, &copy) < 0)
 		return;
-	if (enc_add(kr, fpr, copy, n))
+	if (enc_add(kr, fpr, copy, n) == 1)
 		kluis_pgp_facts_learnt(kr);
 }
 
@@ -286,7 +286,7 @@ static bool parse_encrypt(kluis_keyring *kr, char *line)
 	}
 	if (strtok_r(NULL, " ", &save))
 		goto fail;
-	return enc_add(kr, primary, ids, n);
+	return enc_add(kr, primary, ids, n) >= 0;
 fail:
 	kluis_pgp_ids_free(ids, i);
 	return false;
@@ -364,7 +364,7 @@ void kluis_keyring_facts_merge(kluis_keyring *into, kluis_keyring *from)
 	for (i = 0; i < from->nenc; i++) {
 		if (enc_find(into, from->enc[i].primary) || ids_copy(from->enc[i].ids, from->enc[i].n, &copy) < 0)
 			continue;
-		if (enc_add(into, from->enc[i].primary, copy, from->enc[i].n))
+		if (enc_add(into, from->enc[i].primary, copy, from->enc[i].n) == 1)
 			into->facts_new = true;
 	}
 	if (from->facts_time && (!into->facts_time || from->facts_time < into->facts_time))
