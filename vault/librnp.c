@@ -14,41 +14,27 @@
 #include "dlib.h"
 #include "error.h"
 
-#include <pthread.h>
-
 #ifndef KLUIS_LIBRNP_SONAME
 #error "KLUIS_LIBRNP_SONAME must name librnp's shared object (CMakeLists.txt sets it)"
 #endif
 
 struct kluis_librnp kluis_rnp_fn;
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char load_error[256];
+static const char *const names[] = { KLUIS_LIBRNP_FUNCTIONS(KLUIS_DLIB_NAME) };
 
-static void load(void)
-{
-	static const char *const names[] = {
-#define X(f) #f,
-		KLUIS_LIBRNP_FUNCTIONS(X)
-#undef X
-	};
-	void *syms[sizeof(names) / sizeof(names[0])];
-	struct kluis_librnp fn;
-	size_t i = 0;
+/* the table must be exactly the functions named, in order (kluis_dlib_load fills it whole) */
+_Static_assert(sizeof(kluis_rnp_fn) == sizeof(names) / sizeof(names[0]) * sizeof(void *), "table and names differ");
 
-	if (kluis_dlib_open(KLUIS_LIBRNP_SONAME, names, syms, sizeof(names) / sizeof(names[0]), load_error,
-			    sizeof(load_error)) < 0)
-		return;
-#define X(f) *(void **)&fn.f = syms[i++];
-	KLUIS_LIBRNP_FUNCTIONS(X)
-#undef X
-	kluis_rnp_fn = fn;
-}
+static struct kluis_dlib lib = {
+	.soname = KLUIS_LIBRNP_SONAME,
+	.names = names,
+	.n = sizeof(names) / sizeof(names[0]),
+	.table = &kluis_rnp_fn,
+	.code = KLUIS_ECRYPTO,
+	.package = "librnp0",
+};
 
 int kluis_librnp_load(void)
 {
-	pthread_once(&once, load);
-	if (load_error[0])
-		return kluis_error_set(KLUIS_ECRYPTO, "%s (install librnp0)", load_error);
-	return 0;
+	return kluis_dlib_load(&lib);
 }
