@@ -230,6 +230,11 @@ int kluis_roles_validate(const kluis_roles *r)
 			return kluis_error_set(KLUIS_EINVAL, "the vertegenwoordiger must be another key than the klant's: a klant cannot "
 							     "consent for themselves (P4.1)");
 	}
+	/* separation of duties: one key, one role (a klant who is also medewerker could add
+	 * entries about themselves, a directie who is also klant approve its own plan) */
+	for (i = 0; i < r->n; i++)
+		if (kluis_roles_of(r, r->v[i].fpr) != r->v[i].role)
+			return kluis_error_set(KLUIS_EINVAL, "key %s would hold two roles; one key holds one role in a dossier", r->v[i].fpr);
 	if (!(all & KLUIS_ROLE_KLANT) || !(all & KLUIS_ROLE_DIRECTIE))
 		return kluis_error_set(KLUIS_EINVAL, "a dossier needs a klant and a directie; add the new key before removing the old one");
 	return 0;

@@ -482,7 +482,7 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 			goto cleanup;
 		}
 		if ((err = updated_tree(d->repo, content_tree, t->content_updates, t->ncontent, &content_tree_id)) < 0 ||
-		    (err = kluis_repo_commit(d->repo, &content_tree_id, NULL, "kluis", "content", now,
+		    (err = kluis_repo_commit(d->repo, &content_tree_id, NULL, "kluis", "content", 0,
 					     "kluis content\n", NULL, &content_new)) < 0)
 			goto cleanup;
 	}
@@ -491,6 +491,15 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 	/* Kluis-Seq numbers the commits, so a signed head also vouches for the history's length */
 	if (d->has_head && kluis_trailer_get(git_commit_message(d->head_commit), "Kluis-Seq", seq, sizeof(seq)))
 		next_seq = strtoull(seq, NULL, 10) + 1;
+	/* never dated before the parent: another vault's clock may run ahead of ours, within what
+	 * the verifier tolerates (beyond it, refuse rather than write what verify refuses) */
+	if (d->has_head && (int64_t)git_commit_time(d->head_commit) > now) {
+		if ((int64_t)git_commit_time(d->head_commit) > now + KLUIS_CLOCK_TOLERANCE) {
+			err = kluis_error_set(KLUIS_ESTATE, "the last commit of '%s' is dated more than an hour ahead of this machine's clock; set the clock right (NTP) and try again", d->id);
+			goto cleanup;
+		}
+		now = (int64_t)git_commit_time(d->head_commit);
+	}
 	if ((err = kluis_buf_printf(&msg, "%s\n\n%sKluis-Seq: %llu\n", subject, trailers, next_seq)) < 0 ||
 	    (err = kluis_repo_commit(d->repo, &main_tree_id, d->has_head ? &d->head : NULL, kluis_role_name(t->role),
 				     t->actor, now, (const char *)msg.ptr, t->signer, &main_new)) < 0)

@@ -203,6 +203,8 @@ int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purp
 	char head[GIT_OID_HEXSZ + 1];
 	const char *actor;
 	unsigned role;
+	unsigned long long next_seq = 1;
+	int64_t when = kluis_now();
 	bool exists;
 	int lock = -1, err;
 
@@ -217,10 +219,25 @@ int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purp
 		err = kluis_git_fail(KLUIS_EGENERIC, "cannot build the access record");
 		goto cleanup;
 	}
+	/* Kluis-Seq numbers the reads, so the newest record vouches for the log's length; a record
+	 * is never dated before the one it follows (another vault's clock may run ahead) */
+	if (exists) {
+		git_commit *prev = NULL;
+		char seq[32] = "";
+		if (git_commit_lookup(&prev, d->repo, &old) < 0 || !kluis_trailer_get(git_commit_message(prev), "Kluis-Seq", seq, sizeof(seq))) {
+			git_commit_free(prev);
+			err = kluis_error_set(KLUIS_EVERIFY, "cannot read the last record of the read log");
+			goto cleanup;
+		}
+		next_seq = strtoull(seq, NULL, 10) + 1;
+		if ((int64_t)git_commit_time(prev) > when)
+			when = (int64_t)git_commit_time(prev);
+		git_commit_free(prev);
+	}
 	git_oid_tostr(head, sizeof(head), &d->head);
-	if ((err = kluis_buf_printf(&msg, "access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: %s\nKluis-Purpose: %s\nKluis-Head: %s\n",
-				    entry_id ? entry_id : "-", entry_id ? entry_id : "-", kluis_role_name(role), purpose, head)) < 0 ||
-	    (err = kluis_repo_commit(d->repo, &tree, exists ? &old : NULL, kluis_role_name(role), actor, kluis_now(),
+	if ((err = kluis_buf_printf(&msg, "access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: %s\nKluis-Purpose: %s\nKluis-Head: %s\nKluis-Seq: %llu\n",
+				    entry_id ? entry_id : "-", entry_id ? entry_id : "-", kluis_role_name(role), purpose, head, next_seq)) < 0 ||
+	    (err = kluis_repo_commit(d->repo, &tree, exists ? &old : NULL, kluis_role_name(role), actor, when,
 				     (const char *)msg.ptr, signer, &new_id)) < 0 ||
 	    (err = kluis_repo_ref_cas(d->repo, ACCESS_REF, &new_id, exists ? &old : NULL, "access")) < 0)
 		goto cleanup;

@@ -80,6 +80,13 @@ int kluis_dossier_file_format(const kluis_dossier_file *f, kluis_buf *out);
 /* Read the dossier file of the head. */
 int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f);
 
+/*
+ * How far apart two clocks may be (seconds): a signature's time and its commit's, a commit and
+ * the verifier's clock, two vaults'. kluis never dates a commit before its parent: it takes the
+ * parent's time when its own clock is behind, and refuses to write when it is behind by more.
+ */
+#define KLUIS_CLOCK_TOLERANCE (3600)
+
 /* Commit message helpers. */
 int kluis_trailer_get(const char *message, const char *key, char *out, size_t outlen);
 

@@ -19,6 +19,7 @@ typedef struct {
 	git_oid oid;
 	char sha256[65];
 	uint64_t size;
+	char plain[65];   /* the commitment to the plaintext (docs/FORMATS.md) */
 } kluis_pointer;
 
 /* One-time libgit2 set-up (fsync of the git directory, so a commit survives a crash). */

@@ -197,6 +197,20 @@ int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, cons
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Consent: %s\nKluis-Consent-Opdrachtgever: %s\n", grant ? "grant" : "withdraw",
 				    to_opdrachtgever ? "yes" : "no")) < 0)
 		goto cleanup;
+	/* a withdrawal names the grant it ends, so the verifier knows which consent is no longer in
+	 * force without reading the (encrypted) scope */
+	if (!grant) {
+		char in_force[KLUIS_ENTRY_ID_LEN + 1];
+		bool opdr;
+		if ((err = kluis_consent_in_force(d, scope, in_force, &opdr)) < 0)
+			goto cleanup;
+		if (!in_force[0]) {
+			err = kluis_error_set(KLUIS_ESTATE, "no consent for scope '%s' is in force in '%s': nothing to withdraw", scope, d->id);
+			goto cleanup;
+		}
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Withdraws: %s\n", in_force)) < 0)
+			goto cleanup;
+	}
 	in.text = (const char *)body.ptr;
 	in.text_len = body.len;
 	in.extra_meta = extra_text;

@@ -1,15 +1,12 @@
 /*
- * verify.c - verification of a dossier's history (see verify.h): the entry points.
+ * verify.c - `kluis verify`'s entry points (see verify.h): a repository, a vault's dossier.
  *
- * A run walks main from the root (or, resuming from the verified-state cache, from the
- * cached head), checks each commit against its parent (verify_commit.c) and the objects it
- * links to (verify_object.c), the object work on worker threads (verify_par.c), then the read
- * log (verify_history.c), the vault's checkpoint and an optional witness's. An incremental run
- * also checks that the old objects are still there and scrubs a slice of them (verify_incr.c);
- * when that cannot be vouched for, it verifies everything. A clean run records the state for
- * the next one (vcache.c).
+ * A run replays main from the root (replay_rules.c: every commit against the model), then
+ * checks refs/kluis/content against the final state (replay_objects.c) and replays the read log
+ * (replay_readlog.c); for a vault's dossier it also checks the vault's checkpoint, and an
+ * optional witness's: the head must descend from what they saw.
  */
-#include "verify_internal.h"
+#include "replay.h"
 #include "checkpoint.h"
 
 #include <dirent.h>
@@ -19,26 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-bool kluis_vlist_has(char **list, size_t n, const char *s)
-{
-	return kluis_strings_has((const char *const *)list, n, s);
-}
-
-void kluis_vlist_add(char ***list, size_t *n, const char *s)
-{
-	char **g;
-
-	if (kluis_vlist_has(*list, *n, s))
-		return;
-	g = realloc(*list, (*n + 1) * sizeof(*g));
-	if (!g)
-		return;
-	*list = g;
-	if ((g[*n] = strdup(s)) != NULL)
-		(*n)++;
-}
-
-void kluis_vfinding(vctx *v, const git_oid *commit, const char *fmt, ...)
+void kluis_rfinding(replay *r, const git_oid *commit, const char *fmt, ...)
 {
 	kluis_finding *grown;
 	va_list ap;
@@ -48,17 +26,17 @@ void kluis_vfinding(vctx *v, const git_oid *commit, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	grown = realloc(v->rep->findings, (v->rep->nfindings + 1) * sizeof(*grown));
+	grown = realloc(r->rep->findings, (r->rep->nfindings + 1) * sizeof(*grown));
 	if (!grown || !msg) {
 		free(msg);
 		return;
 	}
-	v->rep->findings = grown;
-	memset(&grown[v->rep->nfindings].commit, 0, sizeof(git_oid));
+	r->rep->findings = grown;
+	memset(&grown[r->rep->nfindings].commit, 0, sizeof(git_oid));
 	if (commit)
-		git_oid_cpy(&grown[v->rep->nfindings].commit, commit);
-	grown[v->rep->nfindings].message = msg;
-	v->rep->nfindings++;
+		git_oid_cpy(&grown[r->rep->nfindings].commit, commit);
+	grown[r->rep->nfindings].message = msg;
+	r->rep->nfindings++;
 }
 
 void kluis_verify_report_dispose(kluis_verify_report *r)
@@ -74,199 +52,136 @@ void kluis_verify_report_dispose(kluis_verify_report *r)
 	r->nfindings = 0;
 }
 
-static void check_checkpoint(vctx *v, const kluis_checkpoint *cp, const git_oid *head, const char *whose)
+static void check_checkpoint(replay *v, const kluis_checkpoint *cp, const git_oid *head, const char *whose)
 {
 	kluis_buf data = KLUIS_BUF_INIT, sig = KLUIS_BUF_INIT;
 	char hex[GIT_OID_HEXSZ + 1], signer[41];
 
 	git_oid_tostr(hex, sizeof(hex), &cp->head);
 	if (strcmp(cp->dossier, v->id) != 0) {
-		kluis_vfinding(v, NULL, "%s checkpoint is for dossier '%s', not '%s'", whose, cp->dossier, v->id);
+		kluis_rfinding(v, NULL, "%s checkpoint is for dossier '%s', not '%s'", whose, cp->dossier, v->id);
 		goto cleanup;
 	}
 	if (kluis_commit_split_signature((const char *)cp->raw.ptr, cp->raw.len, &data, &sig) < 0 ||
 	    kluis_pgp_verify_detached(v->kr, data.ptr, data.len, sig.ptr, sig.len, signer, NULL) < 0) {
-		kluis_vfinding(v, &cp->head, "%s checkpoint's signature does not verify: %s", whose, kluis_error_last());
+		kluis_rfinding(v, &cp->head, "%s checkpoint's signature does not verify: %s", whose, kluis_error_last());
 		goto cleanup;
 	}
 	if (!git_oid_equal(&cp->head, head) && git_graph_descendant_of(v->repo, head, &cp->head) != 1)
-		kluis_vfinding(v, &cp->head, "rollback or rewrite: the head does not descend from the %s checkpoint %.12s (seq %llu)", whose, hex, cp->seq);
+		kluis_rfinding(v, &cp->head, "rollback or rewrite: the head does not descend from the %s checkpoint %.12s (seq %llu)", whose, hex, cp->seq);
 cleanup:
 	kluis_buf_dispose(&data);
 	kluis_buf_dispose(&sig);
 }
 
-/* Resume from the cached head: its roles, and the state the cache carried (moved into v). */
-static int resume(vctx *v, kluis_vcache *cache, git_commit **parent)
+/* main's commits, oldest first (the replay checks each parent strictly) */
+static int main_chain(replay *r, const git_oid *head, git_oid **out, size_t *n)
 {
-	git_commit *sc = NULL;
-	git_tree *st = NULL;
+	git_commit *c = NULL;
+	git_oid cur, *v = NULL;
+	size_t cap = 0, k = 0, i;
 	int err = 0;
 
-	if (git_commit_lookup(&sc, v->repo, &cache->head) < 0 || git_commit_tree(&st, sc) < 0 ||
-	    kluis_vload_roles(v, st, &v->roles) < 0) {
-		git_commit_free(sc);
-		err = kluis_error_set(KLUIS_EVERIFY, "cannot resume from the verified state");
-		goto cleanup;
+	git_oid_cpy(&cur, head);
+	for (;;) {
+		if (k == cap) {
+			git_oid *g = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*g));
+			if (!g) {
+				err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+				goto cleanup;
+			}
+			v = g;
+		}
+		git_oid_cpy(&v[k++], &cur);
+		/* unreadable: the replay names it when it gets there */
+		if (git_commit_lookup(&c, r->repo, &cur) < 0 || git_commit_parentcount(c) == 0)
+			break;
+		git_oid_cpy(&cur, git_commit_parent_id(c, 0));
+		git_commit_free(c);
+		c = NULL;
 	}
-	*parent = sc;
-	v->consent_ids = cache->consent_ids;
-	v->consent_opdr = cache->consent_opdr;
-	v->nconsents = cache->nconsents;
-	v->restricted = cache->restricted;
-	v->nrestricted = cache->nrestricted;
-	cache->consent_ids = NULL;
-	cache->consent_opdr = NULL;
-	cache->restricted = NULL;
-	cache->nconsents = cache->nrestricted = 0;
+	for (i = 0; i < k / 2; i++) {
+		git_oid t = v[i];
+		v[i] = v[k - 1 - i];
+		v[k - 1 - i] = t;
+	}
+	*out = v;
+	*n = k;
+	v = NULL;
 cleanup:
-	git_tree_free(st);
+	git_commit_free(c);
+	free(v);
 	return err;
 }
 
-/* Record a clean run: the state v ends in, and the object store's stamps in `next`. */
-static void record(vctx *v, const char *cache_key, kluis_vcache *next, const git_oid *head, const git_oid *access_head,
-		   unsigned long long seq, int64_t started)
+static void replay_dispose(replay *r)
 {
-	git_oid_cpy(&next->head, head);
-	git_oid_cpy(&next->access, access_head);
-	next->seq = seq;
-	next->time = started;
-	next->consent_ids = v->consent_ids;
-	next->consent_opdr = v->consent_opdr;
-	next->nconsents = v->nconsents;
-	next->restricted = v->restricted;
-	next->nrestricted = v->nrestricted;
-	kluis_vcache_store(cache_key, next, v->opts);
-	next->consent_ids = NULL;  /* borrowed */
-	next->consent_opdr = NULL;
-	next->restricted = NULL;
-	next->nconsents = next->nrestricted = 0;
+	size_t i;
+
+	for (i = 0; i < r->nkeyids; i++)
+		kluis_pgp_ids_free(r->keyids[i].ids, r->keyids[i].n);
+	free(r->keyids);
+	free(r->entries);
+	free(r->missing);
+	free(r->missing_at);
+	kluis_roles_dispose(&r->roles);
 }
 
 int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring *kr, const kluis_verify_opts *opts,
 			    const char *cache_key, kluis_verify_report *rep)
 {
-	vctx v;
-	git_oid head, content, *chain = NULL, access_head;
-	int64_t started = (int64_t)time(NULL) - 2; /* ctime granularity and clock slack */
-	git_commit *c = NULL, *parent = NULL, *content_commit = NULL;
-	kluis_vcache *cache = NULL, *next = NULL;
-	bool exists, have_cache = false, unchanged = false, use_cache = cache_key && !opts->no_cache;
-	unsigned long long seq = 0;
-	size_t n = 0, i;
-	int err, rc, unreadable;
+	replay r;
+	git_oid head, *chain = NULL, access_head;
+	size_t n = 0, i, reads = 0;
+	bool exists, complete = true;
+	int err;
 
+	(void)cache_key;
 	memset(rep, 0, sizeof(*rep));
-	memset(&v, 0, sizeof(v));
-	memset(&access_head, 0, sizeof(access_head));
-	v.repo = repo;
-	v.kr = kr;
-	v.opts = opts;
-	v.rep = rep;
-	v.id = id;
+	memset(&r, 0, sizeof(r));
+	r.repo = repo;
+	r.kr = kr;
+	r.opts = opts;
+	r.rep = rep;
+	r.id = id;
 	if ((err = kluis_repo_ref(repo, KLUIS_MAIN_REF, &head, &exists)) < 0)
 		return err;
 	if (!exists) {
-		kluis_vfinding(&v, NULL, "no refs/heads/main: not a dossier");
+		kluis_rfinding(&r, NULL, "no refs/heads/main: not a dossier");
 		return 0;
 	}
 	git_oid_cpy(&rep->head, &head);
-	if ((err = kluis_repo_ref(repo, KLUIS_CONTENT_REF, &content, &exists)) < 0)
-		return err;
-	if (!exists || git_commit_lookup(&content_commit, repo, &content) < 0 || git_commit_tree(&v.content_tree, content_commit) < 0)
-		kluis_vfinding(&v, NULL, "refs/kluis/content is missing or unreadable");
-
-	/* resume from the verified-state cache when the object store kept every old object and
-	 * the new head descends from the cached one */
-	if (use_cache) {
-		if (!(cache = calloc(1, sizeof(*cache))) || !(next = calloc(1, sizeof(*next)))) {
-			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-			goto cleanup;
-		}
-		have_cache = kluis_vcache_load(cache_key, cache, opts) == 0;
-		if (kluis_vincr_scan(&v, cache_key, have_cache ? cache : NULL, next, &unchanged) < 0)
-			next->have_dirs = unchanged = false;
-		have_cache = have_cache && unchanged;
-	}
-	rc = have_cache ? kluis_vmain_chain(&v, &head, &cache->head, &chain, &n) : 1;
-	if (rc == 1) {
-		free(chain);
-		chain = NULL;
-		have_cache = false;
-		if ((err = kluis_vmain_chain(&v, &head, NULL, &chain, &n)) < 0)
-			goto cleanup;
-	} else if (rc < 0) {
-		err = rc;
+	if ((err = main_chain(&r, &head, &chain, &n)) < 0)
+		goto cleanup;
+	rep->total_commits = n;
+	kluis_pgp_quiet_begin(kr);
+	for (i = 0; i < n && complete; i++)
+		complete = kluis_replay_commit(&r, &chain[i]) == 0;
+	kluis_pgp_quiet_end(kr);
+	if (!complete) {
+		if (i < n)
+			kluis_rfinding(&r, NULL, "the replay stopped at that commit: the %zu commit%s after it %s not judged", n - i,
+			       n - i == 1 ? "" : "s", n - i == 1 ? "was" : "were");
 		goto cleanup;
 	}
-	rep->incremental = have_cache;
-	/* a full run reads the whole of refs/kluis/content (every tree of it must be there); an
-	 * incremental one looks up what its new commits name, the old trees being vouched for by
-	 * the object store's check */
-	if (!have_cache && (unreadable = kluis_vcontent_load(&v)) > 0)
-		kluis_vfinding(&v, &head, "refs/kluis/content: %d tree object%s missing", unreadable, unreadable > 1 ? "s are" : " is");
-	if (git_commit_lookup(&c, repo, &head) == 0)
-		git_commit_tree(&v.head_tree, c);
-	git_commit_free(c);
-	c = NULL;
-	if (have_cache) {
-		seq = cache->seq;
-		rep->total_commits = (size_t)cache->seq + n;
-		if ((err = resume(&v, cache, &parent)) < 0)
-			goto cleanup;
-	} else {
-		rep->total_commits = n;
-		v.main_oids = malloc((n + 1) * sizeof(git_oid));
-		if (!v.main_oids) {
-			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-			goto cleanup;
-		}
-		memcpy(v.main_oids, chain, n * sizeof(git_oid));
-		v.nmain = n;
-		qsort(v.main_oids, n, sizeof(git_oid), kluis_void_cmp);
-	}
-	/* every new commit against its parent: gathered on worker threads, judged in order */
-	if ((err = kluis_vcheck_chain(&v, chain, n, parent ? git_commit_id(parent) : NULL, &seq)) < 0)
-		goto cleanup;
-	kluis_vcheck_access(&v, &head, have_cache && !git_oid_is_zero(&cache->access) ? &cache->access : NULL, &access_head);
+	kluis_rcontent_check(&r);
+	kluis_rreadlog_check(&r, &head, &access_head, &reads);
 	if (opts->witness) {
 		kluis_checkpoint cp;
 		kluis_buf text = KLUIS_BUF_INIT;
 		if ((err = kluis_file_read(&text, opts->witness, 1 << 20)) == 0 &&
 		    (err = kluis_checkpoint_parse(&cp, (const char *)text.ptr, text.len)) == 0) {
-			check_checkpoint(&v, &cp, &head, "witness");
+			check_checkpoint(&r, &cp, &head, "witness");
 			kluis_checkpoint_dispose(&cp);
 		}
 		kluis_buf_dispose(&text);
 		if (err < 0)
 			goto cleanup;
 	}
-	if (use_cache && next->have_dirs && rep->nfindings == 0)
-		record(&v, cache_key, next, &head, &access_head, seq, started);
 	err = 0;
 cleanup:
-	for (i = 0; i < v.nkeyids; i++)
-		kluis_pgp_ids_free(v.keyids[i].keyids, v.keyids[i].n);
-	kluis_strings_free(v.restricted, v.nrestricted);
-	kluis_strings_free(v.consent_ids, v.nconsents);
-	free(v.consent_opdr);
-	kluis_vcache_dispose(cache);
-	kluis_vcache_dispose(next);
-	free(cache);
-	free(next);
-	git_tree_free(v.head_tree);
-	git_tree_free(v.prev_entries);
-	git_commit_free(v.last_commit);
-	free(v.keyids);
-	free(v.main_oids);
-	free(v.content);
+	replay_dispose(&r);
 	free(chain);
-	kluis_roles_dispose(&v.roles);
-	git_tree_free(v.content_tree);
-	git_commit_free(content_commit);
-	git_commit_free(parent);
-	git_commit_free(c);
 	return err;
 }
 
@@ -335,43 +250,6 @@ static int load_dossier_trust(kluis_dossier *d, char ***out, size_t *n)
 	return err == KLUIS_ENOTFOUND ? 0 : err;
 }
 
-/*
- * What librnp taught the keyring in earlier runs (pgp.h, key facts), kept beside the
- * verified-state cache and MACed with its key: with it a verification of a few new commits
- * by known keys never starts librnp (docs/PERFORMANCE.md). Any trouble only means learning
- * again.
- */
-static void keyfacts_name(const char digest[65], char name[80])
-{
-	snprintf(name, 80, "keys-%s", digest);
-}
-
-static void keyfacts_load(kluis_keyring *kr)
-{
-	kluis_buf text = KLUIS_BUF_INIT;
-	char digest[65], name[80];
-
-	if (kluis_keyring_digest(kr, digest) < 0)
-		return;
-	keyfacts_name(digest, name);
-	if (kluis_vcache_text_load(name, &text) == 0)
-		kluis_keyring_facts_import(kr, (const char *)text.ptr, text.len);
-	kluis_buf_dispose(&text);
-}
-
-static void keyfacts_store(kluis_keyring *kr)
-{
-	char digest[65], name[80], *text = NULL;
-	size_t len = 0;
-
-	if (!kluis_keyring_facts_new(kr) || kluis_keyring_digest(kr, digest) < 0)
-		return;
-	keyfacts_name(digest, name);
-	if (kluis_keyring_facts_export(kr, &text, &len) == 0)
-		kluis_vcache_text_store(name, text, len);
-	free(text);
-}
-
 int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_opts *opts, kluis_verify_report *rep)
 {
 	kluis_dossier *d = NULL;
@@ -380,10 +258,10 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	kluis_verify_opts o = *opts;
 	const char *const *trust;
 	size_t ntrust;
-	char *cache_key = NULL, **dtrust = NULL;
+	char **dtrust = NULL;
 	size_t ndtrust = 0;
 	kluis_keyring *own_kr = NULL;
-	vctx v;
+	replay v;
 	char cp_msg[512] = "";
 	int err, cp_err = KLUIS_ENOTFOUND;
 
@@ -410,10 +288,7 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	cp_err = kluis_checkpoint_load(vault, id, &cp);
 	if (cp_err < 0 && cp_err != KLUIS_ENOTFOUND)
 		snprintf(cp_msg, sizeof(cp_msg), "%s", kluis_error_last());
-	cache_key = kluis_vcache_key(vault->root, id);
-	if (cache_key && !o.no_cache)
-		keyfacts_load(kr);
-	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep)) < 0)
+	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(d->repo, id, kr, &o, NULL, rep)) < 0)
 		goto cleanup;
 	/* the head must descend from the checkpoint */
 	memset(&v, 0, sizeof(v));
@@ -424,22 +299,18 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	v.id = id;
 	err = cp_err;
 	if (err == KLUIS_ENOTFOUND) {
-		kluis_vfinding(&v, NULL, "the vault keeps no checkpoint for this dossier (checkpoints/%s is missing)", id);
+		kluis_rfinding(&v, NULL, "the vault keeps no checkpoint for this dossier (checkpoints/%s is missing)", id);
 	} else if (err < 0) {
-		kluis_vfinding(&v, NULL, "the vault's checkpoint is unreadable: %s", cp_msg);
+		kluis_rfinding(&v, NULL, "the vault's checkpoint is unreadable: %s", cp_msg);
 	} else {
 		check_checkpoint(&v, &cp, &rep->head, "vault's");
 	}
-	/* after the checkpoint's signature too: its signer may be the only key this run met */
-	if (cache_key && !o.no_cache)
-		keyfacts_store(kr);
 	err = 0;
 cleanup:
 	if (cp_err == 0)
 		kluis_checkpoint_dispose(&cp);
 	kluis_keyring_free(own_kr);
 	kluis_strings_free(dtrust, ndtrust);
-	free(cache_key);
 	kluis_dossier_free(d);
 	return err;
 }

@@ -128,6 +128,11 @@ $OUT"
 	pass "$CASE: refused (${commit:0:12}: $phrase)"
 }
 
+# content_commit TREE: refs/kluis/content's commit as kluis writes it (a function of its tree)
+content_commit() {
+	env GIT_AUTHOR_NAME=kluis GIT_AUTHOR_EMAIL=content GIT_COMMITTER_NAME=kluis GIT_COMMITTER_EMAIL=content \
+		GIT_AUTHOR_DATE='@0 +0000' GIT_COMMITTER_DATE='@0 +0000' git -C "$CR" commit-tree -m 'kluis content' "$1"
+}
 seq_of() { G log -1 --format='%(trailers:key=Kluis-Seq,valueonly)' "$1" | sed '/^$/d'; }
 ctime_of() { G log -1 --format=%ct "$1"; }
 
@@ -180,8 +185,7 @@ to_content() {
 	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
 	for o; do GIT_INDEX_FILE=$idx G update-index --add --cacheinfo "100644,$o,${o:0:2}/${o:2}"; done
 	t=$(GIT_INDEX_FILE=$idx G write-tree)
-	c=$(env GIT_AUTHOR_NAME=kluis GIT_AUTHOR_EMAIL=content GIT_COMMITTER_NAME=kluis GIT_COMMITTER_EMAIL=content \
-		git -C "$CR" commit-tree -m 'kluis content' "$t")
+	c=$(content_commit "$t")
 	G update-ref refs/kluis/content "$c"
 	rm -f "$idx"
 }
@@ -474,8 +478,7 @@ GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
 GIT_INDEX_FILE=$idx G update-index --index-info <<<"0 0000000000000000000000000000000000000000	${ct:0:2}/${ct:2}"
 t=$(GIT_INDEX_FILE=$idx G write-tree)
 rm -f "$idx"
-G update-ref refs/kluis/content "$(env GIT_AUTHOR_NAME=kluis GIT_AUTHOR_EMAIL=content GIT_COMMITTER_NAME=kluis \
-	GIT_COMMITTER_EMAIL=content git -C "$CR" commit-tree -m 'kluis content' "$t")"
+G update-ref refs/kluis/content "$(content_commit "$t")"
 refused "*" "is not in refs/kluis/content"
 
 new_case "a deleted ciphertext object"
@@ -514,8 +517,8 @@ f=$(loose "$t")
 [ -f "$f" ] || fail "tree $t is not a loose object (test precondition)"
 chmod u+w "$f"
 truncate -s $(($(stat -c %s "$f") - 4)) "$f"
-refused "$c" "tree object unreadable: loose object $t is corrupted" --full
-refused "$c" "tree object unreadable: loose object $t is corrupted"
+refused "$c" "unreadable: loose object $t is corrupted" --full
+refused "$c" "unreadable: loose object $t is corrupted"
 
 new_case "a deleted commit object in the history"
 c=$(G rev-parse main~2)
