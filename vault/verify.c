@@ -335,43 +335,6 @@ static int load_dossier_trust(kluis_dossier *d, char ***out, size_t *n)
 	return err == KLUIS_ENOTFOUND ? 0 : err;
 }
 
-/*
- * What librnp taught the keyring in earlier runs (pgp.h, key facts), kept beside the
- * verified-state cache and MACed with its key: with it a verification of a few new commits
- * by known keys never starts librnp (docs/PERFORMANCE.md). Any trouble only means learning
- * again.
- */
-static void keyfacts_name(const char digest[65], char name[80])
-{
-	snprintf(name, 80, "keys-%s", digest);
-}
-
-static void keyfacts_load(kluis_keyring *kr)
-{
-	kluis_buf text = KLUIS_BUF_INIT;
-	char digest[65], name[80];
-
-	if (kluis_keyring_digest(kr, digest) < 0)
-		return;
-	keyfacts_name(digest, name);
-	if (kluis_vcache_text_load(name, &text) == 0)
-		kluis_keyring_facts_import(kr, (const char *)text.ptr, text.len);
-	kluis_buf_dispose(&text);
-}
-
-static void keyfacts_store(kluis_keyring *kr)
-{
-	char digest[65], name[80], *text = NULL;
-	size_t len = 0;
-
-	if (!kluis_keyring_facts_new(kr) || kluis_keyring_digest(kr, digest) < 0)
-		return;
-	keyfacts_name(digest, name);
-	if (kluis_keyring_facts_export(kr, &text, &len) == 0)
-		kluis_vcache_text_store(name, text, len);
-	free(text);
-}
-
 int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_opts *opts, kluis_verify_report *rep)
 {
 	kluis_dossier *d = NULL;
@@ -411,8 +374,6 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	if (cp_err < 0 && cp_err != KLUIS_ENOTFOUND)
 		snprintf(cp_msg, sizeof(cp_msg), "%s", kluis_error_last());
 	cache_key = kluis_vcache_key(vault->root, id);
-	if (cache_key && !o.no_cache)
-		keyfacts_load(kr);
 	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(d->repo, id, kr, &o, cache_key, rep)) < 0)
 		goto cleanup;
 	/* the head must descend from the checkpoint */
@@ -430,9 +391,6 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	} else {
 		check_checkpoint(&v, &cp, &rep->head, "vault's");
 	}
-	/* after the checkpoint's signature too: its signer may be the only key this run met */
-	if (cache_key && !o.no_cache)
-		keyfacts_store(kr);
 	err = 0;
 cleanup:
 	if (cp_err == 0)

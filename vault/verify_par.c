@@ -260,9 +260,6 @@ int kluis_vcheck_chain(vctx *v, const git_oid *chain, size_t n, const git_oid *p
 	pthread_mutex_unlock(&p->lock);
 	for (k = 0; k < nw; k++) {
 		pthread_join(ws[k].thread, NULL);
-		/* what a worker learnt of the keys is kept with the verifier's (pgp.h, key facts) */
-		if (ws[k].g.kr)
-			kluis_keyring_facts_merge(v->kr, ws[k].g.kr);
 		worker_close(&ws[k]);
 	}
 	kluis_pgp_quiet_end(v->kr);
