@@ -43,7 +43,7 @@ kt_expire() { if [ -n "$1" ]; then kt_iso "$1"; else echo never; fi; }
 kt_gen() {
 	local name=$1 at=$2 usage=$3 expire=${4:-}
 	kt_at "$at" --quick-gen-key "$name <$name@kluis.test>" ed25519 "$usage" "$(kt_expire "$expire")" 2>/dev/null || return 1
-	gpg --batch --with-colons --list-keys "<$name@kluis.test>" | awk -F: '/^fpr/{print $10; exit}'
+	gpg --batch --with-colons --list-keys "<$name@kluis.test>" 2>/dev/null | awk -F: '/^fpr/{print $10; exit}'
 }
 
 kt_addsub() {
@@ -51,7 +51,7 @@ kt_addsub() {
 	[ "$usage" != encr ] || algo=cv25519
 	kt_at "$at" --quick-add-key "$fpr" "$algo" "$usage" "$(kt_expire "$expire")" 2>/dev/null || return 1
 	# the newest subkey: the one made at `at`
-	gpg --batch --with-colons --list-keys "$fpr" |
+	gpg --batch --with-colons --list-keys "$fpr" 2>/dev/null |
 		awk -F: -v at="$at" '/^sub/{m=($6==at)} m&&/^fpr/{f=$10} END{print f}'
 }
 
