@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 mode=${1:-demo}
 
 DEPS=(build-essential cmake pkg-config git gnupg
-      libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libjansson-dev libgcrypt20-dev librnp-dev libsodium-dev
+      libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libjansson-dev libgcrypt20-dev librnp-dev
       libcmocka-dev valgrind python3 tar gzip
+      sqv                           # tests/e2e/stock_witness.sh: Sequoia, a second OpenPGP verifier
       chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
 BENCH_DEPS=(pass time strace)       # bench/: the peer (pass), /usr/bin/time -v, traces
 

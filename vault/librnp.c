@@ -3,10 +3,9 @@
  *
  * librnp brings Botan 2 and libstdc++: linked normally, mapping and relocating them cost
  * every kluis command ~10 ms of its start on this kind of machine (an empty C program starts
- * in 4.6 ms, 14.7 ms linked with -lrnp; docs/PERFORMANCE.md). Most runs never need it: a
- * verification whose signatures are all of kluis's own Ed25519 form, by keys already judged,
- * is checked with libsodium (pgp_fast.c). So it is opened with dlopen when a keyring first
- * needs it. The soname is fixed at build time (CMakeLists.txt), so the library is the one
+ * in 4.6 ms, 14.7 ms linked with -lrnp; docs/PERFORMANCE.md), and many commands (show, log,
+ * a verification the cache answers) never need it. So it is opened with dlopen when a
+ * keyring first needs it. The soname is fixed at build time (CMakeLists.txt), so the library is the one
  * the headers came from.
  */
 #define KLUIS_LIBRNP_IMPL

@@ -1,7 +1,7 @@
 /*
  * librnp.h - librnp, loaded when a keyring first needs it (see librnp.c).
  *
- * pgp.c and pgp_fast.c include this instead of <rnp/rnp.h>, and reach librnp only through a
+ * pgp.c and pgp_verify.c include this instead of <rnp/rnp.h>, and reach librnp only through a
  * keyring whose librnp side kluis_keyring_rnp() (pgp_internal.h) has made, which loads the
  * library first; the rnp_* names then go through a table of the library's functions.
  */
@@ -21,7 +21,6 @@
 	X(rnp_input_destroy) \
 	X(rnp_input_from_callback) \
 	X(rnp_input_from_memory) \
-	X(rnp_input_from_path) \
 	X(rnp_key_allows_usage) \
 	X(rnp_key_export) \
 	X(rnp_key_get_creation) \
@@ -29,14 +28,18 @@
 	X(rnp_key_get_fprint) \
 	X(rnp_key_get_keyid) \
 	X(rnp_key_get_primary_fprint) \
+	X(rnp_key_get_revocation_reason) \
+	X(rnp_key_get_revocation_signature) \
 	X(rnp_key_get_subkey_at) \
 	X(rnp_key_get_subkey_count) \
 	X(rnp_key_handle_destroy) \
+	X(rnp_key_is_compromised) \
 	X(rnp_key_is_expired) \
 	X(rnp_key_is_primary) \
+	X(rnp_key_is_retired) \
 	X(rnp_key_is_revoked) \
+	X(rnp_key_is_superseded) \
 	X(rnp_key_is_valid) \
-	X(rnp_key_to_json) \
 	X(rnp_load_keys) \
 	X(rnp_locate_key) \
 	X(rnp_op_encrypt_add_recipient) \
@@ -51,6 +54,7 @@
 	X(rnp_op_verify_execute) \
 	X(rnp_op_verify_get_signature_at) \
 	X(rnp_op_verify_get_signature_count) \
+	X(rnp_op_verify_signature_get_handle) \
 	X(rnp_op_verify_signature_get_key) \
 	X(rnp_op_verify_signature_get_status) \
 	X(rnp_op_verify_signature_get_times) \
@@ -60,7 +64,10 @@
 	X(rnp_output_to_callback) \
 	X(rnp_output_to_memory) \
 	X(rnp_result_to_string) \
-	X(rnp_save_keys)
+	X(rnp_save_keys) \
+	X(rnp_signature_get_creation) \
+	X(rnp_signature_get_keyid) \
+	X(rnp_signature_handle_destroy)
 
 struct kluis_librnp {
 #define X(f) __typeof__(f) *f;
@@ -81,7 +88,6 @@ int kluis_librnp_load(void);
 #define rnp_input_destroy (kluis_rnp_fn.rnp_input_destroy)
 #define rnp_input_from_callback (kluis_rnp_fn.rnp_input_from_callback)
 #define rnp_input_from_memory (kluis_rnp_fn.rnp_input_from_memory)
-#define rnp_input_from_path (kluis_rnp_fn.rnp_input_from_path)
 #define rnp_key_allows_usage (kluis_rnp_fn.rnp_key_allows_usage)
 #define rnp_key_export (kluis_rnp_fn.rnp_key_export)
 #define rnp_key_get_creation (kluis_rnp_fn.rnp_key_get_creation)
@@ -89,14 +95,18 @@ int kluis_librnp_load(void);
 #define rnp_key_get_fprint (kluis_rnp_fn.rnp_key_get_fprint)
 #define rnp_key_get_keyid (kluis_rnp_fn.rnp_key_get_keyid)
 #define rnp_key_get_primary_fprint (kluis_rnp_fn.rnp_key_get_primary_fprint)
+#define rnp_key_get_revocation_reason (kluis_rnp_fn.rnp_key_get_revocation_reason)
+#define rnp_key_get_revocation_signature (kluis_rnp_fn.rnp_key_get_revocation_signature)
 #define rnp_key_get_subkey_at (kluis_rnp_fn.rnp_key_get_subkey_at)
 #define rnp_key_get_subkey_count (kluis_rnp_fn.rnp_key_get_subkey_count)
 #define rnp_key_handle_destroy (kluis_rnp_fn.rnp_key_handle_destroy)
+#define rnp_key_is_compromised (kluis_rnp_fn.rnp_key_is_compromised)
 #define rnp_key_is_expired (kluis_rnp_fn.rnp_key_is_expired)
 #define rnp_key_is_primary (kluis_rnp_fn.rnp_key_is_primary)
+#define rnp_key_is_retired (kluis_rnp_fn.rnp_key_is_retired)
 #define rnp_key_is_revoked (kluis_rnp_fn.rnp_key_is_revoked)
+#define rnp_key_is_superseded (kluis_rnp_fn.rnp_key_is_superseded)
 #define rnp_key_is_valid (kluis_rnp_fn.rnp_key_is_valid)
-#define rnp_key_to_json (kluis_rnp_fn.rnp_key_to_json)
 #define rnp_load_keys (kluis_rnp_fn.rnp_load_keys)
 #define rnp_locate_key (kluis_rnp_fn.rnp_locate_key)
 #define rnp_op_encrypt_add_recipient (kluis_rnp_fn.rnp_op_encrypt_add_recipient)
@@ -111,6 +121,7 @@ int kluis_librnp_load(void);
 #define rnp_op_verify_execute (kluis_rnp_fn.rnp_op_verify_execute)
 #define rnp_op_verify_get_signature_at (kluis_rnp_fn.rnp_op_verify_get_signature_at)
 #define rnp_op_verify_get_signature_count (kluis_rnp_fn.rnp_op_verify_get_signature_count)
+#define rnp_op_verify_signature_get_handle (kluis_rnp_fn.rnp_op_verify_signature_get_handle)
 #define rnp_op_verify_signature_get_key (kluis_rnp_fn.rnp_op_verify_signature_get_key)
 #define rnp_op_verify_signature_get_status (kluis_rnp_fn.rnp_op_verify_signature_get_status)
 #define rnp_op_verify_signature_get_times (kluis_rnp_fn.rnp_op_verify_signature_get_times)
@@ -121,6 +132,9 @@ int kluis_librnp_load(void);
 #define rnp_output_to_memory (kluis_rnp_fn.rnp_output_to_memory)
 #define rnp_result_to_string (kluis_rnp_fn.rnp_result_to_string)
 #define rnp_save_keys (kluis_rnp_fn.rnp_save_keys)
+#define rnp_signature_get_creation (kluis_rnp_fn.rnp_signature_get_creation)
+#define rnp_signature_get_keyid (kluis_rnp_fn.rnp_signature_get_keyid)
+#define rnp_signature_handle_destroy (kluis_rnp_fn.rnp_signature_handle_destroy)
 #endif
 
 #endif

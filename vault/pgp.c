@@ -1,9 +1,11 @@
 /*
- * pgp.c - librnp for public-key operations (see pgp.h).
+ * pgp.c - librnp for public-key operations (see pgp.h): keyrings, encryption to readers and
+ * the recipients of a message. Signature verification is pgp_verify.c.
  *
  * Invariants: every rnp handle is destroyed on every path; no plaintext is buffered here
  * beyond rnp's own stream buffers (the caller streams it in and the ciphertext out); every
  * rnp_* call follows kluis_keyring_rnp(kr), which loads librnp and starts it for the keyring.
+ * Nothing librnp said about a key is kept between runs: each run asks it afresh.
  */
 #include "pgp_internal.h"
 #include "error.h"
@@ -16,25 +18,18 @@
 #include <pthread.h>
 #include <unistd.h>
 
-static int rnp_fail(int code, rnp_result_t r, const char *what)
+int kluis_pgp_rnp_fail(int code, rnp_result_t r, const char *what)
 {
 	return kluis_error_set(code, "%s: %s", what, rnp_result_to_string(r));
 }
 
-static void stderr_quiet(kluis_keyring *kr, bool on);
-
 static int keyring_new(kluis_keyring **out)
 {
 	kluis_keyring *kr = calloc(1, sizeof(*kr));
-	const char *env;
 
 	*out = NULL;
 	if (!kr)
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	/* KLUIS_SIG_FAST=0 leaves every signature to librnp, to compare the two (bench/);
-	 * read once here, not once a signature */
-	env = getenv("KLUIS_SIG_FAST");
-	kr->sig_fast = !(env && strcmp(env, "0") == 0);
 	kr->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	*out = kr;
 	return 0;
@@ -50,7 +45,7 @@ static int rnp_start(kluis_keyring *kr)
 		return err;
 	if ((r = rnp_ffi_create(&kr->ffi, "GPG", "GPG")) != RNP_SUCCESS) {
 		kr->ffi = NULL;
-		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start librnp");
+		return kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "cannot start librnp");
 	}
 	/* librnp logs expected failures (no secret key while reading recipients) to stderr;
 	 * kluis reports errors itself, one line each */
@@ -68,10 +63,10 @@ static int rnp_start(kluis_keyring *kr)
 		return 0;
 	/* librnp names a damaged keyring's flaw on stderr, whatever its log fd; kluis says it
 	 * in its own one line */
-	stderr_quiet(kr, true);
+	kluis_pgp_stderr_quiet(kr, true);
 	if ((r = rnp_input_from_memory(&in, kr->ring, kr->ring_len, false)) == RNP_SUCCESS)
 		r = rnp_load_keys(kr->ffi, kr->ring_format, in, RNP_LOAD_SAVE_PUBLIC_KEYS);
-	stderr_quiet(kr, false);
+	kluis_pgp_stderr_quiet(kr, false);
 	if (r != RNP_SUCCESS) {
 		err = kluis_error_set(KLUIS_EKEY, "cannot read the public keyring '%s': %s", kr->ring_path,
 				      rnp_result_to_string(r));
@@ -107,7 +102,7 @@ static int read_ring(kluis_keyring *kr, const char *format, const char *path)
 
 	if ((err = kluis_file_read(&data, real ? real : path, (size_t)1 << 30)) < 0)
 		goto cleanup;
-	if (!(kr->ring_path = strdup(path)) || kluis_sha256_buffer_hex(data.ptr, data.len, kr->digest) < 0) {
+	if (!(kr->ring_path = strdup(path))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
@@ -171,17 +166,14 @@ int kluis_keyring_import(kluis_keyring *kr, const void *data, size_t len)
 
 	if ((err = kluis_keyring_rnp(kr)) < 0)
 		return err;
-	/* an imported revocation or new binding changes what is known of a key, and the keys
-	 * are no longer the keyring file's */
-	kluis_pgp_facts_forget(kr);
+	/* the keys are no longer the keyring file's: a clone copies librnp's keys instead */
 	free(kr->ring);
 	kr->ring = NULL;
 	kr->ring_len = 0;
-	kr->digest[0] = '\0';
 	if ((r = rnp_input_from_memory(&in, data, len, false)) != RNP_SUCCESS)
-		return rnp_fail(KLUIS_EKEY, r, "cannot read key data");
+		return kluis_pgp_rnp_fail(KLUIS_EKEY, r, "cannot read key data");
 	if ((r = rnp_import_keys(kr->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_PERMISSIVE, NULL)) != RNP_SUCCESS)
-		err = rnp_fail(KLUIS_EKEY, r, "cannot import key data");
+		err = kluis_pgp_rnp_fail(KLUIS_EKEY, r, "cannot import key data");
 	rnp_input_destroy(in);
 	return err;
 }
@@ -223,24 +215,19 @@ int kluis_keyring_clone(kluis_keyring *kr, kluis_keyring **out)
 		memcpy(c->ring, kr->ring, kr->ring_len);
 		c->ring_len = kr->ring_len;
 		c->ring_format = kr->ring_format;
-		memcpy(c->digest, kr->digest, sizeof(c->digest));
 	} else {
 		if ((err = kluis_keyring_rnp(kr)) < 0)
 			return err;
 		if ((r = rnp_output_to_memory(&o, 0)) != RNP_SUCCESS ||
 		    (r = rnp_save_keys(kr->ffi, "GPG", o, RNP_LOAD_SAVE_PUBLIC_KEYS)) != RNP_SUCCESS ||
 		    (r = rnp_output_memory_get_buf(o, &data, &len, false)) != RNP_SUCCESS)
-			err = rnp_fail(KLUIS_EKEY, r, "cannot copy the keyring");
+			err = kluis_pgp_rnp_fail(KLUIS_EKEY, r, "cannot copy the keyring");
 		else
 			err = kluis_keyring_open_data(&c, data, len);
 		rnp_output_destroy(o);
 		if (err < 0)
 			return err;
 	}
-	/* the same keys: what is known of them holds for the copy */
-	kluis_keyring_facts_merge(c, kr);
-	c->facts_new = false;
-	c->facts_time = kr->facts_time;
 	*out = c;
 	return 0;
 }
@@ -251,7 +238,6 @@ void kluis_keyring_free(kluis_keyring *kr)
 		return;
 	if (kr->ffi)
 		rnp_ffi_destroy(kr->ffi);
-	kluis_pgp_facts_forget(kr);
 	if (kr->devnull >= 0)
 		close(kr->devnull);
 	free(kr->ring);
@@ -269,7 +255,7 @@ static int locate_primary(kluis_keyring *kr, const char *fpr, rnp_key_handle_t *
 	if ((err = kluis_keyring_rnp(kr)) < 0)
 		return err;
 	if ((r = rnp_locate_key(kr->ffi, "fingerprint", fpr, key)) != RNP_SUCCESS)
-		return rnp_fail(KLUIS_EKEY, r, "key lookup");
+		return kluis_pgp_rnp_fail(KLUIS_EKEY, r, "key lookup");
 	if (!*key)
 		return kluis_error_set(KLUIS_EKEY, "no public key %s in the keyring (import it with gpg --import)", fpr);
 	if (rnp_key_is_primary(*key, &primary) != RNP_SUCCESS || !primary) {
@@ -278,6 +264,11 @@ static int locate_primary(kluis_keyring *kr, const char *fpr, rnp_key_handle_t *
 		return kluis_error_set(KLUIS_EKEY, "%s is a subkey; give the primary key's fingerprint", fpr);
 	}
 	return 0;
+}
+
+int kluis_keyring_ready(kluis_keyring *kr)
+{
+	return kluis_keyring_rnp(kr);
 }
 
 int kluis_keyring_has_key(kluis_keyring *kr, const char *fpr)
@@ -353,7 +344,7 @@ int kluis_keyring_export(kluis_keyring *kr, const char *fpr, char **out, size_t 
 	if ((r = rnp_output_to_memory(&output, 0)) != RNP_SUCCESS ||
 	    (r = rnp_key_export(key, output, RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS | RNP_KEY_EXPORT_ARMORED)) != RNP_SUCCESS ||
 	    (r = rnp_output_memory_get_buf(output, &buf, &len, false)) != RNP_SUCCESS) {
-		err = rnp_fail(KLUIS_EKEY, r, "cannot export key");
+		err = kluis_pgp_rnp_fail(KLUIS_EKEY, r, "cannot export key");
 		goto cleanup;
 	}
 	*out = malloc(len + 1);
@@ -413,7 +404,7 @@ static int encrypt_input(kluis_keyring *kr, const char *const *fprs, size_t nfpr
 		return err;
 	if ((r = rnp_output_to_callback(&output, writer_cb, NULL, &wctx)) != RNP_SUCCESS ||
 	    (r = rnp_op_encrypt_create(&op, kr->ffi, input, output)) != RNP_SUCCESS) {
-		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
+		err = kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
 		goto cleanup;
 	}
 	for (i = 0; i < nfprs; i++) {
@@ -430,7 +421,7 @@ static int encrypt_input(kluis_keyring *kr, const char *const *fprs, size_t nfpr
 	if ((r = rnp_op_encrypt_set_cipher(op, "AES256")) != RNP_SUCCESS ||
 	    (r = rnp_op_encrypt_set_compression(op, "Uncompressed", 0)) != RNP_SUCCESS ||
 	    (r = rnp_op_encrypt_set_armor(op, false)) != RNP_SUCCESS) {
-		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot configure encryption");
+		err = kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "cannot configure encryption");
 		goto cleanup;
 	}
 	if ((r = rnp_op_encrypt_execute(op)) != RNP_SUCCESS) {
@@ -439,11 +430,11 @@ static int encrypt_input(kluis_keyring *kr, const char *const *fprs, size_t nfpr
 		else if (wctx.err)
 			err = wctx.err;
 		else
-			err = rnp_fail(KLUIS_ECRYPTO, r, "encryption failed");
+			err = kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "encryption failed");
 		goto cleanup;
 	}
 	if ((r = rnp_output_finish(output)) != RNP_SUCCESS) {
-		err = wctx.err ? wctx.err : rnp_fail(KLUIS_ECRYPTO, r, "encryption output failed");
+		err = wctx.err ? wctx.err : kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "encryption output failed");
 		goto cleanup;
 	}
 	err = wctx.err;
@@ -465,7 +456,7 @@ int kluis_pgp_encrypt(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
 	if ((err = kluis_keyring_rnp(kr)) < 0)
 		return err;
 	if ((r = rnp_input_from_callback(&input, reader_cb, NULL, &rctx)) != RNP_SUCCESS)
-		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
+		return kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
 	err = encrypt_input(kr, fprs, nfprs, input, &rctx, out, out_ctx);
 	rnp_input_destroy(input);
 	return err;
@@ -481,21 +472,22 @@ int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t 
 	if ((err = kluis_keyring_rnp(kr)) < 0)
 		return err;
 	if ((r = rnp_input_from_memory(&input, data, len, false)) != RNP_SUCCESS)
-		return rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
+		return kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "cannot start encryption");
 	err = encrypt_input(kr, fprs, nfprs, input, NULL, out, out_ctx);
 	rnp_input_destroy(input);
 	return err;
 }
 
 /*
- * Silence stderr around rnp_op_verify_execute. The descriptor is the process's, and keyrings
+ * Silence stderr around librnp calls that write there (rnp_op_verify_execute, reading a
+ * damaged keyring). The descriptor is the process's, and keyrings
  * verify on several threads at once (the verifier's workers): the first thread in redirects
  * it to /dev/null, the last one out restores it, so no thread restores it under another.
  */
 static pthread_mutex_t quiet_lock = PTHREAD_MUTEX_INITIALIZER;
 static int quiet_depth, quiet_saved = -1;
 
-static void stderr_quiet(kluis_keyring *kr, bool on)
+void kluis_pgp_stderr_quiet(kluis_keyring *kr, bool on)
 {
 	if (kr->devnull < 0 || getenv("KLUIS_RNP_LOG"))
 		return;
@@ -515,82 +507,12 @@ static void stderr_quiet(kluis_keyring *kr, bool on)
 
 void kluis_pgp_quiet_begin(kluis_keyring *kr)
 {
-	stderr_quiet(kr, true);
+	kluis_pgp_stderr_quiet(kr, true);
 }
 
 void kluis_pgp_quiet_end(kluis_keyring *kr)
 {
-	stderr_quiet(kr, false);
-}
-
-int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
-			      const void *sig, size_t sig_len, char signer[41], int64_t *created)
-{
-	if (kr->sig_fast && kluis_pgp_verify_fast(kr, data, len, sig, sig_len, signer, created) == 1)
-		return 0;
-	return kluis_pgp_verify_rnp(kr, data, len, sig, sig_len, signer, created);
-}
-
-int kluis_pgp_verify_rnp(kluis_keyring *kr, const void *data, size_t len,
-			 const void *sig, size_t sig_len, char signer[41], int64_t *created)
-{
-	rnp_input_t din = NULL, sin = NULL;
-	rnp_op_verify_t op = NULL;
-	rnp_op_verify_signature_t s = NULL;
-	rnp_key_handle_t key = NULL;
-	char *fpr = NULL;
-	size_t count = 0;
-	uint32_t ctime = 0, etime = 0;
-	bool primary = false;
-	rnp_result_t r;
-	int err;
-
-	signer[0] = '\0';
-	if ((err = kluis_keyring_rnp(kr)) < 0)
-		return err;
-	if ((r = rnp_input_from_memory(&din, data, len, false)) != RNP_SUCCESS ||
-	    (r = rnp_input_from_memory(&sin, sig, sig_len, false)) != RNP_SUCCESS ||
-	    (r = rnp_op_verify_detached_create(&op, kr->ffi, din, sin)) != RNP_SUCCESS) {
-		err = rnp_fail(KLUIS_ECRYPTO, r, "cannot start verification");
-		goto cleanup;
-	}
-	/* librnp (as Debian builds it) logs every bad signature to stderr whatever its log fd
-	 * says; the verifier reports findings itself, one line each, so silence it here */
-	stderr_quiet(kr, true);
-	r = rnp_op_verify_execute(op);
-	stderr_quiet(kr, false);
-	if (rnp_op_verify_get_signature_count(op, &count) != RNP_SUCCESS || count != 1) {
-		err = kluis_error_set(KLUIS_EVERIFY, "expected one signature, found %zu (%s)", count,
-				      rnp_result_to_string(r));
-		goto cleanup;
-	}
-	rnp_op_verify_get_signature_at(op, 0, &s);
-	rnp_op_verify_signature_get_times(s, &ctime, &etime);
-	if (rnp_op_verify_signature_get_key(s, &key) != RNP_SUCCESS || !key) {
-		err = kluis_error_set(KLUIS_EVERIFY, "signed by a key that is not in the keyring");
-		goto cleanup;
-	}
-	rnp_key_is_primary(key, &primary);
-	if ((primary ? rnp_key_get_fprint(key, &fpr) : rnp_key_get_primary_fprint(key, &fpr)) != RNP_SUCCESS || !fpr) {
-		err = kluis_error_set(KLUIS_EVERIFY, "cannot tell the signing key's primary fingerprint");
-		goto cleanup;
-	}
-	snprintf(signer, 41, "%s", fpr);
-	if (created)
-		*created = (int64_t)ctime;
-	r = rnp_op_verify_signature_get_status(s);
-	if (r != RNP_SUCCESS) {
-		err = kluis_error_set(KLUIS_EVERIFY, "bad signature by %s: %s", signer, rnp_result_to_string(r));
-		goto cleanup;
-	}
-	err = 0;
-cleanup:
-	rnp_buffer_destroy(fpr);
-	rnp_key_handle_destroy(key);
-	rnp_op_verify_destroy(op);
-	rnp_input_destroy(din);
-	rnp_input_destroy(sin);
-	return err;
+	kluis_pgp_stderr_quiet(kr, false);
 }
 
 void kluis_pgp_ids_free(char **ids, size_t n)
@@ -608,7 +530,7 @@ void kluis_pgp_ids_free(char **ids, size_t n)
  * Read one OpenPGP packet header (RFC 4880 4.2): tag, body offset and length. Partial body
  * lengths (only legal for data packets) stop the walk, which is all we need.
  */
-bool kluis_pgp_packet_header(const unsigned char *p, size_t len, size_t pos, int *tag, size_t *body, size_t *blen, bool *partial)
+static bool packet_header(const unsigned char *p, size_t len, size_t pos, int *tag, size_t *body, size_t *blen, bool *partial)
 {
 	unsigned char h;
 	size_t l;
@@ -671,7 +593,7 @@ int kluis_pgp_recipients(kluis_keyring *kr, const void *msg, size_t len, char **
 	*ids = NULL;
 	*n = 0;
 	/* the public-key session key packets (tag 1) come first, then the encrypted data */
-	while (kluis_pgp_packet_header(p, len, pos, &tag, &body, &blen, &partial)) {
+	while (packet_header(p, len, pos, &tag, &body, &blen, &partial)) {
 		if (tag == 1) {
 			if (partial || body + blen > len || blen < 10 || p[body] != 3) {
 				err = kluis_error_set(KLUIS_EVERIFY, "malformed public-key session key packet");
@@ -717,9 +639,6 @@ int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***
 
 	*ids = NULL;
 	*n = 0;
-	/* learnt earlier, maybe in an earlier run (key usage does not change with time) */
-	if ((err = kluis_pgp_enc_known(kr, fpr, ids, n)) != 0)
-		return err < 0 ? err : 0;
 	if ((err = locate_primary(kr, fpr, &key)) < 0)
 		return err;
 	rnp_key_get_subkey_count(key, &nsub);
@@ -745,7 +664,6 @@ int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***
 		rnp_key_handle_destroy(sub);
 		sub = NULL;
 	}
-	kluis_pgp_enc_remember(kr, fpr, list, count);
 	*ids = list;
 	*n = count;
 	list = NULL;

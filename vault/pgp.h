@@ -7,6 +7,7 @@
  * Nothing here touches a secret key; everything that does goes through gpgme (crypto.h).
  * The keyring is read once per command from GNUPGHOME's public keyring, read-only, and
  * given to librnp (loaded with dlopen, librnp.c) only when an operation first needs it.
+ * librnp is the only OpenPGP implementation in process: no second parser or verifier.
  */
 #ifndef KLUIS_PGP_H
 #define KLUIS_PGP_H
@@ -40,9 +41,7 @@ int kluis_keyring_check_recipient(kluis_keyring *kr, const char *fpr);
 
 /*
  * Whether the keyring can serve, checked before a verification so that an unreadable
- * keyring is one error, not a finding on every commit: librnp reads it, or facts learnt from
- * these very bytes (kluis_keyring_facts_import) show that it read them before, and then
- * librnp is not started for it.
+ * keyring is one error, not a finding on every commit: librnp is started and reads it.
  */
 int kluis_keyring_ready(kluis_keyring *kr);
 
@@ -64,11 +63,23 @@ int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t 
 			     const void *data, size_t len, kluis_pgp_write_fn out, void *out_ctx);
 
 /*
- * Verify a detached signature over `data`. On success (KLUIS_OK) `signer` holds the signing
- * key's *primary* fingerprint and `*created` the signature time. An unknown signer, a bad
- * signature or an expired/revoked key gives KLUIS_EVERIFY with the reason. Signatures of the
- * form kluis itself makes are checked in process (pgp_fast.c), all others and every failure
- * by librnp, whose verdict and message are the ones returned.
+ * Verify a detached signature over `data` (pgp_verify.c). librnp alone checks the
+ * cryptography; kluis adds its written key policy, which a signature must also pass:
+ *
+ *   - usage: the key that made it (the subkey or primary named by the signature's issuer)
+ *     allows signing (its key flags; librnp 0.16 alone would accept an authentication-only
+ *     subkey, gpg and sqv refuse it);
+ *   - existence: that key and its primary were created at or before the signature's time;
+ *   - expiry: neither had expired at the signature's time (creation + validity period);
+ *   - revocation of either: "superseded" or "no longer used" (soft) refuses the signatures
+ *     made at or after the revocation's time and keeps those made before; "compromised",
+ *     "no reason given" (gpg's own openpgp-revocs.d certificate) or any other reason (hard)
+ *     refuses every signature of that key, whenever made.
+ *
+ * On success (0) `signer` holds the signing key's *primary* fingerprint and `*created` (if
+ * not NULL) the signature's creation time; both are also set when the signature is refused
+ * but its key is known (signer "" otherwise). Refusals are KLUIS_EVERIFY with one message
+ * saying what is wrong: the policy's reason when it is broken, else librnp's.
  */
 int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 			      const void *sig, size_t sig_len, char signer[41], int64_t *created);
@@ -90,24 +101,5 @@ void kluis_pgp_ids_free(char **ids, size_t n);
 
 /* The key ids (16 hex) of every encryption-capable subkey of primary key `fpr`. */
 int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***ids, size_t *n);
-
-/*
- * Key facts (pgp_facts.c): what signature checks and kluis_keyring_encryption_keyids learnt
- * of a keyring's keys from librnp, kept between runs so that a short verification need not
- * start librnp at all. Only facts that time cannot change are learnt (keys with no expiry and
- * no revocation), and they are facts of one keyring file's bytes: kluis_keyring_digest names
- * them, and a keyring with imported keys has none to keep (KLUIS_ENOTFOUND).
- */
-int kluis_keyring_digest(kluis_keyring *kr, char out[65]);
-/* Whether anything was learnt since the keyring was made, cloned or given facts. */
-int kluis_keyring_facts_new(kluis_keyring *kr);
-/* The facts as text, for the caller to keep where it cannot be altered unnoticed (a MACed
- * cache file); the text names the keyring digest, the librnp build and when it was learnt. */
-int kluis_keyring_facts_export(kluis_keyring *kr, char **text, size_t *len);
-/* Take facts exported earlier, if they are this keyring's, this librnp's and not older than a
- * day; anything else is ignored (0), a malformed text refused (KLUIS_EGENERIC, nothing taken). */
-int kluis_keyring_facts_import(kluis_keyring *kr, const char *text, size_t len);
-/* Add what `from` (a clone of `into`, used on another thread) learnt to `into`. */
-void kluis_keyring_facts_merge(kluis_keyring *into, kluis_keyring *from);
 
 #endif
