@@ -11,6 +11,17 @@
  * Invariant 7: a transfer destroys the local copy only after the written archive has been
  * read back and verified in full; any failure before that leaves the dossier as it was (and
  * no unverified archive at --out).
+ *
+ * The read log is vouched for: the signed `transfer` commit names the tip of refs/kluis/access
+ * and its length (Kluis-Access-Head, Kluis-Access-Count), taken under the dossier's lock, which
+ * the transfer holds until the local copy is gone, so no read is recorded after it; the
+ * manifest repeats both (access_head, access_count) and names the transfer commit. Reading an
+ * archive takes only a finished handover: the last commit on main is that `transfer`, the
+ * dossier is closed, the bundle's read log ends exactly at access_head after access_count
+ * records, and the manifest is signed by the key that signed the transfer commit. Import also
+ * wants the importer named in the transfer's Kluis-Opdrachtgever lines, and verifies with the
+ * importer's own keyring merged into the archive's keys, so a key the importer has revoked is
+ * revoked here too.
  */
 #include "lifecycle.h"
 #include "archive.h"
@@ -33,6 +44,7 @@
 
 static const char *const archive_members[] = { "dossier.bundle", "manifest.json", "manifest.json.asc", "keys/", NULL };
 static const char *const bundle_refs[] = { "refs/heads/main", "refs/kluis/content", "refs/kluis/access" };
+static const char zero_hex[GIT_OID_HEXSZ + 1] = "0000000000000000000000000000000000000000";
 
 /* ---- helpers ---- */
 
@@ -79,17 +91,71 @@ static int archive_progress(uint64_t done, uint64_t total, void *payload)
 	return 0;
 }
 
+/* ---- the read log ---- */
+
+/*
+ * The number of access records on the chain that ends at `tip`. Each record has at most one
+ * parent (kluis_access_record appends to the one before): a record with more is no log that
+ * kluis wrote, and a record that cannot be read leaves the count unknown; both KLUIS_EVERIFY.
+ */
+static int access_chain_count(git_repository *repo, const git_oid *tip, size_t *count)
+{
+	git_commit *c = NULL, *p = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	unsigned n;
+	int err = 0;
+
+	*count = 0;
+	if (git_commit_lookup(&c, repo, tip) < 0)
+		return kluis_git_fail(KLUIS_EVERIFY, "cannot read the read log (refs/kluis/access)");
+	for (;;) {
+		(*count)++;
+		if ((n = git_commit_parentcount(c)) == 0)
+			break;
+		if (n > 1) {
+			git_oid_tostr(hex, sizeof(hex), git_commit_id(c));
+			err = kluis_error_set(KLUIS_EVERIFY, "the read log is no chain: record %s has %u parents", hex, n);
+			break;
+		}
+		if (git_commit_parent(&p, c, 0) < 0) {
+			err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the read log (refs/kluis/access)");
+			break;
+		}
+		git_commit_free(c);
+		c = p;
+		p = NULL;
+	}
+	git_commit_free(c);
+	return err;
+}
+
+/* The read log of `repo`: its tip in hex (40 zeros when there is none) and its length. */
+static int access_log(git_repository *repo, char tip_hex[GIT_OID_HEXSZ + 1], bool *exists, size_t *count)
+{
+	git_oid tip;
+	int err;
+
+	*count = 0;
+	memcpy(tip_hex, zero_hex, sizeof(zero_hex));
+	if ((err = kluis_repo_ref(repo, "refs/kluis/access", &tip, exists)) < 0 || !*exists)
+		return err;
+	git_oid_tostr(tip_hex, GIT_OID_HEXSZ + 1, &tip);
+	return access_chain_count(repo, &tip, count);
+}
+
 /* ---- reading an archive back (transfer) or in (import) ---- */
 
 typedef struct {
 	git_repository *repo;     /* scratch bare repository with the bundle's refs */
 	char *repo_path;
-	kluis_keyring *keys;      /* the archive's keys/ */
+	kluis_keyring *keys;      /* the archive's keys/ (with the reader's own keyring for import) */
 	char dossier[65];
-	char exporter[41];
+	char exporter[41];        /* the manifest's signer */
 	char bundle_sha256[65];
-	git_oid head;
+	git_oid head;             /* the transfer commit */
 	kluis_roles roles;        /* at the head */
+	char **named;             /* the transfer commit's Kluis-Opdrachtgever values */
+	size_t nnamed;
 } checked_archive;
 
 static void checked_archive_dispose(checked_archive *a)
@@ -97,21 +163,35 @@ static void checked_archive_dispose(checked_archive *a)
 	git_repository_free(a->repo);
 	kluis_keyring_free(a->keys);
 	kluis_roles_dispose(&a->roles);
+	kluis_strings_free(a->named, a->nnamed);
 	free(a->repo_path);
 	memset(a, 0, sizeof(*a));
 }
 
-static int load_keys_dir(const char *dir, kluis_keyring **kr)
+/*
+ * The keyring that verifies an archive: the keys in `dir` (keys/), on top of `mine` when it is
+ * not NULL. librnp merges what both hold of one key, so a revocation in `mine` holds against
+ * the archive's unrevoked copy of that key.
+ */
+static int load_keys_dir(const char *dir, kluis_keyring *mine, kluis_keyring **kr)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	kluis_buf data = KLUIS_BUF_INIT;
 	char *path;
+	size_t nfiles = 0;
 	int err = 0;
 
 	*kr = NULL;
 	if (!d)
 		return kluis_error_set(KLUIS_EVERIFY, "the archive holds no keys/");
+	if (mine && ((err = kluis_keyring_clone(mine, kr)) < 0 || (err = kluis_keyring_ready(*kr)) < 0)) {
+		err = kluis_error_set(KLUIS_EKEY, "your own keyring cannot be read, so the revocations in it cannot be honoured: %s", kluis_error_last());
+		closedir(d);
+		kluis_keyring_free(*kr);
+		*kr = NULL;
+		return err;
+	}
 	while ((de = readdir(d)) != NULL && err == 0) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -122,14 +202,150 @@ static int load_keys_dir(const char *dir, kluis_keyring **kr)
 		data.len = 0;
 		if ((err = kluis_file_read(&data, path, 1 << 20)) == 0)
 			err = *kr ? kluis_keyring_import(*kr, data.ptr, data.len) : kluis_keyring_open_data(kr, data.ptr, data.len);
+		nfiles += err == 0;
 		free(path);
 	}
 	closedir(d);
 	kluis_buf_dispose(&data);
-	if (err == 0 && !*kr)
+	if (err == 0 && !nfiles)
 		err = kluis_error_set(KLUIS_EVERIFY, "the archive's keys/ is empty");
 	else if (err < 0)
 		err = kluis_error_set(KLUIS_EVERIFY, "the archive's keys/ is unusable: %s", kluis_error_last());
+	if (err < 0) {
+		kluis_keyring_free(*kr);
+		*kr = NULL;
+	}
+	return err;
+}
+
+/* What the manifest says of the read log and the handover, beside dossier, head and hash. */
+typedef struct {
+	char access_head[GIT_OID_HEXSZ + 1]; /* 40 zeros: no reads */
+	size_t access_count;
+} manifest_access;
+
+static int manifest_access_get(json_t *m, const git_oid *head, manifest_access *ma)
+{
+	json_t *count = json_object_get(m, "access_count");
+	const char *s;
+	git_oid oid;
+
+	memset(ma, 0, sizeof(*ma));
+	if (!(s = json_string_value(json_object_get(m, "transfer_commit"))) || git_oid_fromstr(&oid, s) < 0 || strlen(s) != GIT_OID_HEXSZ)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest has no transfer_commit: only the archive of a finished transfer is taken in");
+	if (!git_oid_equal(&oid, head))
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest's transfer_commit %.12s is not its head", s);
+	if (!(s = json_string_value(json_object_get(m, "access_head"))) || git_oid_fromstr(&oid, s) < 0 || strlen(s) != GIT_OID_HEXSZ)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest has no access_head (the read log's tip)");
+	if (!json_is_integer(count) || json_integer_value(count) < 0)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest has no access_count (the read log's length)");
+	git_oid_tostr(ma->access_head, sizeof(ma->access_head), &oid); /* lower case, as git writes it */
+	ma->access_count = (size_t)json_integer_value(count);
+	if ((strcmp(ma->access_head, zero_hex) == 0) != (ma->access_count == 0))
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest's access_head and access_count disagree (%.12s, %zu)", ma->access_head, ma->access_count);
+	return 0;
+}
+
+/* The bundle's read log is the one the manifest vouches for: ending at access_head (nothing
+ * recorded after it), access_count records long. */
+static int check_access_log(git_repository *repo, const manifest_access *ma)
+{
+	char tip[GIT_OID_HEXSZ + 1];
+	bool exists;
+	size_t n;
+	int err;
+
+	if ((err = access_log(repo, tip, &exists, &n)) < 0)
+		return err;
+	if (strcmp(tip, ma->access_head) != 0)
+		return kluis_error_set(KLUIS_EVERIFY, "the bundle's read log ends at %.12s, the manifest's access_head is %.12s", exists ? tip : "nothing",
+				       ma->access_head);
+	if (n != ma->access_count)
+		return kluis_error_set(KLUIS_EVERIFY, "the bundle's read log holds %zu records, the manifest's access_count says %zu", n, ma->access_count);
+	return 0;
+}
+
+/*
+ * The head is the signed handover of a closed dossier: Kluis-Action transfer, the dossier file
+ * says closed, Kluis-Access-Head and Kluis-Access-Count (once each) are the manifest's, and its
+ * signer is the manifest's. Keeps the Kluis-Opdrachtgever values in a->named.
+ */
+static int check_transfer_commit(checked_archive *a, git_commit *head, git_tree *tree, const manifest_access *ma)
+{
+	git_message_trailer_array arr = { 0 };
+	git_buf sig = { 0 }, data = { 0 };
+	kluis_dossier_file f;
+	kluis_buf text = KLUIS_BUF_INIT;
+	const char *action = NULL, *ahead = NULL, *acount = NULL;
+	char signer[41], count[32], **grown;
+	int64_t when;
+	size_t i, nact = 0, nhead = 0, ncount = 0;
+	int err = 0;
+
+	if (git_message_trailers(&arr, git_commit_message(head)) < 0) {
+		err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the trailers of the dossier's last commit");
+		goto cleanup;
+	}
+	for (i = 0; i < arr.count && err == 0; i++) {
+		const char *k = arr.trailers[i].key, *val = arr.trailers[i].value;
+		if (strcmp(k, "Kluis-Action") == 0)
+			action = val, nact++;
+		else if (strcmp(k, "Kluis-Access-Head") == 0)
+			ahead = val, nhead++;
+		else if (strcmp(k, "Kluis-Access-Count") == 0)
+			acount = val, ncount++;
+		else if (strcmp(k, "Kluis-Opdrachtgever") == 0) {
+			if (!(grown = realloc(a->named, (a->nnamed + 1) * sizeof(*grown))) || !(grown[a->nnamed] = strdup(val))) {
+				if (grown)
+					a->named = grown;
+				err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+				break;
+			}
+			a->named = grown;
+			a->nnamed++;
+		}
+	}
+	if (err < 0)
+		goto cleanup;
+	if (nact != 1 || strcmp(action, "transfer") != 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the dossier's last commit is %s%s%s, not a transfer: only a finished handover is taken in",
+				      nact == 1 ? "a '" : "no single Kluis-Action", nact == 1 ? action : "", nact == 1 ? "'" : "");
+		goto cleanup;
+	}
+	if ((err = kluis_repo_read_path(a->repo, tree, "dossier", &text)) < 0 ||
+	    (err = kluis_dossier_file_parse(&f, (const char *)text.ptr, text.len)) < 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "cannot read the dossier file at the transfer: %s", kluis_error_last());
+		goto cleanup;
+	}
+	if (strcmp(f.state, "closed") != 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' is %s at its transfer, not closed: only a closed dossier is handed over", a->dossier, f.state);
+		goto cleanup;
+	}
+	snprintf(count, sizeof(count), "%zu", ma->access_count);
+	if (nhead != 1 || ncount != 1 || strcmp(ahead, ma->access_head) != 0 || strcmp(acount, count) != 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the transfer commit vouches for another read log (Kluis-Access-Head %.12s, Kluis-Access-Count %s) than the manifest (%.12s, %zu)",
+				      nhead == 1 ? ahead : "-", ncount == 1 ? acount : "-", ma->access_head, ma->access_count);
+		goto cleanup;
+	}
+	/* the history check verified this signature already; here it names who handed over */
+	if (git_commit_extract_signature(&sig, &data, a->repo, (git_oid *)git_commit_id(head), NULL) < 0) {
+		err = kluis_git_fail(KLUIS_EVERIFY, "the transfer commit carries no signature");
+		goto cleanup;
+	}
+	if ((err = kluis_pgp_verify_detached(a->keys, data.ptr, data.size, sig.ptr, sig.size, signer, &when)) < 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the transfer commit's signature does not verify: %s", kluis_error_last());
+		goto cleanup;
+	}
+	if (strcmp(signer, a->exporter) != 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, but the transfer commit by %s: a manifest is vouched for by who handed over",
+				      a->exporter, signer);
+		goto cleanup;
+	}
+cleanup:
+	git_message_trailer_array_free(&arr);
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	kluis_buf_dispose(&text);
 	return err;
 }
 
@@ -137,17 +353,21 @@ static int load_keys_dir(const char *dir, kluis_keyring **kr)
  * Check a transfer archive completely, as `import` must before taking anything in. With
  * findings_out NULL, any finding in the history fails the check; otherwise the findings are
  * handed over there (for `kluis verify --bundle`, which reports them all) and the rest of the
- * checks go on.
+ * checks go on. With `own_keys`, the reader's keyring (GNUPGHOME, if there is one) joins the
+ * archive's keys, for its revocations; the read-back at transfer goes without, so that it
+ * proves the archive's keys/ alone enough.
  */
 static int check_archive(kluis_vault *v, const char *archive, const char *work, const char *const *trust, size_t ntrust,
-			 struct progress_adapter *pa, checked_archive *out, kluis_verify_report *findings_out)
+			 bool own_keys, struct progress_adapter *pa, checked_archive *out, kluis_verify_report *findings_out)
 {
 	kluis_archive_limits limits;
 	kluis_archive_member *members = NULL;
 	kluis_buf manifest = KLUIS_BUF_INIT, sig = KLUIS_BUF_INIT, roles_text = KLUIS_BUF_INIT;
 	kluis_bundle_ref *refs = NULL;
+	kluis_keyring *mine = NULL;
 	kluis_verify_opts opts;
 	kluis_verify_report rep;
+	manifest_access ma;
 	json_t *m = NULL;
 	git_commit *head_commit = NULL;
 	git_tree *head_tree = NULL;
@@ -177,10 +397,17 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 		err = kluis_error_set(KLUIS_EVERIFY, "the archive lacks %s", !seen[0] ? "dossier.bundle" : !seen[1] ? "manifest.json" : "manifest.json.asc");
 		goto cleanup;
 	}
+	/* a key the reader has revoked is revoked here too; no keyring of one's own (an auditor
+	 * with an empty GNUPGHOME) has no revocations to add */
+	if (own_keys && (err = kluis_vault_keyring(v, &mine)) < 0) {
+		if (err != KLUIS_EKEY)
+			goto cleanup;
+		mine = NULL;
+	}
 	/* the signature first: nothing in the manifest counts before it verifies */
 	free(p);
 	p = kluis_path_join(dir, "keys");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = load_keys_dir(p, &out->keys)) < 0)
+	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = load_keys_dir(p, mine, &out->keys)) < 0)
 		goto cleanup;
 	free(p);
 	p = kluis_path_join(dir, "manifest.json");
@@ -213,6 +440,8 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 		err = kluis_error_set(KLUIS_EVERIFY, "the manifest has no head");
 		goto cleanup;
 	}
+	if ((err = manifest_access_get(m, &out->head, &ma)) < 0)
+		goto cleanup;
 	free(p);
 	p = kluis_path_join(dir, "dossier.bundle");
 	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = sha256_file(p, sha, &size)) < 0)
@@ -248,6 +477,8 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 			goto cleanup;
 		}
 	}
+	if ((err = check_access_log(out->repo, &ma)) < 0)
+		goto cleanup;
 	/* the whole history, as an auditor would */
 	memset(&opts, 0, sizeof(opts));
 	opts.trust = trust;
@@ -276,9 +507,9 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 		err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, who is not the dossier's directie or medewerker", out->exporter);
 		goto cleanup;
 	}
-	err = 0;
+	/* and the head is that exporter's signed handover of the closed dossier and this read log */
+	err = check_transfer_commit(out, head_commit, head_tree, &ma);
 cleanup:
-	(void)v;
 	kluis_verify_report_dispose(&rep);
 	git_tree_free(head_tree);
 	git_commit_free(head_commit);
@@ -313,12 +544,12 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	kluis_buf trailers = KLUIS_BUF_INIT, mtext = KLUIS_BUF_INIT, msig = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT, cert = KLUIS_BUF_INIT;
 	const char **keys = NULL, **opdr = NULL;
 	const char *const *trust;
-	char *work = NULL, *bundle = NULL, *mj = NULL, member[80], when[21];
-	size_t nkeys = 0, nopdr = 0, ntrust, i;
+	char *work = NULL, *bundle = NULL, *mj = NULL, member[80], when[21], access_head[GIT_OID_HEXSZ + 1];
+	size_t nkeys = 0, nopdr = 0, ntrust, i, access_count = 0;
 	json_t *m = NULL, *opdr_arr = NULL;
 	unsigned role = 0;
 	int64_t from;
-	bool archive_written = false, destroying = false;
+	bool archive_written = false, destroying = false, has_access = false;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -349,9 +580,12 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_archive_writer_open(&w, out)) < 0)
 		goto cleanup;
 	/* the handover is part of the dossier's own signed history (txn_begin reloads the roles,
-	 * so the fingerprints are taken after it) */
+	 * so the fingerprints are taken after it). The transaction holds the dossier's lock until
+	 * the local copy is gone (t is freed at cleanup): a read waits for it, so the read log the
+	 * transfer commit vouches for is the one in the bundle, and the last one here. */
 	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_TRANSFER)) < 0 ||
-	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
+	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0 ||
+	    (err = access_log(d->repo, access_head, &has_access, &access_count)) < 0)
 		goto cleanup;
 	role = kluis_txn_role(t);
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
@@ -359,10 +593,9 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	for (i = 0; i < nopdr; i++)
 		if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
 			goto cleanup;
-	if ((err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0 ||
+	    (err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
 		goto cleanup;
-	kluis_txn_free(t);
-	t = NULL;
 	/* the commit reloaded the roles: the fingerprints must point into the new copy */
 	free(opdr);
 	opdr = NULL;
@@ -373,7 +606,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	if ((err = kluis_bundle_write(d->repo, bundle, bundle_refs, kluis_lifecycle_count_reads(d->repo) ? 3 : 2, archive_progress, &pa)) < 0 ||
+	if ((err = kluis_bundle_write(d->repo, bundle, bundle_refs, has_access ? 3 : 2, archive_progress, &pa)) < 0 ||
 	    (err = sha256_file(bundle, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
 	git_oid_tostr(res->head, sizeof(res->head), &d->head);
@@ -384,7 +617,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		res->commits = (size_t)strtoull(seq, NULL, 10);
 	}
 	res->entries = st.entries;
-	res->reads = kluis_lifecycle_count_reads(d->repo);
+	res->reads = access_count;
 	kluis_time_iso(kluis_now(), when);
 	opdr_arr = json_array();
 	for (i = 0; i < nopdr; i++)
@@ -397,6 +630,13 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 			      "reads", (json_int_t)res->reads, "bundle_sha256", res->archive_sha256, "bundle_size",
 			      (json_int_t)res->archive_size, "time", when, "exporter", actor, "opdrachtgever", opdr_arr, "checkpoint_seq",
 			      (json_int_t)res->commits);
+		/* the read log as the transfer commit vouches for it, and that commit */
+		if (m && (json_object_set_new(m, "access_head", json_string(access_head)) < 0 ||
+			  json_object_set_new(m, "access_count", json_integer((json_int_t)access_count)) < 0 ||
+			  json_object_set_new(m, "transfer_commit", json_string(res->head)) < 0)) {
+			json_decref(m);
+			m = NULL;
+		}
 	}
 	if (!m || !(mj = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS)) || (err = kluis_buf_puts(&mtext, mj)) < 0 ||
 	    (err = kluis_buf_puts(&mtext, "\n")) < 0) {
@@ -431,7 +671,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	/* read it back and verify it completely, as the opdrachtgever will */
 	{
 		char *check = kluis_path_join(work, "readback");
-		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = check_archive(v, out, check, trust, ntrust, &pa, &back, NULL)) < 0) {
+		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = check_archive(v, out, check, trust, ntrust, false, &pa, &back, NULL)) < 0) {
 			free(check);
 			if (err < 0)
 				err = kluis_error_set(err, "the written archive did not verify: %s", kluis_error_last());
@@ -518,7 +758,7 @@ int kluis_archive_verify(kluis_vault *v, const char *archive, const char *work, 
 		return err;
 	if (!ntrust)
 		return kluis_error_set(KLUIS_EINVAL, "no trust root to verify '%s' from: name the directie key that created the dossier with --trust FPR", archive);
-	err = check_archive(v, archive, work, trust, ntrust, &pa, &a, rep);
+	err = check_archive(v, archive, work, trust, ntrust, true, &pa, &a, rep);
 	if (err == 0)
 		snprintf(id_out, 65, "%s", a.dossier);
 	checked_archive_dispose(&a);
@@ -535,7 +775,7 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 	const char *actor;
 	char *work = NULL, *final = NULL, name[80], until[21], sha[65], hex[GIT_OID_HEXSZ + 1], *keysdir = NULL;
 	uint64_t size;
-	size_t nvtrust;
+	size_t nvtrust, i;
 	int err;
 
 	memset(&a, 0, sizeof(a));
@@ -552,10 +792,18 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 		return kluis_error_set(KLUIS_EINVAL, "no trust root: give --trust FPR, the sending organisation's directie key, learned from them directly");
 	if ((err = kluis_vault_actor(v, &actor)) < 0 || (err = sha256_file(archive, sha, &size)) < 0 ||
 	    (err = kluis_mkdir_p(v->dossiers)) < 0 || (err = kluis_vault_workdir(v, "import", &work)) < 0 ||
-	    (err = check_archive(v, archive, work, trust, ntrust, &pa, &a, NULL)) < 0)
+	    (err = check_archive(v, archive, work, trust, ntrust, true, &pa, &a, NULL)) < 0)
 		goto cleanup;
 	if (!(kluis_roles_of(&a.roles, actor) & KLUIS_ROLE_OPDRACHTGEVER)) {
 		err = kluis_error_set(KLUIS_EACCESS, "only the dossier's opdrachtgever may import it; key %s is not", actor);
+		goto cleanup;
+	}
+	/* and the handover was made to this opdrachtgever, as the transfer commit says */
+	for (i = 0; i < a.nnamed && strcmp(a.named[i], actor) != 0; i++)
+		;
+	if (i == a.nnamed) {
+		err = kluis_error_set(KLUIS_EACCESS, "the transfer of '%s' names another opdrachtgever (%s), not key %s: it was not handed over to you",
+				      a.dossier, a.nnamed ? a.named[0] : "none", actor);
 		goto cleanup;
 	}
 	snprintf(name, sizeof(name), "%s.git", a.dossier);
@@ -595,7 +843,6 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 	}
 	{
 		kluis_buf t = KLUIS_BUF_INIT;
-		size_t i;
 		char *tp = kluis_path_join(a.repo_path, "kluis-trust");
 		for (i = 0; i < ntrust; i++)
 			kluis_buf_printf(&t, "%s\n", trust[i]);

@@ -678,7 +678,7 @@ python3 - "$REPLY/manifest.json" "$forged" "$(sha_of "$REPLY/dossier.bundle")" <
 import json, sys
 p = sys.argv[1]
 m = json.load(open(p))
-m["head"], m["bundle_sha256"] = sys.argv[2], sys.argv[3]
+m["head"], m["transfer_commit"], m["bundle_sha256"] = sys.argv[2], sys.argv[2], sys.argv[3]
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 rm -f "$REPLY/manifest.json.asc"
@@ -699,7 +699,7 @@ python3 - "$REPLY/manifest.json" "$forged" "$(sha_of "$REPLY/dossier.bundle")" <
 import json, sys
 p = sys.argv[1]
 m = json.load(open(p))
-m["head"], m["bundle_sha256"] = sys.argv[2], sys.argv[3]
+m["head"], m["transfer_commit"], m["bundle_sha256"] = sys.argv[2], sys.argv[2], sys.argv[3]
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 rm -f "$REPLY/manifest.json.asc"
