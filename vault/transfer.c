@@ -218,6 +218,43 @@ static int load_keys_dir(const char *dir, kluis_keyring *mine, kluis_keyring **k
 	return err;
 }
 
+/*
+ * After a signature was refused by the archive's keys with the reader's keyring merged in:
+ * whether the archive's keys alone accept it, so that it is the reader's own copy of the key
+ * (a revocation there) that refuses it. Leaves the last error message as it was.
+ */
+static bool archive_keys_alone_accept(const char *keysdir, const kluis_buf *data, const kluis_buf *sig, char signer[41])
+{
+	kluis_keyring *only = NULL;
+	char *msg = strdup(kluis_error_last());
+	int64_t when;
+	bool ok;
+
+	ok = load_keys_dir(keysdir, NULL, &only) == 0 && kluis_pgp_verify_detached(only, data->ptr, data->len, sig->ptr, sig->len, signer, &when) == 0;
+	kluis_keyring_free(only);
+	kluis_error_set(KLUIS_EVERIFY, "%s", msg ? msg : "out of memory");
+	free(msg);
+	return ok;
+}
+
+/* The same for the whole history: whether it verifies on the archive's keys alone. */
+static bool archive_keys_alone_verify(const char *keysdir, checked_archive *a, const kluis_verify_opts *opts)
+{
+	kluis_keyring *only = NULL;
+	kluis_verify_report rep;
+	char *msg = strdup(kluis_error_last());
+	bool ok;
+
+	memset(&rep, 0, sizeof(rep));
+	ok = load_keys_dir(keysdir, NULL, &only) == 0 && kluis_verify_repository(a->repo, a->dossier, only, opts, NULL, &rep) == 0 &&
+	     rep.nfindings == 0;
+	kluis_verify_report_dispose(&rep);
+	kluis_keyring_free(only);
+	kluis_error_set(KLUIS_EVERIFY, "%s", msg ? msg : "out of memory");
+	free(msg);
+	return ok;
+}
+
 /* What the manifest says of the read log and the handover, beside dossier, head and hash. */
 typedef struct {
 	char access_head[GIT_OID_HEXSZ + 1]; /* 40 zeros: no reads */
@@ -309,7 +346,7 @@ static int check_transfer_commit(checked_archive *a, git_commit *head, git_tree 
 		goto cleanup;
 	if (nact != 1 || strcmp(action, "transfer") != 0) {
 		err = kluis_error_set(KLUIS_EVERIFY, "the dossier's last commit is %s%s%s, not a transfer: only a finished handover is taken in",
-				      nact == 1 ? "a '" : "no single Kluis-Action", nact == 1 ? action : "", nact == 1 ? "'" : "");
+				      nact == 1 ? "'" : "without one Kluis-Action", nact == 1 ? action : "", nact == 1 ? "'" : "");
 		goto cleanup;
 	}
 	if ((err = kluis_repo_read_path(a->repo, tree, "dossier", &text)) < 0 ||
@@ -371,7 +408,7 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 	json_t *m = NULL;
 	git_commit *head_commit = NULL;
 	git_tree *head_tree = NULL;
-	char *dir = NULL, *p = NULL, sha[65];
+	char *dir = NULL, *p = NULL, *keysdir = NULL, sha[65], signer[41];
 	const char *s;
 	size_t nmembers = 0, nrefs = 0, i, j;
 	uint64_t size;
@@ -405,9 +442,8 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 		mine = NULL;
 	}
 	/* the signature first: nothing in the manifest counts before it verifies */
-	free(p);
-	p = kluis_path_join(dir, "keys");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = load_keys_dir(p, mine, &out->keys)) < 0)
+	keysdir = kluis_path_join(dir, "keys");
+	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = load_keys_dir(keysdir, mine, &out->keys)) < 0)
 		goto cleanup;
 	free(p);
 	p = kluis_path_join(dir, "manifest.json");
@@ -422,7 +458,10 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 		goto cleanup;
 	}
 	if ((err = kluis_pgp_verify_detached(out->keys, manifest.ptr, manifest.len, sig.ptr, sig.len, out->exporter, &signed_at)) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
+		if (mine && archive_keys_alone_accept(keysdir, &manifest, &sig, signer))
+			err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, whose key is revoked or expired in your own keyring: nothing it signed is trusted", signer);
+		else
+			err = kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
 		goto cleanup;
 	}
 	m = json_loadb((const char *)manifest.ptr, manifest.len, 0, NULL);
@@ -492,8 +531,12 @@ static int check_archive(kluis_vault *v, const char *archive, const char *work, 
 	} else if (rep.nfindings) {
 		char hex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(hex, sizeof(hex), &rep.findings[0].commit);
-		err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive does not verify (%zu findings; first: %.12s %s)", rep.nfindings,
-				      hex, rep.findings[0].message);
+		if (mine && archive_keys_alone_verify(keysdir, out, &opts))
+			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive verifies on its own keys, but not with a key revoked or expired in your own keyring (%zu findings; first: %.12s %s)",
+					      rep.nfindings, hex, rep.findings[0].message);
+		else
+			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive does not verify (%zu findings; first: %.12s %s)", rep.nfindings,
+					      hex, rep.findings[0].message);
 		goto cleanup;
 	}
 	/* the exporter is the dossier's directie or medewerker */
@@ -520,6 +563,7 @@ cleanup:
 	kluis_buf_dispose(&sig);
 	kluis_buf_dispose(&roles_text);
 	free(p);
+	free(keysdir);
 	free(dir);
 	if (err < 0)
 		checked_archive_dispose(out);
