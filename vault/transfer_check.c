@@ -366,7 +366,7 @@ cleanup:
  * proves the archive's keys/ alone enough.
  */
 int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, const char *const *trust, size_t ntrust,
-			 bool own_keys, kluis_transfer_progress_adapter *pa, kluis_checked_archive *out, kluis_verify_report *findings_out)
+			bool own_keys, kluis_transfer_progress_adapter *pa, kluis_checked_archive *out, kluis_verify_report *findings_out)
 {
 	kluis_archive_limits limits;
 	kluis_archive_member *members = NULL;

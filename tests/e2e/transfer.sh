@@ -10,6 +10,12 @@
 # Witnesses: stock tar, git (bundle verify, clone, verify-commit), gpg --verify, sha256sum,
 # python3 (json, tarfile to craft hostile archives); strace injects faults and kills into one
 # system call of a transfer (invariant 7; that part is skipped where strace is missing).
+# The read log is vouched for (the transfer commit's Kluis-Access-Head/-Count, the manifest's
+# access_head/access_count/transfer_commit) and import takes only a finished handover: each
+# refusal is shown with an archive an attacker could make with stock git, gpg, tar and gzip
+# (a dossier never closed, a rolled-back history or read log, a read after the transfer, a
+# transfer to another opdrachtgever, a manifest signed by another key), a key revoked in the
+# importer's own keyring, and a read that waits for the transfer's lock (under strace).
 # Spec violations that leave the rest of the flow meaningful are collected (soft_fail) and
 # listed at the end; the test then fails.
 set -euo pipefail
