@@ -1000,6 +1000,16 @@ expect_exit 1 env GNUPGHOME="$RK" KLUIS_VAULT="$T_ROOT/rvault3" "$KLUIS" import 
 assert_contains "$ERR" "revoked or expired in your own keyring" "error of an import whose history a revoked key signed"
 [ ! -e "$T_ROOT/rvault3/dossiers/k-0001.git" ] || fail "an archive whose history a revoked key signed was taken in"
 pass "the klant's key (it signed statements in the history) revoked in the importer's keyring: import refused: $ERR"
+# no keyring of one's own has no revocations to add; one that cannot be read is no proof that
+# there are none: refused, saying so
+EMPTYG=$T_WORK/emptygnupg
+mkdir -m 700 "$EMPTYG"
+T_HOMES+=("$EMPTYG")
+expect_exit 0 env GNUPGHOME="$EMPTYG" KLUIS_VAULT="$T_ROOT/evault" "$KLUIS" verify --bundle "$A" --trust "$DIR"
+pass "verify --bundle with an empty GNUPGHOME (no keyring of one's own): exit 0 on the archive's keys"
+expect_exit 1 env GNUPGHOME="$BADG" KLUIS_VAULT="$T_ROOT/evault" "$KLUIS" verify --bundle "$A" --trust "$DIR"
+assert_contains "$ERR" "your own keyring cannot be read" "verify --bundle with a damaged own keyring"
+pass "verify --bundle with a damaged own keyring: refused, the revocations in it cannot be honoured: $ERR"
 
 # and the untouched archives still import into that same vault afterwards
 expect_exit 0 kt import "$B" --trust "$DIR"
