@@ -95,7 +95,8 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	 * transfer commit vouches for is the one in the bundle, and the last one here. */
 	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_TRANSFER)) < 0 ||
 	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0 ||
-	    (err = kluis_transfer_access_log(d->repo, access_head, &has_access, &access_count)) < 0)
+	    (err = kluis_transfer_access_log(d->repo, access_head, &has_access, &access_count)) < 0 ||
+	    (err = kluis_dossier_status_get(d, &st)) < 0) /* what the manifest counts, under the lock */
 		goto cleanup;
 	role = kluis_txn_role(t);
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
@@ -120,7 +121,6 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	    (err = kluis_transfer_sha256_file(bundle, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
 	git_oid_tostr(res->head, sizeof(res->head), &d->head);
-	res->commits = st.entries ? 0 : 0;
 	{
 		char seq[32] = "0";
 		kluis_trailer_get(git_commit_message(d->head_commit), "Kluis-Seq", seq, sizeof(seq));
