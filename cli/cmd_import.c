@@ -12,9 +12,12 @@ static const char usage[] =
 	"Usage: kluis import FILE [--trust FPR]... [--retention-years N]\n\n"
 	"Take in a transfer archive as the dossier's opdrachtgever. Nothing is taken in unless the\n"
 	"manifest's signature (by the dossier's directie or medewerker), the bundle's hash, the\n"
-	"bundle and the whole signed history verify, and every member path is safe. --trust names\n"
-	"the sending organisation's trust root (its directie key; learn it from them directly),\n"
-	"else the vault's. The retention term starts now: --retention-years, default 10 (W7).\n";
+	"bundle and the whole signed history verify, and every member path is safe; the history must\n"
+	"end in the signed transfer of the closed dossier to you, by the manifest's signer, and the\n"
+	"read log must be exactly the one that transfer vouches for. Your own keyring's revocations\n"
+	"count: a key you have revoked is revoked for the archive too. --trust names the sending\n"
+	"organisation's trust root (its directie key; learn it from them directly), else the vault's.\n"
+	"The retention term starts now: --retention-years, default 10 (W7).\n";
 
 int cmd_import(kluis_cli *cli, int argc, char **argv)
 {

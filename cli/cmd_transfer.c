@@ -9,11 +9,13 @@
 
 static const char usage[] =
 	"Usage: kluis transfer ID --out FILE\n\n"
-	"Write dossier ID (closed) as a transfer archive for the opdrachtgever (Werklokaal Art. 7):\n"
-	"a gzip tar of dossier.bundle (git bundle v2), manifest.json, its signature\n"
-	"manifest.json.asc and keys/. The archive is read back and verified in full; only then is\n"
-	"the local dossier destroyed, with a signed record and a verklaring van vernietiging in the\n"
-	"vault's ledger ('kluis ledger show ID'). Any failure before that leaves the dossier here.\n";
+	"Write dossier ID (closed) as a transfer archive for the opdrachtgever (Werklokaal Art. 7): a\n"
+	"gzip tar of dossier.bundle (git bundle v2), manifest.json, its signature manifest.json.asc\n"
+	"and keys/. The signed 'transfer' commit and the manifest vouch for the read log (its last\n"
+	"record and their number); no read is recorded while the transfer runs. The archive is read\n"
+	"back and verified in full; only then is the local dossier destroyed, with a signed record\n"
+	"and a verklaring van vernietiging in the vault's ledger ('kluis ledger show ID'). Any\n"
+	"failure before that leaves the dossier here.\n";
 
 int cmd_transfer(kluis_cli *cli, int argc, char **argv)
 {

@@ -1,16 +1,21 @@
 /*
- * transfer.c - transfer of a closed dossier to the opdrachtgever as a signed archive, import
- * there, and `kluis verify --bundle` of such an archive (see lifecycle.h).
+ * transfer.c - transfer of a closed dossier to the opdrachtgever as a signed archive, and
+ * import there (see lifecycle.h); transfer_check.c reads an archive back or in.
  *
  * The transfer archive (SPEC "Transfer archive") is a gzip tar of dossier.bundle (refs main,
  * kluis/content, kluis/access), manifest.json, its detached signature manifest.json.asc and
- * keys/<FPR>.asc for every key the history needs. Reading one back, at transfer or import,
- * trusts nothing in it until the manifest's signature, the bundle's hash, the bundle itself
- * and the whole history (verify.c) check out.
+ * keys/<FPR>.asc for every key the history needs.
  *
  * Invariant 7: a transfer destroys the local copy only after the written archive has been
  * read back and verified in full; any failure before that leaves the dossier as it was (and
  * no unverified archive at --out).
+ *
+ * The read log is vouched for: the signed `transfer` commit names the tip of refs/kluis/access
+ * and its length (Kluis-Access-Head, Kluis-Access-Count), counted under the dossier's lock,
+ * which the transfer holds until the local copy is gone, so no read is recorded after it; the
+ * manifest repeats both (access_head, access_count) and names the transfer commit
+ * (transfer_commit). Import takes only a finished handover made to the importer: the checks
+ * of transfer_check.c, and the importer's key among the transfer's Kluis-Opdrachtgever lines.
  */
 #include "lifecycle.h"
 #include "archive.h"
@@ -20,280 +25,16 @@
 #include "internal.h"
 #include "ledger.h"
 #include "lifecycle_internal.h"
+#include "transfer_internal.h"
 #include "verify.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char *const archive_members[] = { "dossier.bundle", "manifest.json", "manifest.json.asc", "keys/", NULL };
-static const char *const bundle_refs[] = { "refs/heads/main", "refs/kluis/content", "refs/kluis/access" };
-
-/* ---- helpers ---- */
-
-static int sha256_file(const char *path, char out[65], uint64_t *size)
-{
-	kluis_sha256 *h = NULL;
-	unsigned char buf[65536];
-	ssize_t n;
-	int fd, err;
-
-	*size = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return kluis_error_set(KLUIS_EGENERIC, "cannot read '%s': %s", path, strerror(errno));
-	if ((err = kluis_sha256_new(&h)) < 0)
-		goto cleanup;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		kluis_sha256_update(h, buf, (size_t)n);
-		*size += (uint64_t)n;
-	}
-	if (n < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot read '%s': %s", path, strerror(errno));
-		goto cleanup;
-	}
-	kluis_sha256_hex(h, out);
-	err = 0;
-cleanup:
-	kluis_sha256_free(h);
-	close(fd);
-	return err;
-}
-
-struct progress_adapter {
-	kluis_progress_fn fn;
-	void *ctx;
-};
-
-static int archive_progress(uint64_t done, uint64_t total, void *payload)
-{
-	struct progress_adapter *a = payload;
-
-	if (a->fn)
-		a->fn(a->ctx, done, total);
-	return 0;
-}
-
-/* ---- reading an archive back (transfer) or in (import) ---- */
-
-typedef struct {
-	git_repository *repo;     /* scratch bare repository with the bundle's refs */
-	char *repo_path;
-	kluis_keyring *keys;      /* the archive's keys/ */
-	char dossier[65];
-	char exporter[41];
-	char bundle_sha256[65];
-	git_oid head;
-	kluis_roles roles;        /* at the head */
-} checked_archive;
-
-static void checked_archive_dispose(checked_archive *a)
-{
-	git_repository_free(a->repo);
-	kluis_keyring_free(a->keys);
-	kluis_roles_dispose(&a->roles);
-	free(a->repo_path);
-	memset(a, 0, sizeof(*a));
-}
-
-static int load_keys_dir(const char *dir, kluis_keyring **kr)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	kluis_buf data = KLUIS_BUF_INIT;
-	char *path;
-	int err = 0;
-
-	*kr = NULL;
-	if (!d)
-		return kluis_error_set(KLUIS_EVERIFY, "the archive holds no keys/");
-	while ((de = readdir(d)) != NULL && err == 0) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (!(path = kluis_path_join(dir, de->d_name))) {
-			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-			break;
-		}
-		data.len = 0;
-		if ((err = kluis_file_read(&data, path, 1 << 20)) == 0)
-			err = *kr ? kluis_keyring_import(*kr, data.ptr, data.len) : kluis_keyring_open_data(kr, data.ptr, data.len);
-		free(path);
-	}
-	closedir(d);
-	kluis_buf_dispose(&data);
-	if (err == 0 && !*kr)
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive's keys/ is empty");
-	else if (err < 0)
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive's keys/ is unusable: %s", kluis_error_last());
-	return err;
-}
-
-/*
- * Check a transfer archive completely, as `import` must before taking anything in. With
- * findings_out NULL, any finding in the history fails the check; otherwise the findings are
- * handed over there (for `kluis verify --bundle`, which reports them all) and the rest of the
- * checks go on.
- */
-static int check_archive(kluis_vault *v, const char *archive, const char *work, const char *const *trust, size_t ntrust,
-			 struct progress_adapter *pa, checked_archive *out, kluis_verify_report *findings_out)
-{
-	kluis_archive_limits limits;
-	kluis_archive_member *members = NULL;
-	kluis_buf manifest = KLUIS_BUF_INIT, sig = KLUIS_BUF_INIT, roles_text = KLUIS_BUF_INIT;
-	kluis_bundle_ref *refs = NULL;
-	kluis_verify_opts opts;
-	kluis_verify_report rep;
-	json_t *m = NULL;
-	git_commit *head_commit = NULL;
-	git_tree *head_tree = NULL;
-	char *dir = NULL, *p = NULL, sha[65];
-	const char *s;
-	size_t nmembers = 0, nrefs = 0, i, j;
-	uint64_t size;
-	int64_t signed_at;
-	bool seen[3] = { false, false, false };
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	memset(&rep, 0, sizeof(rep));
-	memset(&limits, 0, sizeof(limits));
-	limits.allowed = archive_members;
-	limits.max_members = 64;
-	limits.progress = archive_progress;
-	limits.progress_payload = pa;
-	dir = kluis_path_join(work, "archive");
-	if ((err = dir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(dir)) < 0 ||
-	    (err = kluis_archive_extract(archive, dir, &limits, &members, &nmembers)) < 0)
-		goto cleanup;
-	for (i = 0; i < nmembers; i++)
-		for (j = 0; j < 3; j++)
-			seen[j] |= strcmp(members[i].path, archive_members[j]) == 0;
-	if (!seen[0] || !seen[1] || !seen[2]) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive lacks %s", !seen[0] ? "dossier.bundle" : !seen[1] ? "manifest.json" : "manifest.json.asc");
-		goto cleanup;
-	}
-	/* the signature first: nothing in the manifest counts before it verifies */
-	free(p);
-	p = kluis_path_join(dir, "keys");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = load_keys_dir(p, &out->keys)) < 0)
-		goto cleanup;
-	free(p);
-	p = kluis_path_join(dir, "manifest.json");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&manifest, p, 1 << 20)) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive's manifest.json is unusable: %s", kluis_error_last());
-		goto cleanup;
-	}
-	free(p);
-	p = kluis_path_join(dir, "manifest.json.asc");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&sig, p, 1 << 16)) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive's manifest.json.asc is unusable: %s", kluis_error_last());
-		goto cleanup;
-	}
-	if ((err = kluis_pgp_verify_detached(out->keys, manifest.ptr, manifest.len, sig.ptr, sig.len, out->exporter, &signed_at)) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
-		goto cleanup;
-	}
-	m = json_loadb((const char *)manifest.ptr, manifest.len, 0, NULL);
-	if (!m || !(s = json_string_value(json_object_get(m, "dossier"))) || !kluis_id_valid(s)) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest names no valid dossier id");
-		goto cleanup;
-	}
-	snprintf(out->dossier, sizeof(out->dossier), "%s", s);
-	if (!(s = json_string_value(json_object_get(m, "bundle_sha256"))) || strlen(s) != 64) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest has no bundle_sha256");
-		goto cleanup;
-	}
-	snprintf(out->bundle_sha256, sizeof(out->bundle_sha256), "%s", s);
-	if (!(s = json_string_value(json_object_get(m, "head"))) || git_oid_fromstr(&out->head, s) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest has no head");
-		goto cleanup;
-	}
-	free(p);
-	p = kluis_path_join(dir, "dossier.bundle");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = sha256_file(p, sha, &size)) < 0)
-		goto cleanup;
-	if (strcmp(sha, out->bundle_sha256) != 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "dossier.bundle does not match the manifest's sha256");
-		goto cleanup;
-	}
-	/* the bundle, into a scratch repository */
-	out->repo_path = kluis_path_join(work, "dossier.git");
-	if ((err = out->repo_path ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 ||
-	    (err = kluis_repo_create(&out->repo, out->repo_path)) < 0 ||
-	    (err = kluis_bundle_read(out->repo, p, &refs, &nrefs, archive_progress, pa)) < 0)
-		goto cleanup;
-	for (i = 0; i < nrefs; i++) {
-		bool known = strcmp(refs[i].name, "HEAD") == 0;
-		for (j = 0; j < 3; j++)
-			known |= strcmp(refs[i].name, bundle_refs[j]) == 0;
-		if (!known) {
-			err = kluis_error_set(KLUIS_EVERIFY, "the bundle carries an unexpected ref '%s'", refs[i].name);
-			goto cleanup;
-		}
-		if (strcmp(refs[i].name, "HEAD") != 0 && (err = kluis_repo_ref_cas(out->repo, refs[i].name, &refs[i].oid, NULL, "import")) < 0)
-			goto cleanup;
-	}
-	{
-		git_oid main;
-		bool exists;
-		if ((err = kluis_repo_ref(out->repo, "refs/heads/main", &main, &exists)) < 0)
-			goto cleanup;
-		if (!exists || !git_oid_equal(&main, &out->head)) {
-			err = kluis_error_set(KLUIS_EVERIFY, "the bundle's head is not the manifest's head");
-			goto cleanup;
-		}
-	}
-	/* the whole history, as an auditor would */
-	memset(&opts, 0, sizeof(opts));
-	opts.trust = trust;
-	opts.ntrust = ntrust;
-	opts.no_cache = true;
-	if ((err = kluis_verify_repository(out->repo, out->dossier, out->keys, &opts, NULL, &rep)) < 0)
-		goto cleanup;
-	if (findings_out) {
-		*findings_out = rep;
-		memset(&rep, 0, sizeof(rep));
-	} else if (rep.nfindings) {
-		char hex[GIT_OID_HEXSZ + 1];
-		git_oid_tostr(hex, sizeof(hex), &rep.findings[0].commit);
-		err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive does not verify (%zu findings; first: %.12s %s)", rep.nfindings,
-				      hex, rep.findings[0].message);
-		goto cleanup;
-	}
-	/* the exporter is the dossier's directie or medewerker */
-	if (git_commit_lookup(&head_commit, out->repo, &out->head) < 0 || git_commit_tree(&head_tree, head_commit) < 0 ||
-	    (err = kluis_repo_read_path(out->repo, head_tree, "roles", &roles_text)) < 0 ||
-	    (err = kluis_roles_parse(&out->roles, (const char *)roles_text.ptr, roles_text.len)) < 0) {
-		err = err < 0 ? err : kluis_git_fail(KLUIS_EVERIFY, "cannot read the dossier's roles");
-		goto cleanup;
-	}
-	if (!(kluis_roles_of(&out->roles, out->exporter) & (KLUIS_ROLE_DIRECTIE | KLUIS_ROLE_MEDEWERKER))) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, who is not the dossier's directie or medewerker", out->exporter);
-		goto cleanup;
-	}
-	err = 0;
-cleanup:
-	(void)v;
-	kluis_verify_report_dispose(&rep);
-	git_tree_free(head_tree);
-	git_commit_free(head_commit);
-	kluis_bundle_refs_free(refs, nrefs);
-	kluis_archive_members_free(members, nmembers);
-	json_decref(m);
-	kluis_buf_dispose(&manifest);
-	kluis_buf_dispose(&sig);
-	kluis_buf_dispose(&roles_text);
-	free(p);
-	free(dir);
-	if (err < 0)
-		checked_archive_dispose(out);
-	return err;
-}
 
 /* ---- transfer ---- */
 
@@ -308,17 +49,17 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	kluis_dossier_status st;
 	kluis_verify_opts opts;
 	kluis_verify_report rep;
-	checked_archive back;
-	struct progress_adapter pa = { progress, progress_ctx };
+	kluis_checked_archive back;
+	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
 	kluis_buf trailers = KLUIS_BUF_INIT, mtext = KLUIS_BUF_INIT, msig = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT, cert = KLUIS_BUF_INIT;
 	const char **keys = NULL, **opdr = NULL;
 	const char *const *trust;
-	char *work = NULL, *bundle = NULL, *mj = NULL, member[80], when[21];
-	size_t nkeys = 0, nopdr = 0, ntrust, i;
+	char *work = NULL, *bundle = NULL, *mj = NULL, member[80], when[21], access_head[GIT_OID_HEXSZ + 1];
+	size_t nkeys = 0, nopdr = 0, ntrust, i, access_count = 0;
 	json_t *m = NULL, *opdr_arr = NULL;
 	unsigned role = 0;
 	int64_t from;
-	bool archive_written = false, destroying = false;
+	bool archive_written = false, destroying = false, has_access = false;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -349,9 +90,13 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_archive_writer_open(&w, out)) < 0)
 		goto cleanup;
 	/* the handover is part of the dossier's own signed history (txn_begin reloads the roles,
-	 * so the fingerprints are taken after it) */
+	 * so the fingerprints are taken after it). The transaction holds the dossier's lock until
+	 * the local copy is gone (t is freed at cleanup): a read waits for it, so the read log the
+	 * transfer commit vouches for is the one in the bundle, and the last one here. */
 	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_TRANSFER)) < 0 ||
-	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
+	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0 ||
+	    (err = kluis_transfer_access_log(d->repo, access_head, &has_access, &access_count)) < 0 ||
+	    (err = kluis_dossier_status_get(d, &st)) < 0) /* what the manifest counts, under the lock */
 		goto cleanup;
 	role = kluis_txn_role(t);
 	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
@@ -359,10 +104,9 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	for (i = 0; i < nopdr; i++)
 		if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
 			goto cleanup;
-	if ((err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0 ||
+	    (err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
 		goto cleanup;
-	kluis_txn_free(t);
-	t = NULL;
 	/* the commit reloaded the roles: the fingerprints must point into the new copy */
 	free(opdr);
 	opdr = NULL;
@@ -373,18 +117,17 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	if ((err = kluis_bundle_write(d->repo, bundle, bundle_refs, kluis_lifecycle_count_reads(d->repo) ? 3 : 2, archive_progress, &pa)) < 0 ||
-	    (err = sha256_file(bundle, res->archive_sha256, &res->archive_size)) < 0)
+	if ((err = kluis_bundle_write(d->repo, bundle, kluis_transfer_bundle_refs, has_access ? 3 : 2, kluis_transfer_progress, &pa)) < 0 ||
+	    (err = kluis_transfer_sha256_file(bundle, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
 	git_oid_tostr(res->head, sizeof(res->head), &d->head);
-	res->commits = st.entries ? 0 : 0;
 	{
 		char seq[32] = "0";
 		kluis_trailer_get(git_commit_message(d->head_commit), "Kluis-Seq", seq, sizeof(seq));
 		res->commits = (size_t)strtoull(seq, NULL, 10);
 	}
 	res->entries = st.entries;
-	res->reads = kluis_lifecycle_count_reads(d->repo);
+	res->reads = access_count;
 	kluis_time_iso(kluis_now(), when);
 	opdr_arr = json_array();
 	for (i = 0; i < nopdr; i++)
@@ -397,6 +140,13 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 			      "reads", (json_int_t)res->reads, "bundle_sha256", res->archive_sha256, "bundle_size",
 			      (json_int_t)res->archive_size, "time", when, "exporter", actor, "opdrachtgever", opdr_arr, "checkpoint_seq",
 			      (json_int_t)res->commits);
+		/* the read log as the transfer commit vouches for it, and that commit */
+		if (m && (json_object_set_new(m, "access_head", json_string(access_head)) < 0 ||
+			  json_object_set_new(m, "access_count", json_integer((json_int_t)access_count)) < 0 ||
+			  json_object_set_new(m, "transfer_commit", json_string(res->head)) < 0)) {
+			json_decref(m);
+			m = NULL;
+		}
 	}
 	if (!m || !(mj = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS)) || (err = kluis_buf_puts(&mtext, mj)) < 0 ||
 	    (err = kluis_buf_puts(&mtext, "\n")) < 0) {
@@ -406,7 +156,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_vault_take_signer(v, &signer)) < 0 || (err = kluis_signer_sign(signer, mtext.ptr, mtext.len, &msig)) < 0)
 		goto cleanup;
 	/* write the archive: bundle, manifest, signature, keys */
-	kluis_archive_writer_set_progress(w, archive_progress, &pa);
+	kluis_archive_writer_set_progress(w, kluis_transfer_progress, &pa);
 	if ((err = kluis_archive_add_file(w, "dossier.bundle", bundle)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json.asc", msig.ptr, msig.len)) < 0 || (err = kluis_vault_keyring(v, &kr)) < 0 ||
@@ -426,12 +176,12 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_archive_writer_close(w)) < 0)
 		goto cleanup;
 	archive_written = true;
-	if ((err = sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
+	if ((err = kluis_transfer_sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
 	/* read it back and verify it completely, as the opdrachtgever will */
 	{
 		char *check = kluis_path_join(work, "readback");
-		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = check_archive(v, out, check, trust, ntrust, &pa, &back, NULL)) < 0) {
+		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = kluis_check_archive(v, out, check, trust, ntrust, false, &pa, &back, NULL)) < 0) {
 			free(check);
 			if (err < 0)
 				err = kluis_error_set(err, "the written archive did not verify: %s", kluis_error_last());
@@ -479,7 +229,7 @@ cleanup:
 	} else if (err < 0) {
 		err = kluis_error_set(err, "%s (the verified archive is at %s)", kluis_error_last(), out);
 	}
-	checked_archive_dispose(&back);
+	kluis_checked_archive_dispose(&back);
 	kluis_verify_report_dispose(&rep);
 	kluis_archive_writer_free(w);
 	kluis_signer_free(signer);
@@ -504,38 +254,17 @@ cleanup:
 
 /* ---- import ---- */
 
-int kluis_archive_verify(kluis_vault *v, const char *archive, const char *work, const kluis_verify_opts *opts,
-			 kluis_verify_report *rep, char id_out[65])
-{
-	checked_archive a;
-	struct progress_adapter pa = { NULL, NULL };
-	const char *const *trust = opts->trust;
-	size_t ntrust = opts->ntrust;
-	int err;
-
-	memset(&a, 0, sizeof(a));
-	if (!ntrust && (err = kluis_vault_trust(v, &trust, &ntrust)) < 0)
-		return err;
-	if (!ntrust)
-		return kluis_error_set(KLUIS_EINVAL, "no trust root to verify '%s' from: name the directie key that created the dossier with --trust FPR", archive);
-	err = check_archive(v, archive, work, trust, ntrust, &pa, &a, rep);
-	if (err == 0)
-		snprintf(id_out, 65, "%s", a.dossier);
-	checked_archive_dispose(&a);
-	return err;
-}
-
 int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust, int retention_years,
 			 kluis_progress_fn progress, void *progress_ctx, char id_out[65])
 {
-	checked_archive a;
-	struct progress_adapter pa = { progress, progress_ctx };
+	kluis_checked_archive a;
+	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
 	kluis_buf fields = KLUIS_BUF_INIT;
 	const char *const *vtrust;
 	const char *actor;
 	char *work = NULL, *final = NULL, name[80], until[21], sha[65], hex[GIT_OID_HEXSZ + 1], *keysdir = NULL;
 	uint64_t size;
-	size_t nvtrust;
+	size_t nvtrust, i;
 	int err;
 
 	memset(&a, 0, sizeof(a));
@@ -550,12 +279,20 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 	}
 	if (!ntrust)
 		return kluis_error_set(KLUIS_EINVAL, "no trust root: give --trust FPR, the sending organisation's directie key, learned from them directly");
-	if ((err = kluis_vault_actor(v, &actor)) < 0 || (err = sha256_file(archive, sha, &size)) < 0 ||
+	if ((err = kluis_vault_actor(v, &actor)) < 0 || (err = kluis_transfer_sha256_file(archive, sha, &size)) < 0 ||
 	    (err = kluis_mkdir_p(v->dossiers)) < 0 || (err = kluis_vault_workdir(v, "import", &work)) < 0 ||
-	    (err = check_archive(v, archive, work, trust, ntrust, &pa, &a, NULL)) < 0)
+	    (err = kluis_check_archive(v, archive, work, trust, ntrust, true, &pa, &a, NULL)) < 0)
 		goto cleanup;
 	if (!(kluis_roles_of(&a.roles, actor) & KLUIS_ROLE_OPDRACHTGEVER)) {
 		err = kluis_error_set(KLUIS_EACCESS, "only the dossier's opdrachtgever may import it; key %s is not", actor);
+		goto cleanup;
+	}
+	/* and the handover was made to this opdrachtgever, as the transfer commit says */
+	for (i = 0; i < a.nnamed && strcmp(a.named[i], actor) != 0; i++)
+		;
+	if (i == a.nnamed) {
+		err = kluis_error_set(KLUIS_EACCESS, "the transfer of '%s' names another opdrachtgever (%s), not key %s: it was not handed over to you",
+				      a.dossier, a.nnamed ? a.named[0] : "none", actor);
 		goto cleanup;
 	}
 	snprintf(name, sizeof(name), "%s.git", a.dossier);
@@ -595,7 +332,6 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 	}
 	{
 		kluis_buf t = KLUIS_BUF_INIT;
-		size_t i;
 		char *tp = kluis_path_join(a.repo_path, "kluis-trust");
 		for (i = 0; i < ntrust; i++)
 			kluis_buf_printf(&t, "%s\n", trust[i]);
@@ -628,7 +364,7 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 		goto cleanup;
 	snprintf(id_out, 65, "%s", a.dossier);
 cleanup:
-	checked_archive_dispose(&a);
+	kluis_checked_archive_dispose(&a);
 	if (work)
 		kluis_rm_rf(work);
 	free(work);

@@ -10,6 +10,12 @@
 # Witnesses: stock tar, git (bundle verify, clone, verify-commit), gpg --verify, sha256sum,
 # python3 (json, tarfile to craft hostile archives); strace injects faults and kills into one
 # system call of a transfer (invariant 7; that part is skipped where strace is missing).
+# The read log is vouched for (the transfer commit's Kluis-Access-Head/-Count, the manifest's
+# access_head/access_count/transfer_commit) and import takes only a finished handover: each
+# refusal is shown with an archive an attacker could make with stock git, gpg, tar and gzip
+# (a dossier never closed, a rolled-back history or read log, a read after the transfer, a
+# transfer to another opdrachtgever, a manifest signed by another key), a key revoked in the
+# importer's own keyring, and a read that waits for the transfer's lock (under strace).
 # Spec violations that leave the rest of the flow meaningful are collected (soft_fail) and
 # listed at the end; the test then fails.
 set -euo pipefail
@@ -261,6 +267,30 @@ PY
 grep -qF -- "$MARK" "$X/manifest.json" && fail "plaintext in the manifest"
 pass "manifest.json: dossier id, head = the bundle's main, entries 5, commits, reads, time, exporter; its bundle_sha256 = sha256sum dossier.bundle"
 
+# the read log is vouched for: the transfer commit names the tip of refs/kluis/access and its
+# length, in trailers between the opdrachtgever's and Kluis-Seq, and the manifest repeats them
+ACC_TIP=$(git -C "$MIR" rev-parse refs/kluis/access)
+ACC_N=$(git -C "$MIR" rev-list --count refs/kluis/access)
+trailer_of() { # REPO REV KEY -> its values, one a line
+	git -C "$1" log -1 --format="%(trailers:key=$3,valueonly)" "$2" | sed '/^$/d'
+}
+assert_eq "$(git -C "$CL" log -1 --format='%(trailers:only,unfold)' HEAD | sed '/^$/d' | cut -d: -f1)" \
+	"$(printf '%s\n' Kluis-Action Kluis-Role Kluis-Opdrachtgever Kluis-Access-Head Kluis-Access-Count Kluis-Seq)" "trailer order of the transfer commit"
+assert_eq "$(trailer_of "$CL" HEAD Kluis-Access-Head)" "$ACC_TIP" "Kluis-Access-Head of the transfer commit"
+assert_eq "$(trailer_of "$CL" HEAD Kluis-Access-Count)" "$ACC_N" "Kluis-Access-Count of the transfer commit"
+[ "$ACC_N" -ge 2 ] || fail "the bundle's read log holds $ACC_N records, want at least the two reads made"
+assert_eq "$(git -C "$MIR" rev-list --merges --count refs/kluis/access)" 0 "merges in the bundle's read log"
+MAN="$MAN" python3 - "$(git -C "$CL" rev-parse HEAD)" "$ACC_TIP" "$ACC_N" <<'PY' || fail "manifest.json (read log): $MAN"
+import json, os, sys
+head, tip, n = sys.argv[1:]
+m = json.loads(os.environ["MAN"])
+assert m["transfer_commit"] == head, ("transfer_commit", m.get("transfer_commit"), head)
+assert m["access_head"] == tip, ("access_head", m.get("access_head"), tip)
+assert m["access_count"] == int(n), ("access_count", m.get("access_count"), n)
+assert m["reads"] == int(n), ("reads", m["reads"], n)
+PY
+pass "the transfer commit's trailers (Action, Role, Opdrachtgever, Access-Head, Access-Count, Seq) and the manifest (access_head, access_count, transfer_commit) vouch for the bundle's read log: tip $ACC_TIP, $ACC_N records, a chain"
+
 [ ! -e "$R1" ] || fail "the local dossier $R1 is still there after the transfer"
 [ ! -e "$KLUIS_VAULT/checkpoints/k-0001" ] || fail "the checkpoint of the transferred dossier is still there"
 expect_exit 0 k list
@@ -314,6 +344,17 @@ XB=$T_WORK/x2
 mkdir -p "$XB"
 tar xzf "$B" -C "$XB"
 pass "k-0002 closed and transferred by the directie"
+# a dossier never read: the transfer vouches for an empty read log, and the bundle has none
+assert_eq "$(git -C "$BARE" bundle list-heads "$XB/dossier.bundle" | awk '{ print $2 }' | grep -c '^refs/kluis/access$' || true)" 0 "refs/kluis/access in k-0002's bundle"
+git clone -q --mirror "$XB/dossier.bundle" "$T_WORK/mirror2.git" 2>/dev/null || fail "stock git clone --mirror of k-0002's bundle fails"
+assert_eq "$(trailer_of "$T_WORK/mirror2.git" main Kluis-Access-Head)" 0000000000000000000000000000000000000000 "Kluis-Access-Head of k-0002's transfer"
+assert_eq "$(trailer_of "$T_WORK/mirror2.git" main Kluis-Access-Count)" 0 "Kluis-Access-Count of k-0002's transfer"
+python3 - "$XB/manifest.json" <<'PY' || fail "k-0002's manifest (read log): $(cat "$XB/manifest.json")"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["access_head"] == "0" * 40 and m["access_count"] == 0, m
+PY
+pass "k-0002, never read: Kluis-Access-Head 40 zeros, Kluis-Access-Count 0, the same in the manifest, no refs/kluis/access in the bundle"
 
 # ================= at the opdrachtgever =================
 expect_exit 2 ko import "$A"
@@ -678,7 +719,7 @@ python3 - "$REPLY/manifest.json" "$forged" "$(sha_of "$REPLY/dossier.bundle")" <
 import json, sys
 p = sys.argv[1]
 m = json.load(open(p))
-m["head"], m["bundle_sha256"] = sys.argv[2], sys.argv[3]
+m["head"], m["transfer_commit"], m["bundle_sha256"] = sys.argv[2], sys.argv[2], sys.argv[3]
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 rm -f "$REPLY/manifest.json.asc"
@@ -699,7 +740,7 @@ python3 - "$REPLY/manifest.json" "$forged" "$(sha_of "$REPLY/dossier.bundle")" <
 import json, sys
 p = sys.argv[1]
 m = json.load(open(p))
-m["head"], m["bundle_sha256"] = sys.argv[2], sys.argv[3]
+m["head"], m["transfer_commit"], m["bundle_sha256"] = sys.argv[2], sys.argv[2], sys.argv[3]
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 rm -f "$REPLY/manifest.json.asc"
@@ -724,6 +765,251 @@ rm -f "$REPLY/manifest.json.asc"
 gpg --batch --quiet --armor --local-user "$DIR" --detach-sign -o "$REPLY/manifest.json.asc" "$REPLY/manifest.json"
 mk extra-ref "$REPLY"
 must_fail "a bundle carrying an extra ref refs/heads/extra (manifest consistent, signed by the directie)" "$REPLY" "ref|extra"
+
+# ================= import takes only a finished handover, and the read log it vouches for =================
+# Each archive below is made the way an attacker would: stock git (clone, update-ref,
+# commit-tree -S, bundle create), python's json for the manifest, stock gpg --detach-sign,
+# stock tar and gzip. Every key used to sign is one of the sending organisation's own.
+edit_manifest() { # DIR KEY=JSON... : set (KEY= alone: remove) fields of DIR/manifest.json
+	local d=$1
+	shift
+	python3 - "$d/manifest.json" "$@" <<'PY'
+import json, sys
+p = sys.argv[1]
+m = json.load(open(p))
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    if v:
+        m[k] = json.loads(v)
+    else:
+        m.pop(k, None)
+open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
+PY
+}
+resign() { # DIR KEY : a fresh detached signature of DIR/manifest.json by KEY (stock gpg)
+	rm -f "$1/manifest.json.asc"
+	gpg --batch --quiet --armor --local-user "$2" --detach-sign -o "$1/manifest.json.asc" "$1/manifest.json"
+}
+pack() { # NAME DIR -> $REPLY: DIR's members in a gzip tar made by stock tar and gzip
+	mkdir -p "$T_WORK/bad"
+	(cd "$2" && tar cf - dossier.bundle manifest.json manifest.json.asc keys/*.asc) | gzip >"$T_WORK/bad/$1.tgz"
+	REPLY=$T_WORK/bad/$1.tgz
+}
+rebundle() { # REPO DIR : DIR/dossier.bundle of REPO's dossier refs (stock git bundle create)
+	local refs=(HEAD refs/heads/main refs/kluis/content)
+	git -C "$1" rev-parse -q --verify refs/kluis/access >/dev/null && refs+=(refs/kluis/access)
+	rm -f "$2/dossier.bundle"
+	git -C "$1" bundle create -q "$2/dossier.bundle" "${refs[@]}" 2>/dev/null
+}
+consistent() { # REPO DIR KEY : the manifest in DIR made to agree with REPO's bundle, signed by KEY
+	local h acc=0000000000000000000000000000000000000000 n=0
+	h=$(git -C "$1" rev-parse refs/heads/main)
+	if git -C "$1" rev-parse -q --verify refs/kluis/access >/dev/null; then
+		acc=$(git -C "$1" rev-parse refs/kluis/access)
+		n=$(git -C "$1" rev-list --count refs/kluis/access)
+	fi
+	edit_manifest "$2" head="\"$h\"" transfer_commit="\"$h\"" bundle_sha256="\"$(sha_of "$2/dossier.bundle")\"" \
+		access_head="\"$acc\"" access_count="$n"
+	resign "$2" "$3"
+}
+mirror_of() { # NAME BUNDLE -> $REPLY: a stock git mirror clone of BUNDLE
+	rm -rf "$T_WORK/mr/$1"
+	mkdir -p "$T_WORK/mr"
+	git clone -q --mirror "$2" "$T_WORK/mr/$1" 2>/dev/null
+	REPLY=$T_WORK/mr/$1
+}
+forge() { # REPO PARENT SIGNER SUBJECT TRAILERS -> the id of a commit on PARENT's tree signed by SIGNER
+	GIT_AUTHOR_NAME=medewerker GIT_AUTHOR_EMAIL=$3 GIT_COMMITTER_NAME=medewerker GIT_COMMITTER_EMAIL=$3 \
+		git -C "$1" commit-tree -S"$3" -p "$2" -m "$4" -m "$5" "$(git -C "$1" rev-parse "$2^{tree}")"
+}
+seq_of() { trailer_of "$1" "$2" Kluis-Seq; }
+# `kluis verify --bundle` shares the checks: an auditor (public keys only) is refused too
+AV2=$T_ROOT/avault2
+bundle_refused() { # WHAT FILE WORD
+	expect_exit 1 env GNUPGHOME="$AUD" KLUIS_VAULT="$AV2" "$KLUIS" verify --bundle "$2" --trust "$DIR"
+	grep -qiE -- "$3" "$T_ERR" || soft_fail "verify --bundle of $1: the error does not say what is wrong (want /$3/): $ERR"
+	pass "verify --bundle refuses $1: $ERR"
+}
+
+# -- a dossier that was never closed: its open repository bundled by stock git --
+init_dossier k-0003 --traject "nooit gesloten $MARK"
+R3=$(repo_of k-0003)
+expect_exit 0 k --as "$MEDEW" add k-0003 -m "notitie C $MARK"
+expect_exit 0 k --as "$MEDEW" show k-0003 "$OUT"
+copy_of never-closed
+rm -f "$REPLY/keys/"*.asc
+cp "$X"/keys/*.asc "$REPLY/keys/"
+rebundle "$R3" "$REPLY"
+edit_manifest "$REPLY" dossier='"k-0003"'
+consistent "$R3" "$REPLY" "$MEDEW"
+D3=$REPLY
+pack never-closed "$D3"
+must_fail "the archive of an open dossier, never closed nor transferred (stock git bundle, manifest consistent, signed by the medewerker)" "$REPLY" "not a transfer"
+bundle_refused "the archive of a dossier never closed" "$REPLY" "not a transfer"
+
+# ... and the same with a 'transfer' commit (signed by the medewerker) on the open dossier
+mirror_of open-transfer "$D3/dossier.bundle"
+M=$REPLY
+tip=$(git -C "$M" rev-parse refs/kluis/access)
+forged=$(forge "$M" main "$MEDEW" "transfer -" "Kluis-Action: transfer
+Kluis-Role: medewerker
+Kluis-Opdrachtgever: $OPDR
+Kluis-Access-Head: $tip
+Kluis-Access-Count: $(git -C "$M" rev-list --count "$tip")
+Kluis-Seq: $(($(seq_of "$M" main) + 1))")
+git -C "$M" update-ref refs/heads/main "$forged"
+rebundle "$M" "$D3"
+consistent "$M" "$D3" "$MEDEW"
+pack open-transfer "$D3"
+must_fail "an open dossier with a 'transfer' commit signed by the medewerker on top (never closed)" "$REPLY" "closed"
+
+# -- a rolled-back history: the bundle made from a mirror reset one commit back --
+mirror_of rolled-back "$X/dossier.bundle"
+M=$REPLY
+git -C "$M" update-ref refs/heads/main "$(git -C "$M" rev-parse main~1)"
+copy_of rolled-back
+rebundle "$M" "$REPLY"
+edit_manifest "$REPLY" bundle_sha256="\"$(sha_of "$REPLY/dossier.bundle")\""
+resign "$REPLY" "$MEDEW"
+pack rolled-back "$REPLY"
+must_fail "a bundle rolled back one commit (the manifest's sha256 updated, re-signed by the medewerker)" "$REPLY" "head"
+copy_of rolled-back-consistent
+rebundle "$M" "$REPLY"
+consistent "$M" "$REPLY" "$MEDEW"
+pack rolled-back-consistent "$REPLY"
+must_fail "a bundle rolled back one commit, to the close (the manifest made consistent, re-signed by the medewerker)" "$REPLY" "not a transfer"
+
+# -- a transfer naming another opdrachtgever: the transfer commit made again by the medewerker --
+orig_transfer_trailers() { # OPDRACHTGEVER -> the original transfer's trailers with another opdrachtgever
+	printf 'Kluis-Action: transfer\nKluis-Role: medewerker\nKluis-Opdrachtgever: %s\nKluis-Access-Head: %s\nKluis-Access-Count: %s\nKluis-Seq: %s' \
+		"$1" "$ACC_TIP" "$ACC_N" "$(seq_of "$CL" HEAD)"
+}
+mirror_of to-opdr "$X/dossier.bundle"
+M=$REPLY
+git -C "$M" update-ref refs/heads/main "$(forge "$M" main~1 "$MEDEW" "transfer -" "$(orig_transfer_trailers "$OPDR")")"
+copy_of to-opdr
+rebundle "$M" "$REPLY"
+consistent "$M" "$REPLY" "$MEDEW"
+pack to-opdr "$REPLY"
+expect_exit 0 env GNUPGHOME="$OH" KLUIS_VAULT="$T_ROOT/fvault" "$KLUIS" import "$REPLY" --trust "$DIR"
+pass "control: the transfer commit made again by stock git (signed by the medewerker, naming the opdrachtgever) imports"
+mirror_of to-outsider "$X/dossier.bundle"
+M=$REPLY
+git -C "$M" update-ref refs/heads/main "$(forge "$M" main~1 "$MEDEW" "transfer -" "$(orig_transfer_trailers "$OUTSIDER")")"
+copy_of to-outsider
+rebundle "$M" "$REPLY"
+consistent "$M" "$REPLY" "$MEDEW"
+pack to-outsider "$REPLY"
+must_fail "a transfer commit (signed by the medewerker) naming another opdrachtgever than the importer" "$REPLY" "names another opdrachtgever"
+
+# -- the manifest signed by another key than the transfer commit --
+copy_of by-directie
+resign "$REPLY" "$DIR"
+pack signed-by-directie "$REPLY"
+must_fail "the manifest re-signed by the directie (the transfer commit is the medewerker's)" "$REPLY" "transfer commit"
+bundle_refused "the manifest re-signed by the directie" "$REPLY" "transfer commit"
+
+# -- manifest fields that disagree with the bundle (each re-signed by the medewerker) --
+copy_of count-up
+edit_manifest "$REPLY" access_count="$((ACC_N + 1))"
+resign "$REPLY" "$MEDEW"
+pack access-count-up "$REPLY"
+must_fail "the manifest's access_count one more than the bundle's read log" "$REPLY" "access_count"
+copy_of head-back
+edit_manifest "$REPLY" access_head="\"$(git -C "$MIR" rev-parse refs/kluis/access~1)\"" access_count="$((ACC_N - 1))"
+resign "$REPLY" "$MEDEW"
+pack access-head-back "$REPLY"
+must_fail "the manifest's access_head one record back (access_count to match)" "$REPLY" "read log ends"
+copy_of tc-back
+edit_manifest "$REPLY" transfer_commit="\"$(git -C "$CL" rev-parse HEAD~1)\""
+resign "$REPLY" "$MEDEW"
+pack transfer-commit-back "$REPLY"
+must_fail "the manifest's transfer_commit is not its head" "$REPLY" "transfer_commit"
+copy_of old-manifest
+edit_manifest "$REPLY" access_head= access_count= transfer_commit=
+resign "$REPLY" "$MEDEW"
+pack no-access-fields "$REPLY"
+must_fail "a manifest without transfer_commit, access_head and access_count" "$REPLY" "transfer_commit|access_head"
+
+# -- the bundle's read log not the one vouched for --
+mirror_of access-back "$X/dossier.bundle"
+M=$REPLY
+git -C "$M" update-ref refs/kluis/access "$(git -C "$M" rev-parse refs/kluis/access~1)"
+copy_of access-back
+rebundle "$M" "$REPLY"
+edit_manifest "$REPLY" bundle_sha256="\"$(sha_of "$REPLY/dossier.bundle")\""
+resign "$REPLY" "$MEDEW"
+pack access-rolled-back "$REPLY"
+must_fail "the bundle's read log rolled back one record (sha256 updated, re-signed)" "$REPLY" "read log ends"
+copy_of access-back-consistent
+rebundle "$M" "$REPLY"
+consistent "$M" "$REPLY" "$MEDEW"
+pack access-rolled-back-consistent "$REPLY"
+must_fail "the bundle's read log rolled back one record, the manifest made to match (re-signed)" "$REPLY" "another read log"
+
+mirror_of access-more "$X/dossier.bundle"
+M=$REPLY
+empty=$(git -C "$M" mktree </dev/null)
+rec=$(GIT_AUTHOR_NAME=medewerker GIT_AUTHOR_EMAIL=$MEDEW GIT_COMMITTER_NAME=medewerker GIT_COMMITTER_EMAIL=$MEDEW \
+	git -C "$M" commit-tree -S"$MEDEW" -p refs/kluis/access -m "access $NOTE_ID" -m "Kluis-Action: access
+Kluis-Entry: $NOTE_ID
+Kluis-Role: medewerker
+Kluis-Purpose: begeleiding
+Kluis-Head: $(git -C "$M" rev-parse main)" "$empty")
+git -C "$M" update-ref refs/kluis/access "$rec"
+copy_of access-more
+rebundle "$M" "$REPLY"
+edit_manifest "$REPLY" bundle_sha256="\"$(sha_of "$REPLY/dossier.bundle")\""
+resign "$REPLY" "$MEDEW"
+pack access-after-transfer "$REPLY"
+must_fail "a read recorded after the transfer (signed by the medewerker; sha256 updated, re-signed)" "$REPLY" "read log ends"
+bundle_refused "a read recorded after the transfer" "$REPLY" "read log ends"
+copy_of access-more-consistent
+rebundle "$M" "$REPLY"
+consistent "$M" "$REPLY" "$MEDEW"
+pack access-after-transfer-consistent "$REPLY"
+must_fail "a read recorded after the transfer, the manifest made to match (re-signed)" "$REPLY" "another read log"
+
+# -- revocations in the importer's own keyring count --
+REV_MEDEW=$T_WORK/medew.rev
+sed 's/^:-----BEGIN/-----BEGIN/' "$GNUPGHOME/openpgp-revocs.d/$MEDEW.rev" >"$REV_MEDEW"
+secret_home "$OPDR"
+RH=$REPLY
+gpg --batch --export "$MEDEW" | gpg --homedir "$RH" --batch --quiet --import 2>/dev/null
+expect_exit 0 env GNUPGHOME="$RH" KLUIS_VAULT="$T_ROOT/rvault1" "$KLUIS" import "$A" --trust "$DIR"
+pass "control: with the medewerker's (unrevoked) key in the importer's keyring the archive imports"
+gpg --homedir "$RH" --batch --quiet --import "$REV_MEDEW" 2>/dev/null
+gpg --homedir "$RH" --batch --with-colons --list-keys "$MEDEW" | grep -q '^pub:r:' || fail "the medewerker's key is not revoked in the importer's keyring"
+expect_exit 1 env GNUPGHOME="$RH" KLUIS_VAULT="$T_ROOT/rvault2" "$KLUIS" import "$A" --trust "$DIR"
+assert_contains "$ERR" "revoked or expired in your own keyring" "error of an import signed by a key the importer has revoked"
+[ ! -e "$T_ROOT/rvault2/dossiers/k-0001.git" ] || fail "an archive signed by a key the importer revoked was taken in"
+pass "the medewerker's key revoked in the importer's own keyring (the archive's keys/ unrevoked): import refused: $ERR"
+RA=$T_WORK/revaud
+cp -a "$AUD" "$RA"
+T_HOMES+=("$RA")
+gpg --homedir "$RA" --batch --quiet --import "$REV_MEDEW" 2>/dev/null
+expect_exit 1 env GNUPGHOME="$RA" KLUIS_VAULT="$AV2" "$KLUIS" verify --bundle "$A" --trust "$DIR"
+assert_contains "$ERR" "revoked or expired in your own keyring" "error of verify --bundle with the medewerker's key revoked"
+pass "verify --bundle with the medewerker's key revoked in the auditor's keyring: refused: $ERR"
+# a key that signed only history (the klant's statements), not the manifest
+secret_home "$OPDR"
+RK=$REPLY
+gpg --batch --export "$KLANT" | gpg --homedir "$RK" --batch --quiet --import 2>/dev/null
+sed 's/^:-----BEGIN/-----BEGIN/' "$GNUPGHOME/openpgp-revocs.d/$KLANT.rev" | gpg --homedir "$RK" --batch --quiet --import 2>/dev/null
+expect_exit 1 env GNUPGHOME="$RK" KLUIS_VAULT="$T_ROOT/rvault3" "$KLUIS" import "$A" --trust "$DIR"
+assert_contains "$ERR" "revoked or expired in your own keyring" "error of an import whose history a revoked key signed"
+[ ! -e "$T_ROOT/rvault3/dossiers/k-0001.git" ] || fail "an archive whose history a revoked key signed was taken in"
+pass "the klant's key (it signed statements in the history) revoked in the importer's keyring: import refused: $ERR"
+# no keyring of one's own has no revocations to add; one that cannot be read is no proof that
+# there are none: refused, saying so
+EMPTYG=$T_WORK/emptygnupg
+mkdir -m 700 "$EMPTYG"
+T_HOMES+=("$EMPTYG")
+expect_exit 0 env GNUPGHOME="$EMPTYG" KLUIS_VAULT="$T_ROOT/evault" "$KLUIS" verify --bundle "$A" --trust "$DIR"
+pass "verify --bundle with an empty GNUPGHOME (no keyring of one's own): exit 0 on the archive's keys"
+expect_exit 1 env GNUPGHOME="$BADG" KLUIS_VAULT="$T_ROOT/evault" "$KLUIS" verify --bundle "$A" --trust "$DIR"
+assert_contains "$ERR" "your own keyring cannot be read" "verify --bundle with a damaged own keyring"
+pass "verify --bundle with a damaged own keyring: refused, the revocations in it cannot be honoured: $ERR"
 
 # and the untouched archives still import into that same vault afterwards
 expect_exit 0 kt import "$B" --trust "$DIR"
@@ -853,6 +1139,34 @@ else
 	fi
 	[ -f "$T_WORK/f-kill-rm.tgz" ] && expect_exit 0 env GNUPGHOME="$OH" KLUIS_VAULT="$T_ROOT/kvault" "$KLUIS" import "$T_WORK/f-kill-rm.tgz" --trust "$DIR"
 	pass "kill -9 in the middle of the removal: the archive at --out is complete and imports"
+
+	# the transfer holds the dossier's lock from counting the reads until the local copy is
+	# gone: a read started after the transfer commit waits, then finds no dossier; no read is
+	# recorded beside the archive (and lost with the local copy) or missing from its read log
+	init_dossier f-read
+	expect_exit 0 k --as "$MEDEW" add f-read -m "notitie $MARK"
+	NID=$OUT
+	expect_exit 0 k --as "$MEDEW" show f-read "$NID"
+	expect_exit 0 k --as "$MEDEW" close f-read
+	R=$(repo_of f-read)
+	strace -f -qq -o /dev/null -P "$T_WORK/f-read.tgz" -e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_enter=3000000 \
+		"$KLUIS" --as "$MEDEW" transfer f-read --out "$T_WORK/f-read.tgz" >"$T_WORK/fr.out" 2>"$T_WORK/fr.err" &
+	tpid=$!
+	for _ in $(seq 200); do
+		[ "$(git -C "$R" log -1 --format=%s main 2>/dev/null)" = "transfer -" ] && break
+		sleep 0.05
+	done
+	[ "$(git -C "$R" log -1 --format=%s main 2>/dev/null)" = "transfer -" ] || fail "the delayed transfer made no transfer commit: $(cat "$T_WORK/fr.err")"
+	rc=0
+	"$KLUIS" --as "$MEDEW" show f-read "$NID" >"$T_WORK/fr.show" 2>"$T_WORK/fr.show.err" || rc=$?
+	trc=0
+	wait "$tpid" || trc=$?
+	[ "$trc" -eq 0 ] || fail "the delayed transfer failed (exit $trc): $(cat "$T_WORK/fr.err")"
+	[ "$rc" -ne 0 ] || fail "a read started after the transfer commit, before the local copy was gone, succeeded: it is recorded in no archive"
+	grep -qF -- "$MARK" "$T_WORK/fr.show" && fail "the refused read printed the note"
+	[ ! -e "$R" ] || fail "the transferred dossier f-read is still here"
+	expect_exit 0 env GNUPGHOME="$OH" KLUIS_VAULT="$T_ROOT/lvault" "$KLUIS" import "$T_WORK/f-read.tgz" --trust "$DIR"
+	pass "a read started while the transfer ran (after its commit) waited for the dossier's lock and then failed ($(head -1 "$T_WORK/fr.show.err")); the archive imports"
 fi
 
 if [ ${#T_BUGS[@]} -gt 0 ]; then
