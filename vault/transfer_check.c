@@ -489,7 +489,21 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 	}
 	if ((err = check_access_log(out->repo, &ma)) < 0)
 		goto cleanup;
-	/* the whole history, as an auditor would */
+	/* the exporter is the dossier's directie or medewerker */
+	if (git_commit_lookup(&head_commit, out->repo, &out->head) < 0 || git_commit_tree(&head_tree, head_commit) < 0 ||
+	    (err = kluis_repo_read_path(out->repo, head_tree, "roles", &roles_text)) < 0 ||
+	    (err = kluis_roles_parse(&out->roles, (const char *)roles_text.ptr, roles_text.len)) < 0) {
+		err = err < 0 ? err : kluis_git_fail(KLUIS_EVERIFY, "cannot read the dossier's roles");
+		goto cleanup;
+	}
+	if (!(kluis_roles_of(&out->roles, out->exporter) & (KLUIS_ROLE_DIRECTIE | KLUIS_ROLE_MEDEWERKER))) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, who is not the dossier's directie or medewerker", out->exporter);
+		goto cleanup;
+	}
+	/* and the head is that exporter's signed handover of the closed dossier and this read log */
+	if ((err = check_transfer_commit(out, head_commit, head_tree, &ma)) < 0)
+		goto cleanup;
+	/* only then the whole history, as an auditor would (the cheap, specific refusals first) */
 	memset(&opts, 0, sizeof(opts));
 	opts.trust = trust;
 	opts.ntrust = ntrust;
@@ -510,19 +524,6 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 					      hex, rep.findings[0].message);
 		goto cleanup;
 	}
-	/* the exporter is the dossier's directie or medewerker */
-	if (git_commit_lookup(&head_commit, out->repo, &out->head) < 0 || git_commit_tree(&head_tree, head_commit) < 0 ||
-	    (err = kluis_repo_read_path(out->repo, head_tree, "roles", &roles_text)) < 0 ||
-	    (err = kluis_roles_parse(&out->roles, (const char *)roles_text.ptr, roles_text.len)) < 0) {
-		err = err < 0 ? err : kluis_git_fail(KLUIS_EVERIFY, "cannot read the dossier's roles");
-		goto cleanup;
-	}
-	if (!(kluis_roles_of(&out->roles, out->exporter) & (KLUIS_ROLE_DIRECTIE | KLUIS_ROLE_MEDEWERKER))) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, who is not the dossier's directie or medewerker", out->exporter);
-		goto cleanup;
-	}
-	/* and the head is that exporter's signed handover of the closed dossier and this read log */
-	err = check_transfer_commit(out, head_commit, head_tree, &ma);
 cleanup:
 	kluis_verify_report_dispose(&rep);
 	git_tree_free(head_tree);
