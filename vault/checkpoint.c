@@ -8,6 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The read log's part: its newest record, raw (nothing when the dossier was never read). */
+static int format_access(git_repository *repo, git_odb *odb, kluis_buf *out)
+{
+	git_reference *ref = NULL;
+	git_odb_object *obj = NULL;
+	git_commit *c = NULL;
+	char hex[GIT_OID_HEXSZ + 1], seq[32] = "0";
+	int err = 0;
+
+	if (git_reference_lookup(&ref, repo, "refs/kluis/access") < 0)
+		return 0;
+	if (git_reference_type(ref) != GIT_REFERENCE_DIRECT || git_odb_read(&obj, odb, git_reference_target(ref)) < 0 ||
+	    git_commit_lookup(&c, repo, git_reference_target(ref)) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot read the read log for the checkpoint");
+		goto cleanup;
+	}
+	kluis_trailer_get(git_commit_message(c), "Kluis-Seq", seq, sizeof(seq));
+	git_oid_tostr(hex, sizeof(hex), git_reference_target(ref));
+	if ((err = kluis_buf_printf(out, "access %s\naccess-seq %s\naccess-commit %zu\n", hex, seq, git_odb_object_size(obj))) == 0)
+		err = kluis_buf_put(out, git_odb_object_data(obj), git_odb_object_size(obj));
+cleanup:
+	git_commit_free(c);
+	git_odb_object_free(obj);
+	git_reference_free(ref);
+	return err;
+}
+
 int kluis_checkpoint_format(const char *id, git_repository *repo, const git_oid *head, kluis_buf *out)
 {
 	git_odb *odb = NULL;
@@ -28,6 +55,7 @@ int kluis_checkpoint_format(const char *id, git_repository *repo, const git_oid 
 				    seq, when, git_odb_object_size(obj))) < 0 ||
 	    (err = kluis_buf_put(out, git_odb_object_data(obj), git_odb_object_size(obj))) < 0)
 		goto cleanup;
+	err = format_access(repo, odb, out);
 cleanup:
 	git_commit_free(c);
 	git_odb_object_free(obj);
@@ -80,14 +108,38 @@ int kluis_checkpoint_parse(kluis_checkpoint *cp, const char *text, size_t len)
 		return kluis_error_set(KLUIS_EINVAL, "not a kluis checkpoint");
 	header_len = (size_t)n;
 	p = text + header_len;
-	if (header_len + raw_len != len || !kluis_id_valid(dossier) || git_oid_fromstr(&cp->head, hexhead) < 0 ||
+	if (header_len + raw_len > len || !kluis_id_valid(dossier) || git_oid_fromstr(&cp->head, hexhead) < 0 ||
 	    kluis_time_parse(when, &cp->time) < 0)
 		return kluis_error_set(KLUIS_EINVAL, "checkpoint is malformed or truncated");
 	if (git_odb_hash(&computed, p, raw_len, GIT_OBJECT_COMMIT) < 0 || !git_oid_equal(&computed, &cp->head))
 		return kluis_error_set(KLUIS_EVERIFY, "checkpoint's commit does not hash to its head %s", hexhead);
 	snprintf(cp->dossier, sizeof(cp->dossier), "%s", dossier);
 	cp->seq = seq;
-	return kluis_buf_put(&cp->raw, p, raw_len);
+	if (kluis_buf_put(&cp->raw, p, raw_len) < 0)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	p += raw_len;
+	if (p < text + len) {
+		/* the read log's newest record */
+		size_t rest = (size_t)(text + len - p), alen;
+		memcpy(header, p, rest < sizeof(header) - 1 ? rest : sizeof(header) - 1);
+		header[rest < sizeof(header) - 1 ? rest : sizeof(header) - 1] = '\0';
+		n = 0;
+		if (sscanf(header, "access %63s\naccess-seq %llu\naccess-commit %zu\n%n", hexhead, &cp->access_seq, &alen, &n) != 3 || n <= 0 ||
+		    (size_t)n + alen != rest || git_oid_fromstr(&cp->access, hexhead) < 0)
+		{
+			kluis_checkpoint_dispose(cp);
+			return kluis_error_set(KLUIS_EINVAL, "checkpoint is malformed or truncated (its read-log part)");
+		}
+		p += n;
+		if (git_odb_hash(&computed, p, alen, GIT_OBJECT_COMMIT) < 0 || !git_oid_equal(&computed, &cp->access)) {
+			kluis_checkpoint_dispose(cp);
+			return kluis_error_set(KLUIS_EVERIFY, "checkpoint's read record does not hash to %s", hexhead);
+		}
+		cp->has_access = true;
+		if (kluis_buf_put(&cp->access_raw, p, alen) < 0)
+			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	}
+	return 0;
 }
 
 int kluis_checkpoint_load(kluis_vault *v, const char *id, kluis_checkpoint *cp)
@@ -109,8 +161,10 @@ int kluis_checkpoint_load(kluis_vault *v, const char *id, kluis_checkpoint *cp)
 
 void kluis_checkpoint_dispose(kluis_checkpoint *cp)
 {
-	if (cp)
+	if (cp) {
 		kluis_buf_dispose(&cp->raw);
+		kluis_buf_dispose(&cp->access_raw);
+	}
 }
 
 int kluis_commit_split_signature(const char *raw, size_t len, kluis_buf *data, kluis_buf *sig)

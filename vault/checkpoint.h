@@ -4,7 +4,9 @@
  * A checkpoint is the dossier's head commit object itself, raw, with its OpenPGP signature:
  * it names the dossier (in the commit's tree and here), the head, the sequence number
  * (Kluis-Seq, signed) and the time, and it is signed by whoever wrote that commit, at no extra
- * gpg cost. The vault keeps one per dossier in checkpoints/ID, rewritten after every write;
+ * gpg cost. Beside it, when the dossier has been read, the read log's newest record, raw and
+ * signed by its reader, whose Kluis-Seq is the log's length: so a read log deleted or cut back
+ * is caught like a rolled-back main. The vault keeps one per dossier in checkpoints/ID, rewritten after every write;
  * `kluis checkpoint ID --out FILE` hands a copy to a witness (the klant, the opdrachtgever),
  * and `kluis verify --witness FILE` checks the history against it: a head that does not
  * descend from the checkpoint's head is a rollback or a rewrite.
@@ -20,6 +22,10 @@ typedef struct {
 	unsigned long long seq;
 	int64_t time;
 	kluis_buf raw;        /* the raw commit object (with its gpgsig header) */
+	bool has_access;      /* the read log's newest record, signed by its reader */
+	git_oid access;
+	unsigned long long access_seq;
+	kluis_buf access_raw;
 } kluis_checkpoint;
 
 /* Write VAULT/checkpoints/ID for `head` (atomically). */

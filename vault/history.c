@@ -7,6 +7,7 @@
  * (invariant 6).
  */
 #include "internal.h"
+#include "checkpoint.h"
 #include "crypto.h"
 
 #include <ctype.h>
@@ -241,6 +242,8 @@ int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purp
 				     (const char *)msg.ptr, signer, &new_id)) < 0 ||
 	    (err = kluis_repo_ref_cas(d->repo, ACCESS_REF, &new_id, exists ? &old : NULL, "access")) < 0)
 		goto cleanup;
+	/* the checkpoint vouches for the read log too: a record cut off later is caught */
+	err = kluis_checkpoint_write(d->vault, d->id, d->repo, &d->head);
 cleanup:
 	kluis_repo_unlock(lock);
 	git_treebuilder_free(tb);

@@ -69,6 +69,20 @@ static void check_checkpoint(replay *v, const kluis_checkpoint *cp, const git_oi
 	}
 	if (!git_oid_equal(&cp->head, head) && git_graph_descendant_of(v->repo, head, &cp->head) != 1)
 		kluis_rfinding(v, &cp->head, "rollback or rewrite: the head does not descend from the %s checkpoint %.12s (seq %llu)", whose, hex, cp->seq);
+	if (cp->has_access) {
+		git_oid now;
+		bool exists = false;
+		kluis_buf_dispose(&data);
+		kluis_buf_dispose(&sig);
+		git_oid_tostr(hex, sizeof(hex), &cp->access);
+		if (kluis_commit_split_signature((const char *)cp->access_raw.ptr, cp->access_raw.len, &data, &sig) < 0 ||
+		    kluis_pgp_verify_detached(v->kr, data.ptr, data.len, sig.ptr, sig.len, signer, NULL) < 0)
+			kluis_rfinding(v, &cp->access, "%s checkpoint's read record does not verify: %s", whose, kluis_error_last());
+		else if (kluis_repo_ref(v->repo, KLUIS_ACCESS_REF, &now, &exists) < 0 || !exists)
+			kluis_rfinding(v, &cp->access, "the read log is gone, though the %s checkpoint vouches for %llu reads up to %.12s", whose, cp->access_seq, hex);
+		else if (!git_oid_equal(&now, &cp->access) && git_graph_descendant_of(v->repo, &now, &cp->access) != 1)
+			kluis_rfinding(v, &cp->access, "the read log was cut back or rewritten: it does not hold the %s checkpoint's record %.12s (read %llu)", whose, hex, cp->access_seq);
+	}
 cleanup:
 	kluis_buf_dispose(&data);
 	kluis_buf_dispose(&sig);
