@@ -116,6 +116,13 @@ cleanup:
 	return err;
 }
 
+int kluis_keyring_digest(kluis_keyring *kr, char out[65])
+{
+	if (!kr->ring)
+		return KLUIS_ENOTFOUND;
+	return kluis_sha256_buffer_hex(kr->ring, kr->ring_len, out);
+}
+
 int kluis_keyring_open_gnupg(kluis_keyring **out, const char *gnupghome)
 {
 	kluis_keyring *kr = NULL;

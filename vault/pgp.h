@@ -45,6 +45,12 @@ int kluis_keyring_check_recipient(kluis_keyring *kr, const char *fpr);
  */
 int kluis_keyring_ready(kluis_keyring *kr);
 
+/*
+ * The sha256 of the keyring file's bytes, naming exactly the keys a verification used;
+ * KLUIS_ENOTFOUND when other keys were imported (then no one file names them).
+ */
+int kluis_keyring_digest(kluis_keyring *kr, char out[65]);
+
 /* Whether the primary key `fpr` is present. */
 int kluis_keyring_has_key(kluis_keyring *kr, const char *fpr);
 
