@@ -45,10 +45,10 @@ static const char usage[] =
 	"Objects not encrypted to your key are counted, not checked.\n\n"
 	"Output: one line per finding, 'DOSSIER COMMIT WHAT', and exit 1; exit 0 when clean.\n";
 
-static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, json_t *out, size_t *total);
+static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, kluis_deep_report *deep, json_t *out, size_t *total);
 
-/* The --deep part: a line per finding, then a summary (or a "deep" member of the dossier's
- * JSON object, the last one in `out`). */
+/* The --deep part: a line per finding (or a "deep" member of the dossier's JSON object, the
+ * last one in `out`); its summary is part of report_one's line. */
 static void report_deep(kluis_cli *cli, const char *id, kluis_deep_report *r, json_t *out, size_t *total)
 {
 	json_t *findings = json_array();
@@ -71,9 +71,6 @@ static void report_deep(kluis_cli *cli, const char *id, kluis_deep_report *r, js
 			json_object_set_new(last, "ok", json_false());
 	} else {
 		json_decref(findings);
-		fprintf(stderr, "kluis: %s: plaintexts %s (%zu entries, %zu objects matched their commitment%s)\n", id,
-			r->nfindings ? "FAILED" : "verified", r->entries, r->objects,
-			r->unreadable ? ", some not encrypted to your key and not checked" : "");
 	}
 	*total += r->nfindings;
 	kluis_deep_report_dispose(r);
@@ -83,25 +80,28 @@ static int verify_one(kluis_cli *cli, kluis_vault *v, const char *id, const klui
 {
 	kluis_verify_report r;
 	kluis_deep_report dr;
-	int err = kluis_verify_dossier(v, id, o, &r);
+	int err;
 
-	if (err < 0)
+	/* the deep part first: a reader's refusal (no role, no key) is then the only output, and
+	 * the public-key check that follows also covers the reads it logged */
+	if (deep && (err = kluis_verify_deep(v, id, &dr)) < 0)
 		return err;
-	report_one(cli, id, &r, out, total);
-	if (!deep)
-		return 0;
-	if ((err = kluis_verify_deep(v, id, &dr)) < 0)
+	if ((err = kluis_verify_dossier(v, id, o, &r)) < 0) {
+		if (deep)
+			kluis_deep_report_dispose(&dr);
 		return err;
-	report_deep(cli, id, &dr, out, total);
+	}
+	report_one(cli, id, &r, deep ? &dr : NULL, out, total);
 	return 0;
 }
 
 /* Print one dossier's report (a line per finding, then a summary) or add it to `out`. */
-static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, json_t *out, size_t *total)
+static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, kluis_deep_report *deep, json_t *out, size_t *total)
 {
 	kluis_verify_report r = *rp;
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[GIT_OID_HEXSZ + 1], plain[160] = "";
 	json_t *findings = json_array();
+	bool failed = r.nfindings || (deep && deep->nfindings);
 	size_t i;
 
 	for (i = 0; i < r.nfindings; i++) {
@@ -121,11 +121,17 @@ static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, 
 						     (json_int_t)r.commits, "entries", (json_int_t)r.entries, "reads", (json_int_t)r.reads,
 						     "erased", (json_int_t)r.erased, "incremental", r.incremental, "scrubbed",
 						     (json_int_t)r.scrubbed, "findings", findings));
-	else {
+	else
 		json_decref(findings);
-		fprintf(stderr, "kluis: %s: %s (%zu commits%s, %zu new entries, %zu erased by a signed record, %zu reads checked, head %.12s)\n", id,
-			r.nfindings ? "FAILED" : "verified", r.total_commits, r.incremental ? ", incremental" : "", r.entries, r.erased, r.reads, hex);
-	}
+	/* one summary line, the --deep part included (a failure is one line on stderr) */
+	if (deep && !cli->json)
+		snprintf(plain, sizeof(plain), "; plaintexts: %zu entries, %zu objects matched their commitment%s, %zu did not", deep->entries,
+			 deep->objects, deep->unreadable ? " (some not encrypted to your key, not checked)" : "", deep->nfindings);
+	if (deep)
+		report_deep(cli, id, deep, out, total);
+	if (!cli->json)
+		fprintf(stderr, "kluis: %s: %s (%zu commits%s, %zu new entries, %zu erased by a signed record, %zu reads checked, head %.12s%s)\n", id,
+			failed ? "FAILED" : "verified", r.total_commits, r.incremental ? ", incremental" : "", r.entries, r.erased, r.reads, hex, plain);
 	*total += r.nfindings;
 	kluis_verify_report_dispose(rp);
 }
@@ -213,7 +219,7 @@ int cmd_verify(kluis_cli *cli, int argc, char **argv)
 			rc = cli_fail(err);
 			goto cleanup;
 		}
-		report_one(cli, id, &r, out, &findings);
+		report_one(cli, id, &r, NULL, out, &findings);
 	} else if (all) {
 		if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0) {
 			rc = cli_fail(err);
