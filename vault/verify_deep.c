@@ -115,12 +115,13 @@ static int check_entry(struct deep *x, const char *id)
 	if (git_tree_entry_bypath(&te, x->d->head_tree, path) == 0) {
 		git_tree_entry_free(te);
 		snprintf(path, sizeof(path), "%s/reason", dir);
-		return check_json(x, x->d->head_tree, path, what, &meta, &ok);
-	}
-	snprintf(path, sizeof(path), "%s/meta", dir);
-	if ((err = check_json(x, x->d->head_tree, path, what, &meta, &ok)) == 0 && ok) {
-		snprintf(path, sizeof(path), "%s/body", dir);
-		err = check_body(x, x->d->head_tree, path, id, what, &meta);
+		err = check_json(x, x->d->head_tree, path, what, &meta, &ok);
+	} else {
+		snprintf(path, sizeof(path), "%s/meta", dir);
+		if ((err = check_json(x, x->d->head_tree, path, what, &meta, &ok)) == 0 && ok) {
+			snprintf(path, sizeof(path), "%s/body", dir);
+			err = check_body(x, x->d->head_tree, path, id, what, &meta);
+		}
 	}
 	kluis_buf_dispose(&meta);
 	return err;
