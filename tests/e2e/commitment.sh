@@ -201,6 +201,13 @@ assert_eq "$ERR" "kluis: $MSG" "show --out of the forged entry"
 expect_exit 1 k --as "$KLANT" export "$D" --out "$T_WORK/forged.zip"
 assert_contains "$ERR" "$MSG" "export of the dossier with the forged entry"
 [ ! -e "$T_WORK/forged.zip" ] || fail "export wrote a zip with the forged entry"
+# the same on one thread (KLUIS_THREADS=0: the metadata before the body, the export's
+# bodies through a buffer instead of a pipe)
+expect_exit 1 env KLUIS_THREADS=0 "$KLUIS" --as "$MEDEW2" show "$D" "$E1"
+assert_eq "$ERR" "kluis: $MSG" "show of the forged entry on one thread"
+expect_exit 1 env KLUIS_THREADS=0 "$KLUIS" --as "$KLANT" export "$D" --out "$T_WORK/forged1.zip"
+assert_contains "$ERR" "$MSG" "export on one thread"
+[ ! -e "$T_WORK/forged1.zip" ] || fail "export on one thread wrote a zip with the forged entry"
 expect_exit 0 k --as "$MEDEW2" show "$D" "$E2" --out "$T_WORK/scan.again"
 cmp -s "$T_WORK/scan.again" "$T_WORK/scan.pdf" || fail "show of an untouched entry after the forgery"
 pass "show (stdout and --out) and export refuse the forged entry with exit 1; the untouched entries still read"
