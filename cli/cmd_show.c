@@ -4,11 +4,15 @@
  *
  * The body goes byte for byte to stdout or to --out FILE (created new, 0600, never
  * overwritten); the metadata summary goes to stderr, so `kluis show ... > x.pdf` works.
+ * The body is checked against its signed commitment while it streams: --out writes a
+ * temporary file beside FILE and gives it the name only when it matched; on stdout a
+ * mismatch is an error (exit 1) after the bytes.
  */
 #include "cli.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,6 +69,8 @@ int cmd_show(kluis_cli *cli, int argc, char **argv)
 	kluis_dossier *d = NULL;
 	kluis_buf meta = KLUIS_SECRET_BUF_INIT, body = KLUIS_SECRET_BUF_INIT;
 	json_t *mj = NULL;
+	char *tmp = NULL;
+	struct stat st;
 	int c, rc = CLI_OK, err, fd = -1;
 	bool buffered;
 
@@ -93,9 +99,12 @@ int cmd_show(kluis_cli *cli, int argc, char **argv)
 		rc = cli_fail(err);
 		goto cleanup;
 	}
-	if (out && (fd = kluis_file_create_excl(out)) < 0) {
-		rc = cli_fail(fd);
-		fd = -1;
+	if (out && lstat(out, &st) == 0) {
+		rc = cli_fail(kluis_error_set(KLUIS_EEXISTS, "'%s' exists; kluis never overwrites a file: choose a new --out", out));
+		goto cleanup;
+	}
+	if (out && (err = kluis_file_temp_beside(out, &tmp, &fd)) < 0) {
+		rc = cli_fail(err);
 		goto cleanup;
 	}
 	/* to a terminal or as JSON we look at the content type first, so the body is buffered */
@@ -131,17 +140,23 @@ int cmd_show(kluis_cli *cli, int argc, char **argv)
 			rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot write to standard output"));
 	} else {
 		print_summary(mj);
-		if (out && fsync(fd) < 0)
-			rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot write '%s'", out));
-		else if (out)
-			fprintf(stderr, "kluis: written to %s (mode 0600)\n", out);
+		if (out && (fsync(fd) < 0 || close(fd) < 0)) {
+			fd = -1;
+			rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot write '%s'", tmp));
+		} else if (out) {
+			fd = -1;
+			if ((err = kluis_file_publish(tmp, out)) < 0)
+				rc = cli_fail(err);
+			else
+				fprintf(stderr, "kluis: written to %s (mode 0600)\n", out);
+		}
 	}
 cleanup:
-	if (fd >= 0) {
+	if (fd >= 0)
 		close(fd);
-		if (rc != CLI_OK)
-			unlink(out); /* never leave a partial plaintext file */
-	}
+	if (tmp && rc != CLI_OK)
+		unlink(tmp); /* never leave a partial or unverified plaintext file */
+	free(tmp);
 	json_decref(mj);
 	kluis_buf_dispose(&meta);
 	kluis_buf_dispose(&body);

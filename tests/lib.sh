@@ -260,13 +260,14 @@ signer_of() {
 # pointer_field REPO REV:PATH FIELD
 pointer_field() { git -C "$1" cat-file blob "$2" | awk -v f="$3" '$1 == f { print $2 }'; }
 
-# check_pointer REPO REV:PATH : the blob at REV:PATH is a kluis pointer (kluis-pointer 1, oid,
-# sha256, size) whose object exists, has that sha256 and size, is reachable from
+# check_pointer REPO REV:PATH : the blob at REV:PATH is a kluis pointer (kluis-pointer 2, oid,
+# sha256, size, plain) whose object exists, has that sha256 and size, is reachable from
 # refs/kluis/content and not from main. The ciphertext oid is left in $REPLY.
 check_pointer() {
 	local repo=$1 spec=$2 text oid sha size
 	text=$(git -C "$repo" cat-file blob "$spec" 2>/dev/null) || fail "no pointer at $spec"
-	assert_eq "$(sed -n 1p <<<"$text")" "kluis-pointer 1" "first line of pointer $spec"
+	assert_eq "$(sed -n 1p <<<"$text")" "kluis-pointer 2" "first line of pointer $spec"
+	assert_match "$(awk '$1 == "plain" { print $2 }' <<<"$text")" '^[0-9a-f]{64}$' "plain in pointer $spec"
 	oid=$(awk '$1 == "oid" { print $2 }' <<<"$text")
 	sha=$(awk '$1 == "sha256" { print $2 }' <<<"$text")
 	size=$(awk '$1 == "size" { print $2 }' <<<"$text")

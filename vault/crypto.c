@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <locale.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -365,6 +366,71 @@ int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *outbuf)
 	gpgme_data_release(out);
 	if (err < 0)
 		kluis_buf_dispose(outbuf);
+	return err;
+}
+
+struct tapped {
+	int fd;
+	kluis_buf *buf;
+	kluis_crypto_tap_fn tap;
+	void *tap_ctx;
+	int err; /* the tap's or the write's error, kept: gpgme only sees errno */
+	char msg[512];
+};
+
+static ssize_t tapped_write_cb(void *handle, const void *data, size_t size)
+{
+	struct tapped *t = handle;
+	const unsigned char *p = data;
+	size_t left = size;
+	int err;
+
+	if ((err = t->tap(t->tap_ctx, data, size)) < 0) {
+		t->err = err;
+		snprintf(t->msg, sizeof(t->msg), "%s", kluis_error_last());
+		errno = EIO;
+		return -1;
+	}
+	if (t->fd < 0) {
+		if (kluis_buf_put(t->buf, data, size) < 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+		return (ssize_t)size;
+	}
+	while (left) {
+		ssize_t n = write(t->fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			t->err = kluis_error_set(KLUIS_EGENERIC, "cannot write the decrypted data: %s", strerror(n < 0 ? errno : EIO));
+			snprintf(t->msg, sizeof(t->msg), "%s", kluis_error_last());
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return (ssize_t)size;
+}
+
+int kluis_crypto_decrypt_tapped(const void *msg, size_t len, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx)
+{
+	struct gpgme_data_cbs cbs = { NULL, tapped_write_cb, NULL, NULL };
+	struct tapped t = { fd, out, tap, tap_ctx, 0, "" };
+	gpgme_data_t data = NULL;
+	gpgme_error_t e;
+	int err;
+
+	if (fd < 0)
+		out->secret = true;
+	if ((e = gpgme_data_new_from_cbs(&data, &cbs, &t)) != 0)
+		return gpg_fail(e, "cannot prepare decryption");
+	err = decrypt_into(msg, len, data);
+	gpgme_data_release(data);
+	if (t.err < 0)
+		err = kluis_error_set(t.err, "%s", t.msg);
+	if (err < 0 && fd < 0)
+		kluis_buf_dispose(out);
 	return err;
 }
 

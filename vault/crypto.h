@@ -44,6 +44,13 @@ void kluis_signer_free(kluis_signer *s);
 int kluis_crypto_decrypt_to_fd(const void *msg, size_t len, int fd);
 /* Decrypt into a secret buffer (wiped by kluis_buf_dispose). */
 int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *out);
+/*
+ * Decrypt into fd (fd >= 0) or else into the secret buffer out, showing every piece of
+ * plaintext to `tap` on its way (to hash it while it streams: a body is never held whole
+ * for its check). A negative return from tap stops the decryption with that error.
+ */
+typedef int (*kluis_crypto_tap_fn)(void *ctx, const void *data, size_t len);
+int kluis_crypto_decrypt_tapped(const void *msg, size_t len, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx);
 
 /* Primary fingerprints of the usable secret keys in GNUPGHOME (malloc'd array of strings). */
 int kluis_crypto_secret_keys(char ***fprs, size_t *n);

@@ -9,6 +9,7 @@
  * lock, so a crash leaves either the whole new commit or none of it.
  */
 #include "internal.h"
+#include "commitment.h"
 #include "checkpoint.h"
 #include "crypto.h"
 #include "ledger.h"
@@ -352,6 +353,7 @@ int kluis_txn_encrypt_stream(kluis_txn *t, const char *const *readers, size_t nr
 	kluis_blob_writer *w = NULL;
 	int err;
 
+	p->plain[0] = '\0'; /* the caller knows the stream's commitment (a body's is salted) */
 	if ((err = kluis_vault_keyring(t->d->vault, &kr)) < 0 ||
 	    (err = kluis_blob_writer_new(&w, t->d->repo)) < 0 ||
 	    (err = kluis_pgp_encrypt(kr, readers, nreaders, in, in_ctx, kluis_blob_writer_write, w)) < 0 ||
@@ -381,8 +383,11 @@ int kluis_txn_encrypt_buffer(kluis_txn *t, const char *const *readers, size_t nr
 	if ((err = kluis_pgp_encrypt_buffer(kr, readers, nreaders, data, len,
 					    buf_sink, &ct)) < 0)
 		goto cleanup;
+	/* the commitment of a whole (JSON) plaintext is its digest; a caller re-encrypting a
+	 * body (rewrap) puts the body's salted commitment back in afterwards */
 	if ((err = kluis_repo_blob(t->d->repo, ct.ptr, ct.len, &p->oid)) < 0 ||
-	    (err = kluis_sha256_buffer_hex(ct.ptr, ct.len, p->sha256)) < 0)
+	    (err = kluis_sha256_buffer_hex(ct.ptr, ct.len, p->sha256)) < 0 ||
+	    (err = kluis_sha256_buffer_hex(data, len, p->plain)) < 0)
 		goto cleanup;
 	p->size = ct.len;
 	err = put_content(t, p);
@@ -665,7 +670,8 @@ int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *o, git_oid *commit
 	f.retention_years = o->retention_years ? o->retention_years : 2;
 	j = json_pack("{s:s, s:i, s:s?, s:i, s:s?, s:b}", "kluis", "dossier-info", "version", 1, "traject", o->traject,
 		      "retention_years", f.retention_years, "birth_date", o->birth_date, "represented", o->represented);
-	if (!j || !(info_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
+	/* salted, so the info's commitment (its pointer's `plain`) reveals nothing guessable */
+	if (!j || kluis_commitment_salt_json(j) < 0 || !(info_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot encode the dossier info");
 		goto cleanup;
 	}

@@ -1,7 +1,11 @@
 /*
  * entries.c - reading a whole dossier for inzage and export (see entries.h).
+ *
+ * Everything decrypted here is checked against its pointer's commitment (commitment.h)
+ * before it is used: the info and each entry's metadata by digest, a body while it streams.
  */
 #include "entries.h"
+#include "commitment.h"
 #include "crypto.h"
 #include "internal.h"
 
@@ -9,23 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int load_pointer_blob(kluis_dossier *d, git_tree *dir, const char *name, git_blob **blob)
+static int load_pointer(kluis_dossier *d, git_tree *dir, const char *name, kluis_pointer *p)
 {
 	const git_tree_entry *te = git_tree_entry_byname(dir, name);
 	git_blob *pb = NULL;
-	kluis_pointer p;
 	int err;
 
-	*blob = NULL;
 	if (!te)
 		return kluis_error_set(KLUIS_ENOTFOUND, "no %s pointer", name);
 	if (git_blob_lookup(&pb, d->repo, git_tree_entry_id(te)) < 0)
 		return kluis_git_fail(KLUIS_EVERIFY, "pointer object missing");
-	err = kluis_pointer_parse(&p, git_blob_rawcontent(pb), (size_t)git_blob_rawsize(pb));
+	err = kluis_pointer_parse(p, git_blob_rawcontent(pb), (size_t)git_blob_rawsize(pb));
 	git_blob_free(pb);
-	if (err < 0)
-		return err;
-	return kluis_pointer_load(d->repo, &p, blob);
+	return err;
 }
 
 static int entry_dir(kluis_dossier *d, const char *entry_id, git_tree **dir)
@@ -44,18 +44,23 @@ static int entry_dir(kluis_dossier *d, const char *entry_id, git_tree **dir)
 	return rc < 0 ? kluis_git_fail(KLUIS_EVERIFY, "entry directory missing") : 0;
 }
 
-int kluis_entry_body_to_fd(kluis_dossier *d, const char *entry_id, int fd)
+int kluis_entry_body_read(kluis_dossier *d, const char *entry_id, const kluis_buf *meta, int fd, kluis_buf *out)
 {
+	unsigned char salt[KLUIS_SALT_LEN];
 	git_tree *dir = NULL;
 	git_blob *blob = NULL;
+	kluis_pointer p;
 	int err;
 
 	if ((err = entry_dir(d, entry_id, &dir)) < 0)
 		return err;
 	if (git_tree_entry_byname(dir, "erased"))
 		err = kluis_error_set(KLUIS_ENOTFOUND, "entry %s was erased", entry_id);
-	else if ((err = load_pointer_blob(d, dir, "body", &blob)) == 0)
-		err = kluis_crypto_decrypt_to_fd(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), fd);
+	else if ((err = kluis_commitment_body_salt(meta->ptr, meta->len, entry_id, salt)) == 0 &&
+		 (err = load_pointer(d, dir, "body", &p)) == 0 && (err = kluis_pointer_load(d->repo, &p, &blob)) == 0)
+		err = kluis_commitment_decrypt_body(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &p, entry_id,
+						    kluis_commitment_salt_copy, salt, fd, out);
+	explicit_bzero(salt, sizeof(salt));
 	git_blob_free(blob);
 	git_tree_free(dir);
 	return err;
@@ -89,13 +94,11 @@ static kluis_entry_info *find_entry(kluis_dossier_contents *c, const char *id)
 int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_contents *out)
 {
 	git_tree *dir = NULL;
-	git_blob *blob = NULL;
 	git_commit *c = NULL;
 	kluis_entry_info *e, *grown;
 	kluis_approval_info *ag;
 	const git_tree_entry *info;
 	kluis_pointer p;
-	kluis_buf text = KLUIS_BUF_INIT;
 	char hex[GIT_OID_HEXSZ + 1], sup[64];
 	size_t i, j;
 	int err;
@@ -105,13 +108,8 @@ int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_
 	if ((err = kluis_access_record(d, NULL, purpose)) < 0 || (err = kluis_history(d, &out->events, &out->nevents)) < 0)
 		goto cleanup;
 	info = git_tree_entry_byname(d->head_tree, "info");
-	if (info && (err = kluis_repo_read_path(d->repo, d->head_tree, "info", &text)) == 0 &&
-	    (err = kluis_pointer_parse(&p, (const char *)text.ptr, text.len)) == 0 && (err = kluis_pointer_load(d->repo, &p, &blob)) == 0) {
-		err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &out->info);
-		git_blob_free(blob);
-		blob = NULL;
-	}
-	if (err < 0)
+	if (info && ((err = kluis_commitment_pointer_at(d->repo, d->head_tree, "info", &p)) < 0 ||
+		     (err = kluis_commitment_decrypt_json(d->repo, &p, "the dossier info", &out->info)) < 0))
 		goto cleanup;
 	for (i = 0; i < out->nevents; i++) {
 		kluis_event *ev = &out->events[i];
@@ -182,19 +180,16 @@ int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_
 		if (git_tree_entry_byname(dir, "erased")) {
 			e->erased = true;
 		} else {
-			if ((err = load_pointer_blob(d, dir, "meta", &blob)) < 0 ||
-			    (err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &e->meta)) < 0)
+			char what[64];
+			snprintf(what, sizeof(what), "entry %s", e->id);
+			if ((err = load_pointer(d, dir, "meta", &p)) < 0 || (err = kluis_commitment_decrypt_json(d->repo, &p, what, &e->meta)) < 0)
 				goto cleanup;
-			git_blob_free(blob);
-			blob = NULL;
 		}
 		git_tree_free(dir);
 		dir = NULL;
 	}
 	err = 0;
 cleanup:
-	kluis_buf_dispose(&text);
-	git_blob_free(blob);
 	git_tree_free(dir);
 	git_commit_free(c);
 	if (err < 0)

@@ -44,7 +44,12 @@ typedef struct {
 int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_contents *out);
 void kluis_dossier_contents_dispose(kluis_dossier_contents *c);
 
-/* Decrypt one entry's body into fd, without a new access record (the caller logged the read). */
-int kluis_entry_body_to_fd(kluis_dossier *d, const char *entry_id, int fd);
+/*
+ * Decrypt one entry's body into fd (fd >= 0) or else the secret buffer out, without a new
+ * access record (the caller logged the read). meta is the entry's decrypted metadata (its
+ * body_salt); the body is checked against its commitment as it streams: KLUIS_EVERIFY at
+ * the end when it does not match, the bytes already written to fd for the caller to discard.
+ */
+int kluis_entry_body_read(kluis_dossier *d, const char *entry_id, const kluis_buf *meta, int fd, kluis_buf *out);
 
 #endif

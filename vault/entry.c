@@ -6,8 +6,12 @@
  * holds only pointers to them, under entries/XX/ID/{meta,body}. Bodies are streamed from the
  * source through librnp into the object store: a 1 GiB document is never held in memory.
  * Plaintext lives only in wiped buffers or goes straight to the descriptor the user chose.
+ * Each object's pointer commits to its plaintext (commitment.h): the metadata by its digest
+ * (it holds a random "salt"), the body by SHA-256(body_salt || body), body_salt being in
+ * the metadata; every read is checked against them.
  */
 #include "internal.h"
+#include "commitment.h"
 #include "crypto.h"
 #include "hooks/event.h"
 #include "rights.h"
@@ -108,6 +112,7 @@ struct source {
 	int fd;
 	uint64_t done, total;
 	kluis_sha256 *sha;
+	kluis_sha256 *plain; /* the commitment: salt || plaintext */
 	kluis_progress_fn progress;
 	void *progress_ctx;
 	uint64_t next_report;
@@ -132,6 +137,7 @@ static int source_read(void *ctx, void *buf, size_t len, size_t *got)
 			return kluis_error_set(KLUIS_EGENERIC, "cannot read %s: %s", s->name, strerror(errno));
 	}
 	kluis_sha256_update(s->sha, buf, (size_t)n);
+	kluis_sha256_update(s->plain, buf, (size_t)n);
 	s->done += (uint64_t)n;
 	*got = (size_t)n;
 	if (s->progress && (s->done >= s->next_report || n == 0)) {
@@ -209,7 +215,8 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 	kluis_pointer body_ptr, meta_ptr;
 	kluis_buf meta = KLUIS_SECRET_BUF_INIT;
 	json_t *j = NULL;
-	char *meta_text = NULL, dir[64], path[96], created[21], sha[65];
+	char *meta_text = NULL, dir[64], path[96], created[21], sha[65], body_salt_hex[2 * KLUIS_SALT_LEN + 1];
+	unsigned char body_salt[KLUIS_SALT_LEN];
 	const char *filename = NULL;
 	struct stat st;
 	int err;
@@ -217,8 +224,10 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 	memset(&src, 0, sizeof(src));
 	src.fd = -1;
 	src.name = "standard input";
-	if ((err = entry_readers(d, restricted, &readers, &nreaders)) < 0 || (err = kluis_sha256_new(&src.sha)) < 0)
+	if ((err = entry_readers(d, restricted, &readers, &nreaders)) < 0 || (err = kluis_sha256_new(&src.sha)) < 0 ||
+	    (err = kluis_sha256_new(&src.plain)) < 0 || (err = kluis_commitment_new_salt(body_salt, body_salt_hex)) < 0)
 		goto cleanup;
+	kluis_sha256_update(src.plain, body_salt, sizeof(body_salt));
 	if (in->text) {
 		src.mem = (const unsigned char *)in->text;
 		src.mem_len = src.total = in->text_len;
@@ -247,6 +256,7 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 		goto cleanup;
 	}
 	kluis_sha256_hex(src.sha, sha);
+	kluis_sha256_hex(src.plain, body_ptr.plain);
 	kluis_time_iso(kluis_now(), created);
 	j = json_pack("{s:s, s:i, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:I, s:s, s:s, s:s, s:s, s:s}",
 		      "kluis", "entry-meta", "version", 1, "id", id, "kind", kind, "origin", in->origin, "basis", in->basis,
@@ -270,6 +280,11 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 				json_object_update(j, extra);
 			json_decref(extra);
 		}
+		/* set last, so nothing in extra_meta can replace them */
+		if (json_object_set_new(j, "body_salt", json_string(body_salt_hex)) < 0 || kluis_commitment_salt_json(j) < 0) {
+			json_decref(j);
+			j = NULL;
+		}
 	}
 	if (!j || !(meta_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot encode the entry metadata");
@@ -292,6 +307,9 @@ cleanup:
 	json_decref(j);
 	kluis_buf_dispose(&meta);
 	kluis_sha256_free(src.sha);
+	kluis_sha256_free(src.plain);
+	explicit_bzero(body_salt, sizeof(body_salt));
+	explicit_bzero(body_salt_hex, sizeof(body_salt_hex));
 	if (src.fd >= 0 && src.fd != in->fd)
 		close(src.fd);
 	free(readers);
@@ -415,9 +433,12 @@ cleanup:
 
 /* ---- reading ---- */
 
+/* The metadata, decrypted and checked against its commitment (on a thread beside the body). */
 struct decrypt_job {
 	const void *msg;
 	size_t len;
+	const kluis_pointer *p;
+	const char *entry;
 	kluis_buf *out;
 	int err;
 	char errmsg[512];
@@ -426,25 +447,50 @@ struct decrypt_job {
 static void *decrypt_thread(void *arg)
 {
 	struct decrypt_job *job = arg;
+	char digest[65], what[96];
 
-	job->err = kluis_crypto_decrypt_to_buf(job->msg, job->len, job->out);
+	snprintf(what, sizeof(what), "entry %s", job->entry);
+	if ((job->err = kluis_crypto_decrypt_to_buf(job->msg, job->len, job->out)) == 0 &&
+	    (job->err = kluis_sha256_buffer_hex(job->out->ptr, job->out->len, digest)) == 0 &&
+	    (job->err = kluis_commitment_check(job->p, digest, what)) < 0)
+		kluis_buf_dispose(job->out);
 	if (job->err < 0)
 		snprintf(job->errmsg, sizeof(job->errmsg), "%s", kluis_error_last());
 	return NULL;
 }
 
-static int load_pointer(kluis_dossier *d, const char *path, git_blob **blob)
+/* The body's salt is in the metadata: wait for the metadata when the first body bytes come. */
+struct meta_wait {
+	struct decrypt_job *job;
+	pthread_t thread;
+	bool threaded;
+};
+
+static int meta_joined(struct meta_wait *w)
 {
-	kluis_buf text = KLUIS_BUF_INIT;
-	kluis_pointer p;
+	if (w->threaded) {
+		pthread_join(w->thread, NULL);
+		w->threaded = false;
+	}
+	return w->job->err < 0 ? kluis_error_set(w->job->err, "%s", w->job->errmsg) : 0;
+}
+
+static int salt_from_meta(void *ctx, unsigned char salt[KLUIS_SALT_LEN])
+{
+	struct meta_wait *w = ctx;
 	int err;
 
-	if ((err = kluis_repo_read_path(d->repo, d->head_tree, path, &text)) < 0 ||
-	    (err = kluis_pointer_parse(&p, (const char *)text.ptr, text.len)) < 0 ||
-	    (err = kluis_pointer_load(d->repo, &p, blob)) < 0)
-		goto cleanup;
-cleanup:
-	kluis_buf_dispose(&text);
+	if ((err = meta_joined(w)) < 0)
+		return err;
+	return kluis_commitment_body_salt(w->job->out->ptr, w->job->out->len, w->job->entry, salt);
+}
+
+static int load_pointer(kluis_dossier *d, const char *path, kluis_pointer *p, git_blob **blob)
+{
+	int err;
+
+	if ((err = kluis_commitment_pointer_at(d->repo, d->head_tree, path, p)) == 0)
+		err = kluis_pointer_load(d->repo, p, blob);
 	return err;
 }
 
@@ -453,14 +499,15 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 {
 	git_blob *meta_blob = NULL, *body_blob = NULL;
 	git_tree_entry *te = NULL;
+	kluis_pointer mp, bp;
 	struct decrypt_job job;
-	pthread_t thread;
-	bool threaded = false;
+	struct meta_wait wait;
 	const char *actor;
 	char dir[64], path[96];
-	int err;
+	int err, merr;
 
 	memset(&job, 0, sizeof(job));
+	memset(&wait, 0, sizeof(wait));
 	if (!kluis_entry_id_valid(entry_id))
 		return kluis_error_set(KLUIS_EINVAL, "'%s' is not an entry id (like 20261122T101500Z-3f9a; kluis log lists them)", entry_id);
 	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 ||
@@ -476,29 +523,31 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 		return kluis_error_set(KLUIS_ENOTFOUND, "entry %s was erased; only its signed erase record remains (kluis log %s)", entry_id, d->id);
 	}
 	snprintf(path, sizeof(path), "%s/meta", dir);
-	if ((err = load_pointer(d, path, &meta_blob)) < 0)
+	if ((err = load_pointer(d, path, &mp, &meta_blob)) < 0)
 		goto cleanup;
 	snprintf(path, sizeof(path), "%s/body", dir);
-	if ((err = load_pointer(d, path, &body_blob)) < 0)
+	if ((err = load_pointer(d, path, &bp, &body_blob)) < 0)
 		goto cleanup;
 	/* invariant 6: the read is on record before any plaintext exists */
 	if ((err = kluis_access_record(d, entry_id, purpose)) < 0)
 		goto cleanup;
 	job.msg = git_blob_rawcontent(meta_blob);
 	job.len = (size_t)git_blob_rawsize(meta_blob);
+	job.p = &mp;
+	job.entry = entry_id;
 	job.out = meta;
-	if (kluis_threads_enabled() && pthread_create(&thread, NULL, decrypt_thread, &job) == 0)
-		threaded = true;
+	wait.job = &job;
+	if (kluis_threads_enabled() && pthread_create(&wait.thread, NULL, decrypt_thread, &job) == 0)
+		wait.threaded = true;
 	else
 		decrypt_thread(&job);
-	if (body_fd >= 0)
-		err = kluis_crypto_decrypt_to_fd(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), body_fd);
-	else
-		err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), body);
-	if (threaded)
-		pthread_join(thread, NULL);
-	if (err == 0 && job.err < 0)
-		err = kluis_error_set(job.err, "%s", job.errmsg);
+	err = kluis_commitment_decrypt_body(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), &bp, entry_id,
+					    salt_from_meta, &wait, body_fd, body);
+	merr = meta_joined(&wait);
+	if (err == 0)
+		err = merr;
+	if (err < 0)
+		kluis_buf_dispose(meta);
 cleanup:
 	git_blob_free(meta_blob);
 	git_blob_free(body_blob);

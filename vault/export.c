@@ -5,7 +5,9 @@
  * the plaintext into a pipe that this thread drains into libarchive, hashing as it goes, so a
  * large document is never held whole and never touches disk outside the zip. With
  * KLUIS_THREADS=0 (valgrind) a body is decrypted into a secret buffer instead, written, and
- * wiped. Either way the sha256 and size of what was written must match the entry's metadata.
+ * wiped. Either way the body is checked against its signed commitment as it streams
+ * (entries.c), and the sha256 and size of what was written must match the entry's metadata;
+ * the zip is only renamed into place when every entry matched.
  */
 #include "export.h"
 #include "libarchive.h"
@@ -283,6 +285,7 @@ static void zip_data(struct zip *z, const void *p, size_t n)
 struct body_job {
 	kluis_dossier *d;
 	const char *id;
+	const kluis_buf *meta;
 	int fd;
 	int err;
 	char msg[512];
@@ -297,36 +300,17 @@ static void *body_job_run(void *p)
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	j->err = kluis_entry_body_to_fd(j->d, j->id, j->fd);
+	j->err = kluis_entry_body_read(j->d, j->id, j->meta, j->fd, NULL);
 	if (j->err < 0)
 		snprintf(j->msg, sizeof(j->msg), "%s", kluis_error_last());
 	close(j->fd);
 	return NULL;
 }
 
-/* Without threads: the body into a secret buffer (the same pointer checks as entries.c). */
-static int body_to_buf(kluis_dossier *d, const char *id, kluis_buf *out)
-{
-	kluis_buf text = KLUIS_BUF_INIT;
-	kluis_pointer p;
-	git_blob *blob = NULL;
-	char dir[64], path[80];
-	int err;
-
-	kluis_entry_dir(id, dir);
-	snprintf(path, sizeof(path), "%s/body", dir);
-	if ((err = kluis_repo_read_path(d->repo, d->head_tree, path, &text)) == 0 &&
-	    (err = kluis_pointer_parse(&p, (const char *)text.ptr, text.len)) == 0 && (err = kluis_pointer_load(d->repo, &p, &blob)) == 0)
-		err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), out);
-	git_blob_free(blob);
-	kluis_buf_dispose(&text);
-	return err;
-}
-
 /* Decrypt entry `id` into the current member; its size and sha256 must match the metadata. */
-static int zip_body(struct zip *z, kluis_dossier *d, const char *id, const json_t *size, const char *sha_want)
+static int zip_body(struct zip *z, kluis_dossier *d, const char *id, const kluis_buf *meta, const json_t *size, const char *sha_want)
 {
-	struct body_job job = { d, id, -1, 0, "" };
+	struct body_job job = { d, id, meta, -1, 0, "" };
 	kluis_buf buf = KLUIS_SECRET_BUF_INIT;
 	unsigned char chunk[CHUNK];
 	pthread_t thread;
@@ -360,7 +344,7 @@ static int zip_body(struct zip *z, kluis_dossier *d, const char *id, const json_
 		kluis_wipe(chunk, sizeof(chunk));
 		if (!err && job.err < 0)
 			err = kluis_error_set(job.err, "%s", job.msg);
-	} else if ((err = body_to_buf(d, id, &buf)) == 0) {
+	} else if ((err = kluis_entry_body_read(d, id, meta, -1, &buf)) == 0) {
 		zip_data(z, buf.ptr, buf.len);
 	}
 	kluis_buf_dispose(&buf);
@@ -375,6 +359,18 @@ static int zip_body(struct zip *z, kluis_dossier *d, const char *id, const json_
 	kluis_sha256_free(z->sha);
 	z->sha = NULL;
 	return err;
+}
+
+/* The decrypted (and checked) metadata of entry id; an empty buffer for none. */
+static const kluis_buf *entry_meta(const kluis_dossier_contents *c, const char *id)
+{
+	static const kluis_buf none = KLUIS_BUF_INIT;
+	size_t i;
+
+	for (i = 0; id && i < c->n; i++)
+		if (strcmp(c->entries[i].id, id) == 0)
+			return &c->entries[i].meta;
+	return &none;
 }
 
 int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn progress, void *progress_ctx,
@@ -434,7 +430,7 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 		if (when)
 			kluis_time_parse(when, &t);
 		if ((err = zip_begin(&z, json_string_value(json_object_get(e, "file")), json_is_integer(size) ? json_integer_value(size) : -1, t)) < 0 ||
-		    (err = zip_body(&z, d, id, size, json_string_value(json_object_get(e, "sha256")))) < 0)
+		    (err = zip_body(&z, d, id, entry_meta(&c, id), size, json_string_value(json_object_get(e, "sha256")))) < 0)
 			goto cleanup;
 		res->entries++;
 		res->bytes += z.written;

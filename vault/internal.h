@@ -48,7 +48,9 @@ int kluis_txn_begin(kluis_txn **out, kluis_dossier *d, kluis_action action);
 /* The role the actor acts in. */
 unsigned kluis_txn_role(const kluis_txn *t);
 const char *kluis_txn_actor(const kluis_txn *t);
-/* Encrypt a stream / buffer to `readers` and store it in content; *p names it. */
+/* Encrypt a stream / buffer to `readers` and store it in content; *p names it. A buffer's
+ * p->plain is SHA-256 of its bytes (the commitment of a salted JSON object); a stream's is
+ * left empty for the caller to set (an entry body's, salted; see commitment.h). */
 int kluis_txn_encrypt_stream(kluis_txn *t, const char *const *readers, size_t nreaders,
 			     kluis_pgp_read_fn in, void *in_ctx, kluis_pointer *p);
 int kluis_txn_encrypt_buffer(kluis_txn *t, const char *const *readers, size_t nreaders,

@@ -182,31 +182,46 @@ int kluis_repo_blob(git_repository *repo, const void *data, size_t len, git_oid 
 	return 0;
 }
 
+static bool lower_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[64] == '\0';
+}
+
 int kluis_pointer_format(const kluis_pointer *p, kluis_buf *out)
 {
 	char hex[GIT_OID_HEXSZ + 1];
 
+	if (!lower_hex64(p->plain))
+		return kluis_error_set(KLUIS_EGENERIC, "a pointer without its plaintext commitment (a bug in kluis)");
 	git_oid_tostr(hex, sizeof(hex), &p->oid);
-	return kluis_buf_printf(out, "kluis-pointer 1\noid %s\nsha256 %s\nsize %" PRIu64 "\n", hex, p->sha256, p->size);
+	return kluis_buf_printf(out, "kluis-pointer 2\noid %s\nsha256 %s\nsize %" PRIu64 "\nplain %s\n", hex, p->sha256, p->size, p->plain);
 }
 
 int kluis_pointer_parse(kluis_pointer *p, const char *text, size_t len)
 {
-	char oid[64], sha[80], buf[256];
+	char oid[64], sha[80], plain[80], buf[256];
 	unsigned long long size;
-	size_t i;
 
 	if (len >= sizeof(buf))
 		return kluis_error_set(KLUIS_EVERIFY, "pointer too large");
 	memcpy(buf, text, len);
 	buf[len] = '\0';
-	if (sscanf(buf, "kluis-pointer 1\noid %63s\nsha256 %79s\nsize %llu\n", oid, sha, &size) != 3 ||
+	if (strncmp(buf, "kluis-pointer 1\n", 16) == 0)
+		return kluis_error_set(KLUIS_EVERIFY, "malformed pointer: version 1 (no plaintext commitment) is no longer accepted");
+	if (sscanf(buf, "kluis-pointer 2\noid %63s\nsha256 %79s\nsize %llu\nplain %79s\n", oid, sha, &size, plain) != 4 ||
 	    strlen(oid) != GIT_OID_HEXSZ || strlen(sha) != 64 || git_oid_fromstr(&p->oid, oid) < 0)
 		return kluis_error_set(KLUIS_EVERIFY, "malformed pointer");
-	for (i = 0; i < 64; i++)
-		if (!((sha[i] >= '0' && sha[i] <= '9') || (sha[i] >= 'a' && sha[i] <= 'f')))
-			return kluis_error_set(KLUIS_EVERIFY, "malformed pointer sha256");
+	if (!lower_hex64(sha))
+		return kluis_error_set(KLUIS_EVERIFY, "malformed pointer sha256");
+	if (!lower_hex64(plain))
+		return kluis_error_set(KLUIS_EVERIFY, "malformed pointer plain");
 	memcpy(p->sha256, sha, 65);
+	memcpy(p->plain, plain, 65);
 	p->size = size;
 	{
 		/* signed content: accept only the canonical form, byte for byte */

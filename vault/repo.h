@@ -3,7 +3,12 @@
  * pointer format, signed commits and compare-and-swap ref updates, dossier locks.
  *
  * A pointer is the small plaintext blob by which the signed history commits to a ciphertext
- * object (SPEC invariant 3): its git object id, the sha256 of its bytes and its size.
+ * object (SPEC invariant 3): its git object id, the sha256 of its bytes and its size, and
+ * (invariant 8) `plain`, a commitment to the plaintext that every reader can check and no
+ * role can move: SHA-256 of a salted JSON object's exact bytes, or SHA-256(salt || body)
+ * for an entry body (the salt in the entry's metadata). Version 2, canonical text only:
+ *
+ *     kluis-pointer 2\noid HEX40\nsha256 HEX64\nsize N\nplain HEX64\n
  */
 #ifndef KLUIS_REPO_H
 #define KLUIS_REPO_H
@@ -19,7 +24,7 @@ typedef struct {
 	git_oid oid;
 	char sha256[65];
 	uint64_t size;
-	char plain[65];   /* the commitment to the plaintext (docs/FORMATS.md) */
+	char plain[65]; /* 64 lowercase hex: the plaintext commitment (docs/FORMATS.md) */
 } kluis_pointer;
 
 /* One-time libgit2 set-up (fsync of the git directory, so a commit survives a crash). */
@@ -49,7 +54,10 @@ void kluis_blob_writer_free(kluis_blob_writer *w);
 
 int kluis_repo_blob(git_repository *repo, const void *data, size_t len, git_oid *out);
 
+/* The canonical text of p; KLUIS_EGENERIC when p has no valid `plain` (nothing is written
+ * without its commitment). */
 int kluis_pointer_format(const kluis_pointer *p, kluis_buf *out);
+/* Parse a version-2 pointer in canonical form only (KLUIS_EVERIFY otherwise, version 1 too). */
 int kluis_pointer_parse(kluis_pointer *p, const char *text, size_t len);
 /* Read the ciphertext a pointer names, checking its size and sha256 (KLUIS_EVERIFY on mismatch). */
 int kluis_pointer_load(git_repository *repo, const kluis_pointer *p, git_blob **out);

@@ -5,8 +5,13 @@
  * pointers, so removing the ciphertext from refs/kluis/content and from the object store
  * leaves every signature, `git fsck`, `gc`, `bundle` and `clone` intact; the entry's
  * directory keeps a signed `erased` record naming what was removed and why (basis).
+ *
+ * A rewrap re-encrypts the same plaintext to a new set of readers: it checks each object
+ * against its commitment before re-encrypting it, refuses the rewrap when one does not
+ * match, and keeps every pointer's `plain` unchanged (commitment.h).
  */
 #include "rights.h"
+#include "commitment.h"
 #include "crypto.h"
 #include "internal.h"
 
@@ -21,24 +26,13 @@
 
 static int pointer_at(kluis_dossier *d, const char *path, kluis_pointer *p)
 {
-	kluis_buf text = KLUIS_BUF_INIT;
-	int err;
-
-	if ((err = kluis_repo_read_path(d->repo, d->head_tree, path, &text)) == 0)
-		err = kluis_pointer_parse(p, (const char *)text.ptr, text.len);
-	kluis_buf_dispose(&text);
-	return err;
+	return kluis_commitment_pointer_at(d->repo, d->head_tree, path, p);
 }
 
-static int decrypt_pointer(kluis_dossier *d, const kluis_pointer *p, kluis_buf *out)
+/* Decrypt a JSON object and check it against its commitment; `what` names it in an error. */
+static int decrypt_pointer(kluis_dossier *d, const kluis_pointer *p, const char *what, kluis_buf *out)
 {
-	git_blob *blob = NULL;
-	int err;
-
-	if ((err = kluis_pointer_load(d->repo, p, &blob)) == 0)
-		err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), out);
-	git_blob_free(blob);
-	return err;
+	return kluis_commitment_decrypt_json(d->repo, p, what, out);
 }
 
 static bool entry_erased(kluis_dossier *d, const char *entry_id)
@@ -92,8 +86,10 @@ int kluis_consent_in_force(kluis_dossier *d, const char *scope, char consent_id[
 				continue;
 			kluis_entry_dir(ev[i].entries[k], dir);
 			snprintf(path, sizeof(path), "%s/meta", dir);
-			meta.len = 0;
-			if ((err = pointer_at(d, path, &p)) < 0 || (err = decrypt_pointer(d, &p, &meta)) < 0)
+			char what[64];
+			snprintf(what, sizeof(what), "entry %s", ev[i].entries[k]);
+			kluis_buf_dispose(&meta);
+			if ((err = pointer_at(d, path, &p)) < 0 || (err = decrypt_pointer(d, &p, what, &meta)) < 0)
 				goto cleanup;
 			j = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
 			if (j && json_is_string(json_object_get(j, "scope")) &&
@@ -147,7 +143,7 @@ static int check_representation(kluis_dossier *d)
 		return 0;
 	if (!git_tree_entry_byname(d->head_tree, "info"))
 		return 0;
-	if ((err = pointer_at(d, "info", &p)) < 0 || (err = decrypt_pointer(d, &p, &info)) < 0)
+	if ((err = pointer_at(d, "info", &p)) < 0 || (err = decrypt_pointer(d, &p, "the dossier info", &info)) < 0)
 		goto cleanup;
 	if (!(j = json_loadb((const char *)info.ptr, info.len, 0, NULL))) {
 		err = kluis_error_set(KLUIS_EVERIFY, "the dossier info of '%s' is not valid JSON", d->id);
@@ -406,6 +402,8 @@ int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason
 	kluis_buf record = KLUIS_BUF_INIT, trailers = KLUIS_BUF_INIT;
 	const char **readers = NULL;
 	size_t nreaders = 0;
+	json_t *rj = NULL;
+	char *reason_text = NULL;
 	git_oid gone[2];
 	char dir[64], path[96], mhex[GIT_OID_HEXSZ + 1], bhex[GIT_OID_HEXSZ + 1], subject[64];
 	int err;
@@ -429,8 +427,14 @@ int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason
 		goto cleanup;
 	git_oid_tostr(mhex, sizeof(mhex), &meta.oid);
 	git_oid_tostr(bhex, sizeof(bhex), &body.oid);
+	/* the reason is a salted JSON object, so its commitment reveals nothing guessable */
+	rj = json_pack("{s:s, s:i, s:s, s:s}", "kluis", "erase-reason", "version", 1, "entry", entry_id, "reason", reason);
+	if (!rj || (err = kluis_commitment_salt_json(rj)) < 0 || !(reason_text = json_dumps(rj, JSON_COMPACT | JSON_SORT_KEYS))) {
+		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "cannot encode the reason");
+		goto cleanup;
+	}
 	if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLES_READING, &readers, &nreaders)) < 0 ||
-	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, reason, strlen(reason), &reason_ptr)) < 0 ||
+	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, reason_text, strlen(reason_text), &reason_ptr)) < 0 ||
 	    (err = kluis_buf_printf(&record, "kluis-erased 1\nentry %s\nmeta %s\nbody %s\nbasis %s\n", entry_id, mhex, bhex, basis)) < 0)
 		goto cleanup;
 	snprintf(path, sizeof(path), "%s/meta", dir);
@@ -456,6 +460,11 @@ int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason
 	git_oid_cpy(&gone[1], &body.oid);
 	err = purge_objects(d->repo, gone, 2);
 cleanup:
+	if (reason_text) {
+		kluis_wipe(reason_text, strlen(reason_text));
+		free(reason_text);
+	}
+	json_decref(rj);
 	free(readers);
 	kluis_buf_dispose(&record);
 	kluis_buf_dispose(&trailers);
@@ -481,19 +490,57 @@ static int oid_list_add(struct oid_list *l, const git_oid *oid)
 	return 0;
 }
 
-static int rewrap_pointer(kluis_txn *t, kluis_dossier *d, const char *path, const char *const *readers, size_t nreaders, kluis_pointer *old,
-			  struct oid_list *replaced)
+/*
+ * Re-encrypt `plain` (the object at path, decrypted and checked against old's commitment) to
+ * readers: the new pointer keeps old's `plain` unchanged, whatever the object is.
+ */
+static int reencrypt(kluis_txn *t, const char *path, const char *const *readers, size_t nreaders, const kluis_pointer *old,
+		     const kluis_buf *plain, struct oid_list *replaced)
 {
-	kluis_buf plain = KLUIS_SECRET_BUF_INIT;
 	kluis_pointer p;
 	int err;
 
-	if ((err = pointer_at(d, path, old)) < 0 || (err = decrypt_pointer(d, old, &plain)) < 0 ||
-	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, plain.ptr, plain.len, &p)) < 0 ||
-	    (err = kluis_txn_put_pointer(t, path, &p)) < 0 || (err = oid_list_add(replaced, &old->oid)) < 0)
+	if ((err = kluis_txn_encrypt_buffer(t, readers, nreaders, plain->ptr, plain->len, &p)) < 0)
+		return err;
+	memcpy(p.plain, old->plain, sizeof(p.plain));
+	if ((err = kluis_txn_put_pointer(t, path, &p)) < 0 || (err = oid_list_add(replaced, &old->oid)) < 0)
+		return err;
+	return kluis_txn_remove_content(t, &old->oid);
+}
+
+/* Rewrap a JSON object (the info, a metadata): decrypted, checked, re-encrypted; its
+ * plaintext stays in *plain for the caller. */
+static int rewrap_json(kluis_txn *t, kluis_dossier *d, const char *path, const char *what, const char *const *readers, size_t nreaders,
+		       kluis_buf *plain, struct oid_list *replaced)
+{
+	kluis_pointer old;
+	int err;
+
+	kluis_buf_dispose(plain);
+	if ((err = pointer_at(d, path, &old)) < 0 || (err = decrypt_pointer(d, &old, what, plain)) < 0)
+		return err;
+	return reencrypt(t, path, readers, nreaders, &old, plain, replaced);
+}
+
+/* Rewrap an entry body: decrypted and checked with the salt of its (checked) metadata. */
+static int rewrap_body(kluis_txn *t, kluis_dossier *d, const char *path, const char *entry, const kluis_buf *meta,
+		       const char *const *readers, size_t nreaders, struct oid_list *replaced)
+{
+	unsigned char salt[KLUIS_SALT_LEN];
+	kluis_buf plain = KLUIS_SECRET_BUF_INIT;
+	git_blob *blob = NULL;
+	kluis_pointer old;
+	int err;
+
+	if ((err = kluis_commitment_body_salt(meta->ptr, meta->len, entry, salt)) < 0 || (err = pointer_at(d, path, &old)) < 0 ||
+	    (err = kluis_pointer_load(d->repo, &old, &blob)) < 0 ||
+	    (err = kluis_commitment_decrypt_body(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &old, entry,
+						 kluis_commitment_salt_copy, salt, -1, &plain)) < 0)
 		goto cleanup;
-	err = kluis_txn_remove_content(t, &old->oid);
+	err = reencrypt(t, path, readers, nreaders, &old, &plain, replaced);
 cleanup:
+	explicit_bzero(salt, sizeof(salt));
+	git_blob_free(blob);
 	kluis_buf_dispose(&plain);
 	return err;
 }
@@ -509,7 +556,7 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 	kluis_pointer old;
 	json_t *mj = NULL;
 	struct oid_list replaced = { NULL, 0 };
-	char path[96];
+	char path[96], what[64];
 	int err;
 
 	*count = 0;
@@ -523,7 +570,7 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 		if ((err = kluis_vault_keyring(d->vault, &kr)) < 0 || (err = kluis_keyring_check_recipient(kr, all[i])) < 0)
 			goto cleanup;
 	}
-	if ((err = rewrap_pointer(t, d, "info", all, nall, &old, &replaced)) < 0)
+	if ((err = rewrap_json(t, d, "info", "the dossier info", all, nall, &meta, &replaced)) < 0)
 		goto cleanup;
 	if (git_tree_entry_bypath(&te, d->head_tree, "entries") == 0 && git_tree_lookup(&entries, d->repo, git_tree_entry_id(te)) == 0) {
 		for (i = 0; i < git_tree_entrycount(entries); i++) {
@@ -540,8 +587,9 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 				kluis_entry_dir(id, dir);
 				/* an entry withheld from the opdrachtgever (P8) stays withheld */
 				snprintf(path, sizeof(path), "%s/meta", dir);
-				meta.len = 0;
-				if ((err = pointer_at(d, path, &old)) < 0 || (err = decrypt_pointer(d, &old, &meta)) < 0)
+				snprintf(what, sizeof(what), "entry %s", id);
+				kluis_buf_dispose(&meta);
+				if ((err = pointer_at(d, path, &old)) < 0 || (err = decrypt_pointer(d, &old, what, &meta)) < 0)
 					goto cleanup;
 				mj = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
 				restricted = mj && json_object_get(mj, "special") && json_is_string(json_object_get(mj, "special"));
@@ -554,10 +602,10 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 				}
 				json_decref(mj);
 				mj = NULL;
-				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old, &replaced)) < 0)
+				if ((err = reencrypt(t, path, restricted ? limited : all, restricted ? nlimited : nall, &old, &meta, &replaced)) < 0)
 					goto cleanup;
 				snprintf(path, sizeof(path), "%s/body", dir);
-				if ((err = rewrap_pointer(t, d, path, restricted ? limited : all, restricted ? nlimited : nall, &old, &replaced)) < 0 ||
+				if ((err = rewrap_body(t, d, path, id, &meta, restricted ? limited : all, restricted ? nlimited : nall, &replaced)) < 0 ||
 				    (err = kluis_buf_printf(&trailers, "Kluis-Entry: %s\n", id)) < 0 ||
 				    (restricted && (err = kluis_buf_printf(&trailers, "Kluis-Restricted: %s\n", id)) < 0))
 					goto cleanup;

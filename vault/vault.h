@@ -127,7 +127,9 @@ int kluis_entry_input_check(const kluis_entry_input *in);
 /*
  * Decrypt one entry. Logs a signed access record first (invariant 6). The metadata (JSON)
  * goes into *meta (secret buffer); the body is written to body_fd when >= 0, else into
- * *body (secret buffer).
+ * *body (secret buffer). Both are checked against their signed commitments (commitment.h):
+ * a mismatch is KLUIS_EVERIFY, and a body written to body_fd is then already written, for
+ * the caller to discard.
  */
 int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose, kluis_buf *meta,
 		     int body_fd, kluis_buf *body);

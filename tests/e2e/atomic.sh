@@ -23,7 +23,7 @@ consistent() {
 	mainobjs=$(git -C "$R" rev-list --objects main | cut -d' ' -f1 | sort)
 	while read -r ptr; do
 		text=$(git -C "$R" cat-file blob "main:$ptr")
-		[ "$(sed -n 1p <<<"$text")" = "kluis-pointer 1" ] || fail "$what: $ptr is not a pointer"
+		[ "$(sed -n 1p <<<"$text")" = "kluis-pointer 2" ] || fail "$what: $ptr is not a pointer"
 		oid=$(awk '$1 == "oid" { print $2 }' <<<"$text")
 		sha=$(awk '$1 == "sha256" { print $2 }' <<<"$text")
 		size=$(awk '$1 == "size" { print $2 }' <<<"$text")

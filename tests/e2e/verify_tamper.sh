@@ -169,10 +169,12 @@ forge() {
 # put_blob FILE: write it as a blob, print its id
 put_blob() { G hash-object -w "$1"; }
 
-# pointer OID: print a kluis pointer to blob OID (its sha256 and size from the object)
+# pointer OID: print a kluis pointer to blob OID (its sha256 and size from the object; a
+# made-up plaintext commitment: these forgeries are caught by the public-key checks)
 pointer() {
-	printf 'kluis-pointer 1\noid %s\nsha256 %s\nsize %s\n' "$1" \
-		"$(G cat-file blob "$1" | sha256sum | cut -d' ' -f1)" "$(G cat-file -s "$1")"
+	printf 'kluis-pointer 2\noid %s\nsha256 %s\nsize %s\nplain %s\n' "$1" \
+		"$(G cat-file blob "$1" | sha256sum | cut -d' ' -f1)" "$(G cat-file -s "$1")" \
+		"$(printf 'forged %s' "$1" | sha256sum | cut -d' ' -f1)"
 }
 put_pointer() { pointer "$1" | G hash-object -w --stdin; }
 

@@ -679,7 +679,7 @@ static void test_stock_tools_see_ciphertext_only(void **state)
 	dir[2] = '\0';
 	/* the signed tree holds a pointer; the content ref holds the ciphertext it names */
 	pointer = capture(NULL, "git -C %s show main:entries/%s/%s/body", g_repo, dir, g_entry);
-	assert_int_equal(strncmp(pointer, "kluis-pointer 1\noid ", 20), 0);
+	assert_int_equal(strncmp(pointer, "kluis-pointer 2\noid ", 20), 0);
 	oid = strndup(pointer + 20, 40);
 	assert_non_null(oid);
 	assert_int_equal(run("git -C %s cat-file -e %s", g_repo, oid), 0);

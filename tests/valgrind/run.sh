@@ -22,6 +22,7 @@ run --as "$M" add vg-1 --file "$work/doc.bin" --file "$work/doc.bin" >/dev/null
 run --as "$K" statement vg-1 -m "mijn verklaring" >/dev/null
 run --as "$K" show vg-1 "$id" >/dev/null 2>&1
 run --as "$K" show vg-1 "$id" --json >/dev/null
+run --as "$K" show vg-1 "$id" --out "$work/show.out" 2>/dev/null
 run log vg-1 >/dev/null
 run log vg-1 --json >/dev/null
 run list --json >/dev/null
@@ -38,6 +39,7 @@ run --as "$M" correct vg-1 "$id" -m "corrected" >/dev/null
 run --as "$D" erase vg-1 "$id" --reason "valgrind" 2>/dev/null
 run --as "$D" roles vg-1 --add auditor "$K" >/dev/null 2>&1
 run verify vg-1 --full 2>/dev/null
+run --as "$M" verify vg-1 --deep 2>/dev/null
 # refusals take the error paths
 rc=0; run --as "$K" add vg-1 -m "no" 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || { echo "refusal under valgrind gave $rc"; exit 1; }
