@@ -120,6 +120,10 @@ static int gz_fill(struct gz_source *s, size_t *produced)
 	int zr;
 
 	*produced = 0;
+	/* a failure is sticky: libarchive may have read ahead into it after the tar's end and
+	 * not passed it on, and the tail check must not then find a quiet end instead */
+	if (s->err)
+		return -1;
 	if (s->end)
 		return 0;
 	s->cur ^= 1;
