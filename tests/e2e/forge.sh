@@ -256,7 +256,8 @@ key_variant() {
 # note OUTCOME POINT TEXT: one result line
 note() {
 	local text
-	text=$(printf '%s' "$3" | tr '\n' '|' | head -c 220)
+	text=${3//$'\n'/|}
+	text=${text:0:220}
 	printf '%s %s %s: %s\n' "$1" "$CID" "$2" "$text" | tee -a "$RESULTS"
 }
 # judge POINT RC TEXT REFUSED-PATTERN: refused/accepted against EXPECT
@@ -481,7 +482,7 @@ c_F03() {
 	G update-ref refs/heads/main "$(G rev-parse main~1)"
 	_f03() {
 		local st h
-		st=$(G log --format=%H --grep='^Kluis-Action: statement$' main | head -1)
+		st=$(G log -1 --format=%H --grep='^Kluis-Action: statement$' main)
 		h=$(KF pick "$CR" "$(G rev-parse "$st~1")" "$T_XFER")
 		G update-ref refs/heads/main "$h"
 	}
@@ -692,6 +693,37 @@ print(repo.write("tree", tree_bytes(ents)))
 PY
 )
 	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
+}
+
+# ---- references to what is not there (found while writing these) ----
+def F44 "a correction superseding an entry that does not exist"
+c_F44() {
+	local tpl
+	prep_add
+	tpl=$(G log -1 --format=%B --grep='^Kluis-Action: correct$' main)
+	MSG=$(sed -e "s/^\(correct \).*/\1$NE/" -e "s/^Kluis-Entry: .*/Kluis-Entry: $NE/" \
+		-e 's/^Kluis-Supersedes: .*/Kluis-Supersedes: 20200101T000000Z-beef/' \
+		-e "s/^Kluis-Seq: .*/Kluis-Seq: $(($(seq_of "$H") + 1))/" <<<"$tpl")
+	grep -q '^Kluis-Supersedes: 20200101T000000Z-beef$' <<<"$MSG" || fail "F44: no Kluis-Supersedes in the template (test bug)"
+	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
+}
+def F45 "the klant's approval citing a commit that did not add the approved entry (the init)"
+c_F45() {
+	local h tpl
+	h=$(G rev-parse main)
+	tpl=$(G log -1 --format=%B --grep='^Kluis-Action: approve$' main)
+	MSG=$(sed -e "s/^Kluis-Approves: .*/Kluis-Approves: $(G rev-list --max-parents=0 main)/" \
+		-e "s/^Kluis-Seq: .*/Kluis-Seq: $(($(seq_of "$h") + 1))/" <<<"$tpl")
+	raw_commit "$(G rev-parse "$h^{tree}")" "$h" klant "$KLANT" "$(($(ctime_of "$h") + 1))" "$MSG" | land "$KLANT"
+}
+def F46 "a read record naming an entry that does not exist"
+c_F46() {
+	local a m
+	a=$(G rev-parse refs/kluis/access)
+	m=$(printf 'access 20200101T000000Z-beef\n\nKluis-Action: access\nKluis-Entry: 20200101T000000Z-beef\nKluis-Role: medewerker\nKluis-Purpose: begeleiding\nKluis-Head: %s' "$(G rev-parse main)")
+	FC=$(raw_commit "$(G rev-parse "$a^{tree}")" "$a" medewerker "$MEDEW" "$(($(G log -1 --format=%ct "$a") + 1))" "$m" | KF write-commit "$CR" "$MEDEW")
+	G update-ref refs/kluis/access "$FC"
+	GNUPGHOME=$AUD git -C "$CR" verify-commit "$FC" >/dev/null 2>&1 || fail "F46: stock git refuses the forged read record (test bug)"
 }
 
 # ---- 8. keys and signature times ----

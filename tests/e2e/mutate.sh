@@ -64,7 +64,7 @@ acc = remap_access(repo, m)
 repo.git("update-ref", "refs/heads/main", head)
 repo.git("update-ref", "refs/kluis/access", acc)
 PY
-KF_CP=$(python3 "$KLUIS_TEST_DIR/forge/kforge.py" checkpoint "$R" "$D" | head -3 | tail -1)
+KF_CP=$(python3 "$KLUIS_TEST_DIR/forge/kforge.py" checkpoint "$R" "$D" | sed -n 3p)
 python3 "$KLUIS_TEST_DIR/forge/kforge.py" checkpoint "$R" "$D" >"$KLUIS_VAULT/checkpoints/$D"
 expect_exit 0 env GNUPGHOME="$AUD" "$KLUIS" verify "$D" --full
 pass "control: a history re-signed from its third commit on, every later commit and read replayed, verifies ($KF_CP)"
