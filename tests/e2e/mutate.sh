@@ -11,6 +11,8 @@
 #   | field                                  | why free                                       |
 #   | author+committer time, +1 s together   | the clock of the writer; bounded by the parent |
 #   |                                        | and now, and by the signature's creation time  |
+# Not mutated (LIMITS in mutate.py): the oid/sha256/size of a pointer a later rewrap replaced;
+# its ciphertext left the repository with the rewrap, so only its form can be checked.
 # Everything else (every header, the subject, every trailer's key, value, place and count,
 # every tree entry's name, mode, object and count, every line of a pointer, roles or dossier
 # file, and the same for read records) is determined by the state before the commit and its
