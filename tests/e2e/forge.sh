@@ -19,10 +19,11 @@
 # (a finding "ID COMMIT WHAT" on stdout or a "kluis: ..." line; for hook a "remote: kluis:"
 # line). Each forged commit that should carry a good signature is first checked with stock
 # `git verify-commit` (public keys only), so a refusal is never just a broken signature by
-# accident. The controls (C1-C3) must be accepted everywhere: an honest dossier with every
-# kind of event, a legitimate add forged with stock tools, and a legitimate add inserted in
-# the middle of the history with every later commit and read record replayed and re-signed
-# (so the replay machinery itself makes nothing a verifier should refuse).
+# accident. The controls (C1-C5) must be accepted everywhere: an honest dossier with every
+# kind of event, its transfer archive as kluis wrote it, a legitimate add forged with stock
+# tools, a legitimate add inserted in the middle of the history with every later commit and
+# read record replayed and re-signed (so the replay machinery itself makes nothing a verifier
+# should refuse), and a soft-revoked key's earlier signatures.
 #
 # Prints "ok ID POINT: ..." or "FAIL ID POINT: ..." per case and entry point; exits 1 if any
 # FAIL. Run one or more cases: forge.sh F07 F12 (the controls run only when named or when
@@ -412,6 +413,8 @@ def() { CASES+=("$1|$2"); }
 # controls: accepted everywhere
 def C1 "the honest dossier: adds, special category under consent, consents granted and withdrawn, correction, erasure, roles change and rewrap, approval, statement, reads"
 c_C1() { EXPECT=accepted; }
+def C5 "the honest transfer archive as kluis wrote it"
+c_C5() { EXPECT=accepted EP="import archive" ARCHIVE=$A0; }
 def C2 "a legitimate add forged with stock git and gpg on top of the honest history"
 c_C2() { EXPECT=accepted; legit_add; }
 def C3 "a legitimate add inserted before the last commit; later commits and reads replayed and re-signed"
