@@ -113,7 +113,7 @@ RESULTS=$T_ROOT/results
 N=0
 # case_begin ID TITLE: a copy of V0 in $CV, its dossier repository in $CR, defaults reset
 case_begin() {
-	CID=$1 CTITLE=$2
+	CID=$1
 	N=$((N + 1))
 	CV=$T_ROOT/c$N
 	cp -a "$V0" "$CV"
@@ -205,7 +205,7 @@ tree_edit() {
 	rm -f "$idx"
 }
 # make_entry FPR...: meta and body encrypted with stock gpg to FPR...; their ciphertext in
-# refs/kluis/content; NE, NE_META, NE_BODY (pointer blobs), NE_BODY_CT
+# refs/kluis/content; NE, NE_META, NE_BODY (pointer blobs)
 make_entry() {
 	local m b
 	NE=$(new_entry_id)
@@ -217,7 +217,6 @@ make_entry() {
 	to_content "$m" "$b"
 	NE_META=$(put_pointer "$m")
 	NE_BODY=$(put_pointer "$b")
-	NE_BODY_CT=$b
 }
 # prep_add [TREE-EDITS...]: an add by the medewerker on top of main, to every reader: H (parent),
 # NE, T (tree), MSG (message), TM (time); the caller writes it with raw_commit | land

@@ -28,7 +28,6 @@ CLI (used by tests/e2e/forge.sh and tests/e2e/mutate.sh):
   kforge.py resign REPO COMMIT [FPR]    the commit re-signed (by FPR, else its committer)
   kforge.py checkpoint REPO ID          print the checkpoint file for main's head
   kforge.py authsign FPR SUBKEYID       sign stdin with an auth-only subkey; armored sig out
-  kforge.py mutate REPO ...             see mutate.py
 """
 import hashlib
 import os
@@ -229,52 +228,6 @@ def tree_bytes(entries):
 
 def git_sorted(entries):
     return sorted(entries, key=lambda e: e[1] + (b"/" if e[0] == "40000" else b""))
-
-
-def flatten(repo, tree, prefix=b""):
-    """path -> (mode, oid) for every non-tree entry"""
-    out = {}
-    for m, n, o in parse_tree(repo.read(tree)[1]):
-        if m == "40000":
-            out.update(flatten(repo, o, prefix + n + b"/"))
-        else:
-            out[prefix + n] = (m, o)
-    return out
-
-
-def build(repo, flat):
-    """write the nested trees of a flat path -> (mode, oid) map; return the root tree id"""
-    root = {}
-    for path, mo in flat.items():
-        parts = path.split(b"/")
-        d = root
-        for p in parts[:-1]:
-            d = d.setdefault(p, {})
-            if not isinstance(d, dict):
-                raise ValueError("path through a file: %r" % path)
-        d[parts[-1]] = mo
-
-    def w(d):
-        ents = []
-        for name, v in d.items():
-            if isinstance(v, dict):
-                ents.append(["40000", name, w(v)])
-            else:
-                ents.append([v[0], name, v[1]])
-        return repo.write("tree", tree_bytes(git_sorted(ents)))
-    return w(root)
-
-
-def apply_delta(base, old, new):
-    """base with the change old -> new applied (a cherry-pick of flat maps)"""
-    out = dict(base)
-    for p in set(old) | set(new):
-        if old.get(p) != new.get(p):
-            if p in new:
-                out[p] = new[p]
-            else:
-                out.pop(p, None)
-    return out
 
 
 def merge_tree(repo, np, op, o):
