@@ -35,6 +35,7 @@ set -euo pipefail
 shopt -s lastpipe   # "... | land": land (which sets FC) runs in this shell
 . "$KLUIS_TEST_DIR/lib.sh"
 export XDG_CACHE_HOME=$HOME/.cache
+export PYTHONDONTWRITEBYTECODE=1   # nothing written into the source tree
 export GIT_AUTHOR_NAME=forger GIT_AUTHOR_EMAIL=forger GIT_COMMITTER_NAME=forger GIT_COMMITTER_EMAIL=forger
 KF_PY=$KLUIS_TEST_DIR/forge/kforge.py
 KF() { python3 "$KF_PY" "$@"; }

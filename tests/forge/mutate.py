@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True   # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kforge import (Commit, Repo, checkpoint, git_sorted, parse_tree, remap_access, rechain,  # noqa: E402
                     signed, tree_bytes, write_commit)
