@@ -62,6 +62,7 @@ typedef struct {
 	size_t nentries, cap;
 	bool transferred;
 	git_oid xfer_access;    /* what the transfer commit vouches for the read log */
+	bool xfer_new;          /* the transfer was replayed in this run (not vouched for by an earlier one) */
 	unsigned long long xfer_count;
 	git_oid *missing;       /* ciphertext ids absent when introduced (a finding if still named at the end) */
 	git_oid *missing_at;
@@ -140,9 +141,28 @@ int kluis_rblob(replay *r, const git_oid *oid, kluis_buf *out);
 /* refs/kluis/content holds exactly the ciphertext the final state names. */
 void kluis_rcontent_check(replay *r);
 
+/* Reload what the state keeps in the tree (roles, dossier file) at r->tree, after a resume. */
+int kluis_replay_resume(replay *r);
+
 /* replay_readlog.c */
 
-/* Replay refs/kluis/access against main; what the transfer commit vouched for must hold. */
-void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_head, size_t *count);
+/*
+ * Replay refs/kluis/access against main; what the transfer commit vouched for must hold.
+ * `from` (with `from_count` records) is a record already judged (an incremental run), or NULL;
+ * `old_head` the main commit the run resumed from (reads of heads up to it are judged by
+ * ancestry), or NULL.
+ */
+void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *old_head, const git_oid *from, size_t from_count,
+			  git_oid *access_head, size_t *count);
+
+/* replay_state.c: the verifier's own checkpoint */
+
+/* Where the state of dossier `id` of the vault at `vault_root` is kept (malloc'd), or NULL. */
+char *kluis_replay_state_path(const char *vault_root, const char *id);
+/* Keep the state r ended in, with the read log's head and length; bound to r's keyring and
+ * trust roots. KLUIS_ENOTFOUND when the keyring is not one file's (nothing kept). */
+int kluis_replay_state_save(const replay *r, const char *path, const git_oid *access, size_t reads);
+/* Load a kept state into the fresh r; KLUIS_ENOTFOUND when there is none that checks out. */
+int kluis_replay_state_load(replay *r, const char *path, git_oid *access, size_t *reads);
 
 #endif

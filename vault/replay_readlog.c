@@ -29,7 +29,8 @@ static int rmain_cmp(const void *a, const void *b)
 }
 
 /* Collect the read log newest first, then replay it oldest first. */
-void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_head, size_t *count)
+void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *old_head, const git_oid *from, size_t from_count,
+			  git_oid *access_head, size_t *count)
 {
 	git_reference *ref = NULL;
 	git_oid *chain = NULL, cur;
@@ -39,13 +40,15 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 	kluis_roles roles = { NULL, 0 };
 	git_oid empty;
 	int64_t last = 0;
-	bool vouched = git_oid_is_zero(&r->xfer_access);
+	bool vouched = git_oid_is_zero(&r->xfer_access) || !r->xfer_new, reached = from == NULL;
 
 	memset(access_head, 0, sizeof(*access_head));
 	*count = 0;
 	git_oid_fromstr(&empty, EMPTY_TREE);
 	if (git_reference_lookup(&ref, r->repo, KLUIS_ACCESS_REF) < 0) {
-		if (r->xfer_count)
+		if (from)
+			kluis_rfinding(r, NULL, "refs/kluis/access is gone, though %zu reads were verified before", from_count);
+		else if (r->xfer_count)
 			kluis_rfinding(r, NULL, "refs/kluis/access is missing, though the transfer vouched for %llu reads", r->xfer_count);
 		goto cleanup;
 	}
@@ -63,6 +66,10 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 				goto cleanup;
 			chain = g;
 		}
+		if (from && git_oid_equal(&cur, from)) {
+			reached = true;
+			break;
+		}
 		git_oid_cpy(&chain[n++], &cur);
 		if (git_commit_lookup(&gc, r->repo, &cur) < 0) {
 			kluis_rfinding(r, &cur, "read log: record missing or unreadable");
@@ -76,7 +83,19 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 	}
 	git_commit_free(gc);
 	gc = NULL;
-	/* the main chain, to place each read's head */
+	if (!vouched && from && git_oid_equal(from, &r->xfer_access)) {
+		vouched = true;
+		if (from_count != r->xfer_count)
+			kluis_rfinding(r, from, "the transfer vouched for %llu reads up to this record, the log holds %zu", r->xfer_count, from_count);
+	}
+	if (!reached) {
+		char hex[GIT_OID_HEXSZ + 1];
+		kluis_rfinding(r, NULL, "the read log was cut back or rewritten: it no longer holds record %s, read %zu, verified before",
+			       git_oid_tostr(hex, sizeof(hex), from), from_count);
+		goto cleanup;
+	}
+	/* the main chain, to place each read's head: back to the resumed head, whose ancestors
+	 * are judged by ancestry */
 	{
 		git_oid m;
 		git_oid_cpy(&m, main_head);
@@ -88,7 +107,7 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 			git_oid_cpy(&mains[nmain].oid, &m);
 			mains[nmain].pos = nmain;
 			nmain++;
-			if (git_commit_lookup(&gc, r->repo, &m) < 0 || git_commit_parentcount(gc) == 0)
+			if ((old_head && git_oid_equal(&m, old_head)) || git_commit_lookup(&gc, r->repo, &m) < 0 || git_commit_parentcount(gc) == 0)
 				break;
 			git_oid_cpy(&m, git_commit_parent_id(gc, 0));
 			git_commit_free(gc);
@@ -112,7 +131,8 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 		r->rep->reads++;
 		if (kluis_rcommit_read(r, &chain[i], &c) < 0)
 			goto cleanup;
-		ok = (i == n - 1) ? !c.has_parent : (c.has_parent && git_oid_equal(&c.parent, &chain[i + 1]));
+		ok = (i == n - 1) ? (from ? c.has_parent && git_oid_equal(&c.parent, from) : !c.has_parent)
+				  : (c.has_parent && git_oid_equal(&c.parent, &chain[i + 1]));
 		if (!ok || !git_oid_equal(&c.tree, &empty)) {
 			kluis_rfinding(r, &chain[i], "read log: record: not an empty-tree record on the one before it");
 			kluis_rcommit_dispose(&c);
@@ -123,7 +143,7 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 		head = kluis_rcommit_value(&c, "Kluis-Head");
 		seq = kluis_rcommit_value(&c, "Kluis-Seq");
 		snprintf(subject, sizeof(subject), "access %s", entry ? entry : "");
-		snprintf(want_seq, sizeof(want_seq), "%zu", n - i);
+		snprintf(want_seq, sizeof(want_seq), "%zu", from_count + n - i);
 		want[0] = (rtrailer){ "Kluis-Action", "access" };
 		want[1] = (rtrailer){ "Kluis-Entry", (char *)(entry ? entry : "") };
 		want[2] = (rtrailer){ "Kluis-Role", c.role_name };
@@ -134,7 +154,7 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 		for (k = 0; ok && k < 6; k++)
 			ok = strcmp(c.tr[k].key, want[k].key) == 0 && strcmp(c.tr[k].value, want[k].value) == 0;
 		if (!ok) {
-			kluis_rfinding(r, &chain[i], "read log: record: its message is not the one kluis writes (record %zu of %zu)", n - i, n);
+			kluis_rfinding(r, &chain[i], "read log: record: its message is not the one kluis writes (record %zu of %zu)", from_count + n - i, from_count + n);
 			kluis_rcommit_dispose(&c);
 			goto cleanup;
 		}
@@ -146,6 +166,8 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 		if (strlen(head) == 40 && git_oid_fromstr(&h, head) == 0) {
 			git_oid_cpy(&key.oid, &h);
 			found = bsearch(&key, mains, nmain, sizeof(*mains), rmain_cmp);
+			if (!found && old_head && git_graph_descendant_of(r->repo, old_head, &h) == 1)
+				found = &key;
 		}
 		if (!found) {
 			kluis_rfinding(r, &chain[i], "read log: record: Kluis-Head %s is not in the dossier's history", head);
@@ -176,12 +198,12 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, git_oid *access_h
 		last = c.time;
 		if (!vouched && git_oid_equal(&chain[i], &r->xfer_access)) {
 			vouched = true;
-			if ((unsigned long long)(n - i) != r->xfer_count)
-				kluis_rfinding(r, &chain[i], "the transfer vouched for %llu reads up to this record, the log holds %zu", r->xfer_count, n - i);
+			if ((unsigned long long)(from_count + n - i) != r->xfer_count)
+				kluis_rfinding(r, &chain[i], "the transfer vouched for %llu reads up to this record, the log holds %zu", r->xfer_count, from_count + n - i);
 		}
 		kluis_rcommit_dispose(&c);
 	}
-	*count = n;
+	*count = from_count + n;
 cleanup:
 	if (!vouched) {
 		char hex[GIT_OID_HEXSZ + 1];

@@ -350,6 +350,9 @@ static bool root_shape(replay *r, const git_oid *commit, git_tree *t)
 	size_t i, n = git_tree_entrycount(t);
 	bool ok = ascending(t);
 
+	if (!ok)
+		kluis_rfinding(r, commit, "the dossier tree's names are not in git's order, or one is there twice");
+
 	for (i = 0; i < n; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		const char *name = git_tree_entry_name(e);
@@ -873,6 +876,7 @@ static void act_transfer(rstep *s)
 		else {
 			r->xfer_count = cnt;
 			r->transferred = true;
+			r->xfer_new = true;
 		}
 	}
 	free(opdr);
@@ -918,6 +922,24 @@ static void act_init(rstep *s, kluis_roles *next)
 	memset(next, 0, sizeof(*next));
 	if (check_pointer(r, &c->oid, "dossier info", git_tree_entry_id(root_file(s->tree, "info")), false, &p) == 0)
 		git_oid_cpy(&r->info, &p.oid);
+}
+
+int kluis_replay_resume(replay *r)
+{
+	git_tree *t = NULL;
+	int err = KLUIS_EVERIFY;
+
+	if (git_tree_lookup(&t, r->repo, &r->tree) == 0 && root_file(t, "roles") && root_file(t, "dossier")) {
+		size_t before = r->rep->nfindings;
+		kluis_roles_dispose(&r->roles);
+		if (read_roles(r, NULL, t, &r->roles) == 0 && read_dossier_file(r, NULL, t, &r->file) == 0)
+			err = 0;
+		/* a state that does not reload is no state: the run starts from the root instead */
+		while (r->rep->nfindings > before)
+			free(r->rep->findings[--r->rep->nfindings].message);
+	}
+	git_tree_free(t);
+	return err;
 }
 
 int kluis_replay_commit(replay *r, const git_oid *oid)

@@ -88,16 +88,24 @@ cleanup:
 	kluis_buf_dispose(&sig);
 }
 
-/* main's commits, oldest first (the replay checks each parent strictly) */
-static int main_chain(replay *r, const git_oid *head, git_oid **out, size_t *n)
+/*
+ * main's commits after `stop` (NULL: all), oldest first; the replay checks each parent
+ * strictly. *found: the walk met `stop` (else the head does not descend from it).
+ */
+static int main_chain(replay *r, const git_oid *head, const git_oid *stop, git_oid **out, size_t *n, bool *found)
 {
 	git_commit *c = NULL;
 	git_oid cur, *v = NULL;
 	size_t cap = 0, k = 0, i;
 	int err = 0;
 
+	*found = false;
 	git_oid_cpy(&cur, head);
 	for (;;) {
+		if (stop && git_oid_equal(&cur, stop)) {
+			*found = true;
+			break;
+		}
 		if (k == cap) {
 			git_oid *g = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*g));
 			if (!g) {
@@ -141,23 +149,29 @@ static void replay_dispose(replay *r)
 	kluis_roles_dispose(&r->roles);
 }
 
+static void replay_init(replay *r, git_repository *repo, const char *id, kluis_keyring *kr, const kluis_verify_opts *opts,
+			kluis_verify_report *rep)
+{
+	memset(r, 0, sizeof(*r));
+	r->repo = repo;
+	r->kr = kr;
+	r->opts = opts;
+	r->rep = rep;
+	r->id = id;
+}
+
 int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring *kr, const kluis_verify_opts *opts,
-			    const char *cache_key, kluis_verify_report *rep)
+			    const char *state_path, kluis_verify_report *rep)
 {
 	replay r;
-	git_oid head, *chain = NULL, access_head;
-	size_t n = 0, i, reads = 0;
-	bool exists, complete = true;
+	git_oid head, *chain = NULL, access_head, from_access, old_head;
+	size_t n = 0, i, reads = 0, from_reads = 0;
+	bool exists, complete = true, resumed = false, found = false, use_state = state_path && !opts->no_cache;
 	int err;
 
-	(void)cache_key;
 	memset(rep, 0, sizeof(*rep));
-	memset(&r, 0, sizeof(r));
-	r.repo = repo;
-	r.kr = kr;
-	r.opts = opts;
-	r.rep = rep;
-	r.id = id;
+	memset(&from_access, 0, sizeof(from_access));
+	replay_init(&r, repo, id, kr, opts, rep);
 	if ((err = kluis_repo_ref(repo, KLUIS_MAIN_REF, &head, &exists)) < 0)
 		return err;
 	if (!exists) {
@@ -165,9 +179,27 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		return 0;
 	}
 	git_oid_cpy(&rep->head, &head);
-	if ((err = main_chain(&r, &head, &chain, &n)) < 0)
-		goto cleanup;
-	rep->total_commits = n;
+	/* the verifier's own checkpoint: resume there when the head descends from it */
+	if (use_state && kluis_replay_state_load(&r, state_path, &from_access, &from_reads) == 0) {
+		git_oid_cpy(&old_head, &r.head);
+		if ((err = main_chain(&r, &head, &old_head, &chain, &n, &found)) < 0)
+			goto cleanup;
+		resumed = found;
+		if (!found) {
+			free(chain);
+			chain = NULL;
+		}
+	}
+	if (!resumed) {
+		replay_dispose(&r);
+		replay_init(&r, repo, id, kr, opts, rep);
+		memset(&from_access, 0, sizeof(from_access));
+		from_reads = 0;
+		if ((err = main_chain(&r, &head, NULL, &chain, &n, &found)) < 0)
+			goto cleanup;
+	}
+	rep->incremental = resumed;
+	rep->total_commits = (size_t)r.seq + n;
 	kluis_pgp_quiet_begin(kr);
 	for (i = 0; i < n && complete; i++)
 		complete = kluis_replay_commit(&r, &chain[i]) == 0;
@@ -175,11 +207,12 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 	if (!complete) {
 		if (i < n)
 			kluis_rfinding(&r, NULL, "the replay stopped at that commit: the %zu commit%s after it %s not judged", n - i,
-			       n - i == 1 ? "" : "s", n - i == 1 ? "was" : "were");
+				       n - i == 1 ? "" : "s", n - i == 1 ? "was" : "were");
 		goto cleanup;
 	}
 	kluis_rcontent_check(&r);
-	kluis_rreadlog_check(&r, &head, &access_head, &reads);
+	kluis_rreadlog_check(&r, &head, resumed ? &old_head : NULL, resumed && !git_oid_is_zero(&from_access) ? &from_access : NULL,
+			     from_reads, &access_head, &reads);
 	if (opts->witness) {
 		kluis_checkpoint cp;
 		kluis_buf text = KLUIS_BUF_INIT;
@@ -192,6 +225,9 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		if (err < 0)
 			goto cleanup;
 	}
+	/* a clean run is the next one's starting point; a run with a finding keeps the last clean one */
+	if (use_state && rep->nfindings == 0)
+		kluis_replay_state_save(&r, state_path, &access_head, reads);
 	err = 0;
 cleanup:
 	replay_dispose(&r);
@@ -272,7 +308,7 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	kluis_verify_opts o = *opts;
 	const char *const *trust;
 	size_t ntrust;
-	char **dtrust = NULL;
+	char **dtrust = NULL, *state_path = NULL;
 	size_t ndtrust = 0;
 	kluis_keyring *own_kr = NULL;
 	replay v;
@@ -302,7 +338,8 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	cp_err = kluis_checkpoint_load(vault, id, &cp);
 	if (cp_err < 0 && cp_err != KLUIS_ENOTFOUND)
 		snprintf(cp_msg, sizeof(cp_msg), "%s", kluis_error_last());
-	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(d->repo, id, kr, &o, NULL, rep)) < 0)
+	state_path = kluis_replay_state_path(vault->root, id);
+	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(d->repo, id, kr, &o, state_path, rep)) < 0)
 		goto cleanup;
 	/* the head must descend from the checkpoint */
 	memset(&v, 0, sizeof(v));
@@ -325,6 +362,7 @@ cleanup:
 		kluis_checkpoint_dispose(&cp);
 	kluis_keyring_free(own_kr);
 	kluis_strings_free(dtrust, ndtrust);
+	free(state_path);
 	kluis_dossier_free(d);
 	return err;
 }

@@ -25,8 +25,8 @@ typedef struct {
 	size_t entries;
 	size_t reads;          /* access records checked */
 	size_t erased;
-	bool incremental;      /* resumed from the verified-state cache */
-	size_t scrubbed;       /* old object files an incremental run's scrub looked at */
+	bool incremental;      /* resumed from the verifier's own checkpoint */
+	size_t scrubbed;       /* always 0 (kept for --json's shape) */
 	git_oid head;
 } kluis_verify_report;
 
@@ -34,7 +34,7 @@ typedef struct {
 	const char *const *trust;   /* trust root fingerprints (--trust, else the vault's) */
 	size_t ntrust;
 	const char *witness;        /* --witness FILE or NULL */
-	bool no_cache;              /* verify everything, neither read nor write the cache */
+	bool no_cache;              /* --full: replay from the root, neither read nor renew the verifier's checkpoint */
 } kluis_verify_opts;
 
 /*
@@ -43,9 +43,14 @@ typedef struct {
  */
 int kluis_verify_dossier(kluis_vault *v, const char *id, const kluis_verify_opts *opts, kluis_verify_report *report);
 
-/* Verify a repository (e.g. unpacked from a bundle) holding dossier `id`, with keyring kr. */
+/*
+ * Verify a repository (e.g. unpacked from a bundle) holding dossier `id`, with keyring kr.
+ * `state_path` (NULL: none) is where the verifier keeps its own checkpoint of this dossier
+ * (replay_state.c): a run resumes from it when the history descends from it, and a clean run
+ * renews it. Bundles, archives, the server hook and pull pass NULL: a full replay.
+ */
 int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring *kr, const kluis_verify_opts *opts,
-			    const char *cache_key, kluis_verify_report *report);
+			    const char *state_path, kluis_verify_report *report);
 
 /*
  * `kluis verify --bundle FILE`: verify a dossier handed over as a git bundle (v2) or a transfer

@@ -160,10 +160,19 @@ land() {
 	fi
 }
 put_blob() { G hash-object -w "$1"; }
+# content_set TREE: refs/kluis/content becomes the one parentless commit kluis writes for TREE
+content_set() {
+	G update-ref refs/kluis/content "$(env GIT_AUTHOR_NAME=kluis GIT_AUTHOR_EMAIL=content GIT_COMMITTER_NAME=kluis \
+		GIT_COMMITTER_EMAIL=content GIT_AUTHOR_DATE='@0 +0000' GIT_COMMITTER_DATE='@0 +0000' \
+		git -C "$CR" commit-tree -m 'kluis content' "$1")"
+}
 put_text() { G hash-object -w --stdin; }
+# pointer OID: a pointer in the form kluis writes; its plaintext commitment is the forger's
+# claim (only a reader can check it: verify --deep, show)
 pointer() {
-	printf 'kluis-pointer 1\noid %s\nsha256 %s\nsize %s\n' "$1" \
-		"$(G cat-file blob "$1" | sha256sum | cut -d' ' -f1)" "$(G cat-file -s "$1")"
+	printf 'kluis-pointer 2\noid %s\nsha256 %s\nsize %s\nplain %s\n' "$1" \
+		"$(G cat-file blob "$1" | sha256sum | cut -d' ' -f1)" "$(G cat-file -s "$1")" \
+		"$(printf 'claim %s' "$1" | sha256sum | cut -d' ' -f1)"
 }
 put_pointer() { pointer "$1" | put_text; }
 # encrypt FILE FPR...: stock gpg to the given keys; the ciphertext's blob id
@@ -182,8 +191,7 @@ to_content() {
 	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
 	for o; do GIT_INDEX_FILE=$idx G update-index --add --cacheinfo "100644,$o,${o:0:2}/${o:2}"; done
 	t=$(GIT_INDEX_FILE=$idx G write-tree)
-	G update-ref refs/kluis/content "$(env GIT_AUTHOR_NAME=kluis GIT_AUTHOR_EMAIL=content GIT_COMMITTER_NAME=kluis \
-		GIT_COMMITTER_EMAIL=content git -C "$CR" commit-tree -m 'kluis content' "$t")"
+	content_set "$t"
 	rm -f "$idx"
 }
 # tree_edit BASE PATH=OID | PATH=MODE:OID | PATH=- ...: BASE's tree changed; its id
@@ -339,14 +347,16 @@ make_archive() {
 		"$EXPORTER" "$(git -C "$repo" rev-parse main)" "$(git -C "$repo" rev-list --count main)" \
 		"$(git -C "$repo" rev-list --count refs/kluis/access 2>/dev/null || echo 0)" \
 		"$(git -C "$repo" log -1 --format='%(trailers:key=Kluis-Seq,valueonly)' main | sed '/^$/d')" \
-		"$(git -C "$repo" ls-tree -d --name-only main:entries 2>/dev/null | while read -r s; do git -C "$repo" ls-tree -d --name-only "main:entries/$s"; done | wc -l)" <<'PY'
+		"$(git -C "$repo" ls-tree -d --name-only main:entries 2>/dev/null | while read -r s; do git -C "$repo" ls-tree -d --name-only "main:entries/$s"; done | wc -l)" \
+		"$(git -C "$repo" rev-parse -q --verify refs/kluis/access || true)" <<'PY'
 import hashlib, json, os, sys
-src, dst, bundle, exporter, head, commits, reads, seq, entries = sys.argv[1:]
+src, dst, bundle, exporter, head, commits, reads, seq, entries, access_head = sys.argv[1:]
 m = json.load(open(src))
 m["exporter"] = exporter
 b = open(bundle, "rb").read()
 m.update(bundle_sha256=hashlib.sha256(b).hexdigest(), bundle_size=len(b), head=head,
-         commits=int(commits), reads=int(reads), checkpoint_seq=int(seq or 0), entries=int(entries))
+         commits=int(commits), reads=int(reads), checkpoint_seq=int(seq or 0), entries=int(entries),
+         transfer_commit=head, access_head=access_head or "0" * 40, access_count=int(reads))
 open(dst, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 	gpg --batch --quiet --yes --pinentry-mode loopback --passphrase '' -u "$EXPORTER" --detach-sign --armor \
@@ -552,10 +562,7 @@ c_F09() {
 
 # ---- 4. refs/kluis/content ----
 # content_set TREE: refs/kluis/content becomes one parentless commit of TREE
-content_set() {
-	G update-ref refs/kluis/content "$(env GIT_AUTHOR_NAME=kluis GIT_AUTHOR_EMAIL=content GIT_COMMITTER_NAME=kluis \
-		GIT_COMMITTER_EMAIL=content git -C "$CR" commit-tree -m 'kluis content' "$1")"
-}
+
 def F10 "a plaintext blob added to refs/kluis/content"
 c_F10() {
 	printf 'klare tekst, BSN 123456782\n' >"$T_WORK/plain.txt"
