@@ -60,6 +60,8 @@ secret_home "$OPDR"
 OH=$REPLY                      # the importer: the opdrachtgever's secret key only
 
 # ---- the honest dossier (V0, open) and its transfer archive (A0) ----
+# the keys are a few seconds older than the dossier: a backdated signature (F35) needs room
+sleep 3
 init_dossier "$D"
 R0=$(repo_of "$D")
 K() { expect_exit 0 k "$@"; }
@@ -757,7 +759,7 @@ c_F35() {
 	SIGCHECK=0
 	created=$(gpg --batch --with-colons --list-keys "$MEDEW" | awk -F: '$1 == "pub" { print $6; exit }')
 	pt=$(ctime_of main)
-	[ "$pt" -gt $((created + 1)) ] || fail "F35: the parent is not dated after the key's creation (test precondition)"
+	[ "$pt" -gt $((created + 1)) ] || fail "F35: the parent ($pt) is not dated after the key's creation ($created) (test precondition)"
 	raw_add | land "$MEDEW" $(((created + pt) / 2))
 }
 def F36 "a signature made two days after the commit's own time"

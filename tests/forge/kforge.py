@@ -292,6 +292,12 @@ def rechain(repo, olds, new_base, head_map=None, keep_time=False, as_=None):
             pt = pc.who()[2] if pc.who() else 0
             if not keep_time and c.who() and c.who()[2] < pt:
                 c.set_time(pt)
+        if c.trailer("Kluis-Action") == "transfer" and c.trailer("Kluis-Access-Head") is not None:
+            # a handover vouches for the read log as it stands where it is replayed
+            acc = repo.rev("refs/kluis/access")
+            cnt = repo.git("rev-list", "--count", acc).decode().strip() if acc else "0"
+            c.set_trailer("Kluis-Access-Head", acc or "0" * 40)
+            c.set_trailer("Kluis-Access-Count", cnt)
         signer = oc.who()[1] if oc.who() else None
         if as_ is not None:                 # replayed as another role holder
             role, signer = as_
