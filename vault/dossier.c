@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAIN_REF "refs/heads/main"
 #define CONTENT_REF "refs/kluis/content"
@@ -496,14 +497,21 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 	/* Kluis-Seq numbers the commits, so a signed head also vouches for the history's length */
 	if (d->has_head && kluis_trailer_get(git_commit_message(d->head_commit), "Kluis-Seq", seq, sizeof(seq)))
 		next_seq = strtoull(seq, NULL, 10) + 1;
-	/* never dated before the parent: another vault's clock may run ahead of ours, within what
-	 * the verifier tolerates (beyond it, refuse rather than write what verify refuses) */
-	if (d->has_head && (int64_t)git_commit_time(d->head_commit) > now) {
-		if ((int64_t)git_commit_time(d->head_commit) > now + KLUIS_CLOCK_TOLERANCE) {
-			err = kluis_error_set(KLUIS_ESTATE, "the last commit of '%s' is dated more than an hour ahead of this machine's clock; set the clock right (NTP) and try again", d->id);
+	/* never dated, nor signed, before the parent (FORMATS, "Commit objects"): another vault's
+	 * clock may run a little ahead of ours; wait that out, and refuse a clock that is behind
+	 * by more than a short wait, rather than write what verify refuses */
+	if (d->has_head && (int64_t)git_commit_time(d->head_commit) >= now) {
+		int64_t ahead = (int64_t)git_commit_time(d->head_commit) - now;
+		if (ahead > KLUIS_CLOCK_WAIT) {
+			err = kluis_error_set(KLUIS_ESTATE, "the last commit of '%s' is dated %lld s ahead of this machine's clock; set the clock right (NTP) and try again",
+					      d->id, (long long)ahead);
 			goto cleanup;
 		}
-		now = (int64_t)git_commit_time(d->head_commit);
+		if (ahead > 0)
+			sleep((unsigned)ahead);
+		now = kluis_now();
+		if (now < (int64_t)git_commit_time(d->head_commit))
+			now = (int64_t)git_commit_time(d->head_commit);
 	}
 	if ((err = kluis_buf_printf(&msg, "%s\n\n%sKluis-Seq: %llu\n", subject, trailers, next_seq)) < 0 ||
 	    (err = kluis_repo_commit(d->repo, &main_tree_id, d->has_head ? &d->head : NULL, kluis_role_name(t->role),

@@ -84,10 +84,14 @@ int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f);
 
 /*
  * How far apart two clocks may be (seconds): a signature's time and its commit's, a commit and
- * the verifier's clock, two vaults'. kluis never dates a commit before its parent: it takes the
- * parent's time when its own clock is behind, and refuses to write when it is behind by more.
+ * the verifier's clock, a read and the head it read.
  */
 #define KLUIS_CLOCK_TOLERANCE (3600)
+/*
+ * How long a writer waits for its clock to pass its parent's time (a commit is never signed
+ * before its parent): a vault whose clock is behind by more is told to set it right.
+ */
+#define KLUIS_CLOCK_WAIT (60)
 
 /* Commit message helpers. */
 int kluis_trailer_get(const char *message, const char *key, char *out, size_t outlen);

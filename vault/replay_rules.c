@@ -969,6 +969,8 @@ int kluis_replay_commit(replay *r, const git_oid *oid)
 	}
 	if (r->started && c.time < r->time)
 		kluis_rfinding(r, oid, "dated before its parent");
+	if (r->started && c.sigtime < r->time)
+		kluis_rfinding(r, oid, "signed before its parent's time (a backdated signature?)");
 	if (c.time > kluis_now() + KLUIS_CLOCK_TOLERANCE)
 		kluis_rfinding(r, oid, "dated in the future");
 	if (c.ntr == 0 || strcmp(c.tr[0].key, "Kluis-Action") != 0 || kluis_action_parse(c.tr[0].value, &s.action) < 0 ||

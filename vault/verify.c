@@ -239,9 +239,9 @@ cleanup:
  * The keyring to verify with: GNUPGHOME's public keys, plus for an imported dossier the keys
  * its archive carried (kept in ID.git/kluis-keys), so it verifies for its whole retention.
  */
-static int dossier_keyring(kluis_vault *vault, kluis_dossier *d, kluis_keyring **own, kluis_keyring **kr)
+static int dossier_keyring(kluis_vault *vault, const char *dpath, kluis_keyring **own, kluis_keyring **kr)
 {
-	char *dir = kluis_path_join(d->path, "kluis-keys"), *path;
+	char *dir = kluis_path_join(dpath, "kluis-keys"), *path;
 	DIR *dd = dir ? opendir(dir) : NULL;
 	struct dirent *de;
 	kluis_buf data = KLUIS_BUF_INIT;
@@ -274,10 +274,10 @@ static int dossier_keyring(kluis_vault *vault, kluis_dossier *d, kluis_keyring *
 	return err;
 }
 
-static int load_dossier_trust(kluis_dossier *d, char ***out, size_t *n)
+static int load_dossier_trust(const char *dpath, char ***out, size_t *n)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
-	char *path = kluis_path_join(d->path, "kluis-trust"), *line, *save = NULL, fpr[41], **grown;
+	char *path = kluis_path_join(dpath, "kluis-trust"), *line, *save = NULL, fpr[41], **grown;
 	int err;
 
 	*out = NULL;
@@ -302,7 +302,8 @@ static int load_dossier_trust(kluis_dossier *d, char ***out, size_t *n)
 
 int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_opts *opts, kluis_verify_report *rep)
 {
-	kluis_dossier *d = NULL;
+	git_repository *repo = NULL;
+	char *dpath = NULL;
 	kluis_keyring *kr;
 	kluis_checkpoint cp;
 	kluis_verify_opts o = *opts;
@@ -316,11 +317,25 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	int err, cp_err = KLUIS_ENOTFOUND;
 
 	memset(rep, 0, sizeof(*rep));
-	if ((err = kluis_dossier_open(&d, vault, id)) < 0 || (err = dossier_keyring(vault, d, &own_kr, &kr)) < 0)
+	/* the repository only: whatever its head holds is for the replay to judge */
+	if (!kluis_id_valid(id)) {
+		err = kluis_error_set(KLUIS_EINVAL, "'%s' is not a dossier id ([a-z0-9-], 1 to 64 characters)", id);
+		goto cleanup;
+	}
+	if (asprintf(&dpath, "%s/%s.git", vault->dossiers, id) < 0) {
+		dpath = NULL;
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	if (!kluis_path_exists(dpath)) {
+		err = kluis_error_set(KLUIS_ENOTFOUND, "no dossier '%s' in vault %s (kluis list shows them)", id, vault->root);
+		goto cleanup;
+	}
+	if ((err = kluis_repo_open(&repo, dpath)) < 0 || (err = dossier_keyring(vault, dpath, &own_kr, &kr)) < 0)
 		goto cleanup;
 	if (!o.ntrust) {
 		/* an imported dossier keeps the trust root it was imported under */
-		if (load_dossier_trust(d, &dtrust, &ndtrust) == 0 && ndtrust) {
+		if (load_dossier_trust(dpath, &dtrust, &ndtrust) == 0 && ndtrust) {
 			o.trust = (const char *const *)dtrust;
 			o.ntrust = ndtrust;
 		} else {
@@ -339,11 +354,11 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	if (cp_err < 0 && cp_err != KLUIS_ENOTFOUND)
 		snprintf(cp_msg, sizeof(cp_msg), "%s", kluis_error_last());
 	state_path = kluis_replay_state_path(vault->root, id);
-	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(d->repo, id, kr, &o, state_path, rep)) < 0)
+	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(repo, id, kr, &o, state_path, rep)) < 0)
 		goto cleanup;
 	/* the head must descend from the checkpoint */
 	memset(&v, 0, sizeof(v));
-	v.repo = d->repo;
+	v.repo = repo;
 	v.kr = kr;
 	v.opts = &o;
 	v.rep = rep;
@@ -363,6 +378,7 @@ cleanup:
 	kluis_keyring_free(own_kr);
 	kluis_strings_free(dtrust, ndtrust);
 	free(state_path);
-	kluis_dossier_free(d);
+	free(dpath);
+	git_repository_free(repo);
 	return err;
 }

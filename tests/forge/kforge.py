@@ -292,6 +292,9 @@ def rechain(repo, olds, new_base, head_map=None, keep_time=False, as_=None):
             pt = pc.who()[2] if pc.who() else 0
             if not keep_time and c.who() and c.who()[2] < pt:
                 c.set_time(pt)
+        ap = c.trailer("Kluis-Approves")
+        if ap is not None and ap in m:      # an approval names the commit that added its entry
+            c.set_trailer("Kluis-Approves", m[ap])
         if c.trailer("Kluis-Action") == "transfer" and c.trailer("Kluis-Access-Head") is not None:
             # a handover vouches for the read log as it stands where it is replayed
             acc = repo.rev("refs/kluis/access")

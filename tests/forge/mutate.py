@@ -23,6 +23,11 @@ LIMITS (not mutated, because public keys alone cannot tell): the values (oid, sh
 of a pointer that a later rewrap replaced. The rewrap removes the old ciphertext from the
 repository (as an erase does), so nothing is left to hash; only the pointer's form can be
 checked, and its form mutations (a line deleted or duplicated, the header changed) still run.
+Also not changed, being what a signer says of plaintext only readers see: a pointer's `plain`
+commitment (every reader checks it: show, export, inzage, verify --deep), the Kluis-Kind of an
+add (one of the kinds; the kind inside the encrypted metadata is the reader's to see) and a
+read record's Kluis-Purpose (the reader's own code, any [a-z0-9-]). A read record's time moved
+one second later is free only for the newest record (the next may be of the same second).
 
 The mutations are enumerated in a fixed order, then sampled with a fixed seed down to --max,
 so a run is reproducible; --budget (seconds) stops early and says so.
@@ -162,6 +167,7 @@ def message_mutations(ctx, c):
     out.append(("subject change", s_change))
     tr = c.trailers()
     for i, (k, v) in enumerate(tr):
+        skip_change = k in ("Kluis-Kind", "Kluis-Purpose")   # see LIMITS
         def t_change(cc, i=i):
             t = cc.trailers()
             t[i] = (t[i][0], other_words(ctx, t[i][1]) if t[i][1] is not None else "x")
@@ -195,6 +201,8 @@ def message_mutations(ctx, c):
             cc.set_trailers(t)
             return cc
         for name, fn in (("change", t_change), ("key", t_key), ("delete", t_del), ("duplicate", t_dup), ("move", t_move)):
+            if name == "change" and skip_change:
+                continue
             out.append(("trailer %s #%d %s" % (k, i, name), fn))
     return out
 
@@ -211,7 +219,7 @@ def blob_lines_mutations(ctx, path, oid, live=True):
     out = []
     for i, line in enumerate(lines):
         for name in ("change", "delete", "duplicate"):
-            if name == "change" and not live and lines[0] == "kluis-pointer 1" and i > 0:
+            if name == "change" and lines[0].startswith("kluis-pointer ") and ((not live and i > 0) or line.startswith("plain ")):
                 continue
             def mk(name=name, i=i):
                 ls = list(lines)
@@ -372,6 +380,8 @@ def main():
     for i, oid in enumerate(achain):
         c = Commit(repo.read(oid)[1])
         for label, fn in header_mutations(ctx, c) + message_mutations(ctx, c):
+            if label == "time+1" and i != len(achain) - 1:
+                continue   # see LIMITS
             muts.append(("access#%d" % (i + 1), label, ("access", i), fn))
     total = len(muts)
     rnd = random.Random(args.seed)
