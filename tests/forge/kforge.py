@@ -434,8 +434,7 @@ def main(argv):
         repo = Repo(argv[2])
         old, new = argv[3], argv[4]
         olds = repo.rev_list("%s..refs/heads/main" % old)
-        head, m = rechain(repo, olds, new)
-        m[old] = new
+        head, m = rechain(repo, olds, new, head_map={old: new})
         acc = remap_access(repo, m)
         print(head)
         print(acc or "")

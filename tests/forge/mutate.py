@@ -405,8 +405,7 @@ def main():
                     nskip += 1
                     continue
                 new = write_commit(repo, signed(nc, oc.who()[1]))
-                head, m = rechain(repo, chain[i + 1:], new)
-                m[chain[i]] = new
+                head, m = rechain(repo, chain[i + 1:], new, head_map={chain[i]: new})
                 acc = remap_access(repo, m)
                 repo.set_ref("refs/heads/main", head)
                 if acc:
