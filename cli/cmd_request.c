@@ -17,7 +17,8 @@ static const char usage[] =
 	"       kluis request ID done REQUEST [-m NOTE]\n"
 	"       kluis request ID list [--json]\n\n"
 	"The register of the klant's requests: inzage (P10.2), correction and erasure (P11.3) must be\n"
-	"answered within four weeks of receipt. 'add' records one (medewerker or directie) and prints\n"
+	"answered within four weeks of receipt. 'add' records one (medewerker or directie; after the\n"
+	"transfer, the opdrachtgever, who then holds the dossier) and prints\n"
 	"its id; 'done' records the answer; 'list' shows each with its deadline and warns on stderr\n"
 	"about overdue ones (listing decrypts the register: the read is logged, purpose 'register').\n";
 

@@ -275,9 +275,40 @@ int kluis_roles_keys(const kluis_roles *r, unsigned mask, const char ***out, siz
 	return 0;
 }
 
+static unsigned held_action_roles(kluis_action a)
+{
+	switch (a) {
+	case KLUIS_ACT_ADD:
+	case KLUIS_ACT_CORRECT:
+	case KLUIS_ACT_ERASE:
+		return KLUIS_ROLE_OPDRACHTGEVER;
+	case KLUIS_ACT_STATEMENT:
+		return KLUIS_ROLE_KLANT;
+	case KLUIS_ACT_ACCESS:
+		return KLUIS_ROLES_READING;
+	default:
+		return 0;
+	}
+}
+
+static int authorize(const kluis_roles *r, const char *fpr, kluis_action a, unsigned allowed, unsigned *role_out);
+
 int kluis_roles_authorize(const kluis_roles *r, const char *fpr, kluis_action a, unsigned *role_out)
 {
-	unsigned held = kluis_roles_of(r, fpr), allowed = kluis_action_roles(a), bit;
+	return authorize(r, fpr, a, kluis_action_roles(a), role_out);
+}
+
+int kluis_roles_authorize_held(const kluis_roles *r, const char *fpr, kluis_action a, unsigned *role_out)
+{
+	if (!held_action_roles(a))
+		return kluis_error_set(KLUIS_EACCESS, "the dossier was transferred to the opdrachtgever, who holds it now: no %s any more "
+						      "(requests, corrections, erasures and the klant's statements only)", kluis_action_name(a));
+	return authorize(r, fpr, a, held_action_roles(a), role_out);
+}
+
+static int authorize(const kluis_roles *r, const char *fpr, kluis_action a, unsigned allowed, unsigned *role_out)
+{
+	unsigned held = kluis_roles_of(r, fpr), bit;
 	char who[128], has[128];
 
 	for (bit = 1; bit <= KLUIS_ROLE_AUDITOR; bit <<= 1)

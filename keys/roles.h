@@ -88,4 +88,12 @@ int kluis_roles_keys(const kluis_roles *r, unsigned mask, const char ***out, siz
  */
 int kluis_roles_authorize(const kluis_roles *r, const char *fpr, kluis_action a, unsigned *role_out);
 
+/*
+ * The same for a dossier held by the opdrachtgever after its transfer (W7: it keeps the
+ * dossier ten years and answers the klant, P10-P13): the opdrachtgever records requests
+ * (add), corrections and erasures; the klant may still add a statement (W6b); every reading
+ * role may read; nothing else is done to a held dossier.
+ */
+int kluis_roles_authorize_held(const kluis_roles *r, const char *fpr, kluis_action a, unsigned *role_out);
+
 #endif

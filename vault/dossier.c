@@ -55,7 +55,7 @@ int kluis_dossier_file_parse(kluis_dossier_file *f, const char *text, size_t len
 				return kluis_error_set(KLUIS_EVERIFY, "dossier file: '%s' is not a dossier id", val);
 			snprintf(f->id, sizeof(f->id), "%s", val);
 		} else if (strcmp(key, "state") == 0) {
-			if (strcmp(val, "open") && strcmp(val, "closed"))
+			if (strcmp(val, "open") && strcmp(val, "closed") && strcmp(val, "transferred"))
 				return kluis_error_set(KLUIS_EVERIFY, "dossier file: unknown state '%s'", val);
 			snprintf(f->state, sizeof(f->state), "%s", val);
 		} else if (strcmp(key, "created") == 0) {
@@ -128,7 +128,15 @@ int kluis_dossier_reload(kluis_dossier *d)
 	if ((err = kluis_repo_read_path(d->repo, d->head_tree, "roles", &text)) < 0)
 		goto cleanup;
 	kluis_roles_dispose(&d->roles);
-	err = kluis_roles_parse(&d->roles, (const char *)text.ptr, text.len);
+	if ((err = kluis_roles_parse(&d->roles, (const char *)text.ptr, text.len)) < 0)
+		goto cleanup;
+	/* a transferred dossier is the opdrachtgever's to hold (W7): other rules apply */
+	{
+		kluis_dossier_file f;
+		if ((err = kluis_dossier_file_load(d, &f)) < 0)
+			goto cleanup;
+		d->held = strcmp(f.state, "transferred") == 0;
+	}
 cleanup:
 	kluis_buf_dispose(&text);
 	return err;
@@ -287,7 +295,7 @@ int kluis_txn_begin(kluis_txn **out, kluis_dossier *d, kluis_action action)
 	/* the head may have moved while we waited for the lock */
 	if (d->has_head && (err = kluis_dossier_reload(d)) < 0)
 		goto fail;
-	if ((err = kluis_roles_authorize(&d->roles, t->actor, action, &t->role)) < 0)
+	if ((err = (d->held ? kluis_roles_authorize_held : kluis_roles_authorize)(&d->roles, t->actor, action, &t->role)) < 0)
 		goto fail;
 	if ((err = kluis_vault_take_signer(d->vault, &t->signer)) < 0)
 		goto fail;

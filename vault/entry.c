@@ -374,7 +374,14 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 		goto cleanup;
 	if ((err = kluis_dossier_file_load(d, &st)) < 0)
 		goto cleanup;
-	if (strcmp(st.state, "open") != 0 && action != KLUIS_ACT_STATEMENT) {
+	if (d->held) {
+		/* held by the opdrachtgever (W7): it records the klant's requests and corrections */
+		for (i = 0; action == KLUIS_ACT_ADD && i < n; i++)
+			if (!in[i].kind || strcmp(in[i].kind, "request") != 0) {
+				err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' was transferred: it takes only the klant's requests (kluis request), corrections and statements", d->id);
+				goto cleanup;
+			}
+	} else if (strcmp(st.state, "open") != 0 && action != KLUIS_ACT_STATEMENT) {
 		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' is %s: no new entries (only the klant's statements and reads)", d->id, st.state);
 		goto cleanup;
 	}

@@ -30,6 +30,7 @@ struct kluis_dossier {
 	git_commit *head_commit;
 	git_tree *head_tree;
 	kluis_roles roles;
+	bool held;      /* transferred: held by the opdrachtgever (dossier file state `transferred`) */
 };
 
 /* The actor's signer: the one prepared early if any, else a new one. Caller frees it. */

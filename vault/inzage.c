@@ -577,7 +577,8 @@ int kluis_inzage_authorize(kluis_dossier *d, const char *what, unsigned *role)
 
 	if ((err = kluis_vault_actor(d->vault, &actor)) < 0)
 		return err;
-	held = kluis_roles_of(&d->roles, actor) & KLUIS_ROLES_INZAGE;
+	/* after the transfer the opdrachtgever holds the dossier and answers the klant (W7, P10) */
+	held = kluis_roles_of(&d->roles, actor) & (KLUIS_ROLES_INZAGE | (d->held ? KLUIS_ROLE_OPDRACHTGEVER : 0));
 	if (!held) {
 		kluis_roles_mask_describe(KLUIS_ROLES_INZAGE, who, sizeof(who));
 		return kluis_error_set(KLUIS_EACCESS, "only the %s of dossier '%s' may ask for %s; key %.16s is none of them", who, d->id,

@@ -459,14 +459,17 @@ static void only(rstep *s, bool dossier, bool roles, bool info, bool entries)
 		kluis_rfinding(s->r, &s->c->oid, "changes entry %s in a %s", s->ch.v[0].id, kluis_action_name(s->action));
 }
 
+/* Whether the dossier's phase allows the action: open, closed, or held (transferred: only
+ * what kluis_roles_authorize_held allows, checked with the signer). */
 static bool state_allows(rstep *s, bool open, bool closed)
 {
-	bool is_open = strcmp(s->r->file.state, "open") == 0;
+	const char *st = s->r->file.state;
+	bool ok = strcmp(st, "open") == 0 ? open : strcmp(st, "closed") == 0 ? closed : strcmp(st, "transferred") == 0;
 
-	if ((is_open && open) || (!is_open && closed))
-		return true;
-	kluis_rfinding(s->r, &s->c->oid, "a %s in a %s dossier", kluis_action_name(s->action), s->r->file.state);
-	return false;
+	if (!ok)
+		kluis_rfinding(s->r, &s->c->oid, "a %s is not allowed in a dossier that is %s%s", kluis_action_name(s->action), st,
+			       s->action == KLUIS_ACT_TRANSFER ? " (only a closed dossier is handed over)" : "");
+	return ok;
 }
 
 /* add, statement, correct, consent: new entry directories, nothing else. */
@@ -527,6 +530,8 @@ static void act_entries(rstep *s)
 	if (!kind || !kluis_strings_has(kinds, sizeof(kinds) / sizeof(kinds[0]) - 1, kind) ||
 	    (s->action == KLUIS_ACT_ADD && (strcmp(kind, "statement") == 0 || strcmp(kind, "correction") == 0 || strcmp(kind, "consent") == 0)))
 		kluis_rfinding(r, &c->oid, "Kluis-Kind '%s' is not a kind an %s writes", kind ? kind : "", kluis_action_name(s->action));
+	if (r->transferred && s->action == KLUIS_ACT_ADD && kind && strcmp(kind, "request") != 0)
+		kluis_rfinding(r, &c->oid, "a held dossier takes only the klant's requests as new entries, not a %s", kind);
 	if ((s->action == KLUIS_ACT_CORRECT || s->action == KLUIS_ACT_CONSENT) && nnamed != 1)
 		kluis_rfinding(r, &c->oid, "a %s adds exactly one entry", kluis_action_name(s->action));
 
@@ -859,7 +864,19 @@ static void act_transfer(rstep *s)
 	char *end = NULL;
 
 	state_allows(s, false, true);
-	only(s, false, false, false, false);
+	only(s, true, false, false, false);
+	{
+		kluis_dossier_file f;
+		if (s->dossier_same)
+			kluis_rfinding(r, &s->c->oid, "a transfer that does not mark the dossier file transferred");
+		else if (read_dossier_file(r, &s->c->oid, s->tree, &f) == 0) {
+			if (strcmp(f.id, r->file.id) || f.created != r->file.created || f.retention_years != r->file.retention_years ||
+			    f.closed != r->file.closed || strcmp(f.state, "transferred"))
+				kluis_rfinding(r, &s->c->oid, "a transfer may change the dossier file's state to transferred only");
+			else
+				r->file = f;
+		}
+	}
 	want(&s->w, "Kluis-Action", "transfer");
 	want(&s->w, "Kluis-Role", kluis_role_name(s->role));
 	if (kluis_roles_keys(&r->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &n) == 0)
@@ -963,10 +980,6 @@ int kluis_replay_commit(replay *r, const git_oid *oid)
 		kluis_rfinding(r, oid, "not the child of the commit before it");
 		goto cleanup;
 	}
-	if (r->transferred) {
-		kluis_rfinding(r, oid, "a commit after the transfer: the dossier left this organisation");
-		goto cleanup;
-	}
 	if (r->started && c.time < r->time)
 		kluis_rfinding(r, oid, "dated before its parent");
 	if (r->started && c.sigtime < r->time)
@@ -993,7 +1006,8 @@ int kluis_replay_commit(replay *r, const git_oid *oid)
 	}
 	/* authority: the roles before the commit decide, and the signer acts in the one role it holds */
 	if (s.action != KLUIS_ACT_INIT) {
-		if (kluis_roles_authorize(&r->roles, c.signer, s.action, &s.role) < 0) {
+		/* held by the opdrachtgever after the transfer: its own, narrower rules (W7) */
+		if ((r->transferred ? kluis_roles_authorize_held : kluis_roles_authorize)(&r->roles, c.signer, s.action, &s.role) < 0) {
 			kluis_rfinding(r, oid, "%s", kluis_error_last());
 			goto cleanup;
 		}

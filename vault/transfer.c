@@ -104,8 +104,22 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	for (i = 0; i < nopdr; i++)
 		if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
 			goto cleanup;
-	if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0 ||
-	    (err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0)
+		goto cleanup;
+	/* from the transfer on the dossier is the opdrachtgever's to hold: its state says so */
+	{
+		kluis_dossier_file f;
+		kluis_buf text = KLUIS_BUF_INIT;
+		if ((err = kluis_dossier_file_load(d, &f)) == 0) {
+			snprintf(f.state, sizeof(f.state), "transferred");
+			if ((err = kluis_dossier_file_format(&f, &text)) == 0)
+				err = kluis_txn_put(t, "dossier", text.ptr, text.len);
+		}
+		kluis_buf_dispose(&text);
+		if (err < 0)
+			goto cleanup;
+	}
+	if ((err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
 		goto cleanup;
 	/* the commit reloaded the roles: the fingerprints must point into the new copy */
 	free(opdr);

@@ -325,8 +325,9 @@ static int check_transfer_commit(kluis_checked_archive *a, git_commit *head, git
 		err = kluis_error_set(KLUIS_EVERIFY, "cannot read the dossier file at the transfer: %s", kluis_error_last());
 		goto cleanup;
 	}
-	if (strcmp(f.state, "closed") != 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' is %s at its transfer, not closed: only a closed dossier is handed over", a->dossier, f.state);
+	if (strcmp(f.state, "transferred") != 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' is %s at its transfer: only a closed dossier is handed over, its transfer marking it transferred",
+				      a->dossier, f.state);
 		goto cleanup;
 	}
 	snprintf(count, sizeof(count), "%zu", ma->access_count);

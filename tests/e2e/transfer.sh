@@ -818,9 +818,9 @@ mirror_of() { # NAME BUNDLE -> $REPLY: a stock git mirror clone of BUNDLE
 	git clone -q --mirror "$2" "$T_WORK/mr/$1" 2>/dev/null
 	REPLY=$T_WORK/mr/$1
 }
-forge() { # REPO PARENT SIGNER SUBJECT TRAILERS -> the id of a commit on PARENT's tree signed by SIGNER
+forge() { # REPO PARENT SIGNER SUBJECT TRAILERS [TREE] -> the id of a commit on TREE (else PARENT's tree) signed by SIGNER
 	GIT_AUTHOR_NAME=medewerker GIT_AUTHOR_EMAIL=$3 GIT_COMMITTER_NAME=medewerker GIT_COMMITTER_EMAIL=$3 \
-		git -C "$1" commit-tree -S"$3" -p "$2" -m "$4" -m "$5" "$(git -C "$1" rev-parse "$2^{tree}")"
+		git -C "$1" commit-tree -S"$3" -p "$2" -m "$4" -m "$5" "$(git -C "$1" rev-parse "${6:-$2}^{tree}")"
 }
 seq_of() { trailer_of "$1" "$2" Kluis-Seq; }
 # `kluis verify --bundle` shares the checks: an auditor (public keys only) is refused too
@@ -886,7 +886,7 @@ orig_transfer_trailers() { # OPDRACHTGEVER -> the original transfer's trailers w
 }
 mirror_of to-opdr "$X/dossier.bundle"
 M=$REPLY
-git -C "$M" update-ref refs/heads/main "$(forge "$M" main~1 "$MEDEW" "transfer -" "$(orig_transfer_trailers "$OPDR")")"
+git -C "$M" update-ref refs/heads/main "$(forge "$M" main~1 "$MEDEW" "transfer -" "$(orig_transfer_trailers "$OPDR")" main)"
 copy_of to-opdr
 rebundle "$M" "$REPLY"
 consistent "$M" "$REPLY" "$MEDEW"
@@ -895,7 +895,7 @@ expect_exit 0 env GNUPGHOME="$OH" KLUIS_VAULT="$T_ROOT/fvault" "$KLUIS" import "
 pass "control: the transfer commit made again by stock git (signed by the medewerker, naming the opdrachtgever) imports"
 mirror_of to-outsider "$X/dossier.bundle"
 M=$REPLY
-git -C "$M" update-ref refs/heads/main "$(forge "$M" main~1 "$MEDEW" "transfer -" "$(orig_transfer_trailers "$OUTSIDER")")"
+git -C "$M" update-ref refs/heads/main "$(forge "$M" main~1 "$MEDEW" "transfer -" "$(orig_transfer_trailers "$OUTSIDER")" main)"
 copy_of to-outsider
 rebundle "$M" "$REPLY"
 consistent "$M" "$REPLY" "$MEDEW"
