@@ -29,6 +29,8 @@
 #define KLUIS_CONTENT_REF "refs/kluis/content"
 #define KLUIS_ACCESS_REF "refs/kluis/access"
 
+typedef struct rsigs rsigs;
+
 /* An entry of the state. */
 typedef struct {
 	char id[KLUIS_ENTRY_ID_LEN + 1];
@@ -67,6 +69,10 @@ typedef struct {
 	git_oid *missing;       /* ciphertext ids absent when introduced (a finding if still named at the end) */
 	git_oid *missing_at;
 	size_t nmissing;
+
+	/* signatures checked ahead (replay_sigs.c) for main's commits in order */
+	rsigs *sigs;
+	size_t sig_next;
 
 	/* per-run caches */
 	struct rkeyids {
@@ -154,6 +160,15 @@ int kluis_replay_resume(replay *r);
  */
 void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *old_head, const git_oid *from, size_t from_count,
 			  git_oid *access_head, size_t *count);
+
+/* replay_sigs.c: signatures checked ahead on worker threads (see there) */
+
+/* Start checking the signatures of chain[0..n) ahead (*out NULL: no workers, for a short run). */
+int kluis_rsigs_start(rsigs **out, git_repository *repo, kluis_keyring *kr, const git_oid *chain, size_t n);
+/* The verdict on chain[i] == oid, waiting for it: true with *err 0 (signer, *t set) or the
+ * error (kluis_error_last), as kluis_pgp_verify_detached gave it; false when s has none. */
+bool kluis_rsigs_take(rsigs *s, const git_oid *oid, size_t i, char signer[41], int64_t *t, int *err);
+void kluis_rsigs_stop(rsigs *s);
 
 /* replay_state.c: the verifier's own checkpoint */
 

@@ -964,7 +964,6 @@ int kluis_replay_commit(replay *r, const git_oid *oid)
 	rstep s;
 	rcommit c;
 	kluis_roles next = { NULL, 0 };
-	git_commit *gc = NULL;
 	size_t before = r->rep->nfindings;
 	const char *seq;
 	int err = -1;
@@ -1017,7 +1016,7 @@ int kluis_replay_commit(replay *r, const git_oid *oid)
 		}
 	}
 	/* the tree against the parent's */
-	if (git_commit_lookup(&gc, r->repo, oid) < 0 || git_tree_lookup(&s.tree, r->repo, &c.tree) < 0 ||
+	if (git_tree_lookup(&s.tree, r->repo, &c.tree) < 0 ||
 	    (r->started && git_tree_lookup(&s.ptree, r->repo, &r->tree) < 0)) {
 		const git_error *e = git_error_last();
 		kluis_rfinding(r, oid, "tree object missing or unreadable: %s", e && e->message ? e->message : "not found");
@@ -1066,7 +1065,6 @@ cleanup:
 	wanted_dispose(&s.w);
 	git_tree_free(s.tree);
 	git_tree_free(s.ptree);
-	git_commit_free(gc);
 	kluis_rcommit_dispose(&c);
 	return err;
 }

@@ -201,8 +201,11 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 	rep->incremental = resumed;
 	rep->total_commits = (size_t)r.seq + n;
 	kluis_pgp_quiet_begin(kr);
+	kluis_rsigs_start(&r.sigs, repo, kr, chain, n);
 	for (i = 0; i < n && complete; i++)
 		complete = kluis_replay_commit(&r, &chain[i]) == 0;
+	kluis_rsigs_stop(r.sigs);
+	r.sigs = NULL;
 	kluis_pgp_quiet_end(kr);
 	if (!complete) {
 		if (i < n)
