@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # bench/verify.sh - how fast `kluis verify` checks a long history, beside stock
 # `git log --show-signature` on the same repository, and what re-verifying after one new
-# commit costs (the verified-state cache).
+# commit costs (a run resumed from the verifier's own checkpoint).
 #
 # Builds (or reuses) one dossier of N commits on main: `kluis init` by the directie, then N-1
 # single `kluis add` commands by the medewerker (one 4 KB note each, so N commits, one entry
 # each). Then, in one run, with an auditor's keyring (public keys only, ownertrust imported so
 # stock git prints "Good signature" with no warnings):
 #
-#   (a) kluis verify ID --full         everything, no cache                  (VERIFY_RUNS times)
+#   (a) kluis verify ID --full         the whole replay, from the root         (VERIFY_RUNS times)
 #   (b) git log --show-signature main   stock git, one gpg process per commit (VERIFY_GIT_RUNS)
-#   (c) kluis verify ID                 after one new `kluis add`, cache warm (VERIFY_INC_RUNS)
+#   (c) kluis verify ID                 after one new `kluis add`, resumed      (VERIFY_INC_RUNS)
 #   (d) kluis verify ID                 nothing new since the last run (the floor of (c))
 #   (e) kluis --version                 process start-up alone
 #   (f) kluis verify ID                 as (c), but the page cache dropped first (the worst
@@ -85,7 +85,7 @@ if [ ! -f "$VDIR/keys.env" ]; then
 fi
 . "$VDIR/keys.env"
 export GNUPGHOME=$G
-export HOME=$VDIR/home XDG_CACHE_HOME=$VDIR/home/.cache   # the verify cache, private to this run
+export HOME=$VDIR/home XDG_CACHE_HOME=$VDIR/home/.cache   # the verifier's own checkpoint, private to this run
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 cp "$KLUIS" "$VDIR/kluis"   # a rebuild during the run changes nothing
 K=$VDIR/kluis
@@ -166,7 +166,6 @@ kv >/dev/null 2>&1 || { echo "bench: kluis verify refuses the dossier" >&2; exit
 for ((r = 1; r <= INC_RUNS; r++)); do
 	"$K" --vault "$V" --as "$F2" add "$ID" - <"$VDIR/note" >/dev/null 2>"$VDIR/add.err" ||
 		{ echo "bench: kluis add failed: $(cat "$VDIR/add.err")" >&2; exit 1; }
-	sleep 3   # past the verifier's 2 s ctime slack, as a real re-verification later would be
 	timed "$S/inc" kv --json
 	inc=$(jq -r '.dossiers[0].incremental' "$VDIR/out")
 	checked=$(jq -r '.dossiers[0].checked' "$VDIR/out")
@@ -182,7 +181,6 @@ drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
 for ((r = 1; r <= COLD_RUNS; r++)); do
 	"$K" --vault "$V" --as "$F2" add "$ID" - <"$VDIR/note" >/dev/null 2>"$VDIR/add.err" ||
 		{ echo "bench: kluis add failed: $(cat "$VDIR/add.err")" >&2; exit 1; }
-	sleep 3
 	drop_caches
 	timed "$S/cold" kv --json
 	[ "$(jq -r '.dossiers[0].incremental' "$VDIR/out")" = true ] ||
