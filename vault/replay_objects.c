@@ -274,10 +274,10 @@ void kluis_rcontent_check(replay *r)
 		for (j = 0; j < git_tree_entrycount(shard); j++) {
 			const git_tree_entry *e = git_tree_entry_byindex(shard, j);
 			const char *name = git_tree_entry_name(e);
-			git_tree_entry_id(e);
+			git_oid named;
 			snprintf(hex, sizeof(hex), "%s%s", sn, name);
 			if (git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB || strlen(name) != 38 || !hex_lower(name, 38) ||
-			    strcmp(hex, git_oid_tostr_s(git_tree_entry_id(e))) != 0) {
+			    git_oid_fromstr(&named, hex) < 0 || !git_oid_equal(&named, git_tree_entry_id(e))) {
 				kluis_rfinding(r, NULL, "refs/kluis/content: '%s/%s' is not a ciphertext object under its own id", sn, name);
 				goto cleanup;
 			}

@@ -229,7 +229,7 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 			goto cleanup;
 	}
 	/* a clean run is the next one's starting point; a run with a finding keeps the last clean one */
-	if (use_state && rep->nfindings == 0)
+	if (use_state && rep->nfindings == 0 && !(resumed && n == 0 && reads == from_reads && git_oid_equal(&access_head, &from_access)))
 		kluis_replay_state_save(&r, state_path, &access_head, reads);
 	err = 0;
 cleanup:
