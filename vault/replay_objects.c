@@ -177,7 +177,8 @@ static int expected_content(replay *r, git_oid **out, size_t *n)
 			git_oid_cpy(&v[k++], &r->entries[i].body);
 		}
 	}
-	qsort(v, k, sizeof(*v), oid_cmp);
+	if (k)
+		qsort(v, k, sizeof(*v), oid_cmp);
 	*out = v;
 	*n = k;
 	return 0;
@@ -292,7 +293,8 @@ void kluis_rcontent_check(replay *r)
 		git_tree_free(shard);
 		shard = NULL;
 	}
-	qsort(have, nhave, sizeof(*have), oid_cmp);
+	if (nhave)
+		qsort(have, nhave, sizeof(*have), oid_cmp);
 	if (expected_content(r, &want, &nwant) < 0)
 		goto cleanup;
 	for (a = b = 0; a < nwant || b < nhave;) {
@@ -312,7 +314,7 @@ void kluis_rcontent_check(replay *r)
 	}
 	/* a ciphertext absent when its commit was replayed, and still named: lost */
 	for (i = 0; i < r->nmissing; i++)
-		if (bsearch(&r->missing[i], want, nwant, sizeof(*want), oid_cmp))
+		if (nwant && bsearch(&r->missing[i], want, nwant, sizeof(*want), oid_cmp))
 			kluis_rfinding(r, &r->missing_at[i], "ciphertext object %s is missing (%s)", git_oid_tostr(hex, sizeof(hex), &r->missing[i]),
 				       owner_of(r, &r->missing[i]));
 cleanup:

@@ -29,7 +29,7 @@ static int entry_cmp(const void *key, const void *elem)
 
 rentry *kluis_rentry_find(replay *r, const char *id)
 {
-	return bsearch(id, r->entries, r->nentries, sizeof(rentry), entry_cmp);
+	return r->nentries ? bsearch(id, r->entries, r->nentries, sizeof(rentry), entry_cmp) : NULL;
 }
 
 static rentry *entry_insert(replay *r, const char *id)
