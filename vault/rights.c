@@ -3,8 +3,10 @@
  *
  * Erasure keeps the signed history valid (SPEC invariant 3): the signed tree only ever held
  * pointers, so removing the ciphertext from refs/kluis/content and from the object store
- * leaves every signature, `git fsck`, `gc`, `bundle` and `clone` intact; the entry's
- * directory keeps a signed `erased` record naming what was removed and why (basis).
+ * leaves every signature, `git fsck`, `gc`, `bundle` and `clone` intact, whatever maintenance
+ * ran before (a purge that repacks also drops the commit-graph, multi-pack index, bitmaps and
+ * reverse indexes that name what left); the entry's directory keeps a signed `erased` record
+ * naming what was removed and why (basis).
  *
  * A rewrap re-encrypts the same plaintext to a new set of readers: it checks each object
  * against its commitment before re-encrypting it, refuses the rewrap when one does not
