@@ -10,7 +10,9 @@
 #   kb_now              wall clock in microseconds, no fork ($EPOCHREALTIME)
 #   kb_median           median of the numbers on stdin (one a line)
 #   kb_kluis            the kluis binary ($KLUIS, else build/kluis beside this directory),
-#                       copied into KB_DIR once so a rebuild mid-run changes nothing
+#                       copied into KB_DIR once so a rebuild mid-run changes nothing; says so
+#                       when it is not a test build (KLUIS_NO_FSYNC, which the set-up of
+#                       verify.sh and parts.sh use, exists only in a test build)
 #   kb_machine          one paragraph describing the machine and tool versions
 #   kb_fsprobe DIR      median ms to create and write one 4.5 KB file in DIR (200 files): on
 #                       this machine's journal-less ext4, mass deletions in the last minutes
@@ -86,8 +88,12 @@ kb_kluis() {
 	# a private copy in KB_DIR (after kb_setup), so a rebuild during the run cannot change
 	# the binary under measurement; prints its path
 	if [ ! -x "$KLUIS" ]; then
-		echo "bench: no kluis binary at $KLUIS (build it: cmake -S $KB_ROOT -B $KB_ROOT/build && cmake --build $KB_ROOT/build)" >&2
+		echo "bench: no kluis binary at $KLUIS (build it: bash scripts/bootstrap.sh bench)" >&2
 		return 1
+	fi
+	# a test build (cmake -DKLUIS_TEST_SEAMS=ON) holds the switch's name; a release has none
+	if ! strings "$KLUIS" | grep -x KLUIS_NO_FSYNC >/dev/null; then
+		echo "bench: $KLUIS is not a test build: KLUIS_NO_FSYNC does nothing there, so set-ups that use it fsync (slower) and parts.sh's no-fsync line measures fsyncs; build with -DKLUIS_TEST_SEAMS=ON (bootstrap.sh bench does)" >&2
 	fi
 	if [ -n "${KB_DIR:-}" ] && [ -d "$KB_DIR" ]; then
 		if [ ! -x "$KB_DIR/kluis" ]; then

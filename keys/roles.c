@@ -151,7 +151,7 @@ int kluis_roles_parse(kluis_roles *out, const char *text, size_t len)
 	kluis_roles r = { NULL, 0 };
 	char line[256], name[64], fpr[128];
 	size_t pos = 0, lineno = 0;
-	unsigned role;
+	unsigned role = 0; /* set by kluis_role_parse; gcc -O2 cannot see it (maybe-uninitialized) */
 	int err = 0;
 
 	while (pos < len) {

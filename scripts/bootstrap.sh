@@ -3,7 +3,7 @@
 #
 #   bash scripts/bootstrap.sh demo    install, build, run `kluis demo`
 #   bash scripts/bootstrap.sh test    install, build, run every test (also under ASan+UBSan
-#                                     and valgrind)
+#                                     and valgrind, and a Release build with warnings as errors)
 #   bash scripts/bootstrap.sh bench   install, build, and the peers the benchmarks run beside
 #                                     (pass, GNU time, strace); then see docs/PERFORMANCE.md
 #
@@ -39,6 +39,12 @@ build() { # build DIR [cmake args...]
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$dir" -j"$(nproc)"
 }
+# What users run: none of the tests' switches (KLUIS_NOW and the like), no tests, warnings
+# not errors (a newer compiler's new warning must not stop a user's build). The test build:
+# the switches, the tests, warnings as errors. Every setting is given, so a build directory
+# configured one way before is not left half the other.
+USER_BUILD=(-DKLUIS_TEST_SEAMS=OFF -DBUILD_TESTING=OFF -DKLUIS_WERROR=OFF -DKLUIS_SANITIZE=OFF)
+TEST_BUILD=(-DKLUIS_TEST_SEAMS=ON -DBUILD_TESTING=ON -DKLUIS_WERROR=ON)
 
 case "$mode" in
   bench) install_deps "${DEPS[@]}" "${BENCH_DEPS[@]}" ;;
@@ -46,24 +52,27 @@ case "$mode" in
 esac
 case "$mode" in
   demo)
-    build build
+    build build "${USER_BUILD[@]}"
     ./build/kluis demo
     ;;
   test)
     start=$(date +%s)
-    build build
-    echo "== tests (release build)"
+    build build "${TEST_BUILD[@]}" -DKLUIS_SANITIZE=OFF
+    # release/seams (label release) also builds the Release type, -Werror, switches off, into
+    # build/release, and checks it obeys none of the switches and runs kluis demo
+    echo "== tests (test build; and a Release build as users build it)"
     (cd build && ctest --output-on-failure -j2 -LE valgrind)
     echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-    build build-asan -DKLUIS_SANITIZE=ON
+    build build-asan "${TEST_BUILD[@]}" -DKLUIS_SANITIZE=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-       ctest --output-on-failure -j2 -LE valgrind)
+       ctest --output-on-failure -j2 -LE 'valgrind|release')
     echo "== tests under valgrind"
     (cd build && ctest --output-on-failure -L valgrind)
     echo "bootstrap: all tests passed in $(( $(date +%s) - start )) s"
     ;;
   bench)
-    build build
+    # the benchmarks' set-up uses KLUIS_NO_FSYNC (bench/lib.sh): a test build, without its tests
+    build build "${TEST_BUILD[@]}" -DBUILD_TESTING=OFF -DKLUIS_SANITIZE=OFF
     echo "bootstrap: built; run the benchmarks as docs/PERFORMANCE.md says, e.g. KB_N=200 bench/add.sh"
     ;;
   *)

@@ -11,6 +11,8 @@
 #   KLUIS_VAULT       a fresh, empty vault directory (not yet created: init creates it)
 #   T_WORK            a scratch directory for the test's own files
 #   HOME              a scratch home, so nothing reads or writes the real ~/.local/share/kluis
+#   no KLUIS_NOW, KLUIS_NO_FSYNC, KLUIS_THREADS, KLUIS_GPG or KLUIS_KEY from the caller; and a
+#   check that KLUIS is a test build (the only one that obeys them; T_RELEASE=1 skips it)
 #   an EXIT trap that kills the gpg-agent of every home made here and removes every temp dir
 #
 # Helpers:
@@ -115,7 +117,15 @@ T_WORK=$T_ROOT/w
 mkdir -p "$T_WORK" "$T_ROOT/home"
 export HOME=$T_ROOT/home
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-unset KLUIS_KEY KLUIS_NO_FSYNC 2>/dev/null || true
+# the test build's switches (vault/util.h, KLUIS_SEAM) are set per command by the test that
+# needs one (env KLUIS_NOW=... "$KLUIS" ...), never left over from the caller's shell
+unset KLUIS_KEY KLUIS_NO_FSYNC KLUIS_NOW KLUIS_THREADS KLUIS_GPG 2>/dev/null || true
+# they exist only in a test build (cmake -DKLUIS_TEST_SEAMS=ON): a release binary would fail
+# the tests that set the clock for a reason that is not theirs. tests/release/seams.sh, which
+# checks a release, sets T_RELEASE=1.
+if [ -z "${T_RELEASE:-}" ] && ! strings "$KLUIS" | grep -x KLUIS_NOW >/dev/null; then
+	fail "$KLUIS is not a test build (it obeys no KLUIS_NOW): configure with -DKLUIS_TEST_SEAMS=ON"
+fi
 T_OUT=$T_ROOT/stdout
 T_ERR=$T_ROOT/stderr
 

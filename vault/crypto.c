@@ -20,10 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The gpg binary: $KLUIS_GPG, else the first `gpg` on PATH. */
+/* The gpg binary: the first `gpg` on PATH (a test build: $KLUIS_GPG first). */
 static char *find_gpg(void)
 {
-	const char *env = getenv("KLUIS_GPG"), *path = getenv("PATH");
+	const char *env = KLUIS_SEAM("KLUIS_GPG"), *path = getenv("PATH");
 	char *copy, *dir, *save = NULL, *found = NULL;
 
 	if (env && *env)
@@ -75,7 +75,7 @@ int kluis_crypto_init(bool public_only)
 	 */
 	gpg = find_gpg();
 	if (!gpg)
-		return kluis_error_set(KLUIS_ECRYPTO, "gpg not found on PATH (install gnupg, or set KLUIS_GPG)");
+		return kluis_error_set(KLUIS_ECRYPTO, "gpg not found on PATH (install gnupg)");
 	gpgme_set_global_flag("disable-gpgconf", "1");
 	gpgme_set_global_flag("gpg-name", gpg);
 	free(gpg);
@@ -90,7 +90,7 @@ int kluis_crypto_init(bool public_only)
 
 bool kluis_threads_enabled(void)
 {
-	const char *env = getenv("KLUIS_THREADS");
+	const char *env = KLUIS_SEAM("KLUIS_THREADS");
 
 	return !(env && strcmp(env, "0") == 0);
 }

@@ -16,8 +16,8 @@
 
 /*
  * Whether kluis may overlap gpg processes with its own work on background threads (default
- * yes; KLUIS_THREADS=0 runs everything on one thread, e.g. under valgrind, whose fork of a
- * threaded process can fail gpgme's double fork).
+ * yes; in a test build KLUIS_THREADS=0 runs everything on one thread, e.g. under valgrind,
+ * whose fork of a threaded process can fail gpgme's double fork).
  */
 bool kluis_threads_enabled(void);
 

@@ -595,7 +595,7 @@ int kluis_inzage_report(kluis_dossier *d, kluis_inzage_format format, kluis_lang
 	kluis_dossier_contents c;
 	json_t *m = NULL;
 	out_t o;
-	unsigned role;
+	unsigned role = 0; /* set by kluis_inzage_authorize; gcc -O2 cannot see it (maybe-uninitialized) */
 	int err;
 
 	memset(&c, 0, sizeof(c));

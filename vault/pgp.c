@@ -496,7 +496,7 @@ static int quiet_depth, quiet_saved = -1;
 
 void kluis_pgp_stderr_quiet(kluis_keyring *kr, bool on)
 {
-	if (kr->devnull < 0 || getenv("KLUIS_RNP_LOG"))
+	if (kr->devnull < 0 || KLUIS_SEAM("KLUIS_RNP_LOG"))
 		return;
 	pthread_mutex_lock(&quiet_lock);
 	if (on && quiet_depth++ == 0) {

@@ -3,8 +3,10 @@
  *
  * Erasure keeps the signed history valid (SPEC invariant 3): the signed tree only ever held
  * pointers, so removing the ciphertext from refs/kluis/content and from the object store
- * leaves every signature, `git fsck`, `gc`, `bundle` and `clone` intact; the entry's
- * directory keeps a signed `erased` record naming what was removed and why (basis).
+ * leaves every signature, `git fsck`, `gc`, `bundle` and `clone` intact, whatever maintenance
+ * ran before (a purge that repacks also drops the commit-graph, multi-pack index, bitmaps and
+ * reverse indexes that name what left); the entry's directory keeps a signed `erased` record
+ * naming what was removed and why (basis).
  *
  * A rewrap re-encrypts the same plaintext to a new set of readers: it checks each object
  * against its commitment before re-encrypting it, refuses the rewrap when one does not
@@ -16,6 +18,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,8 +264,98 @@ cleanup:
 
 /* ---- erasure ---- */
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static bool is_pack_or_idx(const char *path)
+{
+	return has_suffix(path, ".pack") || has_suffix(path, ".idx");
+}
+
+/*
+ * Remove what git's maintenance derived from the object store and that names objects a
+ * repack drops: the commit-graph (one file, or a chain in commit-graphs/) lists the old
+ * content commits, which leave with the old packs, and stock `git fsck` fails (exit 16) on a
+ * graph naming a commit that is gone; the multi-pack index and its bitmap and reverse index
+ * name the old packs. All are optional caches: git works without them and its next gc or
+ * maintenance writes them again, from what is there then. Removed, not rewritten: rewriting
+ * needs stock git or libgit2's experimental writer, and a stale one is worse than none.
+ */
+static int drop_object_indexes(git_repository *repo)
+{
+	static const char *const files[] = {"objects/info/commit-graph", "objects/pack/multi-pack-index"};
+	char *path = NULL;
+	DIR *dir = NULL;
+	struct dirent *de;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (!(path = kluis_path_join(git_repository_path(repo), files[i])))
+			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		if (unlink(path) < 0 && errno != ENOENT)
+			err = kluis_error_set(KLUIS_EGENERIC, "cannot remove %s: %s", path, strerror(errno));
+		free(path);
+		path = NULL;
+		if (err < 0)
+			return err;
+	}
+	/* the multi-pack index's own bitmap and reverse index: multi-pack-index-<hash>.{bitmap,rev} */
+	if (!(path = kluis_path_join(git_repository_path(repo), "objects/pack")))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	dir = opendir(path);
+	while (dir && err == 0 && (de = readdir(dir)) != NULL)
+		if (strncmp(de->d_name, "multi-pack-index-", 17) == 0 && unlinkat(dirfd(dir), de->d_name, 0) < 0 && errno != ENOENT)
+			err = kluis_error_set(KLUIS_EGENERIC, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+	if (dir)
+		closedir(dir);
+	free(path);
+	if (err < 0)
+		return err;
+	/* a split commit-graph: commit-graph-chain and graph-<hash>.graph */
+	if (!(path = kluis_path_join(git_repository_path(repo), "objects/info/commit-graphs")))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if (kluis_path_exists(path) && kluis_rm_rf(path) < 0)
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot remove %s", path);
+	free(path);
+	return err;
+}
+
+/* objects/info/packs lists the packs for dumb HTTP clients (git update-server-info): when
+ * there is one, it lists the packs there are now */
+static int rewrite_info_packs(git_repository *repo, const char *packdir)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	char *path = NULL;
+	DIR *dir = NULL;
+	struct dirent *de;
+	int err = 0;
+
+	if (!(path = kluis_path_join(git_repository_path(repo), "objects/info/packs")))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if (!kluis_path_exists(path))
+		goto cleanup;
+	dir = opendir(packdir);
+	while (dir && err == 0 && (de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.' && has_suffix(de->d_name, ".pack"))
+			err = kluis_buf_printf(&text, "P %s\n", de->d_name);
+	if (err == 0 && (err = kluis_buf_printf(&text, "\n")) == 0)
+		err = kluis_file_write_atomic(path, text.ptr, text.len);
+cleanup:
+	if (dir)
+		closedir(dir);
+	kluis_buf_dispose(&text);
+	free(path);
+	return err;
+}
+
 /* Remove objects from the object store: loose files, and any pack that holds them (by
- * repacking what is still reachable and deleting the old packs). */
+ * repacking what is still reachable and deleting the old packs, and what git's maintenance
+ * derived from them). */
 static int purge_objects(git_repository *repo, const git_oid *oids, size_t n)
 {
 	git_odb *odb = NULL;
@@ -321,9 +414,19 @@ static int purge_objects(git_repository *repo, const git_oid *oids, size_t n)
 		err = kluis_git_fail(KLUIS_EGENERIC, "cannot repack the dossier");
 		goto cleanup;
 	}
+	/* first what names objects in the old packs (multi-pack index, bitmaps, reverse indexes,
+	 * commit-graph), then the packs: a stock git reading meanwhile never finds an index
+	 * naming a pack or commit that is gone */
+	if ((err = drop_object_indexes(repo)) < 0)
+		goto cleanup;
 	for (i = 0; i < nold; i++)
-		if (strstr(old[i], git_oid_tostr_s(git_packbuilder_hash(pb))) == NULL)
+		if (strstr(old[i], git_oid_tostr_s(git_packbuilder_hash(pb))) == NULL && !is_pack_or_idx(old[i]))
 			unlink(old[i]);
+	for (i = 0; i < nold; i++)
+		if (strstr(old[i], git_oid_tostr_s(git_packbuilder_hash(pb))) == NULL && is_pack_or_idx(old[i]))
+			unlink(old[i]);
+	if ((err = rewrite_info_packs(repo, packdir)) < 0)
+		goto cleanup;
 	/* check with a fresh object store: this one still caches the packs just deleted */
 	{
 		git_repository *fresh = NULL;

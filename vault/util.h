@@ -36,7 +36,19 @@ void kluis_wipe(void *p, size_t len);
 /* Wipe a NUL-terminated string and free it. NULL-safe. */
 void kluis_free_secret_str(char *s);
 
-/* Current time (UTC seconds); KLUIS_NOW=<epoch> overrides it for reproducible tests. */
+/*
+ * A test seam: the environment switch NAME, read only in a test build (cmake
+ * -DKLUIS_TEST_SEAMS=ON). In the build users run it is NULL, a constant, so the switch's code
+ * and even its name are compiled out: no environment can move a release's clock or turn off
+ * its fsyncs. NAME must be a string literal.
+ */
+#ifdef KLUIS_TEST_SEAMS
+#define KLUIS_SEAM(name) getenv(name)
+#else
+#define KLUIS_SEAM(name) ((const char *)NULL)
+#endif
+
+/* Current time (UTC seconds); in a test build KLUIS_NOW=<epoch> sets it (KLUIS_SEAM). */
 int64_t kluis_now(void);
 /* "2026-11-22T10:15:00Z" into out (at least 21 bytes). */
 void kluis_time_iso(int64_t t, char out[21]);

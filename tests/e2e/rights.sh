@@ -455,7 +455,7 @@ pass "kluis verify --full --json: ok, no findings (the erasures are recognized a
 # stock git still works with the dossier
 git -C "$R" bundle create "$T_WORK/erase.bundle" --all >/dev/null 2>"$T_WORK/bundle.err" ||
 	fail "stock git bundle create --all fails after the erase: $(head -3 "$T_WORK/bundle.err")"
-git bundle verify "$T_WORK/erase.bundle" >/dev/null 2>&1 || fail "stock git bundle verify refuses the bundle"
+git -C "$R" bundle verify "$T_WORK/erase.bundle" >/dev/null 2>&1 || fail "stock git bundle verify refuses the bundle"
 git clone -q --mirror "$T_WORK/erase.bundle" "$T_WORK/from-bundle.git" 2>"$T_WORK/clone.err" ||
 	fail "stock git clone of the bundle fails: $(head -3 "$T_WORK/clone.err")"
 git clone -q --no-local --mirror "$R" "$T_WORK/clone.git" 2>"$T_WORK/clone.err" ||
