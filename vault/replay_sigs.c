@@ -90,7 +90,7 @@ static void *work(void *arg)
 static size_t workers_for(size_t n)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *force = getenv("KLUIS_THREADS");  /* test seam: N workers for any run, 0 none */
+	const char *force = KLUIS_SEAM("KLUIS_THREADS");  /* N workers for any run, 0 none */
 
 	if (force && *force)
 		return (size_t)strtoul(force, NULL, 10) > 8 ? 8 : (size_t)strtoul(force, NULL, 10);
