@@ -266,10 +266,20 @@ assert_eq "$(signer_of "$R" main "$AUD")" "$VERT" "signer of the representative'
 expect_exit 0 k --as "$MEDEW" add k-cons --special health -m "na toestemming van de vertegenwoordiger"
 want=$(for f in "$KLANT" "$MEDEW" "$DIR"; do enc_keyid "$f"; done | sort -u)
 assert_eq "$(git -C "$R" cat-file blob "$(cipher_oid "$R" "$OUT" body)" | recipients_of)" "$want" "recipients of a health entry after the representative's consent"
-expect_exit 0 k --as "$VERT" consent k-cons withdraw --scope health --purpose "ingetrokken door de vertegenwoordiger"
-expect_exit 1 k --as "$MEDEW" add k-cons --special health -m "na intrekking door de vertegenwoordiger"
+# a withdrawal names the grant in force, found in the (encrypted) consent register: the
+# vertegenwoordiger holds no key to it (no reader), so his withdrawal is refused before anything
+# is decrypted, even with a GNUPGHOME that holds every reader's key, as this test's does (a
+# decryption by a non-reader could not be on record, invariant 6); the klant withdraws
+acc0=$(ref_of "$R" refs/kluis/access)
+h3=$(head_of "$R")
+expect_exit 1 k --as "$VERT" consent k-cons withdraw --scope health --purpose "ingetrokken door de vertegenwoordiger"
+assert_contains "$ERR" "consent register" "the vertegenwoordiger's refused withdrawal"
+assert_eq "$(head_of "$R")" "$h3" "main after the vertegenwoordiger's refused withdrawal"
+assert_eq "$(ref_of "$R" refs/kluis/access)" "$acc0" "read log after the vertegenwoordiger's refused withdrawal"
+expect_exit 0 k --as "$KLANT" consent k-cons withdraw --scope health --purpose "ingetrokken door de klant"
+expect_exit 1 k --as "$MEDEW" add k-cons --special health -m "na intrekking door de klant"
 expect_exit 1 k --as "$VERT" add k-cons -m "de vertegenwoordiger voegt toe"
-pass "P4: the directie adds a vertegenwoordiger; he grants and withdraws consent (signed, Kluis-Role: vertegenwoordiger) with effect; he may not add; he is no recipient"
+pass "P4: the directie adds a vertegenwoordiger; he grants consent (signed, Kluis-Role: vertegenwoordiger) with effect; he may not add; he is no recipient, so he cannot read the register to withdraw (refused, nothing written), the klant can"
 
 # a roles change rewraps: the withheld entry stays withheld, the released one stays released
 expect_exit 0 k --as "$DIR" roles k-cons --add medewerker "$MEDEW3" --remove "$MEDEW"
