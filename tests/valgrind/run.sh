@@ -13,7 +13,7 @@ export KLUIS_VAULT=$work/v HOME=$work XDG_CACHE_HOME=$work/cache
 # valgrind's fork of a multi-threaded process breaks gpgme's double fork now and then, so
 # the gpg work runs on one thread here (the threaded path runs under ASan in CI)
 export KLUIS_THREADS=0
-K=$(kt_key klant); M=$(kt_key medewerker); D=$(kt_key directie); O=$(kt_key opdrachtgever)
+K=$(kt_key klant); M=$(kt_key medewerker); D=$(kt_key directie); O=$(kt_key opdrachtgever); A=$(kt_key auditor)
 run() { "${VG[@]}" "$KLUIS" "$@"; }
 run --as "$D" init vg-1 --klant "$K" --medewerker "$M" --directie "$D" --opdrachtgever "$O" --traject "valgrind"
 head -c 20000 /dev/urandom >"$work/doc.bin"
@@ -37,7 +37,7 @@ run --as "$M" add vg-1 --special health -m "health note" >/dev/null
 run --as "$K" approve vg-1 "$id" 2>/dev/null
 run --as "$M" correct vg-1 "$id" -m "corrected" >/dev/null
 run --as "$D" erase vg-1 "$id" --reason "valgrind" 2>/dev/null
-run --as "$D" roles vg-1 --add auditor "$K" >/dev/null 2>&1
+run --as "$D" roles vg-1 --add auditor "$A" >/dev/null 2>&1  # a key of its own: one key, one role
 run verify vg-1 --full 2>/dev/null
 run --as "$M" verify vg-1 --deep 2>/dev/null
 # refusals take the error paths
