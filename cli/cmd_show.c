@@ -1,6 +1,7 @@
 /*
  * cmd_show.c - kluis show: decrypt one entry. The read is recorded (signed, on
- * refs/kluis/access) before any plaintext exists (SPEC invariant 6).
+ * refs/kluis/access) once the entry was decrypted and before any of it reaches the user
+ * (SPEC invariant 6): a refused decryption is no read (kluis_entry_show, vault.h).
  *
  * The body goes byte for byte to stdout or to --out FILE (created new, 0600, never
  * overwritten); the metadata summary goes to stderr, so `kluis show ... > x.pdf` works.
@@ -109,7 +110,8 @@ int cmd_show(kluis_cli *cli, int argc, char **argv)
 	}
 	/* to a terminal or as JSON we look at the content type first, so the body is buffered */
 	buffered = !out && (cli->json || isatty(STDOUT_FILENO));
-	err = kluis_entry_show(d, argv[optind + 1], purpose, &meta, buffered ? -1 : out ? fd : STDOUT_FILENO, &body);
+	/* --out: the temporary file gets its name only after the read is on record */
+	err = kluis_entry_show(d, argv[optind + 1], purpose, &meta, buffered ? -1 : out ? fd : STDOUT_FILENO, !buffered && !out, &body);
 	if (err < 0) {
 		rc = cli_fail(err);
 		goto cleanup;

@@ -297,6 +297,13 @@ int kluis_txn_begin(kluis_txn **out, kluis_dossier *d, kluis_action action)
 		goto fail;
 	if ((err = (d->held ? kluis_roles_authorize_held : kluis_roles_authorize)(&d->roles, t->actor, action, &t->role)) < 0)
 		goto fail;
+	/* a head dated further ahead than kluis_txn_commit waits is refused now, before anything
+	 * is encrypted into the object store */
+	if (d->has_head && (int64_t)git_commit_time(d->head_commit) - kluis_now() > KLUIS_CLOCK_WAIT) {
+		err = kluis_error_set(KLUIS_ESTATE, "the last commit of '%s' is dated %lld s ahead of this machine's clock; set the clock right (NTP) and try again",
+				      d->id, (long long)((int64_t)git_commit_time(d->head_commit) - kluis_now()));
+		goto fail;
+	}
 	if ((err = kluis_vault_take_signer(d->vault, &t->signer)) < 0)
 		goto fail;
 	*out = t;

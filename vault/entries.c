@@ -3,6 +3,7 @@
  *
  * Everything decrypted here is checked against its pointer's commitment (commitment.h)
  * before it is used: the info and each entry's metadata by digest, a body while it streams.
+ * The read is recorded after the decryptions it covers, never before a failed one.
  */
 #include "entries.h"
 #include "commitment.h"
@@ -104,8 +105,9 @@ int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	/* invariant 6: the read is on record before anything is decrypted */
-	if ((err = kluis_access_record(d, NULL, purpose)) < 0 || (err = kluis_history(d, &out->events, &out->nevents)) < 0)
+	if (purpose && !kluis_purpose_valid(purpose))
+		return kluis_error_set(KLUIS_EINVAL, "'%s' is not a purpose code", purpose);
+	if ((err = kluis_history(d, &out->events, &out->nevents)) < 0)
 		goto cleanup;
 	info = git_tree_entry_byname(d->head_tree, "info");
 	if (info && ((err = kluis_commitment_pointer_at(d->repo, d->head_tree, "info", &p)) < 0 ||
@@ -187,6 +189,17 @@ int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_
 		}
 		git_tree_free(dir);
 		dir = NULL;
+	}
+	/* invariant 6: on record once everything decrypted and matched, before the caller shows
+	 * any of it; the history is read again so the report lists this read too */
+	if (purpose) {
+		if ((err = kluis_access_record(d, NULL, purpose)) < 0)
+			goto cleanup;
+		kluis_events_free(out->events, out->nevents);
+		out->events = NULL;
+		out->nevents = 0;
+		if ((err = kluis_history(d, &out->events, &out->nevents)) < 0)
+			goto cleanup;
 	}
 	err = 0;
 cleanup:

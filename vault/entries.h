@@ -1,7 +1,8 @@
 /*
  * entries.h - reading a whole dossier at once, for the klant's rights: inzage (P10) and
- * portability (P12). One signed access record covers the whole read (purpose `inzage` or
- * `export`), written before anything is decrypted (invariant 6).
+ * portability (P12). One signed access record covers the whole read (purpose `inzage`,
+ * `export` or `register`), written once everything it covers was decrypted and matched its
+ * commitment, before any of it is delivered (invariant 6): a failed read leaves no record.
  */
 #ifndef KLUIS_ENTRIES_H
 #define KLUIS_ENTRIES_H
@@ -40,13 +41,17 @@ typedef struct {
 	kluis_buf info;           /* decrypted dossier info JSON (secret) */
 } kluis_dossier_contents;
 
-/* Log one read with `purpose`, then decrypt the info and every entry's metadata. */
+/*
+ * Decrypt the info and every entry's metadata, then log one read with `purpose` (the events
+ * then include it). purpose NULL: nothing is logged, for a caller that decrypts more (the
+ * bodies) and records the read itself once that succeeded (export).
+ */
 int kluis_dossier_read_all(kluis_dossier *d, const char *purpose, kluis_dossier_contents *out);
 void kluis_dossier_contents_dispose(kluis_dossier_contents *c);
 
 /*
  * Decrypt one entry's body into fd (fd >= 0) or else the secret buffer out, without a new
- * access record (the caller logged the read). meta is the entry's decrypted metadata (its
+ * access record (the caller records the read once it succeeded). meta is the entry's decrypted metadata (its
  * body_salt); the body is checked against its commitment as it streams: KLUIS_EVERIFY at
  * the end when it does not match, the bytes already written to fd for the caller to discard.
  */

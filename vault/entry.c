@@ -393,7 +393,7 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 		/* P8: a special category needs the klant's explicit consent in force, and reaches the
 		 * opdrachtgever only when that consent names it */
 		if (in[i].special) {
-			if ((err = kluis_consent_in_force(d, in[i].special, consent, &to_opdrachtgever)) < 0)
+			if ((err = kluis_consent_in_force(d, in[i].special, true, consent, &to_opdrachtgever)) < 0)
 				goto cleanup;
 			if (!consent[0]) {
 				err = kluis_error_set(KLUIS_EACCESS, "no consent in force for the special category '%s' (P8): record the klant's explicit consent first (kluis consent %s grant --scope %s --purpose ...)",
@@ -466,11 +466,19 @@ static void *decrypt_thread(void *arg)
 	return NULL;
 }
 
-/* The body's salt is in the metadata: wait for the metadata when the first body bytes come. */
+/*
+ * The body's salt is in the metadata: wait for the metadata when the first body bytes come.
+ * A streamed body's read is recorded here too: the salt is asked for before the first
+ * plaintext byte is hashed, and so before it is written (crypto.c's tap runs first).
+ */
 struct meta_wait {
 	struct decrypt_job *job;
 	pthread_t thread;
 	bool threaded;
+	kluis_dossier *d;
+	const char *purpose;
+	bool record;   /* record the read before the first byte is written */
+	bool recorded;
 };
 
 static int meta_joined(struct meta_wait *w)
@@ -487,9 +495,15 @@ static int salt_from_meta(void *ctx, unsigned char salt[KLUIS_SALT_LEN])
 	struct meta_wait *w = ctx;
 	int err;
 
-	if ((err = meta_joined(w)) < 0)
+	if ((err = meta_joined(w)) < 0 ||
+	    (err = kluis_commitment_body_salt(w->job->out->ptr, w->job->out->len, w->job->entry, salt)) < 0)
 		return err;
-	return kluis_commitment_body_salt(w->job->out->ptr, w->job->out->len, w->job->entry, salt);
+	if (w->record && !w->recorded) {
+		if ((err = kluis_access_record(w->d, w->job->entry, w->purpose)) < 0)
+			return err;
+		w->recorded = true;
+	}
+	return 0;
 }
 
 static int load_pointer(kluis_dossier *d, const char *path, kluis_pointer *p, git_blob **blob)
@@ -502,21 +516,26 @@ static int load_pointer(kluis_dossier *d, const char *path, kluis_pointer *p, gi
 }
 
 int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose, kluis_buf *meta,
-		     int body_fd, kluis_buf *body)
+		     int body_fd, bool body_live, kluis_buf *body)
 {
 	git_blob *meta_blob = NULL, *body_blob = NULL;
 	git_tree_entry *te = NULL;
+	kluis_buf held = KLUIS_SECRET_BUF_INIT;
 	kluis_pointer mp, bp;
 	struct decrypt_job job;
 	struct meta_wait wait;
 	const char *actor;
 	char dir[64], path[96];
+	bool hold;
 	int err, merr;
 
 	memset(&job, 0, sizeof(job));
 	memset(&wait, 0, sizeof(wait));
 	if (!kluis_entry_id_valid(entry_id))
 		return kluis_error_set(KLUIS_EINVAL, "'%s' is not an entry id (like 20261122T101500Z-3f9a; kluis log lists them)", entry_id);
+	/* what the record will refuse, refused before anything is decrypted */
+	if (!purpose || !kluis_purpose_valid(purpose))
+		return kluis_error_set(KLUIS_EINVAL, "--purpose '%s' must be a short code of [a-z0-9-] (e.g. begeleiding, inzage, rapportage), never prose", purpose ? purpose : "");
 	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 ||
 	    (err = kluis_roles_authorize(&d->roles, actor, KLUIS_ACT_ACCESS, NULL)) < 0)
 		return err;
@@ -535,27 +554,37 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 	snprintf(path, sizeof(path), "%s/body", dir);
 	if ((err = load_pointer(d, path, &bp, &body_blob)) < 0)
 		goto cleanup;
-	/* invariant 6: the read is on record before any plaintext exists */
-	if ((err = kluis_access_record(d, entry_id, purpose)) < 0)
-		goto cleanup;
+	/* invariant 6: recorded after the decryption, before the delivery (see vault.h) */
+	hold = body_fd >= 0 && body_live && (size_t)git_blob_rawsize(body_blob) <= KLUIS_SHOW_HOLD;
 	job.msg = git_blob_rawcontent(meta_blob);
 	job.len = (size_t)git_blob_rawsize(meta_blob);
 	job.p = &mp;
 	job.entry = entry_id;
 	job.out = meta;
 	wait.job = &job;
+	wait.d = d;
+	wait.purpose = purpose;
+	wait.record = body_fd >= 0 && body_live && !hold;
 	if (kluis_threads_enabled() && pthread_create(&wait.thread, NULL, decrypt_thread, &job) == 0)
 		wait.threaded = true;
 	else
 		decrypt_thread(&job);
 	err = kluis_commitment_decrypt_body(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), &bp, entry_id,
-					    salt_from_meta, &wait, body_fd, body);
+					    salt_from_meta, &wait, hold ? -1 : body_fd, hold ? &held : body);
 	merr = meta_joined(&wait);
 	if (err == 0)
 		err = merr;
-	if (err < 0)
+	if (err == 0 && !wait.recorded)
+		err = kluis_access_record(d, entry_id, purpose);
+	if (err == 0 && hold && kluis_fd_write_all(body_fd, held.ptr, held.len) < 0)
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot write the decrypted entry: %s", strerror(errno));
+	if (err < 0) {
 		kluis_buf_dispose(meta);
+		if (body_fd < 0 && body)
+			kluis_buf_dispose(body);
+	}
 cleanup:
+	kluis_buf_dispose(&held);
 	git_blob_free(meta_blob);
 	git_blob_free(body_blob);
 	return err;

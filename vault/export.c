@@ -7,7 +7,8 @@
  * KLUIS_THREADS=0 (valgrind) a body is decrypted into a secret buffer instead, written, and
  * wiped. Either way the body is checked against its signed commitment as it streams
  * (entries.c), and the sha256 and size of what was written must match the entry's metadata;
- * the zip is only renamed into place when every entry matched.
+ * the zip is only renamed into place when every entry matched, and after the read is on
+ * record (purpose `export`, invariant 6): its index lists the reads before this one.
  */
 #include "export.h"
 #include "libarchive.h"
@@ -394,7 +395,8 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 		return kluis_error_set(KLUIS_EEXISTS, "'%s' exists; kluis never overwrites a file: choose a new --out", path);
 	if ((err = kluis_file_temp_beside(path, &tmp, &fd)) < 0)
 		goto cleanup;
-	if ((err = kluis_dossier_read_all(d, "export", &c)) < 0 || (err = kluis_dossier_model(d, "export", role, &c, &model)) < 0)
+	/* the read is recorded below, once every body decrypted into the zip */
+	if ((err = kluis_dossier_read_all(d, NULL, &c)) < 0 || (err = kluis_dossier_model(d, "export", role, &c, &model)) < 0)
 		goto cleanup;
 	entries = json_object_get(model, "entries");
 	json_array_foreach(entries, i, e) {
@@ -446,6 +448,10 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 		goto cleanup;
 	}
 	fd = -1;
+	/* invariant 6: on record after every decryption succeeded, before the zip gets its name
+	 * (a failed export leaves no record; a crash here leaves only the temporary file) */
+	if ((err = kluis_access_record(d, NULL, "export")) < 0)
+		goto cleanup;
 	err = kluis_file_publish(tmp, path);
 cleanup:
 	if (z.a)

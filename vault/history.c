@@ -4,7 +4,9 @@
  * `kluis log` is built from commit metadata alone (SPEC invariant 5: the klant sees every
  * addition without anything being decrypted). Read records live on refs/kluis/access, a
  * separate signed linear chain, so reading never changes the dossier's own history
- * (invariant 6).
+ * (invariant 6). A record follows the decryption it names (a refused or failed one leaves
+ * none) and precedes the delivery of any of its plaintext; decryptions kluis makes for its
+ * own decisions are recorded too, each with its own purpose code.
  */
 #include "internal.h"
 #include "checkpoint.h"
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAIN_REF "refs/heads/main"
 #define ACCESS_REF "refs/kluis/access"
@@ -195,7 +198,13 @@ cleanup:
 	return err;
 }
 
-int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purpose)
+/*
+ * One read record. The caller has already decrypted, and checked against its commitment, what
+ * the record names, and delivers nothing before this returns 0 (invariant 6: a record means a
+ * plaintext was produced; a refused or failed decryption leaves none). lock_held: the caller
+ * (a write transaction) holds the dossier lock already.
+ */
+static int access_record(kluis_dossier *d, const char *entry_id, const char *purpose, bool lock_held)
 {
 	kluis_signer *signer = NULL;
 	git_treebuilder *tb = NULL;
@@ -205,7 +214,7 @@ int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purp
 	const char *actor;
 	unsigned role;
 	unsigned long long next_seq = 1;
-	int64_t when = kluis_now();
+	int64_t when = kluis_now(), prev_time = 0;
 	bool exists;
 	int lock = -1, err;
 
@@ -213,15 +222,14 @@ int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purp
 		return kluis_error_set(KLUIS_EINVAL, "--purpose '%s' must be a short code of [a-z0-9-] (e.g. begeleiding, inzage, rapportage), never prose", purpose ? purpose : "");
 	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 ||
 	    (err = kluis_roles_authorize(&d->roles, actor, KLUIS_ACT_ACCESS, &role)) < 0 ||
-	    (err = kluis_vault_take_signer(d->vault, &signer)) < 0 || (err = kluis_repo_lock(d->path, &lock)) < 0 ||
+	    (err = kluis_vault_take_signer(d->vault, &signer)) < 0 || (!lock_held && (err = kluis_repo_lock(d->path, &lock)) < 0) ||
 	    (err = kluis_repo_ref(d->repo, ACCESS_REF, &old, &exists)) < 0)
 		goto cleanup;
 	if (git_treebuilder_new(&tb, d->repo, NULL) < 0 || git_treebuilder_write(&tree, tb) < 0) {
 		err = kluis_git_fail(KLUIS_EGENERIC, "cannot build the access record");
 		goto cleanup;
 	}
-	/* Kluis-Seq numbers the reads, so the newest record vouches for the log's length; a record
-	 * is never dated before the one it follows (another vault's clock may run ahead) */
+	/* Kluis-Seq numbers the reads, so the newest record vouches for the log's length */
 	if (exists) {
 		git_commit *prev = NULL;
 		char seq[32] = "";
@@ -231,9 +239,25 @@ int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purp
 			goto cleanup;
 		}
 		next_seq = strtoull(seq, NULL, 10) + 1;
-		if ((int64_t)git_commit_time(prev) > when)
-			when = (int64_t)git_commit_time(prev);
+		prev_time = (int64_t)git_commit_time(prev);
 		git_commit_free(prev);
+	}
+	/* never dated, nor signed, before the record it follows (as kluis_txn_commit for the
+	 * history): another vault's clock may run a little ahead of ours; wait that out, and
+	 * refuse a clock that is behind by more than a short wait, rather than write what verify
+	 * refuses */
+	if (exists && prev_time >= when) {
+		int64_t ahead = prev_time - when;
+		if (ahead > KLUIS_CLOCK_WAIT) {
+			err = kluis_error_set(KLUIS_ESTATE, "the last read record of '%s' is dated %lld s ahead of this machine's clock; set the clock right (NTP) and try again",
+					      d->id, (long long)ahead);
+			goto cleanup;
+		}
+		if (ahead > 0)
+			sleep((unsigned)ahead);
+		when = kluis_now();
+		if (when < prev_time)
+			when = prev_time;
 	}
 	git_oid_tostr(head, sizeof(head), &d->head);
 	if ((err = kluis_buf_printf(&msg, "access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: %s\nKluis-Purpose: %s\nKluis-Head: %s\nKluis-Seq: %llu\n",
@@ -250,4 +274,14 @@ cleanup:
 	kluis_signer_free(signer);
 	kluis_buf_dispose(&msg);
 	return err;
+}
+
+int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purpose)
+{
+	return access_record(d, entry_id, purpose, false);
+}
+
+int kluis_access_record_locked(kluis_dossier *d, const char *entry_id, const char *purpose)
+{
+	return access_record(d, entry_id, purpose, true);
 }

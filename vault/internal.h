@@ -94,6 +94,10 @@ int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f);
  */
 #define KLUIS_CLOCK_WAIT (60)
 
+/* kluis_access_record for a caller that holds the dossier lock already (a write transaction
+ * that decrypts for its own decision, e.g. the consent register). */
+int kluis_access_record_locked(kluis_dossier *d, const char *entry_id, const char *purpose);
+
 /* Commit message helpers. */
 int kluis_trailer_get(const char *message, const char *key, char *out, size_t outlen);
 

@@ -67,19 +67,21 @@ static int entry_exists(kluis_dossier *d, const char *entry_id)
 
 /* ---- consent ---- */
 
-int kluis_consent_in_force(kluis_dossier *d, const char *scope, char consent_id[KLUIS_ENTRY_ID_LEN + 1], bool *to_opdrachtgever)
+int kluis_consent_in_force(kluis_dossier *d, const char *scope, bool lock_held, char consent_id[KLUIS_ENTRY_ID_LEN + 1],
+			   bool *to_opdrachtgever)
 {
 	kluis_event *ev = NULL;
 	kluis_buf meta = KLUIS_SECRET_BUF_INIT;
 	kluis_pointer p;
 	json_t *j = NULL;
+	const char *actor;
 	char dir[64], path[80];
-	size_t n = 0, i, k;
+	size_t n = 0, i, k, decrypted = 0;
 	int err;
 
 	consent_id[0] = '\0';
 	*to_opdrachtgever = false;
-	if ((err = kluis_history(d, &ev, &n)) < 0)
+	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 || (err = kluis_history(d, &ev, &n)) < 0)
 		return err;
 	for (i = 0; i < n; i++) {
 		if (ev[i].access || strcmp(ev[i].action, "consent") != 0)
@@ -87,6 +89,14 @@ int kluis_consent_in_force(kluis_dossier *d, const char *scope, char consent_id[
 		for (k = 0; k < ev[i].nentries; k++) {
 			if (entry_erased(d, ev[i].entries[k]))
 				continue;
+			/* the register is encrypted to the readers: only a reader's decryption can be
+			 * on record (invariant 6), whatever other keys this GNUPGHOME may hold */
+			if (!(kluis_roles_of(&d->roles, actor) & KLUIS_ROLES_READING)) {
+				err = kluis_error_set(KLUIS_EACCESS, "key %.16s holds no key to the consent register of '%s' (only its readers do): "
+								     "the klant or the medewerker records this",
+						      actor, d->id);
+				goto cleanup;
+			}
 			kluis_entry_dir(ev[i].entries[k], dir);
 			snprintf(path, sizeof(path), "%s/meta", dir);
 			char what[64];
@@ -94,6 +104,7 @@ int kluis_consent_in_force(kluis_dossier *d, const char *scope, char consent_id[
 			kluis_buf_dispose(&meta);
 			if ((err = pointer_at(d, path, &p)) < 0 || (err = decrypt_pointer(d, &p, what, &meta)) < 0)
 				goto cleanup;
+			decrypted++;
 			j = json_loadb((const char *)meta.ptr, meta.len, 0, NULL);
 			if (j && json_is_string(json_object_get(j, "scope")) &&
 			    strcmp(json_string_value(json_object_get(j, "scope")), scope) == 0) {
@@ -110,8 +121,16 @@ int kluis_consent_in_force(kluis_dossier *d, const char *scope, char consent_id[
 			j = NULL;
 		}
 	}
+	/* invariant 6: kluis read the register for its own decision; one record covers it, made
+	 * once every consent decrypted and matched */
 	err = 0;
+	if (decrypted)
+		err = lock_held ? kluis_access_record_locked(d, NULL, "toestemming") : kluis_access_record(d, NULL, "toestemming");
 cleanup:
+	if (err < 0) {
+		consent_id[0] = '\0';
+		*to_opdrachtgever = false;
+	}
 	json_decref(j);
 	kluis_buf_dispose(&meta);
 	kluis_events_free(ev, n);
@@ -152,6 +171,10 @@ static int check_representation(kluis_dossier *d)
 		err = kluis_error_set(KLUIS_EVERIFY, "the dossier info of '%s' is not valid JSON", d->id);
 		goto cleanup;
 	}
+	/* invariant 6: kluis read the date of birth for its own decision: on record before it
+	 * decides anything with it */
+	if ((err = kluis_access_record(d, NULL, "vertegenwoordiging")) < 0)
+		goto cleanup;
 	born = json_string_value(json_object_get(j, "birth_date"));
 	needed = json_is_true(json_object_get(j, "represented")) || (born && !kluis_age_at_least(born, 16, kluis_now()));
 	if (needed)
@@ -201,7 +224,7 @@ int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, cons
 	if (!grant) {
 		char in_force[KLUIS_ENTRY_ID_LEN + 1];
 		bool opdr;
-		if ((err = kluis_consent_in_force(d, scope, in_force, &opdr)) < 0)
+		if ((err = kluis_consent_in_force(d, scope, false, in_force, &opdr)) < 0)
 			goto cleanup;
 		if (!in_force[0]) {
 			err = kluis_error_set(KLUIS_ESTATE, "no consent for scope '%s' is in force in '%s': nothing to withdraw", scope, d->id);
@@ -648,7 +671,7 @@ cleanup:
 	return err;
 }
 
-static int rewrap_all(kluis_dossier *d, size_t *count)
+static int rewrap_all(kluis_dossier *d, size_t *count, bool *committed)
 {
 	kluis_txn *t = NULL;
 	kluis_buf trailers = KLUIS_BUF_INIT, meta = KLUIS_SECRET_BUF_INIT;
@@ -663,6 +686,7 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 	int err;
 
 	*count = 0;
+	*committed = false;
 	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_REWRAP)) < 0 ||
 	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLES_READING, &all, &nall)) < 0 ||
 	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLES_READING & ~KLUIS_ROLE_OPDRACHTGEVER, &limited, &nlimited)) < 0 ||
@@ -720,6 +744,7 @@ static int rewrap_all(kluis_dossier *d, size_t *count)
 	}
 	if ((err = kluis_txn_commit(t, "rewrap -", (const char *)trailers.ptr, NULL)) < 0)
 		goto cleanup;
+	*committed = true;
 	/* the old ciphertext, readable by the old set of keys, leaves the object store too */
 	err = purge_objects(d->repo, replaced.v, replaced.n);
 cleanup:
@@ -744,6 +769,7 @@ int kluis_roles_change(kluis_dossier *d, unsigned add_role, const char *add_fpr,
 	kluis_keyring *kr;
 	char fpr[41];
 	const char *actor;
+	bool committed = false;
 	int err;
 
 	*rewrapped = 0;
@@ -776,12 +802,15 @@ int kluis_roles_change(kluis_dossier *d, unsigned add_role, const char *add_fpr,
 		goto cleanup;
 	kluis_txn_free(t);
 	t = NULL;
-	/* the rewrap decrypts everything: one read on record, then one signed rewrap commit */
-	if (kluis_roles_of(&d->roles, actor) & KLUIS_ROLES_READING) {
-		if ((err = kluis_access_record(d, NULL, "rewrap")) < 0)
-			goto cleanup;
+	/* the rewrap decrypts everything: one signed rewrap commit, then one read on record
+	 * (invariant 6), once everything was decrypted, matched and re-encrypted; a rewrap that
+	 * failed before its commit decrypted nothing that left it */
+	err = rewrap_all(d, rewrapped, &committed);
+	if (committed && (kluis_roles_of(&d->roles, actor) & KLUIS_ROLES_READING)) {
+		int rerr = kluis_access_record(d, NULL, "rewrap");
+		if (err == 0)
+			err = rerr;
 	}
-	err = rewrap_all(d, rewrapped);
 cleanup:
 	kluis_roles_dispose(&roles);
 	kluis_buf_dispose(&text);

@@ -12,9 +12,12 @@
  * The consent in force for `scope` (a P8 category or "algemeen"): the latest grant or
  * withdrawal wins. consent_id is empty when none is in force; *to_opdrachtgever tells whether
  * it lets that category reach the opdrachtgever. Decrypts the consent register (the actor
- * must be a reader).
+ * must be a reader: KLUIS_EACCESS otherwise) and records that read (purpose `toestemming`)
+ * when there was a consent to decrypt; lock_held: the caller's transaction holds the
+ * dossier lock.
  */
-int kluis_consent_in_force(kluis_dossier *d, const char *scope, char consent_id[KLUIS_ENTRY_ID_LEN + 1], bool *to_opdrachtgever);
+int kluis_consent_in_force(kluis_dossier *d, const char *scope, bool lock_held, char consent_id[KLUIS_ENTRY_ID_LEN + 1],
+			   bool *to_opdrachtgever);
 
 /* Record a grant or withdrawal of consent as a signed, encrypted register entry. */
 int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, const char *scope, bool to_opdrachtgever,

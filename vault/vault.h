@@ -125,14 +125,25 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 int kluis_entry_input_check(const kluis_entry_input *in);
 
 /*
- * Decrypt one entry. Logs a signed access record first (invariant 6). The metadata (JSON)
- * goes into *meta (secret buffer); the body is written to body_fd when >= 0, else into
- * *body (secret buffer). Both are checked against their signed commitments (commitment.h):
- * a mismatch is KLUIS_EVERIFY, and a body written to body_fd is then already written, for
- * the caller to discard.
+ * Decrypt one entry. The metadata (JSON) goes into *meta (secret buffer); the body is written
+ * to body_fd when >= 0, else into *body (secret buffer). Both are checked against their signed
+ * commitments (commitment.h): a mismatch is KLUIS_EVERIFY.
+ *
+ * The read is recorded (kluis_access_record) only once the entry was decrypted, so a refused
+ * decryption (a key the entry is withheld from) logs nothing, and before any plaintext
+ * reaches the user:
+ *   - body_live false (a buffer, or a temporary file the caller gives its name only on
+ *     success): after the whole entry decrypted and matched; on any failure nothing is
+ *     recorded and the caller discards what was written to body_fd;
+ *   - body_live true (body_fd reaches the user as written, standard output): a body whose
+ *     ciphertext is at most KLUIS_SHOW_HOLD bytes is decrypted into wiped memory, checked,
+ *     recorded, then written; a larger one streams, recorded once its metadata matched and
+ *     its first plaintext byte exists, before that byte is written (a body mismatch is then
+ *     an error after the bytes).
  */
+#define KLUIS_SHOW_HOLD (16u << 20)
 int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose, kluis_buf *meta,
-		     int body_fd, kluis_buf *body);
+		     int body_fd, bool body_live, kluis_buf *body);
 
 /* ---- history ---- */
 
@@ -155,7 +166,13 @@ typedef struct {
 int kluis_history(kluis_dossier *d, kluis_event **events, size_t *n);
 void kluis_events_free(kluis_event *events, size_t n);
 
-/* Append a signed access record (who, which entry, when, why) to refs/kluis/access. */
+/*
+ * Append a signed access record (who, which entry or "-" for several, when, why) to
+ * refs/kluis/access. Call it after what it names was decrypted and checked, and before any of
+ * it is delivered: a record means a plaintext was produced (invariant 6). A record is never
+ * dated before the one it follows: a previous record up to KLUIS_CLOCK_WAIT s ahead of this
+ * clock is waited out, one further ahead is refused (KLUIS_ESTATE).
+ */
 int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purpose);
 
 /* Whether a purpose code is acceptable: [a-z0-9-]{1,40}. */

@@ -1,8 +1,10 @@
 /*
  * verify_deep.c - `kluis verify ID --deep` (see verify_deep.h).
  *
- * Invariants: every read is on record (signed, purpose `verify-deep`) before that entry's
- * first byte is decrypted; a body streams from gpg to /dev/null through the hash, never held
+ * Invariants: every read is on record (signed, purpose `verify-deep`): an entry's once its
+ * metadata (or erasure reason) decrypted and matched and its body was checked, the info's once
+ * it matched, so an object not encrypted to this key, or one whose decryption failed, is no
+ * read; nothing decrypted here leaves kluis (a body goes to /dev/null); a body streams from gpg to /dev/null through the hash, never held
  * whole; plaintext metadata lives only in wiped buffers. A problem with one object is a
  * finding and the walk goes on, so one run shows every mismatch.
  */
@@ -108,9 +110,6 @@ static int check_entry(struct deep *x, const char *id)
 	x->r->entries++;
 	kluis_entry_dir(id, dir);
 	snprintf(what, sizeof(what), "entry %s", id);
-	/* invariant 6: on record before the entry's first byte is decrypted */
-	if ((err = kluis_access_record(x->d, id, PURPOSE)) < 0)
-		return err;
 	snprintf(path, sizeof(path), "%s/erased", dir);
 	if (git_tree_entry_bypath(&te, x->d->head_tree, path) == 0) {
 		git_tree_entry_free(te);
@@ -123,6 +122,9 @@ static int check_entry(struct deep *x, const char *id)
 			err = check_body(x, x->d->head_tree, path, id, what, &meta);
 		}
 	}
+	/* invariant 6: the entry was read (its metadata or reason matched) */
+	if (err == 0 && ok)
+		err = kluis_access_record(x->d, id, PURPOSE);
 	kluis_buf_dispose(&meta);
 	return err;
 }
@@ -150,8 +152,8 @@ int kluis_verify_deep(kluis_vault *v, const char *id, kluis_deep_report *report)
 		goto cleanup;
 	}
 	if (git_tree_entry_byname(x.d->head_tree, "info") &&
-	    ((err = kluis_access_record(x.d, NULL, PURPOSE)) < 0 ||
-	     (err = check_json(&x, x.d->head_tree, "info", "the dossier info", &info, &ok)) < 0))
+	    ((err = check_json(&x, x.d->head_tree, "info", "the dossier info", &info, &ok)) < 0 ||
+	     (ok && (err = kluis_access_record(x.d, NULL, PURPOSE)) < 0)))
 		goto cleanup;
 	err = 0;
 	if (git_tree_entry_bypath(&te, x.d->head_tree, "entries") < 0)

@@ -57,6 +57,16 @@ expect_exit 2 k --as "$DIR" init k-0001 --klant not-a-fingerprint --medewerker "
 assert_no_files "init with a malformed fingerprint"
 pass "a malformed fingerprint exits 2"
 
+# one key, one role (keys/roles.c kluis_roles_validate): the klant's key as the medewerker too
+expect_exit 2 k --as "$DIR" init k-0001 --klant "$KLANT" --medewerker "$KLANT" --directie "$DIR" --opdrachtgever "$OPDR"
+assert_contains "$ERR" "$KLANT" "refusal of one key in two roles"
+assert_contains "$ERR" "two roles" "refusal of one key in two roles"
+assert_no_files "init with one key in two roles"
+expect_exit 2 k --as "$DIR" init k-0001 --klant "$KLANT" --medewerker "$MEDEW" --directie "$DIR" --opdrachtgever "$DIR"
+assert_contains "$ERR" "two roles" "refusal of the directie's key as the opdrachtgever"
+assert_no_files "init with the directie's key as the opdrachtgever"
+pass "init with one key in two roles (klant and medewerker; directie and opdrachtgever) exits 2, naming the key, nothing created"
+
 UNKNOWN=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
 expect_exit 1,2 k --as "$DIR" init k-0001 --klant "$UNKNOWN" --medewerker "$MEDEW" --directie "$DIR" --opdrachtgever "$OPDR"
 if [[ $ERR != *"$UNKNOWN"* && $ERR != *"${UNKNOWN:24:16}"* && $ERR != *"${UNKNOWN:0:16}"* ]]; then

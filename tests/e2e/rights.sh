@@ -173,6 +173,46 @@ assert_eq "$(head_of "$R")" "$head1" "main after trying to remove the only direc
 assert_eq "$(git -C "$R" cat-file blob main:roles)" "$roles1" "roles file after the refused removals"
 pass "removing the last klant or the last directie is refused; nothing is committed"
 
+# one key, one role (keys/roles.c kluis_roles_validate; the verifier checks it too)
+head1=$(head_of "$R")
+roles1=$(git -C "$R" cat-file blob main:roles)
+expect_exit "1,2" k --as "$DIR" roles k-roles --add opdrachtgever "$MEDEW2"
+assert_contains "$ERR" "two roles" "refusal of a second role for the adviser's key"
+expect_exit "1,2" k --as "$DIR" roles k-roles --add medewerker "$MEDEW2"
+assert_contains "$ERR" "already holds" "refusal of the same role again"
+expect_exit "1,2" k --as "$DIR" roles k-roles --add auditor "$KLANT"
+assert_contains "$ERR" "two roles" "refusal of the klant's key as auditor"
+assert_eq "$(head_of "$R")" "$head1" "main after the refused second roles"
+assert_eq "$(git -C "$R" cat-file blob main:roles)" "$roles1" "roles file after the refused second roles"
+pass "roles --add of a key that already holds a role (another or the same) is refused with a clear error; nothing is committed"
+
+# the same made with stock git: a roles commit whose roles file names one key twice, signed by
+# the directie; the control (a key new to the dossier, made the same way) verifies
+forge_roles() { # forge_roles VAULT LINE : a copy of k-roles whose main gains a roles commit adding LINE
+	local FR=$1/dossiers/k-roles.git parent tree seq c
+	parent=$(git -C "$FR" rev-parse main)
+	seq=$(git -C "$FR" log -1 --format='%(trailers:key=Kluis-Seq,valueonly)' main | sed '/^$/d')
+	tree=$( { git -C "$FR" ls-tree main | grep -v '	roles$'
+		printf '100644 blob %s\troles\n' "$( { git -C "$FR" cat-file blob main:roles; printf '%s\n' "$2"; } | git -C "$FR" hash-object -w --stdin)"; } |
+		git -C "$FR" mktree)
+	c=$(GIT_AUTHOR_NAME=directie GIT_AUTHOR_EMAIL=$DIR GIT_COMMITTER_NAME=directie GIT_COMMITTER_EMAIL=$DIR \
+		git -C "$FR" commit-tree -S"$DIR" -p "$parent" -m "roles -" \
+		-m "$(printf 'Kluis-Action: roles\nKluis-Role: directie\nKluis-Role-Added: %s\nKluis-Seq: %s' "$2" $((seq + 1)))" "$tree") ||
+		fail "stock git commit-tree -S$DIR failed"
+	GNUPGHOME=$AUD git -C "$FR" verify-commit "$c" >/dev/null 2>&1 || fail "stock git verify-commit refuses the crafted roles commit"
+	git -C "$FR" update-ref refs/heads/main "$c" "$parent"
+}
+cp -a "$KLUIS_VAULT" "$T_ROOT/vault-roles-ctl"
+forge_roles "$T_ROOT/vault-roles-ctl" "auditor $MEDEW3"
+assert_verifies k-roles "in the control copy (an auditor added with stock git, signed by the directie)" "$T_ROOT/vault-roles-ctl"
+cp -a "$KLUIS_VAULT" "$T_ROOT/vault-roles-dup"
+forge_roles "$T_ROOT/vault-roles-dup" "auditor $KLANT"
+verify_full k-roles "$T_ROOT/vault-roles-dup"
+[ "$VRC" -eq 1 ] || fail "kluis verify accepts a roles file that gives the klant's key a second role: $OUT"
+f=$(findings_of)
+[[ $f == *"$KLANT"* || ${f,,} == *"two roles"* || ${f,,} == *twice* ]] || fail "the finding does not name the key held twice: $f"
+pass "a roles commit made with stock git that gives one key two roles, signed by the directie, is a verify finding; the same crafting with a new key verifies"
+
 # =====================================================================================
 # consent and special categories (P8, P4, P7.2, W5b)
 # =====================================================================================
@@ -266,10 +306,20 @@ assert_eq "$(signer_of "$R" main "$AUD")" "$VERT" "signer of the representative'
 expect_exit 0 k --as "$MEDEW" add k-cons --special health -m "na toestemming van de vertegenwoordiger"
 want=$(for f in "$KLANT" "$MEDEW" "$DIR"; do enc_keyid "$f"; done | sort -u)
 assert_eq "$(git -C "$R" cat-file blob "$(cipher_oid "$R" "$OUT" body)" | recipients_of)" "$want" "recipients of a health entry after the representative's consent"
-expect_exit 0 k --as "$VERT" consent k-cons withdraw --scope health --purpose "ingetrokken door de vertegenwoordiger"
-expect_exit 1 k --as "$MEDEW" add k-cons --special health -m "na intrekking door de vertegenwoordiger"
+# a withdrawal names the grant in force, found in the (encrypted) consent register: the
+# vertegenwoordiger holds no key to it (no reader), so his withdrawal is refused before anything
+# is decrypted, even with a GNUPGHOME that holds every reader's key, as this test's does (a
+# decryption by a non-reader could not be on record, invariant 6); the klant withdraws
+acc0=$(ref_of "$R" refs/kluis/access)
+h3=$(head_of "$R")
+expect_exit 1 k --as "$VERT" consent k-cons withdraw --scope health --purpose "ingetrokken door de vertegenwoordiger"
+assert_contains "$ERR" "consent register" "the vertegenwoordiger's refused withdrawal"
+assert_eq "$(head_of "$R")" "$h3" "main after the vertegenwoordiger's refused withdrawal"
+assert_eq "$(ref_of "$R" refs/kluis/access)" "$acc0" "read log after the vertegenwoordiger's refused withdrawal"
+expect_exit 0 k --as "$KLANT" consent k-cons withdraw --scope health --purpose "ingetrokken door de klant"
+expect_exit 1 k --as "$MEDEW" add k-cons --special health -m "na intrekking door de klant"
 expect_exit 1 k --as "$VERT" add k-cons -m "de vertegenwoordiger voegt toe"
-pass "P4: the directie adds a vertegenwoordiger; he grants and withdraws consent (signed, Kluis-Role: vertegenwoordiger) with effect; he may not add; he is no recipient"
+pass "P4: the directie adds a vertegenwoordiger; he grants consent (signed, Kluis-Role: vertegenwoordiger) with effect; he may not add; he is no recipient, so he cannot read the register to withdraw (refused, nothing written), the klant can"
 
 # a roles change rewraps: the withheld entry stays withheld, the released one stays released
 expect_exit 0 k --as "$DIR" roles k-cons --add medewerker "$MEDEW3" --remove "$MEDEW"

@@ -532,7 +532,7 @@ static void test_show_as_klant(void **state)
 	size_t n = 0;
 
 	head_of(&before);
-	CHECK(kluis_entry_show(d, g_entry, "inzage", &meta, -1, &body));
+	CHECK(kluis_entry_show(d, g_entry, "inzage", &meta, -1, false, &body));
 	assert_true(meta.secret);
 	assert_true(body.secret);
 	/* the original bytes, exactly */
@@ -572,7 +572,7 @@ static void test_show_to_fd_as_opdrachtgever(void **state)
 	snprintf(path, sizeof(path), "%s/shown.txt", g_root);
 	fd = kluis_file_create_excl(path);
 	assert_true(fd >= 0);
-	CHECK(kluis_entry_show(d, g_entry, "rapportage", &meta, fd, NULL));
+	CHECK(kluis_entry_show(d, g_entry, "rapportage", &meta, fd, false, NULL));
 	assert_int_equal(close(fd), 0);
 	check_meta(&meta, "medewerker", g_medew);
 	assert_int_equal(kluis_file_read(&out, path, 4096), 0);
@@ -594,15 +594,15 @@ static void test_show_refusals(void **state)
 	size_t n = history_len(dk);
 
 	kluis_error_clear();
-	assert_error(kluis_entry_show(dx, g_entry, "inzage", &meta, -1, &body), KLUIS_EACCESS,
+	assert_error(kluis_entry_show(dx, g_entry, "inzage", &meta, -1, false, &body), KLUIS_EACCESS,
 		     "holds no role in this dossier; only the klant, medewerker, directie or opdrachtgever may access");
-	assert_error(kluis_entry_show(dk, g_entry, "Because I want to", &meta, -1, &body), KLUIS_EINVAL, "--purpose");
-	assert_error(kluis_entry_show(dk, g_entry, "", &meta, -1, &body), KLUIS_EINVAL, "--purpose");
-	assert_error(kluis_entry_show(dk, g_entry, NULL, &meta, -1, &body), KLUIS_EINVAL, "--purpose");
-	assert_error(kluis_entry_show(dk, "../../etc/passwd", "inzage", &meta, -1, &body), KLUIS_EINVAL, "is not an entry id");
+	assert_error(kluis_entry_show(dk, g_entry, "Because I want to", &meta, -1, false, &body), KLUIS_EINVAL, "--purpose");
+	assert_error(kluis_entry_show(dk, g_entry, "", &meta, -1, false, &body), KLUIS_EINVAL, "--purpose");
+	assert_error(kluis_entry_show(dk, g_entry, NULL, &meta, -1, false, &body), KLUIS_EINVAL, "--purpose");
+	assert_error(kluis_entry_show(dk, "../../etc/passwd", "inzage", &meta, -1, false, &body), KLUIS_EINVAL, "is not an entry id");
 	snprintf(missing, sizeof(missing), "%s", g_entry);
 	missing[KLUIS_ENTRY_ID_LEN - 1] = missing[KLUIS_ENTRY_ID_LEN - 1] == '0' ? '1' : '0';
-	assert_error(kluis_entry_show(dk, missing, "inzage", &meta, -1, &body), KLUIS_ENOTFOUND, missing);
+	assert_error(kluis_entry_show(dk, missing, "inzage", &meta, -1, false, &body), KLUIS_ENOTFOUND, missing);
 	/* no plaintext handed out, and no access recorded for any of these */
 	assert_int_equal(meta.len, 0);
 	assert_int_equal(body.len, 0);
