@@ -193,6 +193,8 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *ol
 		}
 		if (c.time < last)
 			kluis_rfinding(r, &chain[i], "read log: record: dated before the read before it");
+		if (c.sigtime < last)
+			kluis_rfinding(r, &chain[i], "read log: record: signed before the read before it (a backdated signature?)");
 		if (c.time > kluis_now() + KLUIS_CLOCK_TOLERANCE)
 			kluis_rfinding(r, &chain[i], "read log: record: dated in the future");
 		last = c.time;
