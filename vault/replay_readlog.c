@@ -94,6 +94,13 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *ol
 			       git_oid_tostr(hex, sizeof(hex), from), from_count);
 		goto cleanup;
 	}
+	/* an incremental run: the records after `from` are judged against it */
+	if (from) {
+		git_commit *fc = NULL;
+		if (git_commit_lookup(&fc, r->repo, from) == 0)
+			last = (int64_t)git_commit_time(fc);
+		git_commit_free(fc);
+	}
 	/* the main chain, to place each read's head: back to the resumed head, whose ancestors
 	 * are judged by ancestry */
 	{
