@@ -4,7 +4,8 @@
  *
  * The transfer archive (SPEC "Transfer archive") is a gzip tar of dossier.bundle (refs main,
  * kluis/content, kluis/access), manifest.json, its detached signature manifest.json.asc and
- * keys/<FPR>.asc for every key the history needs.
+ * keys/<FPR>.asc for every key the history needs (transfer_keys.c: every signer on main and the
+ * read log, every key of every roles file on main, with the revocations the exporter knows).
  *
  * Invariant 7: a transfer destroys the local copy only after the written archive has been
  * read back and verified in full; any failure before that leaves the dossier as it was (and
@@ -52,10 +53,10 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	kluis_checked_archive back;
 	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
 	kluis_buf trailers = KLUIS_BUF_INIT, mtext = KLUIS_BUF_INIT, msig = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT, cert = KLUIS_BUF_INIT;
-	const char **keys = NULL, **opdr = NULL;
+	const char **opdr = NULL;
 	const char *const *trust;
-	char *work = NULL, *bundle = NULL, *mj = NULL, member[80], when[21], access_head[GIT_OID_HEXSZ + 1];
-	size_t nkeys = 0, nopdr = 0, ntrust, i, access_count = 0;
+	char *work = NULL, *bundle = NULL, *mj = NULL, when[21], access_head[GIT_OID_HEXSZ + 1];
+	size_t nopdr = 0, ntrust, i, access_count = 0;
 	json_t *m = NULL, *opdr_arr = NULL;
 	unsigned role = 0;
 	int64_t from;
@@ -160,20 +161,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_archive_add_file(w, "dossier.bundle", bundle)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json.asc", msig.ptr, msig.len)) < 0 || (err = kluis_vault_keyring(v, &kr)) < 0 ||
-	    (err = kluis_roles_keys(&d->roles, ~0u, &keys, &nkeys)) < 0)
-		goto cleanup;
-	for (i = 0; i < nkeys; i++) {
-		char *armored = NULL;
-		size_t alen = 0;
-		snprintf(member, sizeof(member), "keys/%s.asc", keys[i]);
-		if ((err = kluis_keyring_export(kr, keys[i], &armored, &alen)) < 0)
-			goto cleanup;
-		err = kluis_archive_add_buffer(w, member, armored, alen);
-		free(armored);
-		if (err < 0)
-			goto cleanup;
-	}
-	if ((err = kluis_archive_writer_close(w)) < 0)
+	    (err = kluis_transfer_add_keys(d->repo, kr, w)) < 0 || (err = kluis_archive_writer_close(w)) < 0)
 		goto cleanup;
 	archive_written = true;
 	if ((err = kluis_transfer_sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
@@ -240,7 +228,6 @@ cleanup:
 	free(work);
 	free(bundle);
 	free(mj);
-	free(keys);
 	free(opdr);
 	json_decref(m);
 	json_decref(opdr_arr);
