@@ -17,6 +17,8 @@
  * manifest repeats both (access_head, access_count) and names the transfer commit
  * (transfer_commit). Import takes only a finished handover made to the importer: the checks
  * of transfer_check.c, and the importer's key among the transfer's Kluis-Opdrachtgever lines.
+ * Its receipt (receipt.h) is signed and written before the dossier is taken in and published
+ * after the import's ledger event, so a receipt names only a complete import.
  */
 #include "lifecycle.h"
 #include "archive.h"
@@ -25,6 +27,7 @@
 #include "crypto.h"
 #include "internal.h"
 #include "ledger.h"
+#include "receipt.h"
 #include "lifecycle_internal.h"
 #include "transfer_internal.h"
 #include "verify.h"
@@ -38,6 +41,57 @@
 #include <unistd.h>
 
 /* ---- transfer ---- */
+
+/*
+ * Whether the dossier's head is the `transfer` commit of an attempt that did not finish (it
+ * failed after the commit, or was killed): the model allows no commit after a transfer, so a
+ * new attempt finishes that one instead of making a second. It may when the commit says what
+ * this attempt would: made by this actor, to these opdrachtgevers, vouching for the read log
+ * as it is now. Otherwise the error says why not. *reuse false: the head is no transfer.
+ */
+static int unfinished_transfer(kluis_dossier *d, const char *actor, const char *const *opdr, size_t nopdr, const char *access_head,
+			       size_t access_count, bool *reuse)
+{
+	git_message_trailer_array arr = { 0 };
+	const git_signature *author = git_commit_author(d->head_commit);
+	char hex[GIT_OID_HEXSZ + 1], count[32];
+	const char *ahead = NULL, *acount = NULL;
+	size_t i, nnamed = 0;
+	bool is_transfer = false, same_opdr = true;
+	int err = 0;
+
+	*reuse = false;
+	if (git_message_trailers(&arr, git_commit_message(d->head_commit)) < 0)
+		return kluis_git_fail(KLUIS_EVERIFY, "cannot read the trailers of the dossier's last commit");
+	for (i = 0; i < arr.count; i++) {
+		const char *k = arr.trailers[i].key, *val = arr.trailers[i].value;
+		if (strcmp(k, "Kluis-Action") == 0)
+			is_transfer = strcmp(val, "transfer") == 0;
+		else if (strcmp(k, "Kluis-Access-Head") == 0)
+			ahead = val;
+		else if (strcmp(k, "Kluis-Access-Count") == 0)
+			acount = val;
+		else if (strcmp(k, "Kluis-Opdrachtgever") == 0)
+			same_opdr &= nnamed < nopdr && strcmp(val, opdr[nnamed++]) == 0;
+	}
+	if (!is_transfer)
+		goto cleanup;
+	git_oid_tostr(hex, sizeof(hex), &d->head);
+	snprintf(count, sizeof(count), "%zu", access_count);
+	if (!author || strcmp(author->email, actor) != 0)
+		err = kluis_error_set(KLUIS_EACCESS, "dossier '%s' holds an unfinished transfer (commit %.12s) by key %s: only that key can finish it",
+				      d->id, hex, author ? author->email : "?");
+	else if (!same_opdr || nnamed != nopdr)
+		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' holds an unfinished transfer (commit %.12s) to other opdrachtgevers than its roles name", d->id, hex);
+	else if (!ahead || !acount || strcmp(ahead, access_head) != 0 || strcmp(acount, count) != 0)
+		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' holds an unfinished transfer (commit %.12s) and was read after it: that transfer no longer vouches for the read log, so it cannot be finished",
+				      d->id, hex);
+	else
+		*reuse = true;
+cleanup:
+	git_message_trailer_array_free(&arr);
+	return err;
+}
 
 int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, kluis_progress_fn progress, void *progress_ctx,
 			   kluis_transfer_result *res)
@@ -60,7 +114,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	json_t *m = NULL, *opdr_arr = NULL;
 	unsigned role = 0;
 	int64_t from;
-	bool archive_written = false, destroying = false, has_access = false;
+	bool archive_written = false, destroying = false, has_access = false, reuse = false;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -100,19 +154,23 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	    (err = kluis_dossier_status_get(d, &st)) < 0) /* what the manifest counts, under the lock */
 		goto cleanup;
 	role = kluis_txn_role(t);
-	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
+	if ((err = unfinished_transfer(d, kluis_txn_actor(t), opdr, nopdr, access_head, access_count, &reuse)) < 0)
 		goto cleanup;
-	for (i = 0; i < nopdr; i++)
-		if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
+	if (!reuse) {
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
 			goto cleanup;
-	if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0 ||
-	    (err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
-		goto cleanup;
-	/* the commit reloaded the roles: the fingerprints must point into the new copy */
-	free(opdr);
-	opdr = NULL;
-	if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
-		goto cleanup;
+		for (i = 0; i < nopdr; i++)
+			if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
+				goto cleanup;
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0 ||
+		    (err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
+			goto cleanup;
+		/* the commit reloaded the roles: the fingerprints must point into the new copy */
+		free(opdr);
+		opdr = NULL;
+		if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
+			goto cleanup;
+	}
 
 	if ((err = kluis_vault_workdir(v, "transfer", &work)) < 0 || !(bundle = kluis_path_join(work, "dossier.bundle"))) {
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
@@ -244,6 +302,34 @@ cleanup:
 int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust, int retention_years,
 			 kluis_progress_fn progress, void *progress_ctx, char id_out[65])
 {
+	return kluis_dossier_import_with_receipt(v, archive, trust, ntrust, retention_years, NULL, progress, progress_ctx, id_out);
+}
+
+/* The receipt of this import (receipt.h), signed and waiting under temporary names. */
+static int import_receipt_prepare(kluis_vault *v, const char *path, const kluis_checked_archive *a, const char *sha, const char *actor,
+				  kluis_receipt_files **out)
+{
+	kluis_receipt r;
+	kluis_signer *signer = NULL;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.dossier, sizeof(r.dossier), "%s", a->dossier);
+	snprintf(r.archive_sha256, sizeof(r.archive_sha256), "%s", sha);
+	git_oid_tostr(r.head, sizeof(r.head), &a->head);
+	snprintf(r.importer, sizeof(r.importer), "%s", actor);
+	kluis_time_iso(kluis_now(), r.received);
+	if ((err = kluis_vault_take_signer(v, &signer)) == 0)
+		err = kluis_receipt_prepare(out, path, &r, signer);
+	kluis_signer_free(signer);
+	return err;
+}
+
+int kluis_dossier_import_with_receipt(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust,
+				      int retention_years, const char *receipt_path, kluis_progress_fn progress, void *progress_ctx,
+				      char id_out[65])
+{
+	kluis_receipt_files *receipt = NULL;
 	kluis_checked_archive a;
 	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
 	kluis_buf fields = KLUIS_BUF_INIT;
@@ -291,6 +377,10 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 		err = kluis_error_set(KLUIS_EEXISTS, "dossier '%s' is already in this vault", a.dossier);
 		goto cleanup;
 	}
+	/* the receipt is signed and written now, so that one that cannot be made stops the
+	 * import before anything is taken in; it appears when the import is complete */
+	if (receipt_path && (err = import_receipt_prepare(v, receipt_path, &a, sha, actor, &receipt)) < 0)
+		goto cleanup;
 	/* keep the archive's public keys with the dossier, so it verifies here for ten years */
 	keysdir = kluis_path_join(a.repo_path, "kluis-keys");
 	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(keysdir)) < 0)
@@ -350,7 +440,10 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 	    (err = kluis_ledger_append(v, "import", a.dossier, "opdrachtgever", (const char *)fields.ptr, NULL)) < 0)
 		goto cleanup;
 	snprintf(id_out, 65, "%s", a.dossier);
+	if (receipt && (err = kluis_receipt_publish(receipt)) < 0)
+		err = kluis_error_set(err, "dossier '%s' is imported, but its receipt is not: %s", a.dossier, kluis_error_last());
 cleanup:
+	kluis_receipt_files_free(receipt);
 	kluis_checked_archive_dispose(&a);
 	if (work)
 		kluis_rm_rf(work);
