@@ -30,6 +30,12 @@ struct kluis_vault {
 int kluis_vault_sweep_workdirs(kluis_vault *v, size_t *removed);
 /* Let go of this process's work directory locks (kluis_vault_free). */
 void kluis_vault_release_workdirs(kluis_vault *v);
+/*
+ * kluis_file_temp_beside, the temporary flock()ed while *fd_out is open (keep it open until
+ * the file is published), after removing the temporaries beside `path` whose kluis died
+ * (workdir.c): a transfer or import killed midway leaves none for good beside --out.
+ */
+int kluis_file_temp_beside_locked(const char *path, char **tmp_out, int *fd_out);
 
 struct kluis_dossier {
 	kluis_vault *vault;

@@ -19,6 +19,7 @@
 struct kluis_receipt_files {
 	char *path, *asc;         /* FILE, FILE.asc */
 	char *tmp, *tmp_asc;      /* their temporaries until published (NULL once renamed) */
+	int fd, fd_asc;           /* held open, so locked, until published (workdir.c) */
 };
 
 static bool all_of(const char *s, size_t len, const char *set)
@@ -51,21 +52,17 @@ int kluis_receipt_format(const kluis_receipt *r, kluis_buf *out)
 				r->archive_sha256, r->head, r->importer, r->received);
 }
 
-/* Write `data` to a new temporary beside `path`, synced; *tmp_out names it. */
-static int write_temp(const char *path, const void *data, size_t len, char **tmp_out)
+/* Write `data` to a new locked temporary beside `path`, synced; *tmp_out names it, *fd_out
+ * stays open (the lock) until it is published. */
+static int write_temp(const char *path, const void *data, size_t len, char **tmp_out, int *fd_out)
 {
-	int fd = -1, err;
+	int err;
 
-	if ((err = kluis_file_temp_beside(path, tmp_out, &fd)) < 0)
+	if ((err = kluis_file_temp_beside_locked(path, tmp_out, fd_out)) < 0)
 		return kluis_error_set(err, "%s; give the receipt another place with --receipt FILE", kluis_error_last());
-	if (kluis_fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (kluis_fd_write_all(*fd_out, data, len) < 0 || fsync(*fd_out) < 0)
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", *tmp_out, strerror(errno));
-		unlink(*tmp_out);
-		free(*tmp_out);
-		*tmp_out = NULL;
-	}
-	close(fd);
-	return err;
+	return err; /* on failure the caller's free removes the temporary */
 }
 
 int kluis_receipt_prepare(kluis_receipt_files **out, const char *path, const kluis_receipt *r, kluis_signer *signer)
@@ -75,7 +72,9 @@ int kluis_receipt_prepare(kluis_receipt_files **out, const char *path, const klu
 	int err;
 
 	*out = NULL;
-	if (!(f = calloc(1, sizeof(*f))) || !(f->path = strdup(path)) || asprintf(&f->asc, "%s.asc", path) < 0) {
+	if ((f = calloc(1, sizeof(*f))) != NULL)
+		f->fd = f->fd_asc = -1;
+	if (!f || !(f->path = strdup(path)) || asprintf(&f->asc, "%s.asc", path) < 0) {
 		if (f)
 			f->asc = NULL;
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
@@ -86,7 +85,8 @@ int kluis_receipt_prepare(kluis_receipt_files **out, const char *path, const klu
 		goto cleanup;
 	}
 	if ((err = kluis_receipt_format(r, &text)) < 0 || (err = kluis_signer_sign(signer, text.ptr, text.len, &sig)) < 0 ||
-	    (err = write_temp(f->path, text.ptr, text.len, &f->tmp)) < 0 || (err = write_temp(f->asc, sig.ptr, sig.len, &f->tmp_asc)) < 0)
+	    (err = write_temp(f->path, text.ptr, text.len, &f->tmp, &f->fd)) < 0 ||
+	    (err = write_temp(f->asc, sig.ptr, sig.len, &f->tmp_asc, &f->fd_asc)) < 0)
 		goto cleanup;
 	*out = f;
 	f = NULL;
@@ -121,6 +121,10 @@ void kluis_receipt_files_free(kluis_receipt_files *f)
 		unlink(f->tmp);
 	if (f->tmp_asc)
 		unlink(f->tmp_asc);
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->fd_asc >= 0)
+		close(f->fd_asc);
 	free(f->tmp);
 	free(f->tmp_asc);
 	free(f->path);

@@ -15,6 +15,11 @@
  *     or a work directory of a kluis from before this file), only those untouched for
  *     WORKDIR_UNLOCKED_GRACE seconds; it never follows a symlink.
  * The pid in the lock file is for the person who looks; the flock decides.
+ *
+ * The same holds for the temporary files beside a file kluis writes outside the vault (the
+ * transfer archive at --out, an import receipt: <name>.tmp-<16 hex>): each is flock()ed by its
+ * writer until it is published, and the next writer of that name removes those whose lock
+ * it can take.
  */
 #include "internal.h"
 
@@ -193,5 +198,75 @@ cleanup:
 	if (d)
 		closedir(d);
 	free(tmp);
+	return err;
+}
+
+/* ---- temporaries beside a file kluis writes (the archive at --out, a receipt) ---- */
+
+/* Whether `name` is `base`.tmp-<16 hex>, what kluis_file_temp_beside makes for `base`. */
+static bool temp_of(const char *name, const char *base)
+{
+	size_t lb = strlen(base), i;
+
+	if (strncmp(name, base, lb) != 0 || strncmp(name + lb, ".tmp-", 5) != 0 || strlen(name + lb + 5) != 16)
+		return false;
+	for (i = lb + 5; name[i]; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Remove the temporaries beside `path` that no live kluis holds (best effort). */
+static void sweep_temps_beside(const char *path)
+{
+	char *copy = strdup(path), *slash, *dirname, *base, *p;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = NULL;
+	int fd;
+
+	if (!copy)
+		return;
+	slash = strrchr(copy, '/');
+	if (slash) {
+		*slash = '\0';
+		dirname = slash == copy ? "/" : copy;
+		base = slash + 1;
+	} else {
+		dirname = ".";
+		base = copy;
+	}
+	if (*base && (d = opendir(dirname)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (!temp_of(de->d_name, base) || !(p = kluis_path_join(dirname, de->d_name)))
+				continue;
+			fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			/* a regular file whose writer is gone: its lock can be taken */
+			if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				unlink(p);
+			if (fd >= 0)
+				close(fd);
+			free(p);
+		}
+		closedir(d);
+	}
+	free(copy);
+}
+
+int kluis_file_temp_beside_locked(const char *path, char **tmp_out, int *fd_out)
+{
+	int err;
+
+	sweep_temps_beside(path);
+	if ((err = kluis_file_temp_beside(path, tmp_out, fd_out)) < 0)
+		return err;
+	if (flock(*fd_out, LOCK_EX | LOCK_NB) < 0) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot lock '%s': %s", *tmp_out, strerror(errno));
+		close(*fd_out);
+		unlink(*tmp_out);
+		free(*tmp_out);
+		*tmp_out = NULL;
+		*fd_out = -1;
+	}
 	return err;
 }

@@ -7,7 +7,10 @@
 #     another process (live, then its holder gone; stock `flock -n` checks it is held), directories without a lock (recent: kept;
 #     abandoned for hours: removed), names kluis does not make and a symlink (untouched), and
 #     real transfers and imports of a large dossier killed with SIGKILL while their work
-#     directory exists (found by polling, no test seam in kluis).
+#     directory exists (found by polling, no test seam in kluis): the next command removes the
+#     work directory, the next transfer to that --out the killed one's partial archive beside
+#     it, and it finishes the killed attempt's `transfer` commit instead of adding a second
+#     (the model allows no commit after a transfer).
 # (b) `import` writes a receipt for the sending organisation, FILE and FILE.asc (default:
 #     ARCHIVE.receipt), exactly six lines, signed by the importer: stock `gpg --verify` with
 #     the importer's public key alone accepts it; a changed byte is refused. A receipt that
@@ -106,26 +109,37 @@ expect_exit 0 k list
 [ -z "$(workdirs "$KLUIS_VAULT")" ] || fail "work directories left: $(workdirs "$KLUIS_VAULT")"
 pass "a transfer killed (SIGKILL) while its work directory existed: the dossier stays, and the next command (kluis list) removes the work directory"
 
-rm -f "$T_WORK"/big1.tgz.tmp-* # the killed writer's partial archive beside --out (its own trace, not the vault's)
-expect_exit 0 k --as "$MEDEW" transfer t-big --out "$T_WORK/big.tgz"
+assert_eq "$(git -C "$RB" log -1 --format=%s main)" "transfer -" "the head of the dossier after the killed transfer (its commit was made)"
+partial=$(find "$T_WORK" -maxdepth 1 -name 'big1.tgz.tmp-*')
+[ -n "$partial" ] && [ ! -e "$T_WORK/big1.tgz" ] || fail "the killed transfer left no partial archive beside --out, or a whole one (test precondition): $(ls "$T_WORK")"
+# the killed attempt's commit names its exporter: another key cannot finish it
+expect_exit 1 k --as "$DIR" transfer t-big --out "$T_WORK/bigdir.tgz"
+assert_contains "$ERR" "unfinished transfer" "error of a transfer by another key than the unfinished one's"
+[ -d "$RB" ] && [ ! -e "$T_WORK/bigdir.tgz" ] || fail "a refused transfer wrote an archive or destroyed the dossier"
+expect_exit 0 k --as "$MEDEW" transfer t-big --out "$T_WORK/big1.tgz"
 [ ! -e "$RB" ] || fail "the second transfer did not destroy the local copy"
 [ -z "$(workdirs "$KLUIS_VAULT")" ] || fail "work directories left after a transfer: $(workdirs "$KLUIS_VAULT")"
-pass "the transfer again after the kill: exit 0, no work directory left"
+[ -z "$(find "$T_WORK" -maxdepth 1 -name 'big1.tgz.tmp-*')" ] || fail "the killed transfer's partial archive is still beside --out: $partial"
+mkdir -p "$T_WORK/bigx"
+tar xzf "$T_WORK/big1.tgz" -C "$T_WORK/bigx" dossier.bundle
+git clone -q --bare "$T_WORK/bigx/dossier.bundle" "$T_WORK/bigx/c.git" 2>/dev/null || fail "stock git clone of the bundle"
+assert_eq "$(git -C "$T_WORK/bigx/c.git" log --format=%s main | grep -cx 'transfer -')" 1 "transfer commits in the archive's history"
+pass "the transfer again after the kill (to the same --out): exit 0; it finishes the killed attempt's transfer commit (one in the history), removes its partial archive, leaves no work directory"
 
 # ---- an import killed midway ----
-run_and_kill "$OV" 'import-*' env GNUPGHOME="$OH" KLUIS_VAULT="$OV" "$KLUIS" import "$T_WORK/big.tgz" --trust "$DIR"
+run_and_kill "$OV" 'import-*' env GNUPGHOME="$OH" KLUIS_VAULT="$OV" "$KLUIS" import "$T_WORK/big1.tgz" --trust "$DIR"
 W=$REPLY
 [ ! -e "$OV/dossiers/t-big.git" ] || fail "a killed import took the dossier in"
-[ ! -e "$T_WORK/big.tgz.receipt" ] && [ ! -e "$T_WORK/big.tgz.receipt.asc" ] || fail "a killed import wrote a receipt"
+[ ! -e "$T_WORK/big1.tgz.receipt" ] && [ ! -e "$T_WORK/big1.tgz.receipt.asc" ] || fail "a killed import wrote a receipt"
 expect_exit 0 ko list
 [ ! -e "$W" ] || fail "the next command left the killed import's work directory"
 [ -z "$(workdirs "$OV")" ] || fail "work directories left: $(workdirs "$OV")"
 pass "an import killed (SIGKILL) while its work directory existed: nothing taken in, no receipt, and the next command removes the work directory"
 
-expect_exit 0 ko import "$T_WORK/big.tgz" --trust "$DIR"
+expect_exit 0 ko import "$T_WORK/big1.tgz" --trust "$DIR"
 assert_eq "$OUT" t-big "stdout of import"
 [ -z "$(workdirs "$OV")" ] || fail "work directories left after an import: $(workdirs "$OV")"
-[ -f "$T_WORK/big.tgz.receipt" ] || fail "no receipt after the import"
+[ -f "$T_WORK/big1.tgz.receipt" ] || fail "no receipt after the import"
 pass "the import again after the kill: exit 0, a receipt, no work directory left"
 
 # ================= (b) the receipt =================
