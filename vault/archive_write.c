@@ -5,11 +5,14 @@
  * Invariants: members are streamed in fixed-size chunks, never held whole; every member name
  * passes kluis_archive_name_problem and no two names clash, so kluis never writes an archive
  * it would refuse to read; the archive appears under its name only complete and synced
- * (temporary name beside it, 0600, fsync, rename without replacing), else not at all.
+ * (temporary name beside it, 0600, fsync, rename without replacing), else not at all; the
+ * temporary is flock()ed until then, and one whose writer was killed is removed by the next
+ * writer of that name (workdir.c).
  */
 #include "archive.h"
 #include "libarchive.h"
 #include "error.h"
+#include "internal.h"
 #include "util.h"
 
 #include <errno.h>
@@ -56,7 +59,8 @@ int kluis_archive_writer_open(kluis_archive_writer **out, const char *path)
 		goto cleanup;
 	}
 	w->fd = -1;
-	if ((err = kluis_file_temp_beside(path, &w->tmp, &w->fd)) < 0)
+	/* locked while it is written; a killed transfer's one is removed by the next to this name */
+	if ((err = kluis_file_temp_beside_locked(path, &w->tmp, &w->fd)) < 0)
 		goto cleanup;
 	if ((err = kluis_libarchive_load()) < 0)
 		goto cleanup;
@@ -233,14 +237,15 @@ int kluis_archive_writer_close(kluis_archive_writer *w)
 				      archive_error_string(w->a));
 		goto cleanup;
 	}
-	if (fsync(w->fd) < 0 || close(w->fd) < 0) {
-		w->fd = -1;
+	if (fsync(w->fd) < 0) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %s", w->tmp, strerror(errno));
 		goto cleanup;
 	}
-	w->fd = -1;
+	/* published while still open, so its lock holds until it has its name */
 	if ((err = kluis_file_publish(w->tmp, w->path)) < 0)
 		goto cleanup;
+	close(w->fd); /* synced and named: nothing left to fail on */
+	w->fd = -1;
 	w->failed = false;
 	w->closed = true;
 cleanup:

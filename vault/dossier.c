@@ -295,7 +295,10 @@ int kluis_txn_begin(kluis_txn **out, kluis_dossier *d, kluis_action action)
 	/* the head may have moved while we waited for the lock */
 	if (d->has_head && (err = kluis_dossier_reload(d)) < 0)
 		goto fail;
-	if ((err = (d->held ? kluis_roles_authorize_held : kluis_roles_authorize)(&d->roles, t->actor, action, &t->role)) < 0)
+	/* a transfer that a killed attempt left unfinished is finished under the rules that wrote it
+	 * (kluis_dossier_transfer writes no second one) */
+	if ((err = (d->held && action != KLUIS_ACT_TRANSFER ? kluis_roles_authorize_held : kluis_roles_authorize)(&d->roles, t->actor, action,
+												      &t->role)) < 0)
 		goto fail;
 	/* a head dated further ahead than kluis_txn_commit waits is refused now, before anything
 	 * is encrypted into the object store */

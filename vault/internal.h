@@ -18,7 +18,24 @@ struct kluis_vault {
 	size_t ntrust;
 	bool trust_loaded;
 	kluis_signer *signer;  /* resolved early (kluis_vault_prepare_signing), taken by a txn */
+	int *work_locks;       /* flock()ed lock files of this process's work dirs (workdir.c) */
+	size_t nwork_locks;
 };
+
+/*
+ * Remove the work directories under VAULT/tmp whose process is gone (workdir.c): what a
+ * transfer, import or pull killed midway left. A live one (its lock held) is never touched.
+ * *removed counts them; an error names the first that could not be removed.
+ */
+int kluis_vault_sweep_workdirs(kluis_vault *v, size_t *removed);
+/* Let go of this process's work directory locks (kluis_vault_free). */
+void kluis_vault_release_workdirs(kluis_vault *v);
+/*
+ * kluis_file_temp_beside, the temporary flock()ed while *fd_out is open (keep it open until
+ * the file is published), after removing the temporaries beside `path` whose kluis died
+ * (workdir.c): a transfer or import killed midway leaves none for good beside --out.
+ */
+int kluis_file_temp_beside_locked(const char *path, char **tmp_out, int *fd_out);
 
 struct kluis_dossier {
 	kluis_vault *vault;

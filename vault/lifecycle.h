@@ -32,7 +32,9 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 /*
  * Import a transfer archive as the opdrachtgever: verify the signature, every hash, the bundle
  * and the whole history (trust: `trust`, else the vault's trust roots) before taking anything
- * in. The retention deadline starts now (`retention_years`, default 10, W7).
+ * in. The retention deadline starts now (`retention_years`, default 10, W7). No receipt:
+ * kluis_dossier_import_with_receipt (receipt.h) also writes the signed receipt the sending
+ * organisation records in its ledger.
  */
 int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust,
 			 int retention_years, kluis_progress_fn progress, void *progress_ctx, char id_out[65]);

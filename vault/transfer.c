@@ -4,7 +4,8 @@
  *
  * The transfer archive (SPEC "Transfer archive") is a gzip tar of dossier.bundle (refs main,
  * kluis/content, kluis/access), manifest.json, its detached signature manifest.json.asc and
- * keys/<FPR>.asc for every key the history needs.
+ * keys/<FPR>.asc for every key the history needs (transfer_keys.c: every signer on main and the
+ * read log, every key of every roles file on main, with the revocations the exporter knows).
  *
  * Invariant 7: a transfer destroys the local copy only after the written archive has been
  * read back and verified in full; any failure before that leaves the dossier as it was (and
@@ -16,6 +17,8 @@
  * manifest repeats both (access_head, access_count) and names the transfer commit
  * (transfer_commit). Import takes only a finished handover made to the importer: the checks
  * of transfer_check.c, and the importer's key among the transfer's Kluis-Opdrachtgever lines.
+ * Its receipt (receipt.h) is signed and written before the dossier is taken in and published
+ * after the import's ledger event, so a receipt names only a complete import.
  */
 #include "lifecycle.h"
 #include "archive.h"
@@ -24,6 +27,7 @@
 #include "crypto.h"
 #include "internal.h"
 #include "ledger.h"
+#include "receipt.h"
 #include "lifecycle_internal.h"
 #include "transfer_internal.h"
 #include "verify.h"
@@ -37,6 +41,57 @@
 #include <unistd.h>
 
 /* ---- transfer ---- */
+
+/*
+ * Whether the dossier's head is the `transfer` commit of an attempt that did not finish (it
+ * failed after the commit, or was killed): the model allows no commit after a transfer, so a
+ * new attempt finishes that one instead of making a second. It may when the commit says what
+ * this attempt would: made by this actor, to these opdrachtgevers, vouching for the read log
+ * as it is now. Otherwise the error says why not. *reuse false: the head is no transfer.
+ */
+static int unfinished_transfer(kluis_dossier *d, const char *actor, const char *const *opdr, size_t nopdr, const char *access_head,
+			       size_t access_count, bool *reuse)
+{
+	git_message_trailer_array arr = { 0 };
+	const git_signature *author = git_commit_author(d->head_commit);
+	char hex[GIT_OID_HEXSZ + 1], count[32];
+	const char *ahead = NULL, *acount = NULL;
+	size_t i, nnamed = 0;
+	bool is_transfer = false, same_opdr = true;
+	int err = 0;
+
+	*reuse = false;
+	if (git_message_trailers(&arr, git_commit_message(d->head_commit)) < 0)
+		return kluis_git_fail(KLUIS_EVERIFY, "cannot read the trailers of the dossier's last commit");
+	for (i = 0; i < arr.count; i++) {
+		const char *k = arr.trailers[i].key, *val = arr.trailers[i].value;
+		if (strcmp(k, "Kluis-Action") == 0)
+			is_transfer = strcmp(val, "transfer") == 0;
+		else if (strcmp(k, "Kluis-Access-Head") == 0)
+			ahead = val;
+		else if (strcmp(k, "Kluis-Access-Count") == 0)
+			acount = val;
+		else if (strcmp(k, "Kluis-Opdrachtgever") == 0)
+			same_opdr &= nnamed < nopdr && strcmp(val, opdr[nnamed++]) == 0;
+	}
+	if (!is_transfer)
+		goto cleanup;
+	git_oid_tostr(hex, sizeof(hex), &d->head);
+	snprintf(count, sizeof(count), "%zu", access_count);
+	if (!author || strcmp(author->email, actor) != 0)
+		err = kluis_error_set(KLUIS_EACCESS, "dossier '%s' holds an unfinished transfer (commit %.12s) by key %s: only that key can finish it",
+				      d->id, hex, author ? author->email : "?");
+	else if (!same_opdr || nnamed != nopdr)
+		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' holds an unfinished transfer (commit %.12s) to other opdrachtgevers than its roles name", d->id, hex);
+	else if (!ahead || !acount || strcmp(ahead, access_head) != 0 || strcmp(acount, count) != 0)
+		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' holds an unfinished transfer (commit %.12s) and was read after it: that transfer no longer vouches for the read log, so it cannot be finished",
+				      d->id, hex);
+	else
+		*reuse = true;
+cleanup:
+	git_message_trailer_array_free(&arr);
+	return err;
+}
 
 int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, kluis_progress_fn progress, void *progress_ctx,
 			   kluis_transfer_result *res)
@@ -52,14 +107,14 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	kluis_checked_archive back;
 	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
 	kluis_buf trailers = KLUIS_BUF_INIT, mtext = KLUIS_BUF_INIT, msig = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT, cert = KLUIS_BUF_INIT;
-	const char **keys = NULL, **opdr = NULL;
+	const char **opdr = NULL;
 	const char *const *trust;
-	char *work = NULL, *bundle = NULL, *mj = NULL, member[80], when[21], access_head[GIT_OID_HEXSZ + 1];
-	size_t nkeys = 0, nopdr = 0, ntrust, i, access_count = 0;
+	char *work = NULL, *bundle = NULL, *mj = NULL, when[21], access_head[GIT_OID_HEXSZ + 1];
+	size_t nopdr = 0, ntrust, i, access_count = 0;
 	json_t *m = NULL, *opdr_arr = NULL;
 	unsigned role = 0;
 	int64_t from;
-	bool archive_written = false, destroying = false, has_access = false;
+	bool archive_written = false, destroying = false, has_access = false, reuse = false;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -69,7 +124,8 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		return kluis_error_set(KLUIS_EEXISTS, "'%s' exists; kluis never overwrites, choose another name", out);
 	if ((err = kluis_dossier_open(&d, v, id)) < 0 || (err = kluis_dossier_status_get(d, &st)) < 0)
 		goto cleanup;
-	if (strcmp(st.state, "closed") != 0) {
+	/* closed; or transferred here by an attempt that did not finish (finished below) */
+	if (strcmp(st.state, "closed") != 0 && strcmp(st.state, "transferred") != 0) {
 		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' is %s: close the traject first (kluis close %s)", id, st.state, id);
 		goto cleanup;
 	}
@@ -99,33 +155,41 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	    (err = kluis_dossier_status_get(d, &st)) < 0) /* what the manifest counts, under the lock */
 		goto cleanup;
 	role = kluis_txn_role(t);
-	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
+	if ((err = unfinished_transfer(d, kluis_txn_actor(t), opdr, nopdr, access_head, access_count, &reuse)) < 0)
 		goto cleanup;
-	for (i = 0; i < nopdr; i++)
-		if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
+	if (d->held && !reuse) {
+		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' was transferred already", id);
+		goto cleanup;
+	}
+	if (!reuse) {
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
 			goto cleanup;
-	if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0)
-		goto cleanup;
-	/* from the transfer on the dossier is the opdrachtgever's to hold: its state says so */
-	{
-		kluis_dossier_file f;
-		kluis_buf text = KLUIS_BUF_INIT;
-		if ((err = kluis_dossier_file_load(d, &f)) == 0) {
-			snprintf(f.state, sizeof(f.state), "transferred");
-			if ((err = kluis_dossier_file_format(&f, &text)) == 0)
-				err = kluis_txn_put(t, "dossier", text.ptr, text.len);
+		for (i = 0; i < nopdr; i++)
+			if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
+				goto cleanup;
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0)
+			goto cleanup;
+		/* from the transfer on the dossier is the opdrachtgever's to hold: its state says so */
+		{
+			kluis_dossier_file f;
+			kluis_buf text = KLUIS_BUF_INIT;
+			if ((err = kluis_dossier_file_load(d, &f)) == 0) {
+				snprintf(f.state, sizeof(f.state), "transferred");
+				if ((err = kluis_dossier_file_format(&f, &text)) == 0)
+					err = kluis_txn_put(t, "dossier", text.ptr, text.len);
+			}
+			kluis_buf_dispose(&text);
+			if (err < 0)
+				goto cleanup;
 		}
-		kluis_buf_dispose(&text);
-		if (err < 0)
+		if ((err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
+			goto cleanup;
+		/* the commit reloaded the roles: the fingerprints must point into the new copy */
+		free(opdr);
+		opdr = NULL;
+		if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
 			goto cleanup;
 	}
-	if ((err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
-		goto cleanup;
-	/* the commit reloaded the roles: the fingerprints must point into the new copy */
-	free(opdr);
-	opdr = NULL;
-	if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
-		goto cleanup;
 
 	if ((err = kluis_vault_workdir(v, "transfer", &work)) < 0 || !(bundle = kluis_path_join(work, "dossier.bundle"))) {
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
@@ -174,20 +238,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_archive_add_file(w, "dossier.bundle", bundle)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json.asc", msig.ptr, msig.len)) < 0 || (err = kluis_vault_keyring(v, &kr)) < 0 ||
-	    (err = kluis_roles_keys(&d->roles, ~0u, &keys, &nkeys)) < 0)
-		goto cleanup;
-	for (i = 0; i < nkeys; i++) {
-		char *armored = NULL;
-		size_t alen = 0;
-		snprintf(member, sizeof(member), "keys/%s.asc", keys[i]);
-		if ((err = kluis_keyring_export(kr, keys[i], &armored, &alen)) < 0)
-			goto cleanup;
-		err = kluis_archive_add_buffer(w, member, armored, alen);
-		free(armored);
-		if (err < 0)
-			goto cleanup;
-	}
-	if ((err = kluis_archive_writer_close(w)) < 0)
+	    (err = kluis_transfer_add_keys(d->repo, kr, w)) < 0 || (err = kluis_archive_writer_close(w)) < 0)
 		goto cleanup;
 	archive_written = true;
 	if ((err = kluis_transfer_sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
@@ -254,7 +305,6 @@ cleanup:
 	free(work);
 	free(bundle);
 	free(mj);
-	free(keys);
 	free(opdr);
 	json_decref(m);
 	json_decref(opdr_arr);
@@ -271,6 +321,34 @@ cleanup:
 int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust, int retention_years,
 			 kluis_progress_fn progress, void *progress_ctx, char id_out[65])
 {
+	return kluis_dossier_import_with_receipt(v, archive, trust, ntrust, retention_years, NULL, progress, progress_ctx, id_out);
+}
+
+/* The receipt of this import (receipt.h), signed and waiting under temporary names. */
+static int import_receipt_prepare(kluis_vault *v, const char *path, const kluis_checked_archive *a, const char *sha, const char *actor,
+				  kluis_receipt_files **out)
+{
+	kluis_receipt r;
+	kluis_signer *signer = NULL;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.dossier, sizeof(r.dossier), "%s", a->dossier);
+	snprintf(r.archive_sha256, sizeof(r.archive_sha256), "%s", sha);
+	git_oid_tostr(r.head, sizeof(r.head), &a->head);
+	snprintf(r.importer, sizeof(r.importer), "%s", actor);
+	kluis_time_iso(kluis_now(), r.received);
+	if ((err = kluis_vault_take_signer(v, &signer)) == 0)
+		err = kluis_receipt_prepare(out, path, &r, signer);
+	kluis_signer_free(signer);
+	return err;
+}
+
+int kluis_dossier_import_with_receipt(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust,
+				      int retention_years, const char *receipt_path, kluis_progress_fn progress, void *progress_ctx,
+				      char id_out[65])
+{
+	kluis_receipt_files *receipt = NULL;
 	kluis_checked_archive a;
 	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
 	kluis_buf fields = KLUIS_BUF_INIT;
@@ -318,6 +396,10 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 		err = kluis_error_set(KLUIS_EEXISTS, "dossier '%s' is already in this vault", a.dossier);
 		goto cleanup;
 	}
+	/* the receipt is signed and written now, so that one that cannot be made stops the
+	 * import before anything is taken in; it appears when the import is complete */
+	if (receipt_path && (err = import_receipt_prepare(v, receipt_path, &a, sha, actor, &receipt)) < 0)
+		goto cleanup;
 	/* keep the archive's public keys with the dossier, so it verifies here for ten years */
 	keysdir = kluis_path_join(a.repo_path, "kluis-keys");
 	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(keysdir)) < 0)
@@ -377,7 +459,10 @@ int kluis_dossier_import(kluis_vault *v, const char *archive, const char *const 
 	    (err = kluis_ledger_append(v, "import", a.dossier, "opdrachtgever", (const char *)fields.ptr, NULL)) < 0)
 		goto cleanup;
 	snprintf(id_out, 65, "%s", a.dossier);
+	if (receipt && (err = kluis_receipt_publish(receipt)) < 0)
+		err = kluis_error_set(err, "dossier '%s' is imported, but its receipt is not: %s", a.dossier, kluis_error_last());
 cleanup:
+	kluis_receipt_files_free(receipt);
 	kluis_checked_archive_dispose(&a);
 	if (work)
 		kluis_rm_rf(work);

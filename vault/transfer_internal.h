@@ -6,6 +6,7 @@
 #ifndef KLUIS_TRANSFER_INTERNAL_H
 #define KLUIS_TRANSFER_INTERNAL_H
 
+#include "archive.h"
 #include "internal.h"
 #include "verify.h"
 
@@ -33,6 +34,14 @@ int kluis_transfer_sha256_file(const char *path, char out[65], uint64_t *size);
  * than one parent or one that cannot be read.
  */
 int kluis_transfer_access_log(git_repository *repo, char tip_hex[GIT_OID_HEXSZ + 1], bool *exists, size_t *count);
+
+/*
+ * Add keys/<FPR>.asc to the archive being written for every key the history of `repo` needs
+ * (transfer_keys.c): the key of every commit on main and record on refs/kluis/access, and
+ * every key of every roles file on main, exported from `kr` with the revocations and expiry
+ * it knows. KLUIS_EKEY when a key that signed is not in `kr`.
+ */
+int kluis_transfer_add_keys(git_repository *repo, kluis_keyring *kr, kluis_archive_writer *w);
 
 /* A transfer archive that passed every check (kluis_check_archive). */
 typedef struct {

@@ -52,6 +52,13 @@ int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigne
 		goto fail;
 	if ((err = kluis_repo_global_init()) < 0)
 		goto fail;
+	/* what a command killed midway left under tmp/ goes at the next one; best effort: a
+	 * vault this user may only read is still read */
+	{
+		size_t swept;
+		if (kluis_vault_sweep_workdirs(v, &swept) < 0)
+			kluis_error_clear();
+	}
 	*out = v;
 	return 0;
 fail:
@@ -64,6 +71,7 @@ void kluis_vault_free(kluis_vault *v)
 	if (!v)
 		return;
 	kluis_signer_free(v->signer);
+	kluis_vault_release_workdirs(v);
 	kluis_keyring_free(v->keyring);
 	kluis_strings_free(v->trust, v->ntrust);
 	free(v->root);
@@ -115,28 +123,6 @@ int kluis_vault_take_signer(kluis_vault *v, kluis_signer **out)
 	if ((err = kluis_vault_actor(v, &fpr)) < 0)
 		return err;
 	return kluis_signer_start(out, fpr);
-}
-
-int kluis_vault_workdir(kluis_vault *v, const char *what, char **out)
-{
-	char *tmp = kluis_path_join(v->root, "tmp"), rnd[17];
-	int err;
-
-	*out = NULL;
-	if (!tmp)
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	if ((err = kluis_mkdir_p(tmp)) < 0 || (err = kluis_random_hex(rnd, 16)) < 0)
-		goto cleanup;
-	if (asprintf(out, "%s/%s-%s", tmp, what, rnd) < 0) {
-		*out = NULL;
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	} else if ((err = kluis_mkdir_p(*out)) < 0) {
-		free(*out);
-		*out = NULL;
-	}
-cleanup:
-	free(tmp);
-	return err;
 }
 
 int kluis_vault_keyring(kluis_vault *v, kluis_keyring **kr)

@@ -50,7 +50,8 @@ int kluis_vault_trust_init(kluis_vault *v, const char *fpr);
 /*
  * A new, empty work directory VAULT/tmp/<what>-<16 hex> (0700) for transfer, import, pull
  * and verify --bundle: it only ever holds ciphertext and metadata, never plaintext, and the
- * caller removes it on every path. *out is its malloc'd path.
+ * caller removes it on every path. It is locked (workdir.c) until the vault is freed; one
+ * whose process died is removed when the vault is next opened. *out is its malloc'd path.
  */
 int kluis_vault_workdir(kluis_vault *v, const char *what, char **out);
 /* Ids of the dossiers in the vault, sorted (malloc'd strings). */

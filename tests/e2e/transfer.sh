@@ -976,7 +976,7 @@ sed 's/^:-----BEGIN/-----BEGIN/' "$GNUPGHOME/openpgp-revocs.d/$MEDEW.rev" >"$REV
 secret_home "$OPDR"
 RH=$REPLY
 gpg --batch --export "$MEDEW" | gpg --homedir "$RH" --batch --quiet --import 2>/dev/null
-expect_exit 0 env GNUPGHOME="$RH" KLUIS_VAULT="$T_ROOT/rvault1" "$KLUIS" import "$A" --trust "$DIR"
+expect_exit 0 env GNUPGHOME="$RH" KLUIS_VAULT="$T_ROOT/rvault1" "$KLUIS" import "$A" --trust "$DIR" --receipt "$T_WORK/rvault1.receipt" # the same archive again: its default receipt exists
 pass "control: with the medewerker's (unrevoked) key in the importer's keyring the archive imports"
 gpg --homedir "$RH" --batch --quiet --import "$REV_MEDEW" 2>/dev/null
 gpg --homedir "$RH" --batch --with-colons --list-keys "$MEDEW" | grep -q '^pub:r:' || fail "the medewerker's key is not revoked in the importer's keyring"
