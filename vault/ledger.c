@@ -1095,19 +1095,106 @@ cleanup:
 	return err;
 }
 
+/*
+ * A process verifies its vault's ledger once per head: `kluis list` asks for the retention of
+ * every dossier. Keyed by the ledger's path and head; the vault's own trust roots only.
+ */
+static struct {
+	char *path;
+	git_oid head;
+	kluis_ledger_event *ev;
+	size_t n;
+	char *finding; /* NULL: clean */
+} cache;
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int copy_event(kluis_ledger_event *to, const kluis_ledger_event *from)
+{
+	*to = *from;
+	to->fields = calloc(from->nfields + 1, sizeof(*to->fields));
+	to->certificate = dup_or_null(from->certificate);
+	to->certificate_sig = dup_or_null(from->certificate_sig);
+	to->receipt = dup_or_null(from->receipt);
+	to->receipt_sig = dup_or_null(from->receipt_sig);
+	to->why = dup_or_null(from->why);
+	if (!to->fields || (from->certificate && !to->certificate) || (from->certificate_sig && !to->certificate_sig) ||
+	    (from->receipt && !to->receipt) || (from->receipt_sig && !to->receipt_sig) || (from->why && !to->why))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	memcpy(to->fields, from->fields, from->nfields * sizeof(*to->fields));
+	return 0;
+}
+
 int kluis_ledger_events(kluis_vault *v, const char *dossier, kluis_ledger_event **events, size_t *n)
 {
 	kluis_verify_report rep;
-	int err;
+	git_repository *repo = NULL;
+	kluis_ledger_event *out = NULL;
+	git_oid head;
+	char *path = kluis_path_join(v->root, "ledger.git");
+	size_t i, k = 0;
+	bool exists = false;
+	int err = 0;
 
+	*events = NULL;
+	*n = 0;
 	memset(&rep, 0, sizeof(rep));
-	if ((err = kluis_ledger_read(v, NULL, 0, dossier, events, n, &rep)) == 0 && rep.nfindings) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the vault's ledger does not verify (%s); see kluis ledger show", rep.findings[0].message);
-		kluis_ledger_events_free(*events, *n);
-		*events = NULL;
-		*n = 0;
+	if (!path)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if (!kluis_path_exists(path))
+		goto cleanup;
+	if ((err = kluis_repo_open(&repo, path)) < 0 || (err = kluis_repo_ref(repo, LEDGER_REF, &head, &exists)) < 0 || !exists)
+		goto cleanup;
+	if (!cache.path || strcmp(cache.path, path) != 0 || !git_oid_equal(&cache.head, &head)) {
+		kluis_ledger_events_free(cache.ev, cache.n);
+		free(cache.path);
+		free(cache.finding);
+		memset(&cache, 0, sizeof(cache));
+		if ((err = kluis_ledger_read(v, NULL, 0, NULL, &cache.ev, &cache.n, &rep)) < 0)
+			goto cleanup;
+		if (rep.nfindings && !(cache.finding = strdup(rep.findings[0].message))) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		if (!(cache.path = strdup(path))) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		git_oid_cpy(&cache.head, &head);
 	}
+	if (cache.finding) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the vault's ledger does not verify (%s); see kluis ledger show", cache.finding);
+		goto cleanup;
+	}
+	if (!(out = calloc(cache.n + 1, sizeof(*out)))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < cache.n; i++) {
+		if (dossier && strcmp(cache.ev[i].dossier, dossier) != 0)
+			continue;
+		err = copy_event(&out[k], &cache.ev[i]);
+		k++;
+		if (err < 0)
+			goto cleanup;
+	}
+	*events = out;
+	*n = k;
+	out = NULL;
+	k = 0;
+cleanup:
+	if (err < 0 && !cache.path) {
+		kluis_ledger_events_free(cache.ev, cache.n);
+		free(cache.finding);
+		memset(&cache, 0, sizeof(cache));
+	}
+	kluis_ledger_events_free(out, k);
 	kluis_verify_report_dispose(&rep);
+	git_repository_free(repo);
+	free(path);
 	return err;
 }
 
