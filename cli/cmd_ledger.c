@@ -103,11 +103,14 @@ int cmd_ledger(kluis_cli *cli, int argc, char **argv)
 		kluis_time_iso(ev[i].time, when);
 		git_oid_tostr(hex, sizeof(hex), &ev[i].commit);
 		invalid += !ev[i].valid;
+		/* a reason this key cannot read is said so, and the rest is still shown */
 		if (reasons && ev[i].valid && !git_oid_is_zero(&ev[i].reason)) {
-			if ((err = kluis_ledger_reason(v, &ev[i], &reason)) < 0 || (err = kluis_buf_cstr(&reason)) < 0) {
+			if (kluis_ledger_reason(v, &ev[i], &reason) < 0 || kluis_buf_cstr(&reason) < 0) {
 				kluis_buf_dispose(&reason);
-				rc = cli_fail(err);
-				goto cleanup;
+				if (kluis_buf_printf(&reason, "(you cannot decrypt it: %s)", kluis_error_last()) < 0 || kluis_buf_cstr(&reason) < 0) {
+					rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+					goto cleanup;
+				}
 			}
 			rtext = (const char *)reason.ptr;
 		}

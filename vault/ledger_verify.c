@@ -597,9 +597,59 @@ static const char *check_tree(lctx *x, git_tree *pt, git_tree *t, char want[][16
 }
 
 /*
+ * The roles `fpr` held in any version of the roles file along main's history up to `head`
+ * (each distinct version parsed once): a pull or transfer stays authorised after its
+ * signer's role was taken away later. The history itself is `kluis verify`'s to judge.
+ */
+static unsigned roles_held(git_repository *repo, const git_oid *head, const char *fpr)
+{
+	git_commit *c = NULL, *p = NULL;
+	git_tree_entry *te = NULL;
+	git_blob *b = NULL;
+	git_oid *seen = NULL, *g;
+	kluis_roles roles;
+	size_t nseen = 0, i;
+	unsigned held = 0;
+	bool known;
+
+	if (git_commit_lookup(&c, repo, head) < 0)
+		return 0;
+	for (;;) {
+		git_tree *t = NULL;
+		if (git_commit_tree(&t, c) == 0 && git_tree_entry_bypath(&te, t, "roles") == 0) {
+			for (i = 0, known = false; i < nseen && !known; i++)
+				known = git_oid_equal(&seen[i], git_tree_entry_id(te));
+			if (!known && (g = realloc(seen, (nseen + 1) * sizeof(*g)))) {
+				seen = g;
+				git_oid_cpy(&seen[nseen++], git_tree_entry_id(te));
+				memset(&roles, 0, sizeof(roles));
+				if (git_blob_lookup(&b, repo, git_tree_entry_id(te)) == 0 &&
+				    kluis_roles_parse(&roles, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)) == 0)
+					held |= kluis_roles_of(&roles, fpr);
+				kluis_roles_dispose(&roles);
+				git_blob_free(b);
+				b = NULL;
+			}
+			git_tree_entry_free(te);
+			te = NULL;
+		}
+		git_tree_free(t);
+		if (git_commit_parentcount(c) == 0 || git_commit_parent(&p, c, 0) < 0)
+			break;
+		git_commit_free(c);
+		c = p;
+		p = NULL;
+	}
+	kluis_error_clear();
+	git_commit_free(c);
+	free(seen);
+	return held;
+}
+
+/*
  * Who may sign a record (docs/LEDGER.md): create only a trust root (the dossier's first commit
  * is one); every other action a trust root, or a key holding the record's role in the dossier:
- * by its roles file while it is in the vault, else by the ledger's own earlier valid records
+ * by its roles files (any version) while it is in the vault, else by the ledger's own earlier valid records
  * (an opdrachtgever named by a transfer, the importer of an import; a receipt's recorder: the
  * transfer's signer). NULL when authorised, else why not; *unchecked when nothing left to
  * judge a medewerker's or directie's record of a dossier gone from the vault.
@@ -624,9 +674,9 @@ static const char *authorise(lctx *x, const rcommit *c, const char *action, cons
 		return "a receipt recorded by neither a trust root nor the transfer's signer";
 	}
 	if (kluis_dossier_open(&d, x->v, dossier) == 0) {
-		held = kluis_roles_of(&d->roles, c->signer);
+		held = roles_held(d->repo, &d->head, c->signer);
 		kluis_dossier_free(d);
-		return held & role ? NULL : "signed by a key that does not hold this role in the dossier";
+		return held & role ? NULL : "signed by a key that never held this role in the dossier";
 	}
 	kluis_error_clear();
 	if (role == KLUIS_ROLE_OPDRACHTGEVER) {

@@ -77,7 +77,7 @@ assert_contains "$OUT" "trust root" "an outsider's create record's finding"
 restore
 forge "$OUTSIDER" medewerker "pull k-0001" "Kluis-Action: pull" "Kluis-Dossier: k-0001" "Kluis-Role: medewerker" "Kluis-Seq: 3"
 show_refused "a pull record of k-0001 signed by an outsider"
-assert_contains "$OUT" "does not hold this role" "an outsider's pull record's finding"
+assert_contains "$OUT" "never held this role" "an outsider's pull record's finding"
 restore
 pass "records re-signed by an outsider (a create; a pull of a dossier it holds no role in): INVALID, exit 1"
 
