@@ -1,6 +1,10 @@
 /*
- * cmd_ledger.c - kluis ledger show: the vault's lifecycle events (creations, transfers,
- * imports, destructions), each destruction with its verklaring van vernietiging.
+ * cmd_ledger.c - kluis ledger: show the vault's lifecycle events (creations, pulls, transfers
+ * with their receipts, imports, destructions with their verklaring van vernietiging), each
+ * verified; record an opdrachtgever's receipt of a transfer.
+ *
+ * A record that does not verify is never shown as an ordinary one: it is marked INVALID with
+ * the reason, and the command exits 1.
  */
 #include "cli.h"
 #include "vault/ledger.h"
@@ -9,65 +13,151 @@
 #include <string.h>
 
 static const char usage[] =
-	"Usage: kluis ledger show [ID] [--json]\n\n"
-	"The vault's ledger: every creation, transfer, import and destruction, signed, with the\n"
-	"destruction certificates (verklaringen van vernietiging) printed in full. ID limits it to\n"
-	"one dossier. 'kluis verify' style checks of the ledger's signatures: git verify-commit.\n";
+	"Usage: kluis ledger show [ID] [--reasons] [--json]\n"
+	"       kluis ledger receipt FILE\n\n"
+	"show: the vault's ledger, every creation, pull, transfer, import, receipt and destruction,\n"
+	"each record verified like a dossier's history (signed by a key allowed to record it,\n"
+	"chained, exactly as kluis writes it; the destruction certificates and receipts with their\n"
+	"signatures). A record that fails is marked INVALID and the exit status is 1. ID limits it\n"
+	"to one dossier. Each transfer says whether the opdrachtgever's receipt is recorded. The\n"
+	"verklaring van vernietiging is printed in full; it is also in the ledger's tree as\n"
+	"certificates/ID-TIME.txt with its .asc (git -C VAULT/ledger.git show main:PATH).\n"
+	"--reasons decrypts each destruction's reason (you must be the directie or its writer).\n\n"
+	"receipt FILE: the opdrachtgever's signed receipt of a transfer (FILE and its detached\n"
+	"signature FILE.asc, as 'kluis import' writes them): checked against the ledger's transfer\n"
+	"record (dossier, archive sha256, head, opdrachtgever) and recorded (directie, or who\n"
+	"transferred).\n";
+
+static int cmd_receipt(kluis_cli *cli, const char *file)
+{
+	kluis_vault *v = NULL;
+	char id[65];
+	int rc, err;
+
+	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
+		return rc;
+	if ((err = kluis_ledger_receipt(v, file, id)) < 0)
+		rc = cli_fail(err);
+	else
+		fprintf(stderr, "kluis: the opdrachtgever's receipt of '%s' is verified and recorded in the ledger\n", id);
+	kluis_vault_free(v);
+	return rc;
+}
+
+static bool shown_field(const char *key)
+{
+	return strcmp(key, "Kluis-Action") && strcmp(key, "Kluis-Dossier") && strcmp(key, "Kluis-Role") && strcmp(key, "Kluis-Seq");
+}
 
 int cmd_ledger(kluis_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
+	enum { O_REASONS = OPT_CMD_BASE };
+	static const struct option opts[] = { { "reasons", no_argument, NULL, O_REASONS }, CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	kluis_vault *v = NULL;
 	kluis_ledger_event *ev = NULL;
-	json_t *arr = NULL;
-	size_t n = 0, i, j;
+	kluis_verify_report rep;
+	json_t *arr = NULL, *findings = NULL;
+	size_t n = 0, i, j, invalid = 0;
 	char when[21], hex[GIT_OID_HEXSZ + 1];
 	const char *id = NULL;
+	bool reasons = false;
 	int c, rc = CLI_OK, err;
 
+	memset(&rep, 0, sizeof(rep));
 	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1)
-		if (!cli_global_option(cli, c, optarg))
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
+		if (c == O_REASONS)
+			reasons = true;
+		else if (!cli_global_option(cli, c, optarg))
 			return cli_bad_option(cli, argc, argv);
+	}
 	if (cli->help)
 		return cli_print_usage(cli);
+	if (optind < argc && strcmp(argv[optind], "receipt") == 0) {
+		if (argc - optind != 2)
+			return cli_usage_error(cli, "use 'kluis ledger receipt FILE'");
+		return cmd_receipt(cli, argv[optind + 1]);
+	}
 	if (optind >= argc || strcmp(argv[optind], "show") != 0)
-		return cli_usage_error(cli, "use 'kluis ledger show [ID]'");
+		return cli_usage_error(cli, "use 'kluis ledger show [ID]' or 'kluis ledger receipt FILE'");
 	if (argc - optind > 2)
 		return cli_usage_error(cli, "ledger show takes at most one dossier ID");
 	if (argc - optind == 2)
 		id = argv[optind + 1];
 	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
 		return rc;
-	if ((err = kluis_ledger_events(v, id, &ev, &n)) < 0) {
+	if ((err = kluis_ledger_read(v, NULL, 0, id, &ev, &n, &rep)) < 0) {
 		rc = cli_fail(err);
 		goto cleanup;
 	}
 	arr = json_array();
+	findings = json_array();
+	for (i = 0; i < rep.nfindings; i++) {
+		git_oid_tostr(hex, sizeof(hex), &rep.findings[i].commit);
+		json_array_append_new(findings, json_pack("{s:s, s:s}", "commit", git_oid_is_zero(&rep.findings[i].commit) ? "-" : hex, "finding",
+							  rep.findings[i].message));
+	}
 	for (i = 0; i < n; i++) {
+		kluis_buf reason = KLUIS_SECRET_BUF_INIT;
+		const char *rtext = NULL;
 		kluis_time_iso(ev[i].time, when);
 		git_oid_tostr(hex, sizeof(hex), &ev[i].commit);
+		invalid += !ev[i].valid;
+		/* a reason this key cannot read is said so, and the rest is still shown */
+		if (reasons && ev[i].valid && !git_oid_is_zero(&ev[i].reason)) {
+			if (kluis_ledger_reason(v, &ev[i], &reason) < 0 || kluis_buf_cstr(&reason) < 0) {
+				kluis_buf_dispose(&reason);
+				if (kluis_buf_printf(&reason, "(you cannot decrypt it: %s)", kluis_error_last()) < 0 || kluis_buf_cstr(&reason) < 0) {
+					rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+					goto cleanup;
+				}
+			}
+			rtext = (const char *)reason.ptr;
+		}
 		if (cli->json) {
-			json_t *fields = json_object();
+			json_t *fields = json_object(), *o;
 			for (j = 0; j < ev[i].nfields; j++)
 				json_object_set_new(fields, ev[i].fields[j].key, json_string(ev[i].fields[j].value));
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s?}", "time", when, "action", ev[i].action,
-							     "dossier", ev[i].dossier, "role", ev[i].role, "key", ev[i].fpr, "commit", hex,
-							     "fields", fields, "certificate", ev[i].certificate));
+			o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:s?, s:s?, s:s?, s:s?}", "time", when, "action", ev[i].action,
+				      "dossier", ev[i].dossier, "role", ev[i].role, "key", ev[i].fpr, "commit", hex, "valid", ev[i].valid, "fields",
+				      fields, "finding", ev[i].why, "certificate", ev[i].certificate, "receipt", ev[i].receipt, "reason", rtext);
+			if (o && strcmp(ev[i].action, "transfer") == 0)
+				json_object_set_new(o, "receipted", json_boolean(ev[i].receipted));
+			json_array_append_new(arr, o);
+			kluis_buf_dispose(&reason);
 			continue;
 		}
-		printf("%s  %-8s  %-24s  %-13s  %s\n", when, ev[i].action, ev[i].dossier, ev[i].role, ev[i].fpr);
+		printf("%s%s  %-8s  %-24s  %-13s  %s\n", ev[i].valid ? "" : "INVALID ", when, ev[i].action, ev[i].dossier, ev[i].role, ev[i].fpr);
+		if (!ev[i].valid)
+			printf("    INVALID: %s\n", ev[i].why ? ev[i].why : "?");
 		for (j = 0; j < ev[i].nfields; j++)
-			if (strcmp(ev[i].fields[j].key, "Kluis-Action") && strcmp(ev[i].fields[j].key, "Kluis-Dossier") &&
-			    strcmp(ev[i].fields[j].key, "Kluis-Role") && strcmp(ev[i].fields[j].key, "Kluis-Seq"))
+			if (shown_field(ev[i].fields[j].key))
 				printf("    %s: %s\n", ev[i].fields[j].key + 6, ev[i].fields[j].value);
+		if (rtext)
+			printf("    Reason (decrypted): %s\n", rtext);
+		if (ev[i].valid && strcmp(ev[i].action, "transfer") == 0)
+			printf("    Receipt: %s\n", ev[i].receipted ? "recorded (the opdrachtgever's signed receipt is in the ledger)"
+							   : "no receipt yet (kluis ledger receipt FILE)");
 		if (ev[i].certificate)
 			printf("\n%s\n", ev[i].certificate);
+		if (ev[i].receipt)
+			printf("\n%s\n", ev[i].receipt);
+		kluis_buf_dispose(&reason);
 	}
-	if (cli->json)
-		rc = cli_print_json(json_pack("{s:O}", "events", arr));
+	if (cli->json) {
+		rc = cli_print_json(json_pack("{s:b, s:O, s:O}", "ok", rep.nfindings == 0, "events", arr, "findings", findings));
+		if (rc != CLI_OK)
+			goto cleanup;
+	}
+	if (rep.nfindings) {
+		fprintf(stderr, "kluis: the ledger does not verify: %zu finding%s, %zu record%s shown INVALID (first: %s)\n", rep.nfindings,
+			rep.nfindings == 1 ? "" : "s", invalid, invalid == 1 ? "" : "s", rep.findings[0].message);
+		rc = CLI_FAILED;
+	}
 cleanup:
 	json_decref(arr);
+	json_decref(findings);
+	kluis_verify_report_dispose(&rep);
 	kluis_ledger_events_free(ev, n);
 	kluis_vault_free(v);
 	return rc;

@@ -7,6 +7,7 @@
  * against its signed commitment (vault/verify_deep.c); that part reads, so it is logged.
  */
 #include "cli.h"
+#include "vault/ledger.h"
 #include "vault/verify.h"
 #include "vault/verify_deep.h"
 
@@ -42,6 +43,10 @@ static const char usage[] =
 	"does not match its signed commitment'. Bodies stream through the hash; nothing is\n"
 	"written. These are reads: one signed access record per entry, purpose verify-deep.\n"
 	"Objects not encrypted to your key are counted, not checked.\n\n"
+	"--all also verifies the vault's ledger (VAULT/ledger.git, see 'kluis ledger show') and\n"
+	"holds the dossiers against it: a dossier here without a create, import or pull record,\n"
+	"or one the ledger brought in that is gone without a destroy or transfer record, is a\n"
+	"finding. Its lines start with 'ledger'.\n\n"
 	"Output: one line per finding, 'DOSSIER COMMIT WHAT', and exit 1; exit 0 when clean.\n";
 
 static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, kluis_deep_report *deep, json_t *out, size_t *total);
@@ -135,6 +140,42 @@ static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, 
 	kluis_verify_report_dispose(rp);
 }
 
+/* --all's ledger part: findings as 'ledger COMMIT WHAT' lines, or the "ledger" member of `top` */
+static int verify_ledger(kluis_cli *cli, kluis_vault *v, const kluis_verify_opts *o, json_t *top, size_t *total)
+{
+	kluis_verify_report r;
+	json_t *findings = json_array();
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t records = 0, i;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	if ((err = kluis_ledger_check_vault(v, o->ntrust ? o->trust : NULL, o->ntrust, &r, &records)) < 0) {
+		json_decref(findings);
+		kluis_verify_report_dispose(&r);
+		return err;
+	}
+	for (i = 0; i < r.nfindings; i++) {
+		if (git_oid_is_zero(&r.findings[i].commit))
+			snprintf(hex, sizeof(hex), "-");
+		else
+			git_oid_tostr(hex, sizeof(hex), &r.findings[i].commit);
+		if (cli->json)
+			json_array_append_new(findings, json_pack("{s:s, s:s}", "commit", hex, "finding", r.findings[i].message));
+		else
+			printf("ledger %s %s\n", hex, r.findings[i].message);
+	}
+	if (cli->json)
+		json_object_set_new(top, "ledger", json_pack("{s:b, s:I, s:o}", "ok", r.nfindings == 0, "records", (json_int_t)records, "findings", findings));
+	else {
+		json_decref(findings);
+		fprintf(stderr, "kluis: ledger: %s (%zu records; the vault's dossiers held against it)\n", r.nfindings ? "FAILED" : "verified", records);
+	}
+	*total += r.nfindings;
+	kluis_verify_report_dispose(&r);
+	return 0;
+}
+
 int cmd_verify(kluis_cli *cli, int argc, char **argv)
 {
 	enum { O_ALL = OPT_CMD_BASE, O_TRUST, O_WITNESS, O_FULL, O_BUNDLE, O_DEEP };
@@ -154,7 +195,7 @@ int cmd_verify(kluis_cli *cli, int argc, char **argv)
 	char **trust = NULL, **ids = NULL;
 	size_t ntrust = 0, nids = 0, findings = 0, i;
 	bool all = false, deep = false;
-	json_t *out = json_array();
+	json_t *out = json_array(), *ledger = json_object();
 	int c, rc = CLI_OK, err;
 
 	cli->usage = usage;
@@ -229,18 +270,26 @@ int cmd_verify(kluis_cli *cli, int argc, char **argv)
 				rc = cli_fail(err);
 				goto cleanup;
 			}
+		if ((err = verify_ledger(cli, v, &o, ledger, &findings)) < 0) {
+			rc = cli_fail(err);
+			goto cleanup;
+		}
 	} else if ((err = verify_one(cli, v, argv[optind], &o, deep, out, &findings)) < 0) {
 		rc = cli_fail(err);
 		goto cleanup;
 	}
 	if (cli->json) {
-		rc = cli_print_json(json_pack("{s:b, s:O}", "ok", findings == 0, "dossiers", out));
+		json_t *top = json_pack("{s:b, s:O}", "ok", findings == 0, "dossiers", out);
+		if (top && json_object_get(ledger, "ledger"))
+			json_object_set(top, "ledger", json_object_get(ledger, "ledger"));
+		rc = cli_print_json(top);
 		if (rc != CLI_OK)
 			goto cleanup;
 	}
 	rc = findings ? CLI_FAILED : CLI_OK;
 cleanup:
 	json_decref(out);
+	json_decref(ledger);
 	kluis_strings_free(ids, nids);
 	kluis_strings_free(trust, ntrust);
 	kluis_vault_free(v);

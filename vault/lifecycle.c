@@ -5,7 +5,10 @@
  * Invariants: a dossier is destroyed only by one rename out of the vault followed by its
  * removal, synced, before the certificate is appended to the ledger, so the ledger never
  * claims a destruction that did not happen; destroying before the retention deadline needs
- * force and is recorded as such.
+ * force and is recorded as such. Retention and destruction act only on a ledger that
+ * verifies (kluis_ledger_events), so a forged import record cannot shorten a term. The
+ * verklaring names ids, counts, codes, hashes and keys only; the destroyer's free-text reason
+ * goes into the ledger encrypted to the directie (ledger.c), never into the verklaring.
  */
 #include "lifecycle.h"
 #include "internal.h"
@@ -216,23 +219,82 @@ int kluis_retention_get(kluis_vault *v, const char *id, kluis_retention *r)
 
 /* ---- destroy ---- */
 
-int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bool force)
+/* Where the verklaring goes: refuse before anything is destroyed if it cannot go there. */
+static int certificate_target(kluis_vault *v, const char *id, const char *given, char **txt, char **asc)
+{
+	char stamp[17], name[128], *dir = NULL;
+	int err = 0;
+
+	*txt = *asc = NULL;
+	if (given) {
+		*txt = strdup(given);
+	} else {
+		kluis_time_stamp(kluis_now(), stamp);
+		snprintf(name, sizeof(name), "%s-%s.txt", id, stamp);
+		if (!(dir = kluis_path_join(v->root, "certificates"))) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		if ((err = kluis_mkdir_p(dir)) < 0)
+			goto cleanup;
+		*txt = kluis_path_join(dir, name);
+	}
+	if (!*txt || asprintf(asc, "%s.asc", *txt) < 0) {
+		*asc = NULL;
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	if (kluis_path_exists(*txt) || kluis_path_exists(*asc)) {
+		err = kluis_error_set(KLUIS_EEXISTS, "%s or its .asc already exists; give --certificate a new file", *txt);
+		goto cleanup;
+	}
+	/* the directory must take a file: try it now, not after the destruction */
+	{
+		char *probe = NULL;
+		int fd;
+		if (asprintf(&probe, "%s.probe", *txt) < 0) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		fd = kluis_file_create_excl(probe);
+		if (fd < 0)
+			err = kluis_error_set(KLUIS_EINVAL, "cannot write the verklaring to %s: %s", *txt, kluis_error_last());
+		else {
+			close(fd);
+			unlink(probe);
+		}
+		free(probe);
+	}
+cleanup:
+	if (err < 0) {
+		free(*txt);
+		free(*asc);
+		*txt = *asc = NULL;
+	}
+	free(dir);
+	return err;
+}
+
+int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bool force, const char *certificate, char **written)
 {
 	kluis_dossier *d = NULL;
 	kluis_ledger_event *ev = NULL;
+	kluis_ledger_record rec;
 	kluis_retention r;
 	kluis_dossier_status st;
-	kluis_buf cert = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT;
-	const char *actor;
-	char grounds[160], deadline[21] = "-", seq[32] = "0";
+	kluis_buf cert = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT, sig = KLUIS_BUF_INIT;
+	const char *actor, *role;
+	char grounds[160], deadline[21] = "-", seq[32] = "0", head[GIT_OID_HEXSZ + 1], *txt = NULL, *asc = NULL;
 	size_t nev = 0, reads, commits;
 	unsigned held;
 	int64_t from, to;
 	const char *p;
 	int err;
 
+	if (written)
+		*written = NULL;
 	if (!reason || !*reason || strlen(reason) > 200)
-		return kluis_error_set(KLUIS_EINVAL, "--reason is required (at most 200 characters; no personal data: it goes into the ledger)");
+		return kluis_error_set(KLUIS_EINVAL, "--reason is required (at most 200 characters; it is kept encrypted for the directie)");
 	for (p = reason; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			return kluis_error_set(KLUIS_EINVAL, "--reason has control characters");
@@ -244,6 +306,7 @@ int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bo
 		err = kluis_error_set(KLUIS_EACCESS, "only the directie or the opdrachtgever may destroy a dossier");
 		goto cleanup;
 	}
+	role = kluis_role_name(held & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_OPDRACHTGEVER);
 	retention_of(v, id, ev, nev, &r);
 	if (r.deadline)
 		kluis_time_iso(r.deadline, deadline);
@@ -260,20 +323,45 @@ int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bo
 	reads = kluis_lifecycle_count_reads(d->repo);
 	from = kluis_lifecycle_first_commit_time(d->repo, &d->head);
 	to = (int64_t)git_commit_time(d->head_commit);
-	if ((err = kluis_lifecycle_certificate(&cert, id, from, to, commits, st.entries, reads, NULL, NULL, grounds, reason,
-				    kluis_role_name(held & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_OPDRACHTGEVER), actor)) < 0)
+	git_oid_tostr(head, sizeof(head), &d->head);
+	/* the verklaring names ids, counts, codes and keys only: the reason stays out of it */
+	if ((err = kluis_lifecycle_certificate(&cert, id, from, to, commits, st.entries, reads, NULL, NULL, grounds,
+					       "toelichting versleuteld voor de directie in het register van de kluis", role, actor)) < 0 ||
+	    (err = kluis_buf_printf(&cert, "Laatste vastlegging: %s (git-commit van het dossier)\n", head)) < 0 ||
+	    (err = kluis_buf_printf(&fields, "Kluis-Grounds: %s\nKluis-Forced: %s\n", r.imported ? "W7" : "P13.2", force ? "yes" : "no")) < 0 ||
+	    (err = kluis_buf_cstr(&cert)) < 0 || (err = certificate_target(v, id, certificate, &txt, &asc)) < 0)
 		goto cleanup;
 	kluis_dossier_free(d);
 	d = NULL;
-	if ((err = kluis_lifecycle_destroy_local(v, id)) < 0 ||
-	    (err = kluis_buf_printf(&fields, "Kluis-Forced: %s\nKluis-Reason: %s\n", force ? "yes" : "no", reason)) < 0)
+	if ((err = kluis_lifecycle_destroy_local(v, id)) < 0)
 		goto cleanup;
-	err = kluis_ledger_append(v, "destroy", id, kluis_role_name(held & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_OPDRACHTGEVER),
-				  (const char *)fields.ptr, (const char *)cert.ptr);
+	memset(&rec, 0, sizeof(rec));
+	rec.action = "destroy";
+	rec.dossier = id;
+	rec.role = role;
+	rec.fields = (const char *)fields.ptr;
+	rec.certificate = (const char *)cert.ptr;
+	rec.reason = reason;
+	rec.certificate_sig_out = &sig;
+	if ((err = kluis_ledger_append_record(v, &rec)) < 0)
+		goto cleanup;
+	/* the same signed verklaring, standalone, for the auditor or the opdrachtgever */
+	if ((err = kluis_file_write_atomic(txt, cert.ptr, cert.len)) < 0 || (err = kluis_file_write_atomic(asc, sig.ptr, sig.len)) < 0) {
+		err = kluis_error_set(err, "the dossier is destroyed and the ledger says so, but %s (kluis ledger show %s has the verklaring)",
+				      kluis_error_last(), id);
+		goto cleanup;
+	}
+	if (written) {
+		*written = txt;
+		txt = NULL;
+	}
 cleanup:
 	kluis_ledger_events_free(ev, nev);
 	kluis_dossier_free(d);
 	kluis_buf_dispose(&cert);
 	kluis_buf_dispose(&fields);
+	kluis_buf_dispose(&sig);
+	free(txt);
+	free(asc);
 	return err;
 }

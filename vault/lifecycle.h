@@ -61,8 +61,13 @@ int kluis_retention_list(kluis_vault *v, kluis_retention **out, size_t *n);
 /* The retention of one dossier (the same rules). */
 int kluis_retention_get(kluis_vault *v, const char *id, kluis_retention *r);
 
-/* Destroy dossier `id` at the end of its retention (earlier only with force), recorded in the
- * ledger with a verklaring van vernietiging. */
-int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bool force);
+/*
+ * Destroy dossier `id` at the end of its retention (earlier only with force), recorded in the
+ * ledger with a signed verklaring van vernietiging; `reason` (free text) is kept there only
+ * encrypted to the directie and the destroyer. The verklaring and its detached signature are
+ * also written to `certificate` and `certificate`.asc (NULL: VAULT/certificates/ID-STAMP.txt),
+ * 0600; *written (malloc'd, may be NULL) is the path used.
+ */
+int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bool force, const char *certificate, char **written);
 
 #endif

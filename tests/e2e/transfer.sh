@@ -445,7 +445,9 @@ expect_exit 0 ko retention
 assert_not_contains "$OUT" "k-0001" "kluis retention after destroy"
 expect_exit 0 ko ledger show k-0001
 assert_contains "$OUT" "VERKLARING VAN VERNIETIGING" "ledger after destroy"
-assert_contains "$OUT" "verzoek opdrachtgever 42" "ledger after destroy (the reason)"
+assert_not_contains "$OUT" "verzoek opdrachtgever 42" "ledger after destroy (the reason is kept encrypted)"
+expect_exit 0 ko ledger show k-0001 --reasons
+assert_contains "$OUT" "Reason (decrypted): verzoek opdrachtgever 42" "ledger show --reasons by its writer"
 ko ledger show k-0001 --json >"$T_WORK/oledger.json"
 python3 - "$T_WORK/oledger.json" "$OPDR" <<'PY' || fail "ledger show --json at the opdrachtgever: $(cat "$T_WORK/oledger.json")"
 import json, sys
@@ -455,10 +457,12 @@ assert acts == ["import", "destroy"], acts
 d = ev[-1]
 assert d["key"] == sys.argv[2] and d["role"] == "opdrachtgever", d
 assert d["fields"].get("Kluis-Forced") == "yes", d
-assert d["fields"].get("Kluis-Reason") == "verzoek opdrachtgever 42", d
+assert d["fields"].get("Kluis-Reason", "").startswith("reasons/k-0001-"), d
+assert d["valid"] is True, d
 c = d["certificate"] or ""
-for want in ("VERKLARING VAN VERNIETIGING", "k-0001", "verzoek opdrachtgever 42", sys.argv[2], "--force", "Periode", "Omvang", "Grondslag", "Wijze", "Datum", "Door"):
+for want in ("VERKLARING VAN VERNIETIGING", "k-0001", sys.argv[2], "--force", "Periode", "Omvang", "Grondslag", "Wijze", "Datum", "Door"):
     assert want in c, (want, c)
+assert "verzoek opdrachtgever 42" not in c, c
 PY
 pub_home "$OPDR"
 verify_all_commits "$OV/ledger.git" "$REPLY" main
@@ -1023,18 +1027,33 @@ expect_exit 0 kt retention --due
 assert_not_contains "$OUT" "k-0002" "kluis retention --due today"
 expect_exit 0 env KLUIS_NOW="$LATER" GNUPGHOME="$OH" KLUIS_VAULT="$TV" "$KLUIS" retention --due
 assert_match "$(grep '^k-0002 ' <<<"$OUT" || true)" '^k-0002 +imported +[0-9-]+ +yes ' "kluis retention --due eleven years on"
+# gpg's clock moves on too: a ledger record signed eleven years before its own date would be
+# a finding (backdated)
+cp "$OH/gpg.conf" "$T_WORK/gpg.conf.saved" 2>/dev/null || : >"$T_WORK/gpg.conf.saved"
+echo "faked-system-time $LATER" >>"$OH/gpg.conf"
 expect_exit 0 env KLUIS_NOW="$LATER" GNUPGHOME="$OH" KLUIS_VAULT="$TV" "$KLUIS" destroy k-0002 --reason "bewaartermijn verstreken"
+cp "$T_WORK/gpg.conf.saved" "$OH/gpg.conf"
 [ ! -e "$TV/dossiers/k-0002.git" ] || fail "destroy after the deadline left the dossier"
-kt ledger show k-0002 --json >"$T_WORK/tledger.json"
-python3 - "$T_WORK/tledger.json" <<'PY' || fail "ledger after a destruction at the end of the term: $(cat "$T_WORK/tledger.json")"
+# read back today, the record signed eleven years on is from the future: shown, but flagged
+rc=0
+kt ledger show k-0002 --json >"$T_WORK/tledger.json" 2>"$T_ERR" || rc=$?
+assert_eq "$rc" 1 "exit of ledger show today of a record dated eleven years on"
+TCERT=$(ls "$TV"/certificates/k-0002-*.txt)
+[ "$(stat -c %a "$TCERT")" = 600 ] && [ -s "$TCERT.asc" ] || fail "the verklaring of k-0002 is not at its default place, 0600, with its .asc"
+python3 - "$T_WORK/tledger.json" "$TCERT" <<'PY' || fail "ledger after a destruction at the end of the term: $(cat "$T_WORK/tledger.json")"
 import json, sys
-ev = json.load(open(sys.argv[1]))["events"]
+j = json.load(open(sys.argv[1]))
+ev = j["events"]
+assert j["findings"] and all("in the future" in f["finding"] for f in j["findings"]), j["findings"]
+assert [e["valid"] for e in ev] == [True, False], ev
 assert [e["action"] for e in ev] == ["import", "destroy"], ev
 d = ev[-1]
 assert d["fields"].get("Kluis-Forced") == "no", d
-c = d["certificate"] or ""
-for want in ("VERKLARING VAN VERNIETIGING", "k-0002", "bewaartermijn verstreken", "W7"):
+c = open(sys.argv[2]).read()
+for want in ("VERKLARING VAN VERNIETIGING", "k-0002", "W7"):
     assert want in c, (want, c)
+assert "bewaartermijn verstreken" not in c, c
+assert d["fields"].get("Kluis-Grounds") == "W7", d
 assert "--force" not in c, c
 PY
 pass "eleven years on (KLUIS_NOW): retention --due lists k-0002, destroy without --force works, the certificate gives W7 as grounds, not forced"
