@@ -24,6 +24,9 @@ enum {
 };
 /* The roles that read a dossier (W6a); entries are encrypted to exactly these keys. */
 #define KLUIS_ROLES_READING (KLUIS_ROLE_KLANT | KLUIS_ROLE_MEDEWERKER | KLUIS_ROLE_DIRECTIE | KLUIS_ROLE_OPDRACHTGEVER)
+/* Held by the opdrachtgever after the transfer (W7), a dossier has left the organisation: what
+ * is added then is encrypted to the klant and the opdrachtgever only. */
+#define KLUIS_ROLES_READING_HELD (KLUIS_ROLE_KLANT | KLUIS_ROLE_OPDRACHTGEVER)
 
 typedef enum {
 	KLUIS_ACT_INIT,

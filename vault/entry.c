@@ -187,7 +187,7 @@ static int new_entry_id(kluis_dossier *d, char (*taken)[KLUIS_ENTRY_ID_LEN + 1],
 static int entry_readers(kluis_dossier *d, bool restricted, const char ***readers, size_t *n)
 {
 	kluis_keyring *kr;
-	unsigned mask = KLUIS_ROLES_READING;
+	unsigned mask = d->held ? KLUIS_ROLES_READING_HELD : KLUIS_ROLES_READING;
 	size_t i;
 	int err;
 
@@ -269,7 +269,8 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 		json_t *rcp = json_array();
 		unsigned bit;
 		for (bit = 1; bit <= KLUIS_ROLE_OPDRACHTGEVER; bit <<= 1)
-			if ((KLUIS_ROLES_READING & bit) && !(in->special && bit == KLUIS_ROLE_OPDRACHTGEVER && !special_to_opdrachtgever))
+			if (((d->held ? KLUIS_ROLES_READING_HELD : KLUIS_ROLES_READING) & bit) &&
+			    !(in->special && bit == KLUIS_ROLE_OPDRACHTGEVER && !special_to_opdrachtgever))
 				json_array_append_new(rcp, json_string(kluis_role_name(bit)));
 		json_object_set_new(j, "recipients", rcp);
 		if (supersedes)

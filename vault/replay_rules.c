@@ -405,10 +405,13 @@ static int read_dossier_file(replay *r, const git_oid *commit, git_tree *t, klui
 	return err;
 }
 
-/* The readers of this moment: every reading role, or without the opdrachtgever (P8). */
-static int readers_of(const kluis_roles *roles, bool restricted, const char ***out, size_t *n)
+/* The readers of this moment: every reading role (the klant and the opdrachtgever once the
+ * dossier is held, W7), without the opdrachtgever for an entry withheld from it (P8). */
+static int readers_of(const replay *r, bool restricted, const char ***out, size_t *n)
 {
-	return kluis_roles_keys(roles, restricted ? (KLUIS_ROLES_READING & ~KLUIS_ROLE_OPDRACHTGEVER) : KLUIS_ROLES_READING, out, n);
+	unsigned mask = r->transferred ? KLUIS_ROLES_READING_HELD : KLUIS_ROLES_READING;
+
+	return kluis_roles_keys(&r->roles, restricted ? (mask & ~KLUIS_ROLE_OPDRACHTGEVER) : mask, out, n);
 }
 
 static int check_pointer(replay *r, const git_oid *commit, const char *what, const git_oid *blob, bool restricted, kluis_pointer *p)
@@ -417,7 +420,7 @@ static int check_pointer(replay *r, const git_oid *commit, const char *what, con
 	size_t n = 0;
 	int err;
 
-	if (readers_of(&r->roles, restricted, &rd, &n) < 0)
+	if (readers_of(r, restricted, &rd, &n) < 0)
 		return -1;
 	err = kluis_rpointer_check(r, commit, what, blob, rd, n, p);
 	free(rd);

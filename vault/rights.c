@@ -559,7 +559,7 @@ int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "cannot encode the reason");
 		goto cleanup;
 	}
-	if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLES_READING, &readers, &nreaders)) < 0 ||
+	if ((err = kluis_roles_keys(&d->roles, d->held ? KLUIS_ROLES_READING_HELD : KLUIS_ROLES_READING, &readers, &nreaders)) < 0 ||
 	    (err = kluis_txn_encrypt_buffer(t, readers, nreaders, reason_text, strlen(reason_text), &reason_ptr)) < 0 ||
 	    (err = kluis_buf_printf(&record, "kluis-erased 1\nentry %s\nmeta %s\nbody %s\nbasis %s\n", entry_id, mhex, bhex, basis)) < 0)
 		goto cleanup;
