@@ -67,6 +67,8 @@ static int entry_exists(kluis_dossier *d, const char *entry_id)
 
 /* ---- consent ---- */
 
+static int grant_in_force(kluis_dossier *d, const char *id, char in_force[KLUIS_ENTRY_ID_LEN + 1]);
+
 int kluis_consent_in_force(kluis_dossier *d, const char *scope, bool lock_held, char consent_id[KLUIS_ENTRY_ID_LEN + 1],
 			   bool *to_opdrachtgever)
 {
@@ -126,6 +128,14 @@ int kluis_consent_in_force(kluis_dossier *d, const char *scope, bool lock_held, 
 	err = 0;
 	if (decrypted)
 		err = lock_held ? kluis_access_record_locked(d, NULL, "toestemming") : kluis_access_record(d, NULL, "toestemming");
+	/* a grant a withdrawal names by its id (the vertegenwoordiger's, P4.2) is no longer in force */
+	if (err == 0 && consent_id[0]) {
+		char still[KLUIS_ENTRY_ID_LEN + 1];
+		if ((err = grant_in_force(d, consent_id, still)) == 0 && !still[0]) {
+			consent_id[0] = '\0';
+			*to_opdrachtgever = false;
+		}
+	}
 cleanup:
 	if (err < 0) {
 		consent_id[0] = '\0';
@@ -190,7 +200,44 @@ cleanup:
 	return err;
 }
 
-int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, const char *scope, bool to_opdrachtgever,
+/*
+ * Whether entry `id` is a consent grant that no withdrawal has ended yet, from the signed
+ * commit metadata alone (no decryption): in_force is `id`, or empty.
+ */
+static int grant_in_force(kluis_dossier *d, const char *id, char in_force[KLUIS_ENTRY_ID_LEN + 1])
+{
+	kluis_event *ev = NULL;
+	git_commit *c = NULL;
+	char val[64];
+	size_t n = 0, i, k;
+	bool granted = false, withdrawn = false;
+	int err;
+
+	in_force[0] = '\0';
+	if (!kluis_entry_id_valid(id))
+		return kluis_error_set(KLUIS_EINVAL, "'%s' is not an entry id", id);
+	if ((err = kluis_history(d, &ev, &n)) < 0)
+		return err;
+	for (i = 0; i < n; i++) {
+		if (ev[i].access || strcmp(ev[i].action, "consent") != 0 || git_commit_lookup(&c, d->repo, &ev[i].commit) < 0)
+			continue;
+		for (k = 0; k < ev[i].nentries; k++)
+			if (strcmp(ev[i].entries[k], id) == 0 && kluis_trailer_get(git_commit_message(c), "Kluis-Consent", val, sizeof(val)))
+				granted = strcmp(val, "grant") == 0;
+		if (kluis_trailer_get(git_commit_message(c), "Kluis-Withdraws", val, sizeof(val)) && strcmp(val, id) == 0)
+			withdrawn = true;
+		git_commit_free(c);
+		c = NULL;
+	}
+	kluis_events_free(ev, n);
+	if (!granted)
+		return kluis_error_set(KLUIS_EINVAL, "entry %s of '%s' is no consent grant (kluis log shows the consents)", id, d->id);
+	if (!withdrawn)
+		snprintf(in_force, KLUIS_ENTRY_ID_LEN + 1, "%s", id);
+	return 0;
+}
+
+int kluis_consent_record(kluis_dossier *d, bool grant, const char *grant_id, const char *purpose, const char *scope, bool to_opdrachtgever,
 			 char id_out[KLUIS_ENTRY_ID_LEN + 1])
 {
 	kluis_entry_input in;
@@ -224,7 +271,11 @@ int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, cons
 	if (!grant) {
 		char in_force[KLUIS_ENTRY_ID_LEN + 1];
 		bool opdr;
-		if ((err = kluis_consent_in_force(d, scope, false, in_force, &opdr)) < 0)
+		if (grant_id)
+			err = grant_in_force(d, grant_id, in_force);
+		else
+			err = kluis_consent_in_force(d, scope, false, in_force, &opdr);
+		if (err < 0)
 			goto cleanup;
 		if (!in_force[0]) {
 			err = kluis_error_set(KLUIS_ESTATE, "no consent for scope '%s' is in force in '%s': nothing to withdraw", scope, d->id);

@@ -20,7 +20,12 @@ int kluis_consent_in_force(kluis_dossier *d, const char *scope, bool lock_held, 
 			   bool *to_opdrachtgever);
 
 /* Record a grant or withdrawal of consent as a signed, encrypted register entry. */
-int kluis_consent_record(kluis_dossier *d, bool grant, const char *purpose, const char *scope, bool to_opdrachtgever,
+/*
+ * A withdrawal names the grant it ends: `grant_id`, or (NULL) the grant in force for `scope`,
+ * found by decrypting the register (a reader's read, on record). The vertegenwoordiger, who
+ * holds no reading role, withdraws by the grant's id (P4.2): `kluis log` shows it.
+ */
+int kluis_consent_record(kluis_dossier *d, bool grant, const char *grant_id, const char *purpose, const char *scope, bool to_opdrachtgever,
 			 char id_out[KLUIS_ENTRY_ID_LEN + 1]);
 
 /* The klant's signed approval of one entry, tied to the commit that added it. */

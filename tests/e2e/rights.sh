@@ -301,6 +301,7 @@ expect_exit 0 k --as "$DIR" roles k-cons --add vertegenwoordiger "$VERT"
 grep -Eq "^vertegenwoordiger[[:space:]]+$VERT\$" <<<"$OUT" || fail "kluis roles does not list the vertegenwoordiger after adding him: $OUT"
 expect_exit 0 k --as "$VERT" consent k-cons grant --scope health --purpose "toestemming van de wettelijk vertegenwoordiger"
 assert_match "$OUT" "$ID_RE" "stdout of the representative's consent"
+VGRANT=$OUT
 assert_eq "$(trailer "$R" main Kluis-Role)" vertegenwoordiger "Kluis-Role of the representative's consent"
 assert_eq "$(signer_of "$R" main "$AUD")" "$VERT" "signer of the representative's consent"
 expect_exit 0 k --as "$MEDEW" add k-cons --special health -m "na toestemming van de vertegenwoordiger"
@@ -316,10 +317,14 @@ expect_exit 1 k --as "$VERT" consent k-cons withdraw --scope health --purpose "i
 assert_contains "$ERR" "consent register" "the vertegenwoordiger's refused withdrawal"
 assert_eq "$(head_of "$R")" "$h3" "main after the vertegenwoordiger's refused withdrawal"
 assert_eq "$(ref_of "$R" refs/kluis/access)" "$acc0" "read log after the vertegenwoordiger's refused withdrawal"
-expect_exit 0 k --as "$KLANT" consent k-cons withdraw --scope health --purpose "ingetrokken door de klant"
-expect_exit 1 k --as "$MEDEW" add k-cons --special health -m "na intrekking door de klant"
+# he withdraws by the grant's id (P4.2: a withdrawal may come from either), reading nothing
+expect_exit 0 k --as "$VERT" consent k-cons withdraw --grant "$VGRANT" --purpose "ingetrokken door de vertegenwoordiger"
+assert_eq "$(trailer "$R" main Kluis-Withdraws)" "$VGRANT" "Kluis-Withdraws of the representative's withdrawal"
+assert_eq "$(ref_of "$R" refs/kluis/access)" "$acc0" "read log after the withdrawal by grant id"
+expect_exit 1 k --as "$VERT" consent k-cons withdraw --grant "$VGRANT" --purpose "nog eens"
+expect_exit 1 k --as "$MEDEW" add k-cons --special health -m "na intrekking door de vertegenwoordiger"
 expect_exit 1 k --as "$VERT" add k-cons -m "de vertegenwoordiger voegt toe"
-pass "P4: the directie adds a vertegenwoordiger; he grants consent (signed, Kluis-Role: vertegenwoordiger) with effect; he may not add; he is no recipient, so he cannot read the register to withdraw (refused, nothing written), the klant can"
+pass "P4: the directie adds a vertegenwoordiger; he grants consent (signed, Kluis-Role: vertegenwoordiger) with effect; he may not add; he is no recipient, so he cannot read the register to withdraw by scope (refused, nothing written), and withdraws by the grant's id (nothing read), once"
 
 # a roles change rewraps: the withheld entry stays withheld, the released one stays released
 expect_exit 0 k --as "$DIR" roles k-cons --add medewerker "$MEDEW3" --remove "$MEDEW"
