@@ -70,6 +70,14 @@ typedef struct {
 	git_oid *missing_at;
 	size_t nmissing;
 
+	/* refs/kluis/content as this run found it, and as a resumed run's checkpoint vouched for it
+	 * (its tree and the ciphertext ids it then held, sorted): unchanged shards are not read */
+	git_oid content_tree;
+	bool have_old_content;
+	git_oid old_content_tree;
+	git_oid *old_want;
+	size_t nold_want;
+
 	/* signatures checked ahead (replay_sigs.c) for main's commits in order */
 	rsigs *sigs;
 	size_t sig_next;
@@ -146,6 +154,8 @@ int kluis_rpointer_read(replay *r, const git_oid *commit, const char *what, cons
 int kluis_rblob(replay *r, const git_oid *oid, kluis_buf *out);
 /* refs/kluis/content holds exactly the ciphertext the final state names. */
 void kluis_rcontent_check(replay *r);
+/* What a resumed run starts from: the ciphertext ids the kept state names (for the check above). */
+int kluis_rcontent_resume(replay *r, const git_oid *content_tree);
 
 /* Reload what the state keeps in the tree (roles, dossier file) at r->tree, after a resume. */
 int kluis_replay_resume(replay *r);

@@ -242,9 +242,9 @@ static bool hex_lower(const char *s, size_t n)
 void kluis_rcontent_check(replay *r)
 {
 	git_reference *ref = NULL;
-	git_tree *root = NULL, *shard = NULL;
+	git_tree *root = NULL, *shard = NULL, *old_root = NULL;
 	git_oid tree_id, *want = NULL, *have = NULL;
-	size_t nwant = 0, nhave = 0, cap = 0, i, j, a, b;
+	size_t nwant = 0, nhave = 0, cap = 0, i, j, a, b, ow = 0;
 	char hex[GIT_OID_HEXSZ + 1];
 	int rc;
 
@@ -263,10 +263,31 @@ void kluis_rcontent_check(replay *r)
 		kluis_rfinding(r, git_reference_target(ref), "refs/kluis/content: its tree is missing or unreadable");
 		goto cleanup;
 	}
+	git_oid_cpy(&r->content_tree, &tree_id);
+	/* a resumed run: the shards the last clean run saw held what its state named */
+	if (r->have_old_content && git_tree_lookup(&old_root, r->repo, &r->old_content_tree) < 0)
+		old_root = NULL;
 	/* the tree: XX/ then 38 hex, each naming the blob whose id those 40 hex are */
 	for (i = 0; i < git_tree_entrycount(root); i++) {
 		const git_tree_entry *se = git_tree_entry_byindex(root, i);
 		const char *sn = git_tree_entry_name(se);
+		const git_tree_entry *ose = old_root ? git_tree_entry_byname(old_root, sn) : NULL;
+		if (ose && git_oid_equal(git_tree_entry_id(ose), git_tree_entry_id(se)) && git_tree_entry_filemode(se) == GIT_FILEMODE_TREE) {
+			/* old_want is sorted, the shards come in order: its range of this first byte */
+			unsigned byte = (unsigned)strtoul(sn, NULL, 16);
+			while (ow < r->nold_want && r->old_want[ow].id[0] < byte)
+				ow++;
+			for (; ow < r->nold_want && r->old_want[ow].id[0] == byte; ow++) {
+				if (nhave == cap) {
+					git_oid *g = realloc(have, (cap = cap ? 2 * cap : 256) * sizeof(*g));
+					if (!g)
+						goto cleanup;
+					have = g;
+				}
+				git_oid_cpy(&have[nhave++], &r->old_want[ow]);
+			}
+			continue;
+		}
 		if (git_tree_entry_filemode(se) != GIT_FILEMODE_TREE || strlen(sn) != 2 || !hex_lower(sn, 2) ||
 		    git_tree_lookup(&shard, r->repo, git_tree_entry_id(se)) < 0) {
 			kluis_rfinding(r, NULL, "refs/kluis/content: '%s' is not a directory of ciphertext objects", sn);
@@ -322,5 +343,15 @@ cleanup:
 	free(have);
 	git_tree_free(shard);
 	git_tree_free(root);
+	git_tree_free(old_root);
 	git_reference_free(ref);
+}
+
+int kluis_rcontent_resume(replay *r, const git_oid *content_tree)
+{
+	if (expected_content(r, &r->old_want, &r->nold_want) < 0)
+		return -1;
+	git_oid_cpy(&r->old_content_tree, content_tree);
+	r->have_old_content = !git_oid_is_zero(content_tree);
+	return 0;
 }

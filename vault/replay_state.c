@@ -167,6 +167,9 @@ int kluis_replay_state_save(const replay *r, const char *path, const git_oid *ac
 	hex_of(&r->xfer_access, h1);
 	if ((err = kluis_buf_printf(&b, "transferred %d %s %llu\n", r->transferred, h1, r->xfer_count)) < 0)
 		goto cleanup;
+	hex_of(&r->content_tree, h1);
+	if ((err = kluis_buf_printf(&b, "content %s\n", h1)) < 0)
+		goto cleanup;
 	for (i = 0; i < r->nentries; i++) {
 		const rentry *e = &r->entries[i];
 		char flags[8];
@@ -195,11 +198,13 @@ static bool oid_of(const char *hex, git_oid *out)
 
 int kluis_replay_state_load(replay *r, const char *path, git_oid *access, size_t *reads)
 {
+	git_oid content_storage, *content = &content_storage;
 	kluis_buf b = KLUIS_BUF_INIT, bind = KLUIS_BUF_INIT;
 	unsigned char key[32];
 	char mac[65], *text, *line, *save = NULL, *body_end;
 	int err;
 
+	memset(content, 0, sizeof(*content));
 	if ((err = kluis_file_read(&b, path, STATE_MAX)) < 0 || (err = binding(r, &bind)) < 0 || (err = mac_key(key)) < 0)
 		goto cleanup;
 	err = KLUIS_ENOTFOUND;
@@ -245,7 +250,23 @@ int kluis_replay_state_load(replay *r, const char *path, git_oid *access, size_t
 			r->xfer_count = u;
 			continue;
 		}
-		if (sscanf(line, "entry %79s %79s %79s %79s %79s %79s", a, b2, c, d, e, f) == 6 && kluis_entry_id_valid(a) && strlen(b2) == 6) {
+		if (sscanf(line, "content %79s", a) == 1 && oid_of(a, content)) {
+			continue;
+		}
+		/* entry lines are most of a kept state: fixed widths, read without sscanf */
+		a[0] = b2[0] = '\0';
+		if (strncmp(line, "entry ", 6) == 0 && strlen(line) == 6 + KLUIS_ENTRY_ID_LEN + 1 + 6 + 4 * 41) {
+			memcpy(a, line + 6, KLUIS_ENTRY_ID_LEN);
+			a[KLUIS_ENTRY_ID_LEN] = '\0';
+			memcpy(b2, line + 6 + KLUIS_ENTRY_ID_LEN + 1, 6);
+			b2[6] = '\0';
+			for (x = 0; x < 4; x++) {
+				char *dst = x == 0 ? c : x == 1 ? d : x == 2 ? e : f;
+				memcpy(dst, line + 6 + KLUIS_ENTRY_ID_LEN + 1 + 7 + 41 * x, 40);
+				dst[40] = '\0';
+			}
+		}
+		if (strncmp(line, "entry ", 6) == 0 && kluis_entry_id_valid(a) && strlen(b2) == 6) {
 			rentry *en;
 			if (r->nentries == r->cap) {
 				rentry *g = realloc(r->entries, (r->cap = r->cap ? 2 * r->cap : 64) * sizeof(*g));
@@ -271,7 +292,8 @@ int kluis_replay_state_load(replay *r, const char *path, git_oid *access, size_t
 		goto cleanup;
 	}
 	r->started = true;
-	err = kluis_replay_resume(r);
+	if ((err = kluis_replay_resume(r)) == 0 && kluis_rcontent_resume(r, content) < 0)
+		err = KLUIS_EGENERIC;
 cleanup:
 	kluis_wipe(key, sizeof(key));
 	kluis_buf_dispose(&b);

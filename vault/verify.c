@@ -146,6 +146,7 @@ static void replay_dispose(replay *r)
 	free(r->entries);
 	free(r->missing);
 	free(r->missing_at);
+	free(r->old_want);
 	kluis_roles_dispose(&r->roles);
 }
 
