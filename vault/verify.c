@@ -52,35 +52,47 @@ void kluis_verify_report_dispose(kluis_verify_report *r)
 	r->nfindings = 0;
 }
 
+/*
+ * The head must descend from a checkpoint's head, and the read log from its record. A commit
+ * or record the replay has just accepted (the history descends from it, and the run found
+ * nothing) had its signature checked there: it is checked again only when it is not in the
+ * history (a rollback, or a forged checkpoint: the message says which) or the run had findings.
+ */
 static void check_checkpoint(replay *v, const kluis_checkpoint *cp, const git_oid *head, const char *whose)
 {
 	kluis_buf data = KLUIS_BUF_INIT, sig = KLUIS_BUF_INIT;
 	char hex[GIT_OID_HEXSZ + 1], signer[41];
+	bool in_history, clean = v->rep->nfindings == 0;
 
 	git_oid_tostr(hex, sizeof(hex), &cp->head);
 	if (strcmp(cp->dossier, v->id) != 0) {
 		kluis_rfinding(v, NULL, "%s checkpoint is for dossier '%s', not '%s'", whose, cp->dossier, v->id);
 		goto cleanup;
 	}
-	if (kluis_commit_split_signature((const char *)cp->raw.ptr, cp->raw.len, &data, &sig) < 0 ||
-	    kluis_pgp_verify_detached(v->kr, data.ptr, data.len, sig.ptr, sig.len, signer, NULL) < 0) {
+	in_history = git_oid_equal(&cp->head, head) || git_graph_descendant_of(v->repo, head, &cp->head) == 1;
+	if ((!in_history || !clean) &&
+	    (kluis_commit_split_signature((const char *)cp->raw.ptr, cp->raw.len, &data, &sig) < 0 ||
+	     kluis_pgp_verify_detached(v->kr, data.ptr, data.len, sig.ptr, sig.len, signer, NULL) < 0)) {
 		kluis_rfinding(v, &cp->head, "%s checkpoint's signature does not verify: %s", whose, kluis_error_last());
 		goto cleanup;
 	}
-	if (!git_oid_equal(&cp->head, head) && git_graph_descendant_of(v->repo, head, &cp->head) != 1)
+	if (!in_history)
 		kluis_rfinding(v, &cp->head, "rollback or rewrite: the head does not descend from the %s checkpoint %.12s (seq %llu)", whose, hex, cp->seq);
 	if (cp->has_access) {
 		git_oid now;
-		bool exists = false;
+		bool exists = false, in_log;
 		kluis_buf_dispose(&data);
 		kluis_buf_dispose(&sig);
 		git_oid_tostr(hex, sizeof(hex), &cp->access);
-		if (kluis_commit_split_signature((const char *)cp->access_raw.ptr, cp->access_raw.len, &data, &sig) < 0 ||
-		    kluis_pgp_verify_detached(v->kr, data.ptr, data.len, sig.ptr, sig.len, signer, NULL) < 0)
+		in_log = kluis_repo_ref(v->repo, KLUIS_ACCESS_REF, &now, &exists) == 0 && exists &&
+			 (git_oid_equal(&now, &cp->access) || git_graph_descendant_of(v->repo, &now, &cp->access) == 1);
+		if ((!in_log || !clean) &&
+		    (kluis_commit_split_signature((const char *)cp->access_raw.ptr, cp->access_raw.len, &data, &sig) < 0 ||
+		     kluis_pgp_verify_detached(v->kr, data.ptr, data.len, sig.ptr, sig.len, signer, NULL) < 0))
 			kluis_rfinding(v, &cp->access, "%s checkpoint's read record does not verify: %s", whose, kluis_error_last());
-		else if (kluis_repo_ref(v->repo, KLUIS_ACCESS_REF, &now, &exists) < 0 || !exists)
+		else if (!exists)
 			kluis_rfinding(v, &cp->access, "the read log is gone, though the %s checkpoint vouches for %llu reads up to %.12s", whose, cp->access_seq, hex);
-		else if (!git_oid_equal(&now, &cp->access) && git_graph_descendant_of(v->repo, &now, &cp->access) != 1)
+		else if (!in_log)
 			kluis_rfinding(v, &cp->access, "the read log was cut back or rewritten: it does not hold the %s checkpoint's record %.12s (read %llu)", whose, hex, cp->access_seq);
 	}
 cleanup:
@@ -201,6 +213,10 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 	}
 	rep->incremental = resumed;
 	rep->total_commits = (size_t)r.seq + n;
+	/* an unreadable keyring is one error, not a finding on every commit; a run with nothing
+	 * new to check (its state is bound to these very keyring bytes) needs no OpenPGP at all */
+	if (n && (err = kluis_keyring_ready(kr)) < 0)
+		goto cleanup;
 	kluis_pgp_quiet_begin(kr);
 	kluis_rsigs_start(&r.sigs, repo, kr, chain, n);
 	for (i = 0; i < n && complete; i++)
@@ -358,7 +374,7 @@ int kluis_verify_dossier(kluis_vault *vault, const char *id, const kluis_verify_
 	if (cp_err < 0 && cp_err != KLUIS_ENOTFOUND)
 		snprintf(cp_msg, sizeof(cp_msg), "%s", kluis_error_last());
 	state_path = kluis_replay_state_path(vault->root, id);
-	if ((err = kluis_keyring_ready(kr)) < 0 || (err = kluis_verify_repository(repo, id, kr, &o, state_path, rep)) < 0)
+	if ((err = kluis_verify_repository(repo, id, kr, &o, state_path, rep)) < 0)
 		goto cleanup;
 	/* the head must descend from the checkpoint */
 	memset(&v, 0, sizeof(v));
