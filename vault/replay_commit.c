@@ -1,5 +1,5 @@
 /*
- * replay_commit.c - a commit object of main or of the read log, read byte for byte
+ * replay_commit.c - a commit object of main, of the read log or of the ledger, read byte for byte
  * (docs/FORMATS.md, "Commit objects").
  *
  * kluis writes every commit the same way: headers tree, parent (none for the first), author
@@ -132,7 +132,8 @@ static int trailer_push(rcommit *c, const char *k, size_t klen, const char *v, s
 	return 0;
 }
 
-/* subject, "\n\n", then `Key: value\n` lines and nothing else; keys [A-Za-z-], values printable. */
+/* subject, "\n\n", then `Key: value\n` lines and nothing else; keys [A-Za-z0-9-] (the ledger's
+ * Kluis-Archive-Sha256), values printable. */
 static const char *parse_message(const char *msg, size_t len, rcommit *c)
 {
 	const char *end = msg + len, *p, *nl, *colon;
@@ -158,8 +159,8 @@ static const char *parse_message(const char *msg, size_t len, rcommit *c)
 		if (!colon || colon == p || colon + 2 > nl || colon[1] != ' ' || colon + 2 == nl)
 			return "a line of the message is not a `Key: value` trailer";
 		for (i = 0; p + i < colon; i++)
-			if (!(isalpha((unsigned char)p[i]) || p[i] == '-'))
-				return "a trailer key holds other characters than letters and '-'";
+			if (!(isalnum((unsigned char)p[i]) || p[i] == '-'))
+				return "a trailer key holds other characters than letters, digits and '-'";
 		for (i = 2; colon + i < nl; i++)
 			if ((unsigned char)colon[i] < 0x20 || colon[i] == 0x7f)
 				return "control character in a trailer";
