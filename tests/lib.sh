@@ -307,3 +307,28 @@ recipients_of() {
 enc_keyid() { gpg --batch --with-colons --list-keys "$1" 2>/dev/null | awk -F: '$1 == "sub" && $12 ~ /e/ { print $5; exit }'; }
 
 ID_RE='^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$'
+
+# ---- signatures as stock tools see them ----
+# commit_split REPO COMMIT SIG DATA: the gpgsig header's armored text (continuation spaces
+# removed) into SIG; the commit without that header, byte for byte, into DATA. Only the header
+# section is searched: a "gpgsig " line in the message is text, not a signature.
+commit_split() {
+	git -C "$1" cat-file commit "$2" | python3 -c '
+import sys
+raw = sys.stdin.buffer.read()
+head, sep, body = raw.partition(b"\n\n")
+lines, sig, keep, i = head.split(b"\n"), [], [], 0
+while i < len(lines):
+    if lines[i].startswith(b"gpgsig "):
+        sig.append(lines[i][len(b"gpgsig "):])
+        i += 1
+        while i < len(lines) and lines[i].startswith(b" "):
+            sig.append(lines[i][1:])
+            i += 1
+    else:
+        keep.append(lines[i])
+        i += 1
+open(sys.argv[1], "wb").write(b"\n".join(sig) + b"\n" if sig else b"")
+open(sys.argv[2], "wb").write(b"\n".join(keep) + sep + body)
+' "$3" "$4"
+}

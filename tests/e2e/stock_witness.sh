@@ -18,30 +18,6 @@
 command -v sqv >/dev/null || fail "sqv is not installed (Debian package sqv; scripts/bootstrap.sh installs it)"
 command -v python3 >/dev/null || fail "python3 is not installed"
 
-# commit_split REPO COMMIT SIG DATA: the gpgsig header's armored text (continuation spaces
-# removed) into SIG; the commit without that header, byte for byte, into DATA. Only the header
-# section is searched: a "gpgsig " line in the message is text, not a signature.
-commit_split() {
-	git -C "$1" cat-file commit "$2" | python3 -c '
-import sys
-raw = sys.stdin.buffer.read()
-head, sep, body = raw.partition(b"\n\n")
-lines, sig, keep, i = head.split(b"\n"), [], [], 0
-while i < len(lines):
-    if lines[i].startswith(b"gpgsig "):
-        sig.append(lines[i][len(b"gpgsig "):])
-        i += 1
-        while i < len(lines) and lines[i].startswith(b" "):
-            sig.append(lines[i][1:])
-            i += 1
-    else:
-        keep.append(lines[i])
-        i += 1
-open(sys.argv[1], "wb").write(b"\n".join(sig) + b"\n" if sig else b"")
-open(sys.argv[2], "wb").write(b"\n".join(keep) + sep + body)
-' "$3" "$4"
-}
-
 # commit_join DATA SIG: a raw commit on stdout, SIG's armored text put in as the gpgsig header
 # at the end of DATA's header section (where git and libgit2 put it)
 commit_join() {

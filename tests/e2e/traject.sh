@@ -23,21 +23,7 @@ CV=$KLUIS_VAULT   # the vault that holds the dossier
 # sqv_commit COMMIT: Sequoia's sqv accepts the commit's signature with the keys in $AUD (the
 # gpgsig header's text over the commit without it, as git verify-commit checks it)
 sqv_commit() {
-	git -C "$R" cat-file commit "$1" | python3 -c '
-import sys
-raw = sys.stdin.buffer.read()
-head, sep, body = raw.partition(b"\n\n")
-lines, sig, keep, i = head.split(b"\n"), [], [], 0
-while i < len(lines):
-    if lines[i].startswith(b"gpgsig "):
-        sig.append(lines[i][7:]); i += 1
-        while i < len(lines) and lines[i].startswith(b" "):
-            sig.append(lines[i][1:]); i += 1
-    else:
-        keep.append(lines[i]); i += 1
-open(sys.argv[1], "wb").write(b"\n".join(sig) + b"\n")
-open(sys.argv[2], "wb").write(b"\n".join(keep) + sep + body)
-' "$T_WORK/sig" "$T_WORK/data"
+	commit_split "$R" "$1" "$T_WORK/sig" "$T_WORK/data"
 	gpg --homedir "$AUD" --batch --export >"$T_WORK/keys.gpg"
 	sqv --keyring "$T_WORK/keys.gpg" "$T_WORK/sig" "$T_WORK/data" >/dev/null 2>"$T_WORK/sqv.err" || { cat "$T_WORK/sqv.err" >&2; return 1; }
 }

@@ -20,28 +20,6 @@ MEDEW2=$(kt_key medewerker2 2>/dev/null)
 secret_home "$OPDR"
 OH=$REPLY
 
-# commit_split REPO COMMIT SIG DATA: the armored gpgsig of COMMIT into SIG, the signed bytes into DATA
-commit_split() {
-	git -C "$1" cat-file commit "$2" | python3 -c '
-import sys
-raw = sys.stdin.buffer.read()
-head, sep, body = raw.partition(b"\n\n")
-lines, sig, keep, i = head.split(b"\n"), [], [], 0
-while i < len(lines):
-    if lines[i].startswith(b"gpgsig "):
-        sig.append(lines[i][len(b"gpgsig "):])
-        i += 1
-        while i < len(lines) and lines[i].startswith(b" "):
-            sig.append(lines[i][1:])
-            i += 1
-    else:
-        keep.append(lines[i])
-        i += 1
-open(sys.argv[1], "wb").write(b"\n".join(sig) + b"\n" if sig else b"")
-open(sys.argv[2], "wb").write(b"\n".join(keep) + sep + body)
-' "$3" "$4"
-}
-
 # a traject in which the adviser is replaced halfway
 replaced_traject() { # ID
 	init_dossier "$1"
