@@ -49,6 +49,24 @@ static const char usage[] =
 	"finding. Its lines start with 'ledger'.\n\n"
 	"Output: one line per finding, 'DOSSIER COMMIT WHAT', and exit 1; exit 0 when clean.\n";
 
+/* One line per finding, "WHO COMMIT WHAT" (commit "-" when none), or an element of `json`. */
+static void print_findings(kluis_cli *cli, const char *who, const kluis_verify_report *r, json_t *json)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t i;
+
+	for (i = 0; i < r->nfindings; i++) {
+		if (git_oid_is_zero(&r->findings[i].commit))
+			snprintf(hex, sizeof(hex), "-");
+		else
+			git_oid_tostr(hex, sizeof(hex), &r->findings[i].commit);
+		if (cli->json)
+			json_array_append_new(json, json_pack("{s:s, s:s}", "commit", hex, "finding", r->findings[i].message));
+		else
+			printf("%s %s %s\n", who, hex, r->findings[i].message);
+	}
+}
+
 static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, kluis_deep_report *deep, json_t *out, size_t *total);
 
 /* The --deep part: a line per finding (or a "deep" member of the dossier's JSON object, the
@@ -106,18 +124,8 @@ static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, 
 	char hex[GIT_OID_HEXSZ + 1], plain[160] = "";
 	json_t *findings = json_array();
 	bool failed = r.nfindings || (deep && deep->nfindings);
-	size_t i;
 
-	for (i = 0; i < r.nfindings; i++) {
-		if (git_oid_is_zero(&r.findings[i].commit))
-			snprintf(hex, sizeof(hex), "-");
-		else
-			git_oid_tostr(hex, sizeof(hex), &r.findings[i].commit);
-		if (cli->json)
-			json_array_append_new(findings, json_pack("{s:s, s:s}", "commit", hex, "finding", r.findings[i].message));
-		else
-			printf("%s %s %s\n", id, hex, r.findings[i].message);
-	}
+	print_findings(cli, id, &r, findings);
 	git_oid_tostr(hex, sizeof(hex), &r.head);
 	if (cli->json)
 		json_array_append_new(out, json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:o}", "dossier", id, "ok",
@@ -145,8 +153,7 @@ static int verify_ledger(kluis_cli *cli, kluis_vault *v, const kluis_verify_opts
 {
 	kluis_verify_report r;
 	json_t *findings = json_array();
-	char hex[GIT_OID_HEXSZ + 1];
-	size_t records = 0, i;
+	size_t records = 0;
 	int err;
 
 	memset(&r, 0, sizeof(r));
@@ -155,16 +162,7 @@ static int verify_ledger(kluis_cli *cli, kluis_vault *v, const kluis_verify_opts
 		kluis_verify_report_dispose(&r);
 		return err;
 	}
-	for (i = 0; i < r.nfindings; i++) {
-		if (git_oid_is_zero(&r.findings[i].commit))
-			snprintf(hex, sizeof(hex), "-");
-		else
-			git_oid_tostr(hex, sizeof(hex), &r.findings[i].commit);
-		if (cli->json)
-			json_array_append_new(findings, json_pack("{s:s, s:s}", "commit", hex, "finding", r.findings[i].message));
-		else
-			printf("ledger %s %s\n", hex, r.findings[i].message);
-	}
+	print_findings(cli, "ledger", &r, findings);
 	if (cli->json)
 		json_object_set_new(top, "ledger", json_pack("{s:b, s:I, s:o}", "ok", r.nfindings == 0, "records", (json_int_t)records, "findings", findings));
 	else {
