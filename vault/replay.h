@@ -178,9 +178,6 @@ int kluis_rsigs_start(rsigs **out, git_repository *repo, kluis_keyring *kr, cons
 /* The verdict on chain[i] == oid, waiting for it: true with *err 0 (signer, *t set) or the
  * error (kluis_error_last), as kluis_pgp_verify_detached gave it; false when s has none. */
 bool kluis_rsigs_take(rsigs *s, const git_oid *oid, size_t i, char signer[41], int64_t *t, int *err);
-/* What a worker found, ahead, of pointer `blob` of chain[i]: true when its ciphertext checked
- * out, with the recipients' key ids (borrowed until kluis_rsigs_stop). */
-bool kluis_rsigs_pointer(rsigs *s, size_t i, const git_oid *blob, char ***rcpt, size_t *nrcpt);
 void kluis_rsigs_stop(rsigs *s);
 
 /* replay_state.c: the verifier's own checkpoint */

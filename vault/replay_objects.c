@@ -131,11 +131,6 @@ int kluis_rpointer_check(replay *r, const git_oid *commit, const char *what, con
 
 	if (kluis_rpointer_read(r, commit, what, blob, p) < 0)
 		return -1;
-	/* a worker checked this ciphertext ahead (replay_sigs.c): the same checks, same bytes */
-	if (r->sig_next && kluis_rsigs_pointer(r->sigs, r->sig_next - 1, blob, &rcpt, &nrcpt)) {
-		check_recipients(r, commit, what, rcpt, nrcpt, readers, nreaders);
-		return 0;
-	}
 	git_oid_tostr(hex, sizeof(hex), &p->oid);
 	/* absent now: rightly so if a later erase or rewrap removed it (judged at the end) */
 	exists = git_repository_odb(&odb, r->repo) == 0 && git_odb_exists(odb, &p->oid);

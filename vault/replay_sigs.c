@@ -1,6 +1,5 @@
 /*
- * replay_sigs.c - the signatures and ciphertext of a long replay, checked ahead on worker
- * threads.
+ * replay_sigs.c - the signatures of a long replay, checked ahead on worker threads.
  *
  * A signature's verdict depends on the commit's bytes and the keyring only, never on the state
  * the replay carries, and librnp's check is the largest single cost of a full replay (about a
@@ -11,40 +10,21 @@
  * verdict in turn, waiting for it if need be. The object database is shared: libgit2's
  * git_odb is safe to read from several threads. Nothing here judges: a verdict is what the
  * replay itself would have computed, and the replay still parses every byte of the commit.
- *
- * A worker that could open the repository a second time (a repository handle serves one
- * thread) also checks, for each commit, the ciphertext its new pointers name: the pointer
- * parses, the object is there with the signed size and sha256 (kluis_objstream_check_pointer,
- * the same call), and whom it is encrypted to. Only what checked out is kept, by the pointer
- * blob's id (content-addressed: the same bytes give the same answer in any handle); anything
- * else, and every judgement against the readers of the moment, is the replay's own.
  */
 #include "replay.h"
 #include "checkpoint.h"
-#include "objstream.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* A pointer whose ciphertext checked out: its blob, and the recipients' key ids. */
-typedef struct {
-	git_oid blob;
-	char **rcpt;
-	size_t nrcpt;
-} rptr;
-
 typedef struct {
 	char signer[41];
 	int64_t time;
 	char *msg;          /* NULL: good */
-	rptr *ptrs;
-	size_t nptrs;
 	int done;           /* 1 once set */
 } rsig;
-
-#define PREFETCH_MAX 4096  /* pointers a commit's worker checks ahead (a rewrap may name more) */
 
 struct rsigs {
 	git_odb *odb;
@@ -58,7 +38,6 @@ struct rsigs {
 	struct rworker {
 		struct rsigs *s;
 		kluis_keyring *kr;
-		git_repository *repo;  /* its own handle, for the ciphertext; NULL: signatures only */
 		size_t first;
 		pthread_t tid;
 		bool started;
@@ -81,95 +60,6 @@ static void check_one(struct rworker *w, size_t i, rsig *out)
 	git_odb_object_free(obj);
 }
 
-/* Check ahead the ciphertext that pointer blob `blob` names; keep it only if all is well. */
-static void prefetch_pointer(struct rworker *w, const git_oid *blob, rsig *out)
-{
-	git_blob *b = NULL;
-	kluis_pointer p;
-	kluis_buf head = KLUIS_BUF_INIT;
-	git_odb *odb = NULL;
-	char **rcpt = NULL;
-	size_t nrcpt = 0;
-	rptr *g;
-
-	if (out->nptrs >= PREFETCH_MAX || git_blob_lookup(&b, w->repo, blob) < 0 ||
-	    kluis_pointer_parse(&p, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b)) < 0 || git_repository_odb(&odb, w->repo) < 0 ||
-	    !git_odb_exists(odb, &p.oid) || kluis_objstream_check_pointer(w->repo, &p, &head) < 0 ||
-	    kluis_pgp_recipients(w->kr, head.ptr, head.len, &rcpt, &nrcpt) < 0)
-		goto cleanup;
-	if (!(g = realloc(out->ptrs, (out->nptrs + 1) * sizeof(*g))))
-		goto cleanup;
-	out->ptrs = g;
-	git_oid_cpy(&g[out->nptrs].blob, blob);
-	g[out->nptrs].rcpt = rcpt;
-	g[out->nptrs].nrcpt = nrcpt;
-	out->nptrs++;
-	rcpt = NULL;
-	nrcpt = 0;
-cleanup:
-	kluis_pgp_ids_free(rcpt, nrcpt);
-	kluis_buf_dispose(&head);
-	git_odb_free(odb);
-	git_blob_free(b);
-}
-
-static bool same(const git_tree_entry *a, const git_tree_entry *b)
-{
-	return a && b && git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b));
-}
-
-/* Every file of the directories under `t` (to `depth`) that differ from `pt`'s (NULL: all). */
-static void prefetch_tree(struct rworker *w, git_tree *t, git_tree *pt, int depth, rsig *out)
-{
-	size_t i;
-
-	for (i = 0; i < git_tree_entrycount(t); i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(t, i), *pe = pt ? git_tree_entry_byname(pt, git_tree_entry_name(e)) : NULL;
-		git_tree *sub = NULL, *psub = NULL;
-		if (same(e, pe))
-			continue;
-		if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && depth == 0) {
-			prefetch_pointer(w, git_tree_entry_id(e), out);
-		} else if (git_tree_entry_type(e) == GIT_OBJECT_TREE && depth > 0 && git_tree_lookup(&sub, w->repo, git_tree_entry_id(e)) == 0) {
-			if (pe && git_tree_entry_type(pe) == GIT_OBJECT_TREE)
-				git_tree_lookup(&psub, w->repo, git_tree_entry_id(pe));
-			prefetch_tree(w, sub, psub, depth - 1, out);
-		}
-		git_tree_free(sub);
-		git_tree_free(psub);
-	}
-}
-
-/* The pointers commit i adds or changes: the info, and the files of changed entry directories. */
-static void prefetch(struct rworker *w, size_t i, rsig *out)
-{
-	git_commit *c = NULL, *pc = NULL;
-	git_tree *t = NULL, *pt = NULL, *e = NULL, *pe = NULL;
-	const git_tree_entry *x, *px;
-
-	if (git_commit_lookup(&c, w->repo, &w->s->chain[i]) < 0 || git_commit_parentcount(c) != 1 || git_commit_parent(&pc, c, 0) < 0 ||
-	    git_commit_tree(&t, c) < 0 || git_commit_tree(&pt, pc) < 0)
-		goto cleanup;
-	x = git_tree_entry_byname(t, "info");
-	px = git_tree_entry_byname(pt, "info");
-	if (x && git_tree_entry_type(x) == GIT_OBJECT_BLOB && !same(x, px))
-		prefetch_pointer(w, git_tree_entry_id(x), out);
-	x = git_tree_entry_byname(t, "entries");
-	px = git_tree_entry_byname(pt, "entries");
-	if (x && !same(x, px) && git_tree_entry_type(x) == GIT_OBJECT_TREE && git_tree_lookup(&e, w->repo, git_tree_entry_id(x)) == 0) {
-		if (px && git_tree_entry_type(px) == GIT_OBJECT_TREE)
-			git_tree_lookup(&pe, w->repo, git_tree_entry_id(px));
-		prefetch_tree(w, e, pe, 2, out);  /* shard / entry directory / pointer */
-	}
-cleanup:
-	git_tree_free(e);
-	git_tree_free(pe);
-	git_tree_free(t);
-	git_tree_free(pt);
-	git_commit_free(pc);
-	git_commit_free(c);
-}
-
 static void *work(void *arg)
 {
 	struct rworker *w = arg;
@@ -186,8 +76,6 @@ static void *work(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		check_one(w, i, &one);
-		if (w->repo && !one.msg)
-			prefetch(w, i, &one);
 		pthread_mutex_lock(&s->lock);
 		s->v[i] = one;
 		s->v[i].done = 1;
@@ -239,10 +127,6 @@ int kluis_rsigs_start(rsigs **out, git_repository *repo, kluis_keyring *kr, cons
 		s->w[k].first = k;
 		if (kluis_keyring_clone(kr, &s->w[k].kr) < 0)
 			break;
-		/* a handle of its own for the ciphertext (none for a repository that is not a plain
-		 * directory, e.g. one the server's hook sees in quarantine: then signatures only) */
-		if (!getenv("GIT_QUARANTINE_PATH") && !getenv("GIT_OBJECT_DIRECTORY"))
-			kluis_repo_open(&s->w[k].repo, git_repository_path(repo));
 	}
 	/* all or nothing: a verdict a missing worker would owe never comes */
 	if (k == nt)
@@ -274,21 +158,6 @@ bool kluis_rsigs_take(rsigs *s, const git_oid *oid, size_t i, char signer[41], i
 	return true;
 }
 
-bool kluis_rsigs_pointer(rsigs *s, size_t i, const git_oid *blob, char ***rcpt, size_t *nrcpt)
-{
-	size_t k;
-
-	if (!s || i >= s->n || !s->v[i].done)
-		return false;
-	for (k = 0; k < s->v[i].nptrs; k++)
-		if (git_oid_equal(&s->v[i].ptrs[k].blob, blob)) {
-			*rcpt = s->v[i].ptrs[k].rcpt;
-			*nrcpt = s->v[i].ptrs[k].nrcpt;
-			return true;
-		}
-	return false;
-}
-
 void kluis_rsigs_stop(rsigs *s)
 {
 	size_t k;
@@ -302,15 +171,9 @@ void kluis_rsigs_stop(rsigs *s)
 		if (s->w[k].started)
 			pthread_join(s->w[k].tid, NULL);
 		kluis_keyring_free(s->w[k].kr);
-		git_repository_free(s->w[k].repo);
 	}
-	for (k = 0; k < s->n; k++) {
-		size_t j;
+	for (k = 0; k < s->n; k++)
 		free(s->v[k].msg);
-		for (j = 0; j < s->v[k].nptrs; j++)
-			kluis_pgp_ids_free(s->v[k].ptrs[j].rcpt, s->v[k].ptrs[j].nrcpt);
-		free(s->v[k].ptrs);
-	}
 	pthread_cond_destroy(&s->ready);
 	pthread_mutex_destroy(&s->lock);
 	git_odb_free(s->odb);
