@@ -65,23 +65,6 @@ static void print_help(void)
 	       "Exit codes: 0 done, 1 the operation or a verification failed, 2 usage or input error.\n");
 }
 
-/*
- * Leave without running the libraries' exit handlers. By now the command has freed what it
- * allocated, wiped its secrets, flushed its output and fsynced its files; what is left is
- * libraries' global state and Botan's locked memory pool, whose secrets were scrubbed as they
- * were freed. Those handlers cost ~5 ms of every command (docs/PERFORMANCE.md); the kernel
- * reclaims the memory either way. Sanitizer builds return normally, so LeakSanitizer runs.
- */
-static int cli_exit(int rc)
-{
-#if defined(__SANITIZE_ADDRESS__)
-	return rc;
-#else
-	fflush(NULL);
-	_exit(rc);
-#endif
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
@@ -142,5 +125,5 @@ int main(int argc, char **argv)
 		fputs("kluis: cannot write the output\n", stderr);
 		rc = CLI_FAILED;
 	}
-	return cli_exit(rc);
+	return rc;
 }

@@ -5,7 +5,7 @@
 #   bash scripts/bootstrap.sh test    install, build, run every test (also under ASan+UBSan
 #                                     and valgrind, and a Release build with warnings as errors)
 #   bash scripts/bootstrap.sh bench   install, build, and the peers the benchmarks run beside
-#                                     (pass, GNU time, strace); then see docs/PERFORMANCE.md
+#                                     (pass, GNU time); then see docs/PERFORMANCE.md
 #
 # Run as root (or with sudo available). Every dependency kluis has is installed here, so a
 # missing step fails CI instead of hiding on a developer's machine.
@@ -18,8 +18,9 @@ DEPS=(build-essential cmake pkg-config git gnupg
       libgit2-dev libgpgme-dev libarchive-dev zlib1g-dev libjansson-dev libgcrypt20-dev librnp-dev
       libcmocka-dev valgrind python3 tar gzip
       sqv                           # tests/e2e/stock_witness.sh: Sequoia, a second OpenPGP verifier
+      strace                        # tests/e2e/transfer.sh injects faults and delays with it
       chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
-BENCH_DEPS=(pass time strace)       # bench/: the peer (pass), /usr/bin/time -v, traces
+BENCH_DEPS=(pass time)              # bench/: the peer (pass), /usr/bin/time -v
 
 install_deps() { # install_deps PACKAGE...
   local missing=() sudo=

@@ -8,8 +8,6 @@
 #include "repo.h"
 #include "odb_loose.h"
 #include "error.h"
-#include "nossh.h"
-#include "notls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,13 +26,15 @@ int kluis_repo_global_init(void)
 		return 0;
 	if (git_libgit2_init() < 0)
 		return kluis_git_fail(KLUIS_EGENERIC, "cannot start libgit2");
-	/* link notls.c and nossh.c into every program that starts libgit2 */
-	(void)kluis_notls_calls();
-	(void)kluis_nossh_calls();
 	/* every object and ref file is fsynced, so a commit survives a crash once its ref moved
 	 * (a test build's KLUIS_NO_FSYNC, for benchmark set-up, skips that) */
 	if (!KLUIS_SEAM("KLUIS_NO_FSYNC"))
 		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	/* kluis opens exactly the repositories it is told to (its vault's, an archive's scratch
+	 * copy, a server's in quarantine), never searching upward; their owner may be another
+	 * user (the server's git user runs the hook on repositories it owns, a scratch copy is
+	 * ours): git's safe.directory check protects a shell that wanders into a directory, which
+	 * kluis never does. Stated here, once, for the whole process. */
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	/* libgit2 maps packs in windows of 1 GiB up to 8 GiB in all (64-bit defaults), and every
 	 * page it reads stays resident in the process: reading a 1 GiB pack took 1 GiB of RSS.

@@ -177,3 +177,13 @@ pub_home
 AUD=$REPLY
 verify_all_commits "$R" "$AUD" main
 pass "every commit made through the actor choices verifies with stock git"
+
+# the program defines no symbol of another library (no interposition of mbedTLS's, libssh2's
+# or anyone's loaders): every symbol it defines is kluis's own or the toolchain's
+if command -v nm >/dev/null; then
+	foreign=$(nm --defined-only "$KLUIS" 2>/dev/null | awk '$2 ~ /^[TW]$/ { print $3 }' | grep -E '^(mbedtls_|libssh2_|git_|gpgme_|rnp_|archive_|json_|gcry_)' || true)
+	[ -z "$foreign" ] || fail "the program defines other libraries' symbols: $(head -5 <<<"$foreign" | tr '\n' ' ')"
+	pass "nm: the program defines no symbol of mbedTLS, libssh2, libgit2, gpgme, librnp, libarchive, jansson or libgcrypt"
+else
+	fail "nm is not installed (binutils, from build-essential)"
+fi

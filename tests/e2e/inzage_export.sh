@@ -152,7 +152,7 @@ if command -v chromium >/dev/null 2>&1; then
 	[ "$(stat -c %s "$W/r.png")" -gt 10000 ] || fail "the screenshot is suspiciously small"
 	ok "headless Chromium renders the report: every entry id in its DOM, no script element, a PNG screenshot"
 else
-	echo "SKIP: chromium is not installed (scripts/bootstrap.sh installs it); the rendering checks did not run"
+	fail "chromium is not installed (scripts/bootstrap.sh installs it): the rendering checks cannot run"
 fi
 
 # ---- export ----

@@ -27,8 +27,6 @@
 #include <unistd.h>
 
 #include "vault/error.h"
-#include "vault/nossh.h"
-#include "vault/notls.h"
 #include "vault/util.h"
 #include "vault/vault.h"
 
@@ -237,27 +235,6 @@ static void test_vault_open(void **state)
 		assert_error(kluis_vault_actor(v, &fpr), KLUIS_EINVAL, "is not a 40-digit key fingerprint");
 	}
 	kluis_vault_free(v);
-}
-
-/* libgit2 started (by kluis_vault_open) without parsing the system's CA bundle: its call to
- * mbedTLS's loader reached kluis's stub (vault/notls.c), and so does any later request */
-static void test_libgit2_loads_no_certificates(void **state)
-{
-	unsigned before;
-
-	(void)state;
-	before = kluis_notls_calls();
-	assert_true(before >= 1);
-	assert_int_equal(git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, "/etc/ssl/certs/ca-certificates.crt", NULL), 0);
-	assert_int_equal(kluis_notls_calls(), before + 1);
-}
-
-/* libgit2 started (by kluis_vault_open) without initialising libssh2: its call reached
- * kluis's stub (vault/nossh.c); the other tests here read and write repositories after it */
-static void test_libgit2_skips_ssh_init(void **state)
-{
-	(void)state;
-	assert_true(kluis_nossh_calls() >= 1);
 }
 
 /* ---- init ---- */
@@ -704,8 +681,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vault_open),
-		cmocka_unit_test(test_libgit2_loads_no_certificates),
-		cmocka_unit_test(test_libgit2_skips_ssh_init),
 		cmocka_unit_test(test_init_refusals),
 		cmocka_unit_test(test_init),
 		cmocka_unit_test(test_add_note),
