@@ -38,6 +38,8 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *ol
 	rmain *mains = NULL;
 	git_commit *gc = NULL;
 	kluis_roles roles = { NULL, 0 };
+	git_oid roles_blob;
+	bool have_roles = false;
 	git_oid empty;
 	int64_t last = 0;
 	bool vouched = git_oid_is_zero(&r->xfer_access) || !r->xfer_new, reached = from == NULL;
@@ -179,14 +181,19 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *ol
 		if (!found) {
 			kluis_rfinding(r, &chain[i], "read log: record: Kluis-Head %s is not in the dossier's history", head);
 		} else {
-			/* the roles at that head decide whether the reader could read */
+			/* the roles at that head decide whether the reader could read (parsed again only
+			 * when the roles file differs from the last record's) */
 			git_commit *hc = NULL;
 			git_tree *ht = NULL;
 			kluis_buf text = KLUIS_BUF_INIT;
-			const git_tree_entry *te;
-			kluis_roles_dispose(&roles);
-			if (git_commit_lookup(&hc, r->repo, &h) == 0 && git_commit_tree(&ht, hc) == 0 && (te = git_tree_entry_byname(ht, "roles")) &&
-			    kluis_rblob(r, git_tree_entry_id(te), &text) == 0 && kluis_roles_parse(&roles, (const char *)text.ptr, text.len) == 0) {
+			const git_tree_entry *te = NULL;
+			bool at_head = git_commit_lookup(&hc, r->repo, &h) == 0 && git_commit_tree(&ht, hc) == 0 && (te = git_tree_entry_byname(ht, "roles"));
+			if (at_head && !(have_roles && git_oid_equal(&roles_blob, git_tree_entry_id(te)))) {
+				kluis_roles_dispose(&roles);
+				have_roles = kluis_rblob(r, git_tree_entry_id(te), &text) == 0 && kluis_roles_parse(&roles, (const char *)text.ptr, text.len) == 0;
+				git_oid_cpy(&roles_blob, git_tree_entry_id(te));
+			}
+			if (at_head && have_roles) {
 				if (kluis_role_parse(c.role_name, &rbit) < 0 || !(rbit & KLUIS_ROLES_READING) || kluis_roles_of(&roles, c.signer) != rbit)
 					kluis_rfinding(r, &chain[i], "read log: record: the signer was not the %s of this dossier at the head it read", c.role_name);
 				if (c.time < git_commit_time(hc) - KLUIS_CLOCK_TOLERANCE)

@@ -777,14 +777,12 @@ static void same_plaintext(replay *r, const git_oid *commit, const char *what, c
 static void act_rewrap(rstep *s)
 {
 	replay *r = s->r;
-	const char *named[1];
-	size_t i, k, live = 0;
+	size_t i, live = 0;
 	const git_tree_entry *oi = root_file(s->ptree, "info"), *ni = root_file(s->tree, "info");
 	kluis_pointer p;
 
 	state_allows(s, true, true);
 	only(s, false, false, true, true);
-	(void)named;
 	want(&s->w, "Kluis-Action", "rewrap");
 	want(&s->w, "Kluis-Role", kluis_role_name(s->role));
 	for (i = 0; i < s->ch.n; i++) {
@@ -831,7 +829,6 @@ static void act_rewrap(rstep *s)
 		git_oid_cpy(&e->meta, &mp.oid);
 		git_oid_cpy(&e->body, &bp.oid);
 	}
-	(void)k;
 }
 
 static void act_close(rstep *s)
