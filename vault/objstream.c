@@ -462,7 +462,7 @@ static int check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf
 
 	git_oid_tostr(hex, sizeof(hex), &p->oid);
 	if ((err = objstream_open(&s, repo, &p->oid, &type, &size, stream_loose)) < 0) {
-		err = err == KLUIS_ENOTFOUND ? kluis_error_set(KLUIS_EVERIFY, "ciphertext object %s is missing", hex)
+		err = err == KLUIS_ENOTFOUND ? kluis_error_set(KLUIS_ENOTFOUND, "ciphertext object %s is missing", hex)
 					     : kluis_error_set(err, "ciphertext %s", kluis_error_last());
 		goto cleanup;
 	}
@@ -523,7 +523,7 @@ int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, 
 	/* An object that fails here is checked again the general way (a small one whole through
 	 * libgit2), so that the finding says what libgit2 says of it; failures are rare, and the
 	 * second read costs an honest run nothing. */
-	if (err < 0) {
+	if (err < 0 && err != KLUIS_ENOTFOUND) {
 		head->len = had;
 		err = check_pointer(repo, p, head, false);
 	}

@@ -58,8 +58,9 @@ void kluis_objstream_free(kluis_objstream *s);
  * to its id, has the signed size and sha256 (read through once, streamed when loose or large;
  * a failure is read again through libgit2 for its finding), and its first
  * KLUIS_OBJSTREAM_HEAD bytes (all of it when smaller) are appended to `head`, for the OpenPGP
- * recipient packets. Errors are KLUIS_EVERIFY (KLUIS_EGENERIC for an I/O error) with one of
- * the messages "ciphertext object <oid> is missing", "ciphertext object <oid> is corrupted:
+ * recipient packets. Errors are KLUIS_ENOTFOUND "ciphertext object <oid> is missing" (the
+ * replay decides whether that is right), else KLUIS_EVERIFY (KLUIS_EGENERIC for an I/O error)
+ * with one of the messages "ciphertext object <oid> is corrupted:
  * <why>" (unreadable, or libgit2's hash check failed) or "ciphertext object <oid> does not
  * match its signed pointer (size or sha256)" (also when it is not a blob). `head` may hold a
  * partial prefix after an error (the caller disposes of it either way).

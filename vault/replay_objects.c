@@ -126,21 +126,17 @@ int kluis_rpointer_check(replay *r, const git_oid *commit, const char *what, con
 	kluis_buf head = KLUIS_BUF_INIT;
 	char **rcpt = NULL, hex[GIT_OID_HEXSZ + 1];
 	size_t nrcpt = 0;
-	git_odb *odb = NULL;
-	bool exists;
+	int err;
 
 	if (kluis_rpointer_read(r, commit, what, blob, p) < 0)
 		return -1;
 	git_oid_tostr(hex, sizeof(hex), &p->oid);
-	/* absent now: rightly so if a later erase or rewrap removed it (judged at the end) */
-	exists = git_repository_odb(&odb, r->repo) == 0 && git_odb_exists(odb, &p->oid);
-	git_odb_free(odb);
-	if (!exists) {
-		note_missing(r, &p->oid, commit);
-		goto cleanup;
-	}
-	if (kluis_objstream_check_pointer(r->repo, p, &head) < 0) {
-		kluis_rfinding(r, commit, "%s: %s", what, kluis_error_last());
+	if ((err = kluis_objstream_check_pointer(r->repo, p, &head)) < 0) {
+		/* absent now: rightly so if a later erase or rewrap removed it (judged at the end) */
+		if (err == KLUIS_ENOTFOUND)
+			note_missing(r, &p->oid, commit);
+		else
+			kluis_rfinding(r, commit, "%s: %s", what, kluis_error_last());
 		goto cleanup;
 	}
 	if (kluis_pgp_recipients(r->kr, head.ptr, head.len, &rcpt, &nrcpt) < 0) {

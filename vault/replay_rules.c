@@ -176,6 +176,19 @@ static void removed_shard(replay *r, const git_oid *commit, const git_tree_entry
 	git_tree_free(t);
 }
 
+/* An entries tree, the one the previous commit read if it is that (its parent's, now). */
+static int entries_tree(replay *r, const git_oid *id, git_tree **out)
+{
+	if (r->entries_tree && git_oid_equal(git_tree_id(r->entries_tree), id))
+		return git_tree_dup(out, r->entries_tree);
+	if (git_tree_lookup(out, r->repo, id) < 0)
+		return -1;
+	git_tree_free(r->entries_tree);
+	if (git_tree_dup(&r->entries_tree, *out) < 0)
+		r->entries_tree = NULL;  /* only the cache is lost */
+	return 0;
+}
+
 /* The entry directories a commit adds or changes, in tree order; removals are findings. */
 static void diff_entries(replay *r, const git_oid *commit, const git_tree_entry *old_e, const git_tree_entry *new_e, rchanges *cs)
 {
@@ -191,7 +204,7 @@ static void diff_entries(replay *r, const git_oid *commit, const git_tree_entry 
 	}
 	if (old_e && git_oid_equal(git_tree_entry_id(old_e), git_tree_entry_id(new_e)))
 		return;
-	if ((old_e && git_tree_lookup(&a, r->repo, git_tree_entry_id(old_e)) < 0) || git_tree_lookup(&b, r->repo, git_tree_entry_id(new_e)) < 0) {
+	if ((old_e && entries_tree(r, git_tree_entry_id(old_e), &a) < 0) || entries_tree(r, git_tree_entry_id(new_e), &b) < 0) {
 		kluis_rfinding(r, commit, "entries: tree object missing or unreadable");
 		cs->bad = true;
 		goto cleanup;

@@ -101,17 +101,43 @@ cleanup:
 }
 
 /*
- * main's commits after `stop` (NULL: all), oldest first; the replay checks each parent
- * strictly. *found: the walk met `stop` (else the head does not descend from it).
+ * The first parent a commit's bytes name ("tree X\nparent Y\n..."), false for none or an
+ * unreadable commit (the replay names it when it gets there, and checks each parent strictly).
+ * Read raw: libgit2 caches raw and parsed objects apart, so a parsed lookup here would send
+ * the signature workers and the replay, which read raw, to the disk again for every commit.
+ */
+static bool first_parent(git_odb *odb, const git_oid *id, git_oid *parent)
+{
+	git_odb_object *o = NULL;
+	const char *p;
+	bool ok = false;
+
+	if (git_odb_read(&o, odb, id) == 0 && git_odb_object_type(o) == GIT_OBJECT_COMMIT &&
+	    git_odb_object_size(o) >= 94) {
+		p = git_odb_object_data(o);
+		ok = memcmp(p, "tree ", 5) == 0 && p[45] == '\n' && memcmp(p + 46, "parent ", 7) == 0 && p[93] == '\n' &&
+		     git_oid_fromstrn(parent, p + 53, GIT_OID_HEXSZ) == 0;
+	}
+	git_odb_object_free(o);
+	return ok;
+}
+
+/*
+ * main's commits after `stop` (NULL: all), oldest first. *found: the walk met `stop` (else
+ * the head does not descend from it).
  */
 static int main_chain(replay *r, const git_oid *head, const git_oid *stop, git_oid **out, size_t *n, bool *found)
 {
-	git_commit *c = NULL;
+	git_odb *odb = NULL;
 	git_oid cur, *v = NULL;
 	size_t cap = 0, k = 0, i;
 	int err = 0;
 
 	*found = false;
+	if (git_repository_odb(&odb, r->repo) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot open the object database");
+		goto cleanup;
+	}
 	git_oid_cpy(&cur, head);
 	for (;;) {
 		if (stop && git_oid_equal(&cur, stop)) {
@@ -127,12 +153,8 @@ static int main_chain(replay *r, const git_oid *head, const git_oid *stop, git_o
 			v = g;
 		}
 		git_oid_cpy(&v[k++], &cur);
-		/* unreadable: the replay names it when it gets there */
-		if (git_commit_lookup(&c, r->repo, &cur) < 0 || git_commit_parentcount(c) == 0)
+		if (!first_parent(odb, &cur, &cur))
 			break;
-		git_oid_cpy(&cur, git_commit_parent_id(c, 0));
-		git_commit_free(c);
-		c = NULL;
 	}
 	for (i = 0; i < k / 2; i++) {
 		git_oid t = v[i];
@@ -143,7 +165,7 @@ static int main_chain(replay *r, const git_oid *head, const git_oid *stop, git_o
 	*n = k;
 	v = NULL;
 cleanup:
-	git_commit_free(c);
+	git_odb_free(odb);
 	free(v);
 	return err;
 }
@@ -159,6 +181,7 @@ static void replay_dispose(replay *r)
 	free(r->missing);
 	free(r->missing_at);
 	free(r->old_want);
+	git_tree_free(r->entries_tree);
 	kluis_roles_dispose(&r->roles);
 }
 
