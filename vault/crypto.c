@@ -434,16 +434,16 @@ int kluis_crypto_decrypt_tapped(const void *msg, size_t len, int fd, kluis_buf *
 	return err;
 }
 
-int kluis_crypto_secret_keys(char ***fprs, size_t *n)
+int kluis_crypto_secret_keys(char ***fprs, char ***uids, size_t *n)
 {
 	gpgme_ctx_t ctx = NULL;
 	gpgme_key_t key = NULL;
 	gpgme_error_t e;
-	char **list = NULL, **grown;
+	char **fl = NULL, **ul = NULL, **grown;
 	size_t count = 0;
 	int err;
 
-	*fprs = NULL;
+	*fprs = *uids = NULL;
 	*n = 0;
 	if ((err = new_ctx(&ctx)) < 0)
 		return err;
@@ -453,15 +453,18 @@ int kluis_crypto_secret_keys(char ***fprs, size_t *n)
 	}
 	while ((e = gpgme_op_keylist_next(ctx, &key)) == 0) {
 		if (!key->revoked && !key->expired && !key->disabled && key->can_sign && key->fpr) {
-			grown = realloc(list, (count + 1) * sizeof(*list));
-			if (!grown || !(grown[count] = strdup(key->fpr))) {
-				if (grown)
-					list = grown;
+			const char *uid = key->uids && key->uids->uid ? key->uids->uid : "";
+			if ((grown = realloc(fl, (count + 1) * sizeof(*fl))))
+				fl = grown;
+			if (grown && (grown = realloc(ul, (count + 1) * sizeof(*ul))))
+				ul = grown;
+			if (!grown || !(fl[count] = strdup(key->fpr)) || !(ul[count] = strdup(uid))) {
+				if (grown && fl[count])
+					free(fl[count]);
 				gpgme_key_unref(key);
 				err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 				goto cleanup;
 			}
-			list = grown;
 			count++;
 		}
 		gpgme_key_unref(key);
@@ -470,13 +473,15 @@ int kluis_crypto_secret_keys(char ***fprs, size_t *n)
 		err = gpg_fail(e, "cannot list secret keys");
 		goto cleanup;
 	}
-	*fprs = list;
+	*fprs = fl;
+	*uids = ul;
 	*n = count;
-	list = NULL;
+	fl = ul = NULL;
 	count = 0;
 	err = 0;
 cleanup:
-	kluis_strings_free(list, count);
+	kluis_strings_free(fl, count);
+	kluis_strings_free(ul, count);
 	gpgme_op_keylist_end(ctx);
 	gpgme_release(ctx);
 	return err;

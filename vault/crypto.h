@@ -52,8 +52,9 @@ int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *out);
 typedef int (*kluis_crypto_tap_fn)(void *ctx, const void *data, size_t len);
 int kluis_crypto_decrypt_tapped(const void *msg, size_t len, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx);
 
-/* Primary fingerprints of the usable secret keys in GNUPGHOME (malloc'd array of strings). */
-int kluis_crypto_secret_keys(char ***fprs, size_t *n);
+/* The usable secret keys in GNUPGHOME: primary fingerprints and first user ids ("" for none),
+ * two malloc'd arrays of n strings (kluis_strings_free each). */
+int kluis_crypto_secret_keys(char ***fprs, char ***uids, size_t *n);
 
 /* Make a throwaway passphrase-less key (ed25519 signing primary, cv25519 encryption subkey) in
  * the current GNUPGHOME, for `kluis demo` and tests. */

@@ -1,5 +1,9 @@
 /*
  * error.c - per-thread last error message (see error.h).
+ *
+ * Invariant: a message holds no control character. Messages quote what others wrote (file
+ * names, key ids, user ids, trailers of a forged commit), and a terminal escape in them would
+ * act on the reader's terminal; each control byte becomes '?' here, once for every caller.
  */
 #include "error.h"
 
@@ -18,6 +22,9 @@ int kluis_error_set(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	for (char *p = message; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	memcpy(last_message, message, sizeof(message));
 	return code;
 }

@@ -157,13 +157,33 @@ assert_eq "$(git -C "$R" log -1 --format='%an <%ae>' main)" "medewerker <$MEDEW>
 pass "--as accepts a lowercase fingerprint and records it in canonical form"
 
 MAIN2=$(git -C "$R" rev-parse main)
-for bad in medewerker "${MEDEW:0:16}" "${MEDEW}00" "${MEDEW:0:39}X" "$MEDEW "; do
+for bad in "${MEDEW:0:16}" "${MEDEW}00" "${MEDEW:0:39}X" "${MEDEW:33}" nobody; do
 	expect_exit 2 env GNUPGHOME="$TWO" "$KLUIS" --as "$bad" add k-0001 -m "x"
+	assert_contains "$ERR" "matches no secret key" "--as $bad"
+	assert_contains "$ERR" "${MEDEW:24} (medewerker <medewerker@kluis.test>)" "the candidates named, with their user ids"
 	expect_exit 2 env GNUPGHOME="$TWO" KLUIS_KEY="$bad" "$KLUIS" add k-0001 -m "x"
+	assert_contains "$ERR" "KLUIS_KEY" "KLUIS_KEY $bad"
 done
-assert_eq "$(git -C "$R" rev-parse main)" "$MAIN2" "main after malformed --as"
-pass "an --as or KLUIS_KEY that is not a 40-digit fingerprint (a name, a short id, too long, non-hex) exits 2"
+expect_exit 2 env GNUPGHOME="$TWO" "$KLUIS" --as kluis.test add k-0001 -m "x"
+assert_contains "$ERR" "matches 2 secret keys" "an ambiguous --as"
+assert_contains "$ERR" "${KLANT:24} (klant <klant@kluis.test>)" "the klant named among the candidates"
+expect_exit 2 env GNUPGHOME="$TWO" "$KLUIS" --as "" add k-0001 -m "x"
+assert_eq "$(git -C "$R" rev-parse main)" "$MAIN2" "main after a malformed or ambiguous --as"
+pass "an --as or KLUIS_KEY that picks no secret key or several exits 2 and lists the candidates with their names"
 
+expect_exit 1,2 env GNUPGHOME="$TWO" "$KLUIS" add k-0001 -m "who am I"
+assert_contains "$ERR" "${MEDEW:24} (medewerker <medewerker@kluis.test>)" "the choices listed when nothing was chosen"
+pass "with several secret keys and no choice, the error lists them"
+
+for sel in "${MEDEW:24}" "0x${MEDEW:32}" "$(tr A-F a-f <<<"${MEDEW:20}")" MedeWerker "medewerker@kluis.test" "${MEDEW:0:4} ${MEDEW:4:4} ${MEDEW:8:32}"; do
+	expect_exit 0 env GNUPGHOME="$TWO" "$KLUIS" --as "$sel" add k-0001 -m "by a short selector"
+	assert_eq "$(git -C "$R" log -1 --format='%an <%ae>' main)" "medewerker <$MEDEW>" "author with --as '$sel'"
+done
+expect_exit 0 env GNUPGHOME="$TWO" KLUIS_KEY="${MEDEW:24}" "$KLUIS" add k-0001 -m "KLUIS_KEY by key id"
+assert_eq "$(git -C "$R" log -1 --format='%an <%ae>' main)" "medewerker <$MEDEW>" "author with a KLUIS_KEY key id"
+pass "--as and KLUIS_KEY take a key id (16 or 8 hex digits, 0x, any case), a fingerprint in gpg's groups, a name or an address"
+
+MAIN2=$(git -C "$R" rev-parse main)
 expect_exit 1,2 env GNUPGHOME="$TWO" "$KLUIS" --as "$DIR" add k-0001 -m "no secret key for this one"
 assert_eq "$(git -C "$R" rev-parse main)" "$MAIN2" "main after acting as a key whose secret is absent"
 pass "--as a role key whose secret key is not in GNUPGHOME fails (one line), nothing written"
