@@ -45,7 +45,9 @@ pass "man kluis-add: the add page with its options"
 
 # every command has its page, and the page names every option the command's --help names
 # (read from --help as the completion reads it, so a new option without documentation fails)
-. "$P/share/bash-completion/completions/kluis"
+C=$P/share/bash-completion/completions/kluis
+[ -f "$C" ] || fail "no $C (completion/kluis.bash)"
+. "$C"
 for c in $COMMANDS; do
 	page=$(man_page "kluis-$c") || fail "no man page for the command $c (docs/man/kluis-$c.1.scd)"
 	assert_contains "$page" "kluis-$c - " "man kluis-$c"
@@ -68,7 +70,7 @@ complete_words() { # complete_words WORD... : what TAB offers after WORD... ('' 
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 		_kluis
 		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " " | sed "s/ $//"' \
-		"$P/share/bash-completion/completions/kluis" "$@" 2>"$T_ERR"
+		"$C" "$@" 2>"$T_ERR"
 	[ ! -s "$T_ERR" ] || fail "completing '$*' wrote to stderr: $(cat "$T_ERR")"
 }
 assert_eq "$(complete_words kluis ad)" add "kluis ad<TAB>"
@@ -98,7 +100,7 @@ pass "dossier ids, entry ids (no read recorded), subcommands and option values c
 assert_eq "$(KLUIS_VAULT=$T_WORK/no-vault complete_words kluis show '')" "" "kluis show <TAB> without a vault"
 assert_eq "$(complete_words kluis show k-9999 '')" "" "kluis show k-9999 <TAB> (no such dossier)"
 assert_eq "$(env PATH=/usr/bin:/bin bash -c '. "$0"; COMP_WORDS=(kluis ""); COMP_CWORD=1; _kluis; echo "${#COMPREPLY[@]}"' \
-	"$P/share/bash-completion/completions/kluis" 2>&1)" 0 "completion without kluis in PATH"
+	"$C" 2>&1)" 0 "completion without kluis in PATH"
 pass "no vault, no dossier, no binary: nothing completes and nothing is printed"
 
 # ---- the server hook and the docs ----
