@@ -22,8 +22,8 @@
 #                            as positional argument N; alternatives share LINE and N
 _kluis_awk='
 function isarg(t) { return t ~ /^[A-Z][A-Za-z0-9_.-]*$/ || t ~ /^[a-z0-9:-]+(\|[a-z0-9:-]+)+$/ }
-function words(s) { gsub(/[][()]/, " & ", s); gsub(/,/, " ", s); return split(s, T, " ") }
-# options in T[1..n]; positional words too when line > 0
+function words(s) { gsub(/[][()]/, " & ", s); gsub(/[,=]/, " ", s); return split(s, T, " ") }
+# the options and positional words of usage line number `line`, in T[1..n]
 function scan(n, line,   i, j, t, a, depth, slot, gslot, gpos) {
 	depth = 0; slot = 0
 	for (i = 1; i <= n; i++) {
@@ -35,7 +35,7 @@ function scan(n, line,   i, j, t, a, depth, slot, gslot, gpos) {
 			for (j = i + 1; j <= n && isarg(T[j]); j++) a = a " " T[j]
 			print a; i = j - 1; continue
 		}
-		if (!line || t == "|" || t == "-" || t ~ /^\.\.\.$/) continue
+		if (t == "|" || t == "-" || t == "...") continue
 		sub(/\.\.\.$/, "", t)
 		if (depth) { print "slot " line " " gslot " " t; gpos = 1 }
 		else print "slot " line " " (++slot) " " t
@@ -53,7 +53,12 @@ inusage {
 /^Commands:/ { incmds = 1; next }
 incmds && /^[ \t]*$/ { incmds = 0 }
 incmds && /^[ \t]+[a-z][a-z-]*([ \t]|$)/ { print "cmd " $1; next }
-/^[ \t]+-/ { s = $0; sub(/^[ \t]+/, "", s); sub(/  .*/, "", s); scan(words(s), 0) }
+# an option line, "  -o, --out FILE  what it does": every name before the text takes the arguments
+/^[ \t]+-/ {
+	s = $0; sub(/^[ \t]+/, "", s); sub(/  .*/, "", s); n = words(s); o = a = ""
+	for (i = 1; i <= n; i++) if (T[i] ~ /^--?[A-Za-z]/) o = o " " T[i]; else if (isarg(T[i])) a = a " " T[i]
+	n = split(o, O, " "); for (i = 1; i <= n; i++) print "opt " O[i] a
+}
 END { for (l = 1; l <= nusage; l++) scan(words(u[l]), l) }
 '
 
