@@ -19,6 +19,7 @@ DEPS=(build-essential cmake pkg-config git gnupg
       libcmocka-dev valgrind python3 tar gzip
       sqv                           # tests/e2e/stock_witness.sh: Sequoia, a second OpenPGP verifier
       strace                        # tests/e2e/transfer.sh injects faults and delays with it
+      scdoc man-db                  # the man pages (docs/man/*.scd to roff); install.sh reads them
       chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
 BENCH_DEPS=(pass time)              # bench/: the peer (pass), /usr/bin/time -v
 
