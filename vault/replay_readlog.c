@@ -198,6 +198,16 @@ void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *ol
 					kluis_rfinding(r, &chain[i], "read log: record: the signer was not the %s of this dossier at the head it read", c.role_name);
 				if (c.time < git_commit_time(hc) - KLUIS_CLOCK_TOLERANCE)
 					kluis_rfinding(r, &chain[i], "read log: record: dated before the head it read");
+				/* what was read existed where it was read: an entry of the final state may
+				 * still have been added after the head the record names */
+				if (strcmp(entry, "-") != 0 && kluis_entry_id_valid(entry)) {
+					git_tree_entry *ee = NULL;
+					char dir[64];
+					kluis_entry_dir(entry, dir);
+					if (git_tree_entry_bypath(&ee, ht, dir) < 0)
+						kluis_rfinding(r, &chain[i], "read log: record: entry %s was not in the dossier at the head it read", entry);
+					git_tree_entry_free(ee);
+				}
 			} else {
 				kluis_rfinding(r, &chain[i], "read log: record: the roles at its head cannot be read");
 			}

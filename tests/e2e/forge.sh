@@ -123,6 +123,7 @@ case_begin() {
 	CR=$CV/dossiers/$D.git
 	EP="verify bundle hook pull import"
 	EXPECT=refused KEEP_CP=0 HOOK_BASE=0 ARCHIVE="" SIGCHECK=1 KEYS_EXTRA="" EXPORTER=$MEDEW FINISH_AS=""
+	WHY=""   # a case may name the finding (ERE) it must be refused with, not just any
 	AUDK=$AUD BHK=$BH
 	FORGED=()
 }
@@ -277,7 +278,8 @@ judge() {
 	# the first finding naming a commit if there is one, else the first line of the pattern
 	line=$(grep -E -m1 -- "^$D [0-9a-f]{40} " <<<"$text" || grep -E -m1 -- "$pat" <<<"$text" || true)
 	if [ "$EXPECT" = refused ]; then
-		if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ] && [ -n "$line" ]; then note ok "$p" "refused: $line"
+		if [ "$rc" -ne 0 ] && [ -n "$WHY" ] && ! grep -Eq -- "$WHY" <<<"$text"; then note FAIL "$p" "refused, but not with the finding /$WHY/: $text"
+		elif [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ] && [ -n "$line" ]; then note ok "$p" "refused: $line"
 		elif [ "$rc" -ne 0 ]; then note FAIL "$p" "exit $rc without a finding line: $text"
 		else note FAIL "$p" "accepted (exit 0)${text:+: $text}"; fi
 	else
@@ -732,10 +734,25 @@ def F46 "a read record naming an entry that does not exist"
 c_F46() {
 	local a m
 	a=$(G rev-parse refs/kluis/access)
-	m=$(printf 'access 20200101T000000Z-beef\n\nKluis-Action: access\nKluis-Entry: 20200101T000000Z-beef\nKluis-Role: medewerker\nKluis-Purpose: begeleiding\nKluis-Head: %s' "$(G rev-parse main)")
+	WHY="entry 20200101T000000Z-beef is not an entry of this dossier"
+	m=$(printf 'access 20200101T000000Z-beef\n\nKluis-Action: access\nKluis-Entry: 20200101T000000Z-beef\nKluis-Role: medewerker\nKluis-Purpose: begeleiding\nKluis-Head: %s\nKluis-Seq: %s' \
+		"$(G rev-parse main)" "$(($(G rev-list --count refs/kluis/access) + 1))")
 	FC=$(raw_commit "$(G rev-parse "$a^{tree}")" "$a" medewerker "$MEDEW" "$(($(G log -1 --format=%ct "$a") + 1))" "$m" | KF write-commit "$CR" "$MEDEW")
 	G update-ref refs/kluis/access "$FC"
 	GNUPGHOME=$AUD git -C "$CR" verify-commit "$FC" >/dev/null 2>&1 || fail "F46: stock git refuses the forged read record (test bug)"
+}
+def F47 "a read record naming a real entry at a head before that entry was added (the init)"
+c_F47() {
+	local a m e
+	a=$(G rev-parse refs/kluis/access)
+	e=$(G log -1 --format=%B --grep='^Kluis-Action: add$' main | sed -n 's/^Kluis-Entry: //p')
+	[ -n "$e" ] || fail "F47: no added entry found (test bug)"
+	WHY="entry $e was not in the dossier at the head it read"
+	m=$(printf 'access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: medewerker\nKluis-Purpose: begeleiding\nKluis-Head: %s\nKluis-Seq: %s' \
+		"$e" "$e" "$(G rev-list --max-parents=0 main)" "$(($(G rev-list --count refs/kluis/access) + 1))")
+	FC=$(raw_commit "$(G rev-parse "$a^{tree}")" "$a" medewerker "$MEDEW" "$(($(G log -1 --format=%ct "$a") + 1))" "$m" | KF write-commit "$CR" "$MEDEW")
+	G update-ref refs/kluis/access "$FC"
+	GNUPGHOME=$AUD git -C "$CR" verify-commit "$FC" >/dev/null 2>&1 || fail "F47: stock git refuses the forged read record (test bug)"
 }
 
 # ---- 8. keys and signature times ----
