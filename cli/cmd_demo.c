@@ -128,7 +128,7 @@ struct step {
 	bool refused;          /* kluis must refuse this one */
 	const char *need;      /* the stock tool a TOOL step needs on PATH */
 	const char *explain;
-	const char *args[16];
+	const char *args[13];  /* run() passes at most 12 */
 };
 
 #define DOSSIER_REPO "opdrachtgever/vault/dossiers/demo-0001.git"
@@ -314,11 +314,15 @@ static int step(struct demo *dm, const struct step *st, int n)
 {
 	char explain[1024], *o = explain;
 	const char *args[16], *p;
-	int i;
+	int i, indent;
 
-	o += snprintf(o, 16, "%d. ", n);
-	for (p = st->explain; *p && o < explain + sizeof(explain) - 8; p++) /* indent the 2nd line */
-		o += *p == '\n' ? snprintf(o, 8, "\n%*s", n < 10 ? 3 : 4, "") : (*o = *p, 1);
+	indent = snprintf(explain, 16, "%d. ", n);
+	o += indent;
+	for (p = st->explain; *p && o < explain + sizeof(explain) - 8; p++) { /* "N. " and the rest under it */
+		*o++ = *p;
+		if (*p == '\n')
+			o += snprintf(o, 8, "%*s", indent, "");
+	}
 	*o = '\0';
 	if (st->who != TOOL) {
 		for (i = 0; st->args[i]; i++)
@@ -366,7 +370,7 @@ static int steps(struct demo *dm)
 static int setup(struct demo *dm)
 {
 	static const char *const dirs[] = { "organisatie/gnupg", "opdrachtgever/gnupg", "auditor/gnupg", "cache" };
-	static const int at[] = { AT_ORG, AT_ORG, AT_ORG, AT_OPDR };
+	static const int org[] = { AT_ORG, AT_ORG, AT_ORG, AT_OPDR }; /* whose key is whose */
 	char uid[128], home[PATH_MAX];
 	size_t i;
 	int err;
@@ -384,12 +388,12 @@ static int setup(struct demo *dm)
 	       "0. Throwaway keys (ed25519 signing, cv25519 encryption, no passphrase), each in the\n"
 	       "   GNUPGHOME of its organisation:\n", dm->base, dm->base);
 	for (i = 0; i < 4; i++) {
-		snprintf(home, sizeof(home), "%s/%s/gnupg", dm->base, places[at[i]]);
+		snprintf(home, sizeof(home), "%s/%s/gnupg", dm->base, places[org[i]]);
 		setenv("GNUPGHOME", home, 1);
 		snprintf(uid, sizeof(uid), "%s (kluis demo) <%s@demo.invalid>", names[i], names[i]);
 		if ((err = kluis_crypto_make_key(uid, dm->fpr[i])) < 0)
 			return err;
-		printf("   %-14s %s  %s/gnupg\n", names[i], dm->fpr[i], places[at[i]]);
+		printf("   %-14s %s  %s/gnupg\n", names[i], dm->fpr[i], places[org[i]]);
 	}
 	snprintf(dm->fpr[AUDITOR], sizeof(dm->fpr[AUDITOR]), "auditor");
 	return 0;
@@ -460,8 +464,11 @@ int cmd_demo(kluis_cli *cli, int argc, char **argv)
 	else
 		printf("\nDone. The throwaway vaults and keys are removed now (use --keep DIR to explore them).\n");
 cleanup:
-	if (cwd >= 0 && fchdir(cwd) == 0)
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0)
+			cli_warn("cannot return to the directory the demo started in");
 		close(cwd);
+	}
 	for (i = 0; base && i < 3; i++) {
 		char home[PATH_MAX];
 		snprintf(home, sizeof(home), "%s/%s/gnupg", base, places[i]);
