@@ -381,6 +381,7 @@ static int setup(struct demo *dm)
 	snprintf(home, sizeof(home), "%s/cache", dm->base);
 	setenv("XDG_CACHE_HOME", home, 1); /* verify's replay state stays here too */
 	unsetenv("KLUIS_KEY");
+	setenv("GIT_PAGER", "cat", 1); /* git log on a terminal would stop the demo in less */
 	if ((err = kluis_crypto_init(false)) < 0)
 		return err;
 	printf("kluis demo: a whole traject, two organisations and an auditor, all in %s\n"
