@@ -224,8 +224,8 @@ static const struct step traject[] = {
 	  "auditor has not certified these keys itself).",
 	  { "R=" DOSSIER_REPO "\ngit -C $R verify-commit main" } },
 	{ NULL, AT_AUDITOR, TOOL, NO_SLOT, false, "git",
-	  "Every commit of the history and of the read log, with git's verdict on its signature\n"
-	  "(%G?: G or U good, U by a key the auditor has not certified; B bad, N none).",
+	  "Every commit of the history and of the read log with git's verdict on its signature (%G?:\n"
+	  "G good; U good, by a key the auditor has not certified itself; B bad; N unsigned).",
 	  { "git -C $R log --format='%h %G? %an: %s' main refs/kluis/access" } },
 	{ NULL, AT_AUDITOR, TOOL, NO_SLOT, false, "sqv",
 	  "A second OpenPGP implementation, Sequoia's sqv, checks the head's signature over the commit\n"
