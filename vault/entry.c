@@ -233,15 +233,17 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 		src.mem_len = src.total = in->text_len;
 	} else if (in->path) {
 		src.name = in->path;
-		src.fd = open(in->path, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: opening a fifo would wait for its writer; it is refused below at once */
+		src.fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (src.fd < 0) {
 			err = kluis_error_set(errno == ENOENT ? KLUIS_EINVAL : KLUIS_EGENERIC, "cannot read '%s': %s", in->path, strerror(errno));
 			goto cleanup;
 		}
 		if (fstat(src.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			err = kluis_error_set(KLUIS_EINVAL, "'%s' is not a regular file", in->path);
+			err = kluis_error_set(KLUIS_EINVAL, "'%s' is not a regular file: --file takes a document; give a stream on standard input with -", in->path);
 			goto cleanup;
 		}
+		fcntl(src.fd, F_SETFL, fcntl(src.fd, F_GETFL) & ~O_NONBLOCK);
 		src.total = (uint64_t)st.st_size;
 		src.progress = src.total >= (32u << 20) ? progress : NULL;
 		src.progress_ctx = progress_ctx;
