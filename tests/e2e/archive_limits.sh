@@ -97,7 +97,7 @@ python3 - "$REPLY/manifest.json" "$BOMB" <<'PY'
 import json, sys
 p, n = sys.argv[1], int(sys.argv[2])
 m = json.load(open(p))
-m["members"]["dossier.bundle"] = m["bundle_size"] = n
+m.setdefault("members", {})["dossier.bundle"] = m["bundle_size"] = n
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 resign "$REPLY" "$OUTSIDER"
