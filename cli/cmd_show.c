@@ -7,11 +7,13 @@
  * overwritten); the metadata summary goes to stderr, so `kluis show ... > x.pdf` works.
  * The body is checked against its signed commitment while it streams: --out writes a
  * temporary file beside FILE and gives it the name only when it matched; on stdout a
- * mismatch is an error (exit 1) after the bytes.
+ * mismatch is an error (exit 1) after the bytes. A reader of stdout that goes away early
+ * (`kluis show ... | head`) ends the show quietly with exit 0: it had what it wanted.
  */
 #include "cli.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -42,6 +44,14 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Whether standard output is a pipe whose reader has closed it (Linux: POLLERR). */
+static bool reader_gone(void)
+{
+	struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
 static void print_summary(const json_t *meta)
@@ -112,6 +122,10 @@ int cmd_show(kluis_cli *cli, int argc, char **argv)
 	buffered = !out && (cli->json || isatty(STDOUT_FILENO));
 	/* --out: the temporary file gets its name only after the read is on record */
 	err = kluis_entry_show(d, argv[optind + 1], purpose, &meta, buffered ? -1 : out ? fd : STDOUT_FILENO, !buffered && !out, &body);
+	/* a write that failed because the reader went away (`| head`) is no failure of the read:
+	 * it took what it wanted, on record, so we end quietly with 0 */
+	if (err == KLUIS_EGENERIC && !out && !buffered && reader_gone())
+		goto cleanup;
 	if (err < 0) {
 		rc = cli_fail(err);
 		goto cleanup;

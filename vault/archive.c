@@ -30,6 +30,9 @@
 #define DEFAULT_MAX_MEMBER (8ULL << 30)
 #define DEFAULT_MAX_TOTAL (16ULL << 30)
 #define DEFAULT_MAX_MEMBERS 10000
+/* Zero padding after the tar's end-of-archive mark: tar writers pad to a 10240-byte record;
+ * more only costs the reader inflating it (a gzip of zeros shrinks a thousandfold). */
+#define MAX_TAIL (1u << 20)
 
 /* A member name fit for an error message: printable, bounded. */
 static const char *shown(const char *name, char out[128])
@@ -187,6 +190,8 @@ static int check_tail(struct archive *a, struct gz_source *s)
 			return -1;
 		if (!all_zero(s->out[s->cur], n))
 			return gz_fail(s, KLUIS_EVERIFY, "data follows the end of the tar");
+		if ((left += n) > MAX_TAIL)
+			return gz_fail(s, KLUIS_EVERIFY, "more than 1 MiB of padding follows the end of the tar");
 	} while (n > 0);
 	return 0;
 }
@@ -412,6 +417,8 @@ static int take_entry(struct archive *a, const struct gz_source *s, struct extra
 	if (why)
 		return kluis_error_set(KLUIS_EVERIFY, "archive '%s' refused: member '%s' %s", x->archive_path,
 				       name ? shown(name, shownbuf) : "", why);
+	if (lim->admit && (err = lim->admit(name, size, lim->admit_payload)) < 0)
+		return err;
 	if (!(grown = realloc(x->members, (x->nmembers + 1) * sizeof(*x->members))))
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	x->members = grown;

@@ -5,8 +5,9 @@
  *
  * Writing streams members into a temporary file that takes its name only when closed. Reading
  * extracts into a directory and refuses the whole archive (removing what it had extracted) at
- * the first member that is not a plain file with a safe relative name within the limits, and at
- * any truncation or corruption of the gzip stream or the tar inside it. Member names kluis
+ * the first member that is not a plain file with a safe relative name within the limits (or
+ * that the caller's admit refuses), and at any truncation or corruption of the gzip stream or
+ * the tar inside it, or more than 1 MiB of padding after the tar's end. Member names kluis
  * writes and accepts: relative, '/'-separated, no empty, "." or ".." component, no backslash or
  * control character, at most 1024 bytes. Directories are implied by names, never stored.
  */
@@ -67,6 +68,13 @@ typedef struct {
 	/* Optional: compressed bytes read of the archive's size. */
 	kluis_archive_progress_cb progress;
 	void *progress_payload;
+	/* Optional: asked before each member is created, after the checks above, with its name and
+	 * the size its header claims (which the extraction then holds it to). A negative return
+	 * (with the error set) refuses the archive there. It may read the members before it, which
+	 * lie complete under dest_dir: so a caller checks a signed manifest that comes first before
+	 * anything it does not vouch for is written. */
+	int (*admit)(const char *name, uint64_t size, void *payload);
+	void *admit_payload;
 } kluis_archive_limits;
 
 typedef struct {

@@ -6,6 +6,7 @@
  * hashed piece by piece as gpg gives it, never gathered for the check.
  */
 #include "commitment.h"
+#include "objstream.h"
 #include "crypto.h"
 #include "error.h"
 
@@ -151,15 +152,22 @@ static int body_tap(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
-int kluis_commitment_decrypt_body(const void *msg, size_t len, const kluis_pointer *p, const char *entry, kluis_salt_fn salt,
-				  void *salt_ctx, int fd, kluis_buf *out)
+static int objstream_read(void *ctx, void *buf, size_t len, size_t *n)
+{
+	return kluis_objstream_read(ctx, buf, len, n);
+}
+
+/* Decrypt msg/len, or with msg NULL the object stream os, and check the body (see the header). */
+static int decrypt_body(const void *msg, size_t len, kluis_objstream *os, const kluis_pointer *p, const char *entry, kluis_salt_fn salt,
+			void *salt_ctx, int fd, kluis_buf *out)
 {
 	struct body_digest b = { NULL, false, salt, salt_ctx };
 	char digest[65], what[96];
 	int err;
 
 	if ((err = kluis_sha256_new(&b.sha)) < 0 ||
-	    (err = kluis_crypto_decrypt_tapped(msg, len, fd, out, body_tap, &b)) < 0 ||
+	    (err = msg ? kluis_crypto_decrypt_tapped(msg, len, fd, out, body_tap, &b)
+		       : kluis_crypto_decrypt_tapped_from(objstream_read, os, fd, out, body_tap, &b)) < 0 ||
 	    (err = salt_once(&b)) < 0) /* an empty body still has its salt */
 		goto cleanup;
 	kluis_sha256_hex(b.sha, digest);
@@ -169,5 +177,28 @@ cleanup:
 	if (err < 0 && fd < 0 && out)
 		kluis_buf_dispose(out);
 	kluis_sha256_free(b.sha);
+	return err;
+}
+
+int kluis_commitment_decrypt_body(const void *msg, size_t len, const kluis_pointer *p, const char *entry, kluis_salt_fn salt,
+				  void *salt_ctx, int fd, kluis_buf *out)
+{
+	return decrypt_body(msg, len, NULL, p, entry, salt, salt_ctx, fd, out);
+}
+
+int kluis_commitment_decrypt_body_stream(git_repository *repo, const kluis_pointer *p, const char *entry, kluis_salt_fn salt, void *salt_ctx,
+					 int fd, kluis_buf *out)
+{
+	kluis_buf head = KLUIS_BUF_INIT;
+	kluis_objstream *os = NULL;
+	int err;
+
+	/* a pass of its own checks the ciphertext, so gpg reads only what the signed pointer names */
+	if ((err = kluis_objstream_check_pointer(repo, p, &head)) == 0 && (err = kluis_objstream_open(&os, repo, &p->oid, NULL, NULL)) == 0)
+		err = decrypt_body(NULL, 0, os, p, entry, salt, salt_ctx, fd, out);
+	if (err < 0 && fd < 0 && out)
+		kluis_buf_dispose(out);
+	kluis_objstream_free(os);
+	kluis_buf_dispose(&head);
 	return err;
 }

@@ -54,6 +54,10 @@ typedef int (*kluis_salt_fn)(void *ctx, unsigned char salt[KLUIS_SALT_LEN]);
  */
 int kluis_commitment_decrypt_body(const void *msg, size_t len, const kluis_pointer *p, const char *entry, kluis_salt_fn salt,
 				  void *salt_ctx, int fd, kluis_buf *out);
+/* The same, p's ciphertext read from repo in chunks (checked against p in a first pass, then
+ * decrypted in a second), so neither it nor (with an fd) the plaintext is ever held whole. */
+int kluis_commitment_decrypt_body_stream(git_repository *repo, const kluis_pointer *p, const char *entry, kluis_salt_fn salt, void *salt_ctx,
+					 int fd, kluis_buf *out);
 
 /* A kluis_salt_fn that copies the 32 bytes at ctx. */
 int kluis_commitment_salt_copy(void *ctx, unsigned char salt[KLUIS_SALT_LEN]);

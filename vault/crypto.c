@@ -315,26 +315,27 @@ static ssize_t buf_write_cb(void *handle, const void *data, size_t size)
 	return (ssize_t)size;
 }
 
-static int decrypt_into(const void *msg, size_t len, gpgme_data_t out)
+/* Decrypt what `in` holds into `out`; a NULL `in` is the message msg/len. */
+static int decrypt_into(const void *msg, size_t len, gpgme_data_t in, gpgme_data_t out)
 {
 	gpgme_ctx_t ctx = NULL;
-	gpgme_data_t in = NULL;
+	gpgme_data_t mem = NULL;
 	gpgme_error_t e;
 	int err;
 
 	if ((err = new_ctx(&ctx)) < 0)
 		return err;
-	if ((e = gpgme_data_new_from_mem(&in, msg, len, 0)) != 0) {
+	if (!in && (e = gpgme_data_new_from_mem(&mem, msg, len, 0)) != 0) {
 		err = gpg_fail(e, "cannot prepare decryption");
 		goto cleanup;
 	}
-	if ((e = gpgme_op_decrypt(ctx, in, out)) != 0) {
+	if ((e = gpgme_op_decrypt(ctx, in ? in : mem, out)) != 0) {
 		err = gpg_fail(e, "cannot decrypt");
 		goto cleanup;
 	}
 	err = 0;
 cleanup:
-	gpgme_data_release(in);
+	gpgme_data_release(mem);
 	gpgme_release(ctx);
 	return err;
 }
@@ -347,7 +348,7 @@ int kluis_crypto_decrypt_to_fd(const void *msg, size_t len, int fd)
 
 	if ((e = gpgme_data_new_from_fd(&out, fd)) != 0)
 		return gpg_fail(e, "cannot prepare decryption");
-	err = decrypt_into(msg, len, out);
+	err = decrypt_into(msg, len, NULL, out);
 	gpgme_data_release(out);
 	return err;
 }
@@ -362,7 +363,7 @@ int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *outbuf)
 	outbuf->secret = true;
 	if ((e = gpgme_data_new_from_cbs(&out, &cbs, outbuf)) != 0)
 		return gpg_fail(e, "cannot prepare decryption");
-	err = decrypt_into(msg, len, out);
+	err = decrypt_into(msg, len, NULL, out);
 	gpgme_data_release(out);
 	if (err < 0)
 		kluis_buf_dispose(outbuf);
@@ -413,25 +414,66 @@ static ssize_t tapped_write_cb(void *handle, const void *data, size_t size)
 	return (ssize_t)size;
 }
 
-int kluis_crypto_decrypt_tapped(const void *msg, size_t len, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx)
+/* The ciphertext of kluis_crypto_decrypt_tapped_from, read as gpg asks for it. */
+struct source {
+	kluis_crypto_read_fn rd;
+	void *ctx;
+	int err; /* the reader's error, kept: gpgme only sees errno */
+	char msg[512];
+};
+
+static ssize_t source_read_cb(void *handle, void *buf, size_t size)
 {
-	struct gpgme_data_cbs cbs = { NULL, tapped_write_cb, NULL, NULL };
+	struct source *src = handle;
+	size_t n = 0;
+	int err;
+
+	if ((err = src->rd(src->ctx, buf, size, &n)) < 0) {
+		src->err = err;
+		snprintf(src->msg, sizeof(src->msg), "%s", kluis_error_last());
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+/* Either msg/len or, with msg NULL, the reader src. */
+static int decrypt_tapped(const void *msg, size_t len, struct source *src, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx)
+{
+	struct gpgme_data_cbs cbs = { NULL, tapped_write_cb, NULL, NULL }, in_cbs = { source_read_cb, NULL, NULL, NULL };
 	struct tapped t = { fd, out, tap, tap_ctx, 0, "" };
-	gpgme_data_t data = NULL;
+	gpgme_data_t data = NULL, in = NULL;
 	gpgme_error_t e;
 	int err;
 
 	if (fd < 0)
 		out->secret = true;
-	if ((e = gpgme_data_new_from_cbs(&data, &cbs, &t)) != 0)
+	if ((e = gpgme_data_new_from_cbs(&data, &cbs, &t)) != 0 || (src && (e = gpgme_data_new_from_cbs(&in, &in_cbs, src)) != 0)) {
+		gpgme_data_release(data);
 		return gpg_fail(e, "cannot prepare decryption");
-	err = decrypt_into(msg, len, data);
+	}
+	err = decrypt_into(msg, len, in, data);
 	gpgme_data_release(data);
-	if (t.err < 0)
+	gpgme_data_release(in);
+	if (src && src->err < 0)
+		err = kluis_error_set(src->err, "%s", src->msg);
+	else if (t.err < 0)
 		err = kluis_error_set(t.err, "%s", t.msg);
 	if (err < 0 && fd < 0)
 		kluis_buf_dispose(out);
 	return err;
+}
+
+int kluis_crypto_decrypt_tapped(const void *msg, size_t len, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx)
+{
+	return decrypt_tapped(msg, len, NULL, fd, out, tap, tap_ctx);
+}
+
+int kluis_crypto_decrypt_tapped_from(kluis_crypto_read_fn rd, void *rd_ctx, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx)
+{
+	struct source src = { rd, rd_ctx, 0, "" };
+
+	return decrypt_tapped(NULL, 0, &src, fd, out, tap, tap_ctx);
 }
 
 int kluis_crypto_secret_keys(char ***fprs, char ***uids, size_t *n)

@@ -51,6 +51,10 @@ int kluis_crypto_decrypt_to_buf(const void *msg, size_t len, kluis_buf *out);
  */
 typedef int (*kluis_crypto_tap_fn)(void *ctx, const void *data, size_t len);
 int kluis_crypto_decrypt_tapped(const void *msg, size_t len, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx);
+/* The same, the message read in pieces from rd (kluis_objstream_read fits), never whole: *n_out
+ * 0 at its end; a negative return stops the decryption with that error. */
+typedef int (*kluis_crypto_read_fn)(void *ctx, void *buf, size_t len, size_t *n_out);
+int kluis_crypto_decrypt_tapped_from(kluis_crypto_read_fn rd, void *rd_ctx, int fd, kluis_buf *out, kluis_crypto_tap_fn tap, void *tap_ctx);
 
 /* The usable secret keys in GNUPGHOME: primary fingerprints and first user ids ("" for none),
  * two malloc'd arrays of n strings (kluis_strings_free each). */

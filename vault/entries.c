@@ -49,7 +49,6 @@ int kluis_entry_body_read(kluis_dossier *d, const char *entry_id, const kluis_bu
 {
 	unsigned char salt[KLUIS_SALT_LEN];
 	git_tree *dir = NULL;
-	git_blob *blob = NULL;
 	kluis_pointer p;
 	int err;
 
@@ -58,11 +57,9 @@ int kluis_entry_body_read(kluis_dossier *d, const char *entry_id, const kluis_bu
 	if (git_tree_entry_byname(dir, "erased"))
 		err = kluis_error_set(KLUIS_ENOTFOUND, "entry %s was erased", entry_id);
 	else if ((err = kluis_commitment_body_salt(meta->ptr, meta->len, entry_id, salt)) == 0 &&
-		 (err = load_pointer(d, dir, "body", &p)) == 0 && (err = kluis_pointer_load(d->repo, &p, &blob)) == 0)
-		err = kluis_commitment_decrypt_body(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &p, entry_id,
-						    kluis_commitment_salt_copy, salt, fd, out);
+		 (err = load_pointer(d, dir, "body", &p)) == 0)
+		err = kluis_commitment_decrypt_body_stream(d->repo, &p, entry_id, kluis_commitment_salt_copy, salt, fd, out);
 	explicit_bzero(salt, sizeof(salt));
-	git_blob_free(blob);
 	git_tree_free(dir);
 	return err;
 }

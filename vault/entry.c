@@ -233,15 +233,17 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 		src.mem_len = src.total = in->text_len;
 	} else if (in->path) {
 		src.name = in->path;
-		src.fd = open(in->path, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: opening a fifo would wait for its writer; it is refused below at once */
+		src.fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (src.fd < 0) {
 			err = kluis_error_set(errno == ENOENT ? KLUIS_EINVAL : KLUIS_EGENERIC, "cannot read '%s': %s", in->path, strerror(errno));
 			goto cleanup;
 		}
 		if (fstat(src.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			err = kluis_error_set(KLUIS_EINVAL, "'%s' is not a regular file", in->path);
+			err = kluis_error_set(KLUIS_EINVAL, "'%s' is not a regular file: --file takes a document; give a stream on standard input with -", in->path);
 			goto cleanup;
 		}
+		fcntl(src.fd, F_SETFL, fcntl(src.fd, F_GETFL) & ~O_NONBLOCK);
 		src.total = (uint64_t)st.st_size;
 		src.progress = src.total >= (32u << 20) ? progress : NULL;
 		src.progress_ctx = progress_ctx;
@@ -553,10 +555,13 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 	if ((err = load_pointer(d, path, &mp, &meta_blob)) < 0)
 		goto cleanup;
 	snprintf(path, sizeof(path), "%s/body", dir);
-	if ((err = load_pointer(d, path, &bp, &body_blob)) < 0)
+	if ((err = kluis_commitment_pointer_at(d->repo, d->head_tree, path, &bp)) < 0)
 		goto cleanup;
 	/* invariant 6: recorded after the decryption, before the delivery (see vault.h) */
-	hold = body_fd >= 0 && body_live && (size_t)git_blob_rawsize(body_blob) <= KLUIS_SHOW_HOLD;
+	hold = body_fd >= 0 && body_live && bp.size <= KLUIS_SHOW_HOLD;
+	/* what is not held is streamed from the object store, never read whole */
+	if (hold && (err = kluis_pointer_load(d->repo, &bp, &body_blob)) < 0)
+		goto cleanup;
 	job.msg = git_blob_rawcontent(meta_blob);
 	job.len = (size_t)git_blob_rawsize(meta_blob);
 	job.p = &mp;
@@ -570,8 +575,11 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 		wait.threaded = true;
 	else
 		decrypt_thread(&job);
-	err = kluis_commitment_decrypt_body(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), &bp, entry_id,
-					    salt_from_meta, &wait, hold ? -1 : body_fd, hold ? &held : body);
+	if (hold)
+		err = kluis_commitment_decrypt_body(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), &bp, entry_id,
+						    salt_from_meta, &wait, -1, &held);
+	else
+		err = kluis_commitment_decrypt_body_stream(d->repo, &bp, entry_id, salt_from_meta, &wait, body_fd, body);
 	merr = meta_joined(&wait);
 	if (err == 0)
 		err = merr;

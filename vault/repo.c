@@ -143,12 +143,28 @@ fail:
 	return err;
 }
 
+/*
+ * libgit2 1.5 sets no error of its own when the write of an object fails (a full disk: ENOSPC),
+ * so its last error is an older one that names the wrong cause; errno names the right one.
+ * Call with libgit2's error cleared and errno 0 before the failed call.
+ */
+static int store_fail(const char *what)
+{
+	int saved = errno;
+
+	if (git_error_last() || !saved)
+		return kluis_git_fail(KLUIS_EGENERIC, what);
+	return kluis_error_set(KLUIS_EGENERIC, "%s: %s", what, strerror(saved));
+}
+
 int kluis_blob_writer_write(void *writer, const void *data, size_t len)
 {
 	kluis_blob_writer *w = writer;
 
+	git_error_clear();
+	errno = 0;
 	if (w->stream->write(w->stream, data, len) < 0)
-		return kluis_git_fail(KLUIS_EGENERIC, "cannot write an object");
+		return store_fail("cannot write an object");
 	kluis_sha256_update(w->sha, data, len);
 	w->size += len;
 	return 0;
@@ -159,8 +175,10 @@ int kluis_blob_writer_finish(kluis_blob_writer *w, kluis_pointer *out)
 	git_writestream *stream = w->stream;
 
 	w->stream = NULL; /* _commit frees the stream whatever happens */
+	git_error_clear();
+	errno = 0;
 	if (git_blob_create_from_stream_commit(&out->oid, stream) < 0)
-		return kluis_git_fail(KLUIS_EGENERIC, "cannot store an object");
+		return store_fail("cannot store an object");
 	kluis_sha256_hex(w->sha, out->sha256);
 	out->size = w->size;
 	return 0;
@@ -178,8 +196,10 @@ void kluis_blob_writer_free(kluis_blob_writer *w)
 
 int kluis_repo_blob(git_repository *repo, const void *data, size_t len, git_oid *out)
 {
+	git_error_clear();
+	errno = 0;
 	if (git_blob_create_from_buffer(out, repo, data, len) < 0)
-		return kluis_git_fail(KLUIS_EGENERIC, "cannot store an object");
+		return store_fail("cannot store an object");
 	return 0;
 }
 

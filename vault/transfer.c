@@ -2,10 +2,13 @@
  * transfer.c - transfer of a closed dossier to the opdrachtgever as a signed archive, and
  * import there (see lifecycle.h); transfer_check.c reads an archive back or in.
  *
- * The transfer archive (SPEC "Transfer archive") is a gzip tar of dossier.bundle (refs main,
- * kluis/content, kluis/access), manifest.json, its detached signature manifest.json.asc and
- * keys/<FPR>.asc for every key the history needs (transfer_keys.c: every signer on main and the
- * read log, every key of every roles file on main, with the revocations the exporter knows).
+ * The transfer archive (SPEC "Transfer archive") is a gzip tar of, in this order,
+ * manifest.json, its detached signature manifest.json.asc, keys/<FPR>.asc for every key the
+ * history needs (transfer_keys.c: every signer on main and the read log, every key of every
+ * roles file on main, with the revocations the exporter knows) and dossier.bundle (refs main,
+ * kluis/content, kluis/access). The manifest (version 2) names every member after the
+ * signature with its size ("members"), so a reader checks the signature before the bundle and
+ * holds each member to its signed size (transfer_check.c).
  *
  * Invariant 7: a transfer destroys the local copy only after the written archive has been
  * read back and verified in full; any failure before that leaves the dossier as it was (and
@@ -101,6 +104,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	kluis_signer *signer = NULL;
 	kluis_archive_writer *w = NULL;
 	kluis_keyring *kr;
+	kluis_transfer_key *keys = NULL;
 	kluis_dossier_status st;
 	kluis_verify_opts opts;
 	kluis_verify_report rep;
@@ -110,8 +114,8 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	const char **opdr = NULL;
 	const char *const *trust;
 	char *work = NULL, *bundle = NULL, *mj = NULL, when[21], access_head[GIT_OID_HEXSZ + 1];
-	size_t nopdr = 0, ntrust, i, access_count = 0;
-	json_t *m = NULL, *opdr_arr = NULL;
+	size_t nopdr = 0, ntrust, i, access_count = 0, nkeys = 0;
+	json_t *m = NULL, *opdr_arr = NULL, *members = NULL;
 	unsigned role = 0;
 	int64_t from;
 	bool archive_written = false, destroying = false, has_access = false, reuse = false;
@@ -206,6 +210,15 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	}
 	res->entries = st.entries;
 	res->reads = access_count;
+	/* the keys first: the manifest names every member after it with its size */
+	if ((err = kluis_vault_keyring(v, &kr)) < 0 || (err = kluis_transfer_keys(d->repo, kr, &keys, &nkeys)) < 0)
+		goto cleanup;
+	members = json_pack("{s:I}", "dossier.bundle", (json_int_t)res->archive_size);
+	for (i = 0; members && i < nkeys; i++)
+		if (json_object_set_new(members, keys[i].member, json_integer((json_int_t)keys[i].len)) < 0) {
+			json_decref(members);
+			members = NULL;
+		}
 	kluis_time_iso(kluis_now(), when);
 	opdr_arr = json_array();
 	for (i = 0; i < nopdr; i++)
@@ -213,13 +226,14 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	{
 		const char *actor;
 		kluis_vault_actor(v, &actor);
-		m = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:O, s:I}", "kluis", "transfer-manifest", "version", 1,
+		m = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:O, s:I}", "kluis", "transfer-manifest", "version", 2,
 			      "dossier", id, "head", res->head, "commits", (json_int_t)res->commits, "entries", (json_int_t)res->entries,
 			      "reads", (json_int_t)res->reads, "bundle_sha256", res->archive_sha256, "bundle_size",
 			      (json_int_t)res->archive_size, "time", when, "exporter", actor, "opdrachtgever", opdr_arr, "checkpoint_seq",
 			      (json_int_t)res->commits);
 		/* the read log as the transfer commit vouches for it, and that commit */
-		if (m && (json_object_set_new(m, "access_head", json_string(access_head)) < 0 ||
+		if (m && (!members || json_object_set(m, "members", members) < 0 ||
+			  json_object_set_new(m, "access_head", json_string(access_head)) < 0 ||
 			  json_object_set_new(m, "access_count", json_integer((json_int_t)access_count)) < 0 ||
 			  json_object_set_new(m, "transfer_commit", json_string(res->head)) < 0)) {
 			json_decref(m);
@@ -233,12 +247,16 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	}
 	if ((err = kluis_vault_take_signer(v, &signer)) < 0 || (err = kluis_signer_sign(signer, mtext.ptr, mtext.len, &msig)) < 0)
 		goto cleanup;
-	/* write the archive: bundle, manifest, signature, keys */
+	/* write the archive: manifest, signature, keys, bundle (a reader checks the signed manifest
+	 * before it writes a byte it does not vouch for) */
 	kluis_archive_writer_set_progress(w, kluis_transfer_progress, &pa);
-	if ((err = kluis_archive_add_file(w, "dossier.bundle", bundle)) < 0 ||
-	    (err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
-	    (err = kluis_archive_add_buffer(w, "manifest.json.asc", msig.ptr, msig.len)) < 0 || (err = kluis_vault_keyring(v, &kr)) < 0 ||
-	    (err = kluis_transfer_add_keys(d->repo, kr, w)) < 0 || (err = kluis_archive_writer_close(w)) < 0)
+	if ((err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
+	    (err = kluis_archive_add_buffer(w, "manifest.json.asc", msig.ptr, msig.len)) < 0)
+		goto cleanup;
+	for (i = 0; i < nkeys; i++)
+		if ((err = kluis_archive_add_buffer(w, keys[i].member, keys[i].armored, keys[i].len)) < 0)
+			goto cleanup;
+	if ((err = kluis_archive_add_file(w, "dossier.bundle", bundle)) < 0 || (err = kluis_archive_writer_close(w)) < 0)
 		goto cleanup;
 	archive_written = true;
 	if ((err = kluis_transfer_sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
@@ -308,6 +326,8 @@ cleanup:
 	free(opdr);
 	json_decref(m);
 	json_decref(opdr_arr);
+	json_decref(members);
+	kluis_transfer_keys_free(keys, nkeys);
 	kluis_buf_dispose(&trailers);
 	kluis_buf_dispose(&mtext);
 	kluis_buf_dispose(&msig);

@@ -4,10 +4,12 @@
  * transfer_internal.h and lifecycle.h).
  *
  * The checks, in order: every member is a plain file with a safe name of the archive's four
- * kinds; the manifest's detached signature verifies on the archive's keys/ (for import and
- * verify --bundle merged with the reader's own keyring, so a key the reader has revoked is
- * revoked here: librnp keeps the revocation when the archive's copy of the key is imported
- * over it); the manifest names the dossier, the bundle's sha256, the head, the transfer
+ * kinds, in the order manifest.json, manifest.json.asc, keys/..., dossier.bundle, the first
+ * three within fixed bounds; before the bundle is written, the manifest's detached signature
+ * verifies on the archive's keys/ (for import and verify --bundle merged with the reader's own
+ * keyring, so a key the reader has revoked is revoked here: librnp keeps the revocation when
+ * the archive's copy of the key is imported over it) and the signed manifest names every key
+ * with its size, and the bundle's (which the extraction holds it to); the manifest names the dossier, the bundle's sha256, the head, the transfer
  * commit (= the head) and the read log (access_head, access_count); the bundle has that
  * sha256 and only a dossier's refs, main at the head; its refs/kluis/access ends exactly at
  * access_head after access_count records, nothing after it; the whole history verifies
@@ -23,12 +25,14 @@
 #include "verify.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const archive_members[] = { "dossier.bundle", "manifest.json", "manifest.json.asc", "keys/", NULL };
@@ -358,6 +362,143 @@ cleanup:
 	return err;
 }
 
+/* What may come before the signature is checked: the manifest, its signature and the keys,
+ * each and all bounded here (the manifest then bounds the rest). */
+#define MANIFEST_MAX (1u << 20)
+#define SIGNATURE_MAX (1u << 16)
+#define KEY_MAX (1u << 20)
+#define KEYS_TOTAL_MAX (16u << 20)
+
+/* The archive's head (manifest, signature, keys) while it is extracted; see admit_member. */
+struct head {
+	kluis_vault *v;
+	bool own_keys;
+	const char *dir;          /* where the archive is extracted */
+	kluis_checked_archive *out;
+	kluis_keyring *mine;      /* the reader's own keyring, or NULL */
+	char *keysdir;
+	kluis_buf manifest, sig;
+	json_t *m;                /* the manifest, once its signature verified */
+	size_t n;                 /* members admitted so far */
+	uint64_t keys_total;
+	bool bundle;              /* dossier.bundle was admitted: nothing may follow it */
+};
+
+static int read_member(struct head *h, const char *name, kluis_buf *out, size_t max)
+{
+	char *p = kluis_path_join(h->dir, name);
+	int err = p ? kluis_file_read(out, p, max) : kluis_error_set(KLUIS_EGENERIC, "out of memory");
+
+	free(p);
+	if (err < 0)
+		err = kluis_error_set(KLUIS_EVERIFY, "the archive's %s is unusable: %s", name, kluis_error_last());
+	return err;
+}
+
+/*
+ * The manifest's signature verifies on the keys before it (with the reader's own keyring for
+ * its revocations), and the manifest names every key that came, with its size, and no other.
+ */
+static int check_head(struct head *h)
+{
+	const char *name;
+	json_t *size, *members;
+	struct dirent *de;
+	DIR *d = NULL;
+	char signer[41], member[300];
+	struct stat st;
+	size_t nkeys = 0, nnamed = 0;
+	int err;
+
+	/* a key the reader has revoked is revoked here too; no keyring of one's own (an auditor
+	 * with an empty GNUPGHOME) has no revocations to add */
+	if (h->own_keys && (err = kluis_vault_keyring(h->v, &h->mine)) < 0) {
+		if (err != KLUIS_EKEY)
+			return err;
+		h->mine = NULL;
+	}
+	if (!(h->keysdir = kluis_path_join(h->dir, "keys")))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if ((err = load_keys_dir(h->keysdir, h->mine, &h->out->keys)) < 0 ||
+	    (err = read_member(h, "manifest.json", &h->manifest, MANIFEST_MAX)) < 0 ||
+	    (err = read_member(h, "manifest.json.asc", &h->sig, SIGNATURE_MAX)) < 0)
+		return err;
+	if (kluis_pgp_verify_detached(h->out->keys, h->manifest.ptr, h->manifest.len, h->sig.ptr, h->sig.len, h->out->exporter, &(int64_t){ 0 }) < 0) {
+		if (h->mine && archive_keys_alone_accept(h->keysdir, &h->manifest, &h->sig, signer))
+			return kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, whose key is revoked or expired in your own keyring: nothing it signed is trusted", signer);
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
+	}
+	h->m = json_loadb((const char *)h->manifest.ptr, h->manifest.len, 0, NULL);
+	if (!h->m || json_integer_value(json_object_get(h->m, "version")) != 2)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest is no transfer manifest of version 2");
+	if (!json_is_object(members = json_object_get(h->m, "members")))
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest names no members");
+	json_object_foreach(members, name, size) {
+		if (!json_is_integer(size) || json_integer_value(size) < 0)
+			return kluis_error_set(KLUIS_EVERIFY, "the manifest gives no size for member '%.100s'", name);
+		nnamed += strncmp(name, "keys/", 5) == 0;
+	}
+	if (!(d = opendir(h->keysdir)))
+		return kluis_error_set(KLUIS_EVERIFY, "the archive holds no keys/");
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(member, sizeof(member), "keys/%s", de->d_name);
+		size = json_object_get(members, member);
+		if (!size || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || (uint64_t)st.st_size != (uint64_t)json_integer_value(size)) {
+			closedir(d);
+			return kluis_error_set(KLUIS_EVERIFY, "archive member '%.100s' is %s the signed manifest", member, size ? "not the size given in" : "not named in");
+		}
+		nkeys++;
+	}
+	closedir(d);
+	if (nkeys != nnamed)
+		return kluis_error_set(KLUIS_EVERIFY, "the signed manifest names %zu keys, the archive holds %zu", nnamed, nkeys);
+	return 0;
+}
+
+/*
+ * Before each member is written (kluis_archive_limits.admit): the order manifest.json,
+ * manifest.json.asc, keys/..., dossier.bundle, each within the fixed bounds above; at
+ * dossier.bundle the head is checked (check_head) and the bundle is held to the size the
+ * signed manifest gives. So an archive whose manifest is not signed by a key it carries writes
+ * at most the bounded head, and none writes more than its signed manifest says.
+ */
+static int admit_member(const char *name, uint64_t size, void *payload)
+{
+	struct head *h = payload;
+	size_t i = h->n++;
+	json_t *want;
+	int err;
+
+	if (h->bundle)
+		return kluis_error_set(KLUIS_EVERIFY, "archive member '%.100s' follows dossier.bundle, which comes last", name);
+	if (i == 0 && strcmp(name, "manifest.json") != 0)
+		return kluis_error_set(KLUIS_EVERIFY, "the archive does not begin with manifest.json (its first member is '%.100s'): kluis checks the signed manifest before anything else, and writes it first since version 2", name);
+	if (i == 1 && strcmp(name, "manifest.json.asc") != 0)
+		return kluis_error_set(KLUIS_EVERIFY, "manifest.json is not followed by its signature manifest.json.asc");
+	if (i <= 1 && size > (i == 0 ? MANIFEST_MAX : SIGNATURE_MAX))
+		return kluis_error_set(KLUIS_EVERIFY, "the archive's %s is larger than its limit (%u KiB)", name, (i == 0 ? MANIFEST_MAX : SIGNATURE_MAX) >> 10);
+	if (i <= 1)
+		return 0;
+	if (strncmp(name, "keys/", 5) == 0) {
+		if (size > KEY_MAX || (h->keys_total += size) > KEYS_TOTAL_MAX)
+			return kluis_error_set(KLUIS_EVERIFY, "archive member '%.100s' takes the keys over their limit (%u KiB each, %u MiB in all)", name, KEY_MAX >> 10, KEYS_TOTAL_MAX >> 20);
+		return 0;
+	}
+	/* dossier.bundle (the only other name allowed): the head must check out first */
+	if ((err = check_head(h)) < 0)
+		return err;
+	want = json_object_get(json_object_get(h->m, "members"), name);
+	if (!want)
+		return kluis_error_set(KLUIS_EVERIFY, "archive member '%.100s' is not named in the signed manifest", name);
+	if ((uint64_t)json_integer_value(want) != size)
+		return kluis_error_set(KLUIS_EVERIFY, "archive member '%.100s' is %" PRIu64 " bytes, the signed manifest says %" JSON_INTEGER_FORMAT, name,
+				       size, json_integer_value(want));
+	h->bundle = true;
+	return 0;
+}
+
 /*
  * Check a transfer archive completely, as `import` must before taking anything in. With
  * findings_out NULL, any finding in the history fails the check; otherwise the findings are
@@ -371,72 +512,46 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 {
 	kluis_archive_limits limits;
 	kluis_archive_member *members = NULL;
-	kluis_buf manifest = KLUIS_BUF_INIT, sig = KLUIS_BUF_INIT, roles_text = KLUIS_BUF_INIT;
+	kluis_buf roles_text = KLUIS_BUF_INIT;
 	kluis_bundle_ref *refs = NULL;
-	kluis_keyring *mine = NULL;
 	kluis_verify_opts opts;
 	kluis_verify_report rep;
 	manifest_access ma;
-	json_t *m = NULL;
+	struct head h;
+	json_t *m;
 	git_commit *head_commit = NULL;
 	git_tree *head_tree = NULL;
-	char *dir = NULL, *p = NULL, *keysdir = NULL, sha[65], signer[41];
+	char *dir = NULL, *p = NULL, sha[65];
 	const char *s;
 	size_t nmembers = 0, nrefs = 0, i, j;
 	uint64_t size;
-	int64_t signed_at;
-	bool seen[3] = { false, false, false };
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	memset(&rep, 0, sizeof(rep));
+	memset(&h, 0, sizeof(h));
+	h.v = v;
+	h.own_keys = own_keys;
+	h.out = out;
+	h.manifest = (kluis_buf)KLUIS_BUF_INIT;
+	h.sig = (kluis_buf)KLUIS_BUF_INIT;
 	memset(&limits, 0, sizeof(limits));
 	limits.allowed = archive_members;
 	limits.max_members = 64;
 	limits.progress = kluis_transfer_progress;
 	limits.progress_payload = pa;
+	limits.admit = admit_member;
+	limits.admit_payload = &h;
 	dir = kluis_path_join(work, "archive");
+	h.dir = dir;
 	if ((err = dir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(dir)) < 0 ||
 	    (err = kluis_archive_extract(archive, dir, &limits, &members, &nmembers)) < 0)
 		goto cleanup;
-	for (i = 0; i < nmembers; i++)
-		for (j = 0; j < 3; j++)
-			seen[j] |= strcmp(members[i].path, archive_members[j]) == 0;
-	if (!seen[0] || !seen[1] || !seen[2]) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive lacks %s", !seen[0] ? "dossier.bundle" : !seen[1] ? "manifest.json" : "manifest.json.asc");
+	if (!h.bundle) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the archive lacks %s", nmembers == 0 ? "manifest.json" : nmembers == 1 ? "manifest.json.asc" : "dossier.bundle");
 		goto cleanup;
 	}
-	/* a key the reader has revoked is revoked here too; no keyring of one's own (an auditor
-	 * with an empty GNUPGHOME) has no revocations to add */
-	if (own_keys && (err = kluis_vault_keyring(v, &mine)) < 0) {
-		if (err != KLUIS_EKEY)
-			goto cleanup;
-		mine = NULL;
-	}
-	/* the signature first: nothing in the manifest counts before it verifies */
-	keysdir = kluis_path_join(dir, "keys");
-	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = load_keys_dir(keysdir, mine, &out->keys)) < 0)
-		goto cleanup;
-	free(p);
-	p = kluis_path_join(dir, "manifest.json");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&manifest, p, 1 << 20)) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive's manifest.json is unusable: %s", kluis_error_last());
-		goto cleanup;
-	}
-	free(p);
-	p = kluis_path_join(dir, "manifest.json.asc");
-	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_file_read(&sig, p, 1 << 16)) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the archive's manifest.json.asc is unusable: %s", kluis_error_last());
-		goto cleanup;
-	}
-	if ((err = kluis_pgp_verify_detached(out->keys, manifest.ptr, manifest.len, sig.ptr, sig.len, out->exporter, &signed_at)) < 0) {
-		if (mine && archive_keys_alone_accept(keysdir, &manifest, &sig, signer))
-			err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, whose key is revoked or expired in your own keyring: nothing it signed is trusted", signer);
-		else
-			err = kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
-		goto cleanup;
-	}
-	m = json_loadb((const char *)manifest.ptr, manifest.len, 0, NULL);
+	m = h.m;
 	if (!m || !(s = json_string_value(json_object_get(m, "dossier"))) || !kluis_id_valid(s)) {
 		err = kluis_error_set(KLUIS_EVERIFY, "the manifest names no valid dossier id");
 		goto cleanup;
@@ -517,7 +632,7 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 	} else if (rep.nfindings) {
 		char hex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(hex, sizeof(hex), &rep.findings[0].commit);
-		if (mine && archive_keys_alone_verify(keysdir, out, &opts))
+		if (h.mine && archive_keys_alone_verify(h.keysdir, out, &opts))
 			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive verifies on its own keys, but not with a key revoked or expired in your own keyring (%zu findings; first: %.12s %s)",
 					      rep.nfindings, hex, rep.findings[0].message);
 		else
@@ -531,12 +646,12 @@ cleanup:
 	git_commit_free(head_commit);
 	kluis_bundle_refs_free(refs, nrefs);
 	kluis_archive_members_free(members, nmembers);
-	json_decref(m);
-	kluis_buf_dispose(&manifest);
-	kluis_buf_dispose(&sig);
+	json_decref(h.m);
+	kluis_buf_dispose(&h.manifest);
+	kluis_buf_dispose(&h.sig);
 	kluis_buf_dispose(&roles_text);
 	free(p);
-	free(keysdir);
+	free(h.keysdir);
 	free(dir);
 	if (err < 0)
 		kluis_checked_archive_dispose(out);

@@ -36,12 +36,18 @@ int kluis_transfer_sha256_file(const char *path, char out[65], uint64_t *size);
 int kluis_transfer_access_log(git_repository *repo, char tip_hex[GIT_OID_HEXSZ + 1], bool *exists, size_t *count);
 
 /*
- * Add keys/<FPR>.asc to the archive being written for every key the history of `repo` needs
- * (transfer_keys.c): the key of every commit on main and record on refs/kluis/access, and
- * every key of every roles file on main, exported from `kr` with the revocations and expiry
- * it knows. KLUIS_EKEY when a key that signed is not in `kr`.
+ * The members keys/<FPR>.asc of the archive (transfer_keys.c): the key of every commit on main
+ * and record on refs/kluis/access, and every key of every roles file on main, exported from
+ * `kr` with the revocations and expiry it knows. KLUIS_EKEY when a key that signed is not in
+ * `kr`. Free with kluis_transfer_keys_free.
  */
-int kluis_transfer_add_keys(git_repository *repo, kluis_keyring *kr, kluis_archive_writer *w);
+typedef struct {
+	char member[80]; /* keys/<FPR>.asc */
+	char *armored;
+	size_t len;
+} kluis_transfer_key;
+int kluis_transfer_keys(git_repository *repo, kluis_keyring *kr, kluis_transfer_key **out, size_t *n);
+void kluis_transfer_keys_free(kluis_transfer_key *keys, size_t n);
 
 /* A transfer archive that passed every check (kluis_check_archive). */
 typedef struct {

@@ -1,7 +1,8 @@
 /*
  * transfer_keys.c - which public keys a transfer archive carries in keys/: every key its
  * history needs, so that the archive verifies with keys/ alone (kluis import, kluis verify
- * --bundle, and stock `gpg --verify` / `git verify-commit` with only keys/ imported).
+ * --bundle, and stock `gpg --verify` / `git verify-commit` with only keys/ imported). They are
+ * collected before the manifest is signed, which names each with its size.
  *
  * The set is the union of
  *   - the key of every commit on main and every record on refs/kluis/access, taken from its
@@ -16,7 +17,6 @@
  * archive back with keys/ alone before anything is destroyed (invariant 7), so a missing key
  * that a signature needs stops the transfer there, with the dossier intact.
  */
-#include "archive.h"
 #include "internal.h"
 #include "transfer_internal.h"
 
@@ -149,19 +149,32 @@ cleanup:
 	return err;
 }
 
-int kluis_transfer_add_keys(git_repository *repo, kluis_keyring *kr, kluis_archive_writer *w)
+void kluis_transfer_keys_free(kluis_transfer_key *keys, size_t n)
 {
-	key_set s;
-	char member[80];
 	size_t i;
+
+	for (i = 0; keys && i < n; i++)
+		free(keys[i].armored);
+	free(keys);
+}
+
+int kluis_transfer_keys(git_repository *repo, kluis_keyring *kr, kluis_transfer_key **out, size_t *nout)
+{
+	kluis_transfer_key *keys = NULL;
+	key_set s;
+	size_t i, n = 0;
 	int err;
 
+	*out = NULL;
+	*nout = 0;
 	memset(&s, 0, sizeof(s));
 	if ((err = walk_ref(&s, repo, "refs/heads/main", true)) < 0 || (err = walk_ref(&s, repo, "refs/kluis/access", false)) < 0)
 		goto cleanup;
+	if (s.n && !(keys = calloc(s.n, sizeof(*keys)))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
 	for (i = 0; i < s.n; i++) {
-		char *armored = NULL;
-		size_t alen = 0;
 		if (!kluis_keyring_has_key(kr, s.fpr[i])) {
 			if (!s.signed_[i])
 				continue; /* only held a role: no signature needs it */
@@ -169,15 +182,16 @@ int kluis_transfer_add_keys(git_repository *repo, kluis_keyring *kr, kluis_archi
 					      s.fpr[i]);
 			goto cleanup;
 		}
-		snprintf(member, sizeof(member), "keys/%s.asc", s.fpr[i]);
-		if ((err = kluis_keyring_export(kr, s.fpr[i], &armored, &alen)) < 0)
+		snprintf(keys[n].member, sizeof(keys[n].member), "keys/%s.asc", s.fpr[i]);
+		if ((err = kluis_keyring_export(kr, s.fpr[i], &keys[n].armored, &keys[n].len)) < 0)
 			goto cleanup;
-		err = kluis_archive_add_buffer(w, member, armored, alen);
-		free(armored);
-		if (err < 0)
-			goto cleanup;
+		n++;
 	}
+	*out = keys;
+	*nout = n;
+	keys = NULL;
 cleanup:
+	kluis_transfer_keys_free(keys, n);
 	free(s.fpr);
 	free(s.signed_);
 	free(s.roles_seen);

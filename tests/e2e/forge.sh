@@ -361,6 +361,8 @@ b = open(bundle, "rb").read()
 m.update(bundle_sha256=hashlib.sha256(b).hexdigest(), bundle_size=len(b), head=head,
          commits=int(commits), reads=int(reads), checkpoint_seq=int(seq or 0), entries=int(entries),
          transfer_commit=head, access_head=access_head or "0" * 40, access_count=int(reads))
+d = os.path.dirname(bundle)
+m["members"] = {n: os.path.getsize(os.path.join(d, n)) for n in ["dossier.bundle"] + ["keys/" + k for k in os.listdir(d + "/keys")]}
 open(dst, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 	gpg --batch --quiet --yes --pinentry-mode loopback --passphrase '' -u "$EXPORTER" --detach-sign --armor \
@@ -369,7 +371,7 @@ PY
 import os, sys, tarfile
 out, d = sys.argv[1:]
 with tarfile.open(out, "w:gz") as t:
-    for n in ["dossier.bundle", "manifest.json", "manifest.json.asc"] + ["keys/" + k for k in sorted(os.listdir(d + "/keys"))]:
+    for n in ["manifest.json", "manifest.json.asc"] + ["keys/" + k for k in sorted(os.listdir(d + "/keys"))] + ["dossier.bundle"]:
         t.add(os.path.join(d, n), arcname=n, recursive=False)
 PY
 }

@@ -205,6 +205,8 @@ got_members=$(tar tzf "$A" | sort)
 assert_eq "$got_members" "$want_members" "members of the archive (tar tzf)"
 tar tzvf "$A" | awk '{ print substr($1, 1, 1) }' | grep -qv -- - && fail "the archive holds a member that is not a plain file: $(tar tzvf "$A")"
 pass "tar tzf lists exactly dossier.bundle, manifest.json, manifest.json.asc, keys/FPR.asc for the four role keys, all plain files"
+order=$(tar tzf "$A" | sed 's|^keys/.*|keys/|' | uniq | tr '\n' ' ')
+assert_eq "$order" "manifest.json manifest.json.asc keys/ dossier.bundle " "order of the members (the signed manifest first, the bundle last)"
 
 X=$T_WORK/x1
 mkdir -p "$X"
@@ -515,8 +517,9 @@ PY
 }
 std_specs() { # DIR -> the members of an original archive extracted in DIR, in order
 	local d=$1 f
-	printf '%s\n' "f|dossier.bundle|$d/dossier.bundle" "f|manifest.json|$d/manifest.json" "f|manifest.json.asc|$d/manifest.json.asc"
+	printf '%s\n' "f|manifest.json|$d/manifest.json" "f|manifest.json.asc|$d/manifest.json.asc"
 	for f in "$d"/keys/*.asc; do printf 'f|keys/%s|%s\n' "${f##*/}" "$f"; done
+	printf '%s\n' "f|dossier.bundle|$d/dossier.bundle"
 }
 mk() { # NAME DIR [EXTRA SPEC...] -> $T_WORK/bad/NAME.tgz from DIR's members plus extras
 	local name=$1 d=$2
@@ -630,7 +633,7 @@ must_fail "an extra member named /etc/kluis-test-$$-x" "$REPLY" "absolute"
 mk symlink "$X" "l|keys/evil.asc|/etc/passwd"
 must_fail "a symlink member keys/evil.asc -> /etc/passwd" "$REPLY" "link"
 mapfile -t specs < <(std_specs "$X" | grep -v '^f|manifest.json.asc|')
-python3 "$TARPY" "$T_WORK/bad/symlink-sig.tgz" "${specs[@]}" "l|manifest.json.asc|$X/manifest.json.asc"
+python3 "$TARPY" "$T_WORK/bad/symlink-sig.tgz" "${specs[0]}" "l|manifest.json.asc|$X/manifest.json.asc" "${specs[@]:1}"
 must_fail "manifest.json.asc as a symlink to a valid signature file" "$T_WORK/bad/symlink-sig.tgz" "link"
 mk hardlink "$X" "h|keys/evil.asc|manifest.json"
 must_fail "a hard link member" "$REPLY" "link"
@@ -720,10 +723,11 @@ copy_of forged
 rm -f "$REPLY/dossier.bundle"
 git -C "$FORGE" bundle create -q "$REPLY/dossier.bundle" HEAD refs/heads/main refs/kluis/content refs/kluis/access 2>/dev/null
 python3 - "$REPLY/manifest.json" "$forged" "$(sha_of "$REPLY/dossier.bundle")" <<'PY'
-import json, sys
+import json, os, sys
 p = sys.argv[1]
 m = json.load(open(p))
 m["head"], m["transfer_commit"], m["bundle_sha256"] = sys.argv[2], sys.argv[2], sys.argv[3]
+m["members"]["dossier.bundle"] = os.path.getsize(os.path.join(os.path.dirname(p), "dossier.bundle"))  # consistent, as an attacker would make it
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 rm -f "$REPLY/manifest.json.asc"
@@ -741,10 +745,11 @@ copy_of forged-klant
 rm -f "$REPLY/dossier.bundle"
 git -C "$FORGE" bundle create -q "$REPLY/dossier.bundle" HEAD refs/heads/main refs/kluis/content refs/kluis/access 2>/dev/null
 python3 - "$REPLY/manifest.json" "$forged" "$(sha_of "$REPLY/dossier.bundle")" <<'PY'
-import json, sys
+import json, os, sys
 p = sys.argv[1]
 m = json.load(open(p))
 m["head"], m["transfer_commit"], m["bundle_sha256"] = sys.argv[2], sys.argv[2], sys.argv[3]
+m["members"]["dossier.bundle"] = os.path.getsize(os.path.join(os.path.dirname(p), "dossier.bundle"))  # consistent, as an attacker would make it
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 rm -f "$REPLY/manifest.json.asc"
@@ -759,10 +764,11 @@ copy_of extra-ref
 rm -f "$REPLY/dossier.bundle"
 git -C "$FORGE" bundle create -q "$REPLY/dossier.bundle" HEAD refs/heads/main refs/heads/extra refs/kluis/content refs/kluis/access 2>/dev/null
 python3 - "$REPLY/manifest.json" "$(sha_of "$REPLY/dossier.bundle")" <<'PY'
-import json, sys
+import json, os, sys
 p = sys.argv[1]
 m = json.load(open(p))
 m["bundle_sha256"] = sys.argv[2]
+m["members"]["dossier.bundle"] = os.path.getsize(os.path.join(os.path.dirname(p), "dossier.bundle"))  # consistent, as an attacker would make it
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 rm -f "$REPLY/manifest.json.asc"
@@ -778,7 +784,7 @@ edit_manifest() { # DIR KEY=JSON... : set (KEY= alone: remove) fields of DIR/man
 	local d=$1
 	shift
 	python3 - "$d/manifest.json" "$@" <<'PY'
-import json, sys
+import json, os, sys
 p = sys.argv[1]
 m = json.load(open(p))
 for kv in sys.argv[2:]:
@@ -787,6 +793,7 @@ for kv in sys.argv[2:]:
         m[k] = json.loads(v)
     else:
         m.pop(k, None)
+m["members"]["dossier.bundle"] = os.path.getsize(os.path.join(os.path.dirname(p), "dossier.bundle"))  # consistent, as an attacker would make it
 open(p, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 }
@@ -796,7 +803,7 @@ resign() { # DIR KEY : a fresh detached signature of DIR/manifest.json by KEY (s
 }
 pack() { # NAME DIR -> $REPLY: DIR's members in a gzip tar made by stock tar and gzip
 	mkdir -p "$T_WORK/bad"
-	(cd "$2" && tar cf - dossier.bundle manifest.json manifest.json.asc keys/*.asc) | gzip >"$T_WORK/bad/$1.tgz"
+	(cd "$2" && tar cf - manifest.json manifest.json.asc keys/*.asc dossier.bundle) | gzip >"$T_WORK/bad/$1.tgz"
 	REPLY=$T_WORK/bad/$1.tgz
 }
 rebundle() { # REPO DIR : DIR/dossier.bundle of REPO's dossier refs (stock git bundle create)

@@ -169,7 +169,7 @@ static void check_file(const char *dest, const char *name, const void *data, siz
 
 static void test_roundtrip(void **state)
 {
-	kluis_archive_limits lim = { 0, 0, 0, g_allowed, on_progress, NULL };
+	kluis_archive_limits lim = { .allowed = g_allowed, .progress = on_progress };
 	kluis_archive_member *m = NULL;
 	char cmd[300], listing[512] = "", keys[300];
 	size_t n = 0, got;
@@ -576,6 +576,46 @@ static void test_cancel(void **state)
 	free(dest);
 }
 
+/* admit: asked for each member in order, with the members before it complete under dest */
+struct admit_log {
+	const char *dest;
+	char names[8][32];
+	size_t n;
+};
+
+static int admit_until_bundle(const char *name, uint64_t size, void *payload)
+{
+	struct admit_log *l = payload;
+	char path[512];
+	struct stat st;
+
+	snprintf(l->names[l->n++ % 8], sizeof(l->names[0]), "%s", name);
+	if (strcmp(name, "dossier.bundle") != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/manifest.json", l->dest);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 14);
+	assert_true(size > 0);
+	return kluis_error_set(KLUIS_EVERIFY, "refused by admit");
+}
+
+static void test_admit(void **state)
+{
+	struct admit_log log = { NULL, { { 0 } }, 0 };
+	kluis_archive_limits lim = { .admit = admit_until_bundle, .admit_payload = &log };
+	char *dest = new_dest();
+
+	(void)state;
+	log.dest = dest;
+	expect_refused_in(path_in("good.tgz"), dest, 0, &lim, "admit refuses the second member");
+	assert_int_equal(log.n, 2);
+	assert_string_equal(log.names[0], "manifest.json");
+	assert_string_equal(log.names[1], "dossier.bundle");
+	assert_string_equal(kluis_error_last(), "refused by admit");
+	rmdir(dest);
+	free(dest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_other_containers),
 		cmocka_unit_test(test_never_overwrites_or_follows),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_admit),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
