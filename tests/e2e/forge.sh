@@ -66,6 +66,7 @@ init_dossier "$D"
 R0=$(repo_of "$D")
 K() { expect_exit 0 k "$@"; }
 entry_dir() { printf 'entries/%s/%s\n' "${1:17:2}" "$1"; }
+ct_of() { git -C "${CR:-$R0}" cat-file blob "$1:$(entry_dir "$2")/$3" | awk '$1 == "oid" { print $2 }'; }   # REV ENTRY meta|body
 K --as "$MEDEW" add "$D" -m "eerste gesprek"; E1=$OUT
 K --as "$MEDEW" add "$D" --kind contact -m "telefoon werkgever"; E2=$OUT
 K --as "$KLANT" consent "$D" grant --scope health --purpose begeleiding --to-opdrachtgever
@@ -123,7 +124,10 @@ case_begin() {
 	CR=$CV/dossiers/$D.git
 	EP="verify bundle hook pull import"
 	EXPECT=refused KEEP_CP=0 HOOK_BASE=0 ARCHIVE="" SIGCHECK=1 KEYS_EXTRA="" EXPORTER=$MEDEW FINISH_AS=""
-	WHY=""   # a case may name the finding (ERE) it must be refused with, not just any
+	# a case names the finding (ERE) it must be refused with, not just any; WHY_POINT (e.g.
+	# WHY_hook) for an entry point that legitimately says it otherwise (the hook refuses a
+	# rewrite before it replays anything)
+	WHY="" WHY_verify="" WHY_bundle="" WHY_hook="" WHY_pull="" WHY_import="" WHY_archive=""
 	AUDK=$AUD BHK=$BH
 	FORGED=()
 }
@@ -187,12 +191,16 @@ encrypt() {
 	put_blob "$out"
 	rm -f "$out"
 }
-# to_content OID...: a new parentless content commit holding the old tree plus OID...
+# to_content OID|-OID...: a new parentless content commit holding the old tree plus OID...,
+# without each -OID (a ciphertext no pointer names any more: kluis drops it)
 to_content() {
 	local idx=$T_WORK/idx.content o t
 	rm -f "$idx"
 	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
-	for o; do GIT_INDEX_FILE=$idx G update-index --add --cacheinfo "100644,$o,${o:0:2}/${o:2}"; done
+	for o; do
+		if [ "${o:0:1}" = - ]; then printf '0 %040d\t%s\n' 0 "${o:1:2}/${o:3}" | GIT_INDEX_FILE=$idx G update-index --index-info
+		else GIT_INDEX_FILE=$idx G update-index --add --cacheinfo "100644,$o,${o:0:2}/${o:2}"; fi
+	done
 	t=$(GIT_INDEX_FILE=$idx G write-tree)
 	content_set "$t"
 	rm -f "$idx"
@@ -274,11 +282,13 @@ note() {
 }
 # judge POINT RC TEXT REFUSED-PATTERN: refused/accepted against EXPECT
 judge() {
-	local p=$1 rc=$2 text=$3 pat=$4 line
+	local p=$1 rc=$2 text=$3 pat=$4 line why=WHY_$1
+	why=${!why:-$WHY}
+	[ -z "${FORGE_SHOW:-}" ] || printf '%s\n' "$text" | sed "s/^/    $p| /"   # FORGE_SHOW=1: every line
 	# the first finding naming a commit if there is one, else the first line of the pattern
 	line=$(grep -E -m1 -- "^$D [0-9a-f]{40} " <<<"$text" || grep -E -m1 -- "$pat" <<<"$text" || true)
 	if [ "$EXPECT" = refused ]; then
-		if [ "$rc" -ne 0 ] && [ -n "$WHY" ] && ! grep -Eq -- "$WHY" <<<"$text"; then note FAIL "$p" "refused, but not with the finding /$WHY/: $text"
+		if [ "$rc" -ne 0 ] && [ -n "$why" ] && ! grep -Eq -- "$why" <<<"$text"; then note FAIL "$p" "refused, but not with the finding /$why/: $text"
 		elif [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ] && [ -n "$line" ]; then note ok "$p" "refused: $line"
 		elif [ "$rc" -ne 0 ]; then note FAIL "$p" "exit $rc without a finding line: $text"
 		else note FAIL "$p" "accepted (exit 0)${text:+: $text}"; fi
@@ -345,14 +355,23 @@ make_archive() {
 		done
 	fi
 	mapfile -t refs < <(git -C "$repo" for-each-ref --format='%(refname)' refs/heads/main refs/kluis/content refs/kluis/access)
+	# the read log the manifest vouches for is the transfer commit's, as kluis writes it (a
+	# forged ref then has to be caught against it), else the ref's
+	local ah ac
+	ah=$(git -C "$repo" log -1 --format='%(trailers:key=Kluis-Access-Head,valueonly)' main | sed '/^$/d')
+	ac=$(git -C "$repo" log -1 --format='%(trailers:key=Kluis-Access-Count,valueonly)' main | sed '/^$/d')
+	if [ -z "$ah" ]; then
+		ah=$(git -C "$repo" rev-parse -q --verify refs/kluis/access || true)
+		ac=$(git -C "$repo" rev-list --count refs/kluis/access 2>/dev/null || echo 0)
+	fi
 	git -C "$repo" symbolic-ref HEAD refs/heads/main
 	git -C "$repo" bundle create -q "$x/dossier.bundle" HEAD "${refs[@]}" 2>/dev/null || fail "$CID: git bundle create failed"
 	python3 - "$A0X/manifest.json" "$x/manifest.json" "$x/dossier.bundle" \
 		"$EXPORTER" "$(git -C "$repo" rev-parse main)" "$(git -C "$repo" rev-list --count main)" \
-		"$(git -C "$repo" rev-list --count refs/kluis/access 2>/dev/null || echo 0)" \
+		"$ac" \
 		"$(git -C "$repo" log -1 --format='%(trailers:key=Kluis-Seq,valueonly)' main | sed '/^$/d')" \
 		"$(git -C "$repo" ls-tree -d --name-only main:entries 2>/dev/null | while read -r s; do git -C "$repo" ls-tree -d --name-only "main:entries/$s"; done | wc -l)" \
-		"$(git -C "$repo" rev-parse -q --verify refs/kluis/access || true)" <<'PY'
+		"$ah" <<'PY'
 import hashlib, json, os, sys
 src, dst, bundle, exporter, head, commits, reads, seq, entries, access_head = sys.argv[1:]
 m = json.load(open(src))
@@ -455,16 +474,30 @@ c_F01() {
 	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" init "$D" --klant "$KLANT" --medewerker "$OUTSIDER" --directie "$DIR" \
 		--opdrachtgever "$OPDR" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's init failed: $(cat "$T_ERR")"
 	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" add "$D" -m "vals" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's add failed: $(cat "$T_ERR")"
+	# kluis wrote the vault's trust root (the directie) in Kluis-Trust, which the verifier
+	# wants to be the init's signer: the attacker writes the signer, so that nothing but the
+	# signer's not being the trust root is wrong, and replays the add on top
+	local keep=$CR h init out
+	CR=$xv/dossiers/$D.git
+	init=$(G rev-list --max-parents=0 main)
+	h=$(G rev-parse main)
+	raw_commit "$(G rev-parse "$init^{tree}")" - "$(G log -1 --format=%an "$init")" "$OUTSIDER" "$(ctime_of "$init")" \
+		"$(G log -1 --format=%B "$init" | sed "s/^Kluis-Trust: .*/Kluis-Trust: $OUTSIDER/")" | land "$OUTSIDER"
+	G update-ref refs/heads/main "$h"
+	out=$(KF rechain "$CR" "$init" "$FC")
+	G update-ref refs/heads/main "$(sed -n 1p <<<"$out")"
+	CR=$keep
 	rm -rf "$CR"
 	cp -a "$xv/dossiers/$D.git" "$CR"
-	# the archive: closed by the attacker with kluis, the transfer forged (kluis transfer would
-	# verify first), the manifest signed by the attacker, whose public key travels in keys/
-	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" close "$D" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's close failed: $(cat "$T_ERR")"
-	local keep=$CR h
+	# the archive: closed by the attacker with kluis, the transfer forged as kluis writes it
+	# (kluis transfer would verify first), the manifest signed by the attacker, whose public
+	# key travels in keys/
 	CR=$xv/dossiers/$D.git
+	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" close "$D" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's close failed: $(cat "$T_ERR")"
 	h=$(G rev-parse main)
-	raw_commit "$(G rev-parse "$h^{tree}")" "$h" medewerker "$OUTSIDER" "$(($(ctime_of "$h") + 1))" \
-		"$(printf 'transfer -\n\nKluis-Action: transfer\nKluis-Role: medewerker\nKluis-Opdrachtgever: %s\nKluis-Seq: %s' "$OPDR" $(($(seq_of "$h") + 1)))" |
+	G cat-file blob "$h:dossier" | sed 's/^state closed$/state transferred/' >"$T_WORK/dossier"
+	raw_commit "$(tree_edit "$h" "dossier=$(put_blob "$T_WORK/dossier")")" "$h" medewerker "$OUTSIDER" "$(($(ctime_of "$h") + 1))" \
+		"$(printf 'transfer -\n\nKluis-Action: transfer\nKluis-Role: medewerker\nKluis-Opdrachtgever: %s\nKluis-Access-Head: %040d\nKluis-Access-Count: 0\nKluis-Seq: %s' "$OPDR" 0 $(($(seq_of "$h") + 1)))" |
 		land "$OUTSIDER"
 	gpg --batch --armor --export "$OUTSIDER" >"$T_ROOT/outsider.asc"
 	KEYS_EXTRA=$T_ROOT/outsider.asc EXPORTER=$OUTSIDER
@@ -472,6 +505,7 @@ c_F01() {
 	make_archive "$CR" "$ARCHIVE"
 	CR=$keep
 	EP="verify bundle hook pull import archive"
+	WHY="first commit not signed by the trust root \(signer $OUTSIDER\)"
 }
 
 # ---- 2. rollback and the read log (transfer archives, checkpoints, the server) ----
@@ -531,37 +565,60 @@ c_F06() {
 }
 
 # ---- 3. rewrap as a way to change content ----
-# rewrap_commit TREE: a rewrap by the directie on top of main with TREE (the entries given in
-# REWRAP_ENTRIES), main moved
-rewrap_commit() {
-	local h m e
-	h=$(G rev-parse main)
-	m=$(printf 'rewrap -\n\nKluis-Action: rewrap\nKluis-Role: directie\n'
-		for e in ${REWRAP_ENTRIES:-}; do printf 'Kluis-Entry: %s\n' "$e"; done
-		printf 'Kluis-Seq: %s' $(($(seq_of "$h") + 1)))
-	raw_commit "$1" "$h" directie "$DIR" "$(($(ctime_of "$h") + 1))" "$m" | land "$DIR"
+# A rewrap may follow any roles change or none (docs/FORMATS.md: open or closed), so each
+# forgery starts from the rewrap kluis itself writes when the directie removes the
+# vertegenwoordiger, and changes only what the case is about, re-signed by the directie.
+# honest_rewrap: that roles commit and rewrap (main); RW_READERS its ciphertexts' readers
+honest_rewrap() {
+	expect_exit 0 env KLUIS_VAULT="$CV" "$KLUIS" --as "$DIR" roles "$D" --remove "$VERT"
+	[ "$(G log -1 --format='%(trailers:key=Kluis-Action,valueonly)' main | sed '/^$/d')" = rewrap ] ||
+		fail "$CID: kluis wrote no rewrap after the roles change (test precondition)"
+	mapfile -t RW_READERS < <(G cat-file blob "$(ct_of main "$E1" body)" | recipients_of | sed 's/$/!/')
 }
-def F07 "a directie-signed rewrap with no roles change before it, repointing an entry to other ciphertext"
+# amend_rewrap [TREE-EDITS...]: the rewrap on main with its tree edited, re-signed by the directie
+amend_rewrap() {
+	local h out
+	h=$(G rev-parse main)
+	raw_commit "$(tree_edit "$h" "$@")" "$(G rev-parse main~1)" directie "$DIR" "$(ctime_of "$h")" "$(G log -1 --format=%B "$h")" | land "$DIR"
+	G update-ref refs/heads/main "$h"   # the read kluis logged while rewrapping names the new commit
+	out=$(KF rechain "$CR" "$h" "$FC")
+	G update-ref refs/heads/main "$(sed -n 1p <<<"$out")"
+	G update-ref refs/kluis/access "$(sed -n 2p <<<"$out")"
+}
+# rewrap_to TEXT: ciphertext of TEXT to the rewrap's readers, in refs/kluis/content
+rewrap_to() {
+	printf '%s\n' "$1" >"$T_WORK/rw.txt"
+	RW_CT=$(encrypt "$T_WORK/rw.txt" "${RW_READERS[@]}")
+	to_content "$RW_CT"
+}
+def F07 "a rewrap (after a roles change, as kluis writes it) that re-encrypts one entry's body to other text"
 c_F07() {
-	local mct bct
-	mapfile -t RD < <(readers_of main)
-	printf '{"kind":"note"}\n' >"$T_WORK/m.json"
-	printf 'andere inhoud\n' >"$T_WORK/b.txt"
-	mct=$(encrypt "$T_WORK/m.json" "${RD[@]}")
-	bct=$(encrypt "$T_WORK/b.txt" "${RD[@]}")
-	to_content "$mct" "$bct"
-	REWRAP_ENTRIES=$E1 rewrap_commit "$(tree_edit main "$(entry_dir "$E1")/meta=$(put_pointer "$mct")" "$(entry_dir "$E1")/body=$(put_pointer "$bct")")"
+	local old
+	WHY="entry $E1 body: the rewrap changes the plaintext commitment"
+	honest_rewrap
+	old=$(ct_of main "$E1" body)
+	rewrap_to "andere inhoud"
+	amend_rewrap "$(entry_dir "$E1")/body=$(put_pointer "$RW_CT")"
+	to_content "-$old"
 }
 def F08 "a rewrap that deletes the dossier info"
-c_F08() { rewrap_commit "$(tree_edit main info=-)"; }
-def F09 "a rewrap that repoints the dossier info to other ciphertext"
+c_F08() {
+	local old
+	WHY="the dossier tree lacks its dossier, roles or info file"
+	honest_rewrap
+	old=$(G cat-file blob main:info | awk '$1 == "oid" { print $2 }')
+	amend_rewrap info=-
+	to_content "-$old"
+}
+def F09 "a rewrap that re-encrypts the dossier info to other text"
 c_F09() {
-	local ict
-	mapfile -t RD < <(readers_of main)
-	printf 'ander traject\n' >"$T_WORK/i.txt"
-	ict=$(encrypt "$T_WORK/i.txt" "${RD[@]}")
-	to_content "$ict"
-	rewrap_commit "$(tree_edit main "info=$(put_pointer "$ict")")"
+	local old
+	WHY="dossier info: the rewrap changes the plaintext commitment"
+	honest_rewrap
+	old=$(G cat-file blob main:info | awk '$1 == "oid" { print $2 }')
+	rewrap_to "ander traject"
+	amend_rewrap "info=$(put_pointer "$RW_CT")"
+	to_content "-$old"
 }
 
 # ---- 4. refs/kluis/content ----
@@ -581,15 +638,7 @@ c_F12() {
 	to_content "$(encrypt "$T_WORK/x.txt" "${RD[@]}")"
 }
 def F13 "refs/kluis/content missing one object a pointer names"
-c_F13() {
-	local ct idx=$T_WORK/idx.drop
-	ct=$(G cat-file blob "main:$(entry_dir "$E1")/body" | awk '$1 == "oid" { print $2 }')
-	rm -f "$idx"
-	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
-	printf '0 0000000000000000000000000000000000000000\t%s\n' "${ct:0:2}/${ct:2}" | GIT_INDEX_FILE=$idx G update-index --index-info
-	content_set "$(GIT_INDEX_FILE=$idx G write-tree)"
-	rm -f "$idx"
-}
+c_F13() { to_content "-$(ct_of main "$E1" body)"; }
 
 # ---- 5. the lifecycle ----
 def F14 "a close that also rewrites the dossier file (retention-years 0)"
