@@ -137,7 +137,8 @@ seq_of() { G log -1 --format='%(trailers:key=Kluis-Seq,valueonly)' "${1:-main}" 
 ctime_of() { G log -1 --format=%ct "${1:-main}"; }
 # the readers: the encryption keys (as KEYID!) of the honest statement, the last entry kluis wrote
 readers_of() { printf '%s!\n' "${READ_IDS[@]}"; }
-new_entry_id() { printf '%s-%04x\n' "$(date -u +%Y%m%dT%H%M%SZ)" $((RANDOM % 65536)); }
+# an entry id carries its commit's time (ENTRY_TIME, else now)
+new_entry_id() { printf '%s-%04x\n' "$(date -u -d "@${ENTRY_TIME:-$(now)}" +%Y%m%dT%H%M%SZ)" $((RANDOM % 65536)); }
 
 # msg ACTION ENTRY|- ROLE SEQ [KIND]: a commit message as kluis writes it (no final newline);
 # EXTRA_TRAILERS lines go before Kluis-Seq
@@ -288,7 +289,8 @@ judge() {
 	# the first finding naming a commit if there is one, else the first line of the pattern
 	line=$(grep -E -m1 -- "^$D [0-9a-f]{40} " <<<"$text" || grep -E -m1 -- "$pat" <<<"$text" || true)
 	if [ "$EXPECT" = refused ]; then
-		if [ "$rc" -ne 0 ] && [ -n "$why" ] && ! grep -Eq -- "$why" <<<"$text"; then note FAIL "$p" "refused, but not with the finding /$why/: $text"
+		if [ -z "$why" ]; then note FAIL "$p" "the case names no WHY: a refusal for another reason would prove nothing"
+		elif [ "$rc" -ne 0 ] && ! grep -Eq -- "$why" <<<"$text"; then note FAIL "$p" "refused, but not with the finding /$why/: $text"
 		elif [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ] && [ -n "$line" ]; then note ok "$p" "refused: $line"
 		elif [ "$rc" -ne 0 ]; then note FAIL "$p" "exit $rc without a finding line: $text"
 		else note FAIL "$p" "accepted (exit 0)${text:+: $text}"; fi
@@ -523,18 +525,27 @@ arch_from_tb0() {
 }
 def F02 "rollback: main one commit back (the vault's checkpoint kept; the server holds the honest head; an archive whose transfer commit is dropped)"
 c_F02() {
+	WHY_verify="rollback or rewrite: the head does not descend from the vault's checkpoint"
+	WHY_hook="refusing a rewrite of refs/heads/main \(not a fast-forward"
+	WHY="the dossier's last commit is '[a-z]+', not a transfer"
 	KEEP_CP=1 HOOK_BASE=1 EP="verify hook import archive"
+	to_content "-$(ct_of main "$ST" meta)" "-$(ct_of main "$ST" body)"   # the statement's ciphertext goes too
 	G update-ref refs/heads/main "$(G rev-parse main~1)"
 	_f02() { G update-ref refs/heads/main "$(G rev-parse main~1)"; }
 	arch_from_tb0 _f02
 }
 def F03 "the klant's last statement dropped (her signed read record still names it); in the archive the transfer is replayed and re-signed without it"
 c_F03() {
+	# the read log, signed by its readers, still names the statement and the heads after it
+	WHY="read log: record: (entry $ST is not an entry of this dossier|Kluis-Head [0-9a-f]{40} is not in the dossier's history)"
+	to_content "-$(ct_of main "$ST" meta)" "-$(ct_of main "$ST" body)"
 	G update-ref refs/heads/main "$(G rev-parse main~1)"
 	_f03() {
 		local st h
-		st=$(G log -1 --format=%H --grep='^Kluis-Action: statement$' main)
-		h=$(KF pick "$CR" "$(G rev-parse "$st~1")" "$T_XFER")
+		st=$(G log --format=%H --grep='^Kluis-Action: statement$' main | tail -1)
+		[ "$(G log -1 --format='%(trailers:key=Kluis-Entry,valueonly)' "$st" | sed '/^$/d')" = "$ST" ] || fail "F03: the archive's first statement is not ST (test bug)"
+		to_content "-$(ct_of "$st" "$ST" meta)" "-$(ct_of "$st" "$ST" body)"
+		h=$(KF pick "$CR" "$(G rev-parse "$st~1")" $(G rev-list --reverse "$st..main"))
 		G update-ref refs/heads/main "$h"
 	}
 	arch_from_tb0 _f03
@@ -542,6 +553,9 @@ c_F03() {
 }
 def F04 "the read log removed (refs/kluis/access deleted; the vault's checkpoint kept; an archive without it)"
 c_F04() {
+	WHY_verify="the read log is gone, though the vault's checkpoint vouches for [0-9]+ reads"
+	WHY_hook="refusing to delete refs/kluis/access"
+	WHY="the bundle's read log ends at nothing, the manifest's access_head is [0-9a-f]{12}"   # import and archive: the signed manifest
 	KEEP_CP=1 HOOK_BASE=1 EP="verify hook import archive"
 	G update-ref -d refs/kluis/access
 	_f04() { G update-ref -d refs/kluis/access; }
@@ -549,6 +563,9 @@ c_F04() {
 }
 def F05 "the read log truncated by one record (the vault's checkpoint kept; in an archive)"
 c_F05() {
+	WHY_verify="the read log was cut back or rewritten: it does not hold the vault's checkpoint's record"
+	WHY_hook="refusing a rewrite of refs/kluis/access \(not a fast-forward"
+	WHY="the bundle's read log ends at [0-9a-f]{12}, the manifest's access_head is [0-9a-f]{12}"   # import and archive: the signed manifest
 	KEEP_CP=1 HOOK_BASE=1 EP="verify hook import archive"
 	G update-ref refs/kluis/access "$(G rev-parse refs/kluis/access~1)"
 	_f05() { G update-ref refs/kluis/access "$(G rev-parse refs/kluis/access~1)"; }
@@ -556,6 +573,7 @@ c_F05() {
 }
 def F06 "a transfer archive of a dossier that was never closed (the transfer commit replayed on the open head)"
 c_F06() {
+	WHY="a transfer is not allowed in a dossier that is open"
 	EP="import archive"
 	ARCHIVE=$T_ROOT/arch$N.tgz
 	G fetch -q "$TB0" "+refs/heads/main:refs/forge/t"
@@ -626,38 +644,52 @@ c_F09() {
 
 def F10 "a plaintext blob added to refs/kluis/content"
 c_F10() {
+	WHY="refs/kluis/content holds object [0-9a-f]{40} that no pointer of the history names"
 	printf 'klare tekst, BSN 123456782\n' >"$T_WORK/plain.txt"
 	to_content "$(put_blob "$T_WORK/plain.txt")"
 }
 def F11 "refs/kluis/content replaced by an empty tree"
-c_F11() { content_set "$(G hash-object -t tree -w /dev/null)"; }
+c_F11() {
+	WHY="ciphertext [0-9a-f]{40} of entry [^ ]+ \((meta|body)\) is not in refs/kluis/content"
+	content_set "$(G hash-object -t tree -w /dev/null)"
+}
 def F12 "refs/kluis/content with an extra ciphertext no pointer names"
 c_F12() {
+	WHY="refs/kluis/content holds object [0-9a-f]{40} that no pointer of the history names"
 	mapfile -t RD < <(readers_of main)
 	printf 'verstopt\n' >"$T_WORK/x.txt"
 	to_content "$(encrypt "$T_WORK/x.txt" "${RD[@]}")"
 }
 def F13 "refs/kluis/content missing one object a pointer names"
-c_F13() { to_content "-$(ct_of main "$E1" body)"; }
+c_F13() {
+	WHY="ciphertext [0-9a-f]{40} of entry $E1 \(body\) is not in refs/kluis/content \(no signed erase or rewrap removed it\)"
+	to_content "-$(ct_of main "$E1" body)"
+}
 
 # ---- 5. the lifecycle ----
-def F14 "a close that also rewrites the dossier file (retention-years 0)"
+def F14 "a close that also shortens the retention in the dossier file (to 1 year)"
 c_F14() {
 	local h d
+	WHY="a close may change the dossier file's state and closing time only"
 	h=$(G rev-parse main)
-	G cat-file blob "$h:dossier" | sed -e 's/^state open$/state closed/' -e 's/^retention-years .*/retention-years 0/' >"$T_WORK/dossier"
-	grep -q '^closed ' "$T_WORK/dossier" || sed -i "/^state closed$/a closed $(date -u +%FT%TZ)" "$T_WORK/dossier"
+	# the dossier file of the honest close (a few minutes ago: within the clock tolerance),
+	# with the shortest retention kluis accepts
+	git -C "$TB0" cat-file blob "$T_CLOSE:dossier" >"$T_WORK/dossier"
+	if grep -q '^retention-years 1$' "$T_WORK/dossier"; then sed -i 's/^retention-years .*/retention-years 2/' "$T_WORK/dossier"
+	else sed -i 's/^retention-years .*/retention-years 1/' "$T_WORK/dossier"; fi
 	d=$(put_blob "$T_WORK/dossier")
 	raw_commit "$(tree_edit "$h" "dossier=$d")" "$h" medewerker "$MEDEW" "$(($(ctime_of "$h") + 1))" \
 		"$(msg close - medewerker $(($(seq_of "$h") + 1)))" | land "$MEDEW"
 }
 def F15 "an add after close"
 c_F15() {
+	WHY="an? add is not allowed in a dossier that is closed"
 	expect_exit 0 env KLUIS_VAULT="$CV" "$KLUIS" --as "$MEDEW" close "$D"
 	legit_add
 }
 def F16 "init in the middle of the history (signed by the trust root)"
 c_F16() {
+	WHY="no Kluis-Action this place in the history allows \('init'\)"
 	local h
 	h=$(G rev-parse main)
 	raw_commit "$(G rev-parse "$h^{tree}")" "$h" directie "$DIR" "$(($(ctime_of "$h") + 1))" \
@@ -672,23 +704,44 @@ Kluis-Consent-Ref: $1" msg add "$NE" medewerker $(($(seq_of "$H") + 1)))
 	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
 }
 def F17 "a special-category add encrypted to the opdrachtgever citing a consent that does not exist"
-c_F17() { special_add "20200101T000000Z-dead"; }
+c_F17() {
+	WHY="cites consent 20200101T000000Z-dead, which is no consent grant of this dossier"
+	special_add "20200101T000000Z-dead"
+}
 def F18 "a special-category add encrypted to the opdrachtgever citing a withdrawn consent"
-c_F18() { special_add "$C_REL"; }
+c_F18() {
+	WHY="cites consent $C_REL, which was withdrawn"
+	special_add "$C_REL"
+}
 
 # ---- 7. headers, trailers, trees ----
 # hdr_add SED-EXPR: a legitimate add whose raw commit is piped through sed before signing
 raw_add() { prep_add "$@"; raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG"; }
-def F19 "author line naming another role than the signer holds"
-c_F19() { raw_add | sed 's/^author medewerker /author directie /' | land "$MEDEW"; }
+def F19 "author and committer lines naming another role than the signer holds"
+c_F19() {
+	WHY="the author line says directie, but the signer is the medewerker"
+	raw_add | sed 's/^\(author\|committer\) medewerker /\1 directie /' | land "$MEDEW"
+}
 def F20 "committer line naming another fingerprint than the signer's"
-c_F20() { raw_add | sed "s/^committer medewerker <$MEDEW>/committer medewerker <$DIR>/" | land "$MEDEW"; }
+c_F20() {
+	WHY="the committer is not the author, to the byte"
+	raw_add | sed "s/^committer medewerker <$MEDEW>/committer medewerker <$DIR>/" | land "$MEDEW"
+}
 def F21 "an extra encoding header"
-c_F21() { raw_add | sed '/^committer /a encoding ISO-8859-1' | land "$MEDEW"; }
+c_F21() {
+	WHY="no gpgsig header where kluis writes it"
+	raw_add | sed '/^committer /a encoding ISO-8859-1' | land "$MEDEW"
+}
 def F22 "a second author header"
-c_F22() { raw_add | sed "/^author /{p;s/<$MEDEW>/<$KLANT>/}" | land "$MEDEW"; }
+c_F22() {
+	WHY="the committer is not the author, to the byte"
+	# stock git's fsck (receive.fsckObjects) refuses the object before kluis sees it
+	WHY_pull="cannot fetch from .*: fatal: fetch-pack: invalid index-pack output"
+	raw_add | sed "/^author /{p;s/<$MEDEW>/<$KLANT>/}" | land "$MEDEW"
+}
 def F23 "a mergetag header"
 c_F23() {
+	WHY="no gpgsig header where kluis writes it"
 	raw_add | python3 -c '
 import sys
 raw = sys.stdin.read()
@@ -697,11 +750,18 @@ h, _, m = raw.partition("\n\n")
 print(h + "\nmergetag " + tag.replace("\n", "\n ") + "\n\n" + m, end="")' | land "$MEDEW"
 }
 def F24 "a trailer added that the action does not carry (Kluis-Supersedes on an add)"
-c_F24() { raw_add | sed "s/^Kluis-Role: medewerker$/&\nKluis-Supersedes: $E1/" | land "$MEDEW"; }
+c_F24() {
+	WHY="trailer [0-9]+ is 'Kluis-Supersedes: [^']*' where kluis writes 'Kluis-Seq: [0-9]+' for this add"
+	raw_add | sed "s/^Kluis-Role: medewerker$/&\nKluis-Supersedes: $E1/" | land "$MEDEW"
+}
 def F25 "a trailer duplicated (Kluis-Kind twice)"
-c_F25() { raw_add | sed '/^Kluis-Kind: /{p;s/note/plan/}' | land "$MEDEW"; }
+c_F25() {
+	WHY="trailer [0-9]+ is 'Kluis-Kind: note' where kluis writes 'Kluis-Kind: ' for this add"
+	raw_add | sed '/^Kluis-Kind: /{p;s/note/plan/}' | land "$MEDEW"
+}
 def F26 "trailers reordered (Kluis-Seq first)"
 c_F26() {
+	WHY="no Kluis-Action this place in the history allows \('[0-9]+'\)"
 	raw_add | python3 -c '
 import sys
 raw = sys.stdin.read()
@@ -711,25 +771,37 @@ seq = [l for l in lines if l.startswith("Kluis-Seq:")]
 print(body + "\n\n" + "\n".join(seq + [l for l in lines if not l.startswith("Kluis-Seq:")]))' | land "$MEDEW"
 }
 def F27 "an unknown trailer"
-c_F27() { raw_add | sed 's/^Kluis-Role: medewerker$/&\nKluis-Note: gezien/' | land "$MEDEW"; }
+c_F27() {
+	WHY="trailer [0-9]+ is 'Kluis-Note: gezien' where kluis writes"
+	raw_add | sed 's/^Kluis-Role: medewerker$/&\nKluis-Note: gezien/' | land "$MEDEW"
+}
 def F28 "an extra file in the root tree"
-c_F28() { raw_add "notities=$(printf 'x\n' | put_text)" | land "$MEDEW"; }
+c_F28() {
+	WHY="unexpected 'notities' in the dossier tree"
+	raw_add "notities=$(printf 'x\n' | put_text)" | land "$MEDEW"
+}
 def F29 "an extra file in an entry directory"
 c_F29() {
+	WHY="entry [0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}: must hold exactly the pointers meta and body"
 	prep_add
 	T=$(tree_edit "$T" "$(entry_dir "$NE")/extra=$(printf 'x\n' | put_text)")
 	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
 }
 def F30 "the roles file with mode 100755"
-c_F30() { raw_add "roles=100755:$(G rev-parse main:roles)" | land "$MEDEW"; }
+c_F30() {
+	WHY="unexpected 'roles' in the dossier tree"
+	raw_add "roles=100755:$(G rev-parse main:roles)" | land "$MEDEW"
+}
 def F31 "an entry's meta as a symlink (mode 120000)"
 c_F31() {
+	WHY="entry [0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}: must hold exactly the pointers meta and body"
 	prep_add
 	T=$(tree_edit "$T" "$(entry_dir "$NE")/meta=120000:$NE_META")
 	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
 }
 def F32 "a sneaky path: the new entry filed under another shard"
 c_F32() {
+	WHY="entries/[0-9a-f]{2}/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}: not an entry directory in its shard"
 	prep_add
 	local other=ff
 	[ "${NE:17:2}" != ff ] || other=00
@@ -738,6 +810,7 @@ c_F32() {
 }
 def F33 "a sneaky tree: the root tree names info twice (the second to other ciphertext)"
 c_F33() {
+	WHY="the dossier tree's names are not in git's order, or one is there twice"
 	local ict
 	prep_add
 	mapfile -t RD < <(readers_of main)
@@ -761,6 +834,7 @@ PY
 # ---- references to what is not there (found while writing these) ----
 def F44 "a correction superseding an entry that does not exist"
 c_F44() {
+	WHY="corrects entry 20200101T000000Z-beef, which does not exist"
 	local tpl
 	prep_add
 	tpl=$(G log -1 --format=%B --grep='^Kluis-Action: correct$' main)
@@ -772,6 +846,7 @@ c_F44() {
 }
 def F45 "the klant's approval citing a commit that did not add the approved entry (the init)"
 c_F45() {
+	WHY="trailer [0-9]+ is 'Kluis-Approves: [0-9a-f]{40}' where kluis writes 'Kluis-Approves: [0-9a-f]{40}' for this approve"
 	local h tpl
 	h=$(G rev-parse main)
 	tpl=$(G log -1 --format=%B --grep='^Kluis-Action: approve$' main)
@@ -807,6 +882,7 @@ c_F47() {
 # ---- 8. keys and signature times ----
 def F34 "an add signed by the medewerker's authentication-only subkey"
 c_F34() {
+	WHY="signed by subkey [0-9A-F]{40} of key [0-9A-F]{40}, which may not sign \(key flags\)"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -821,6 +897,7 @@ print(h + "\ngpgsig " + sig.replace("\n", "\n ") + "\n\n" + m, end="")' "$sig" |
 }
 def F35 "a backdated signature: made (faked clock) before the parent commit's time, after the key's creation"
 c_F35() {
+	WHY="signed before its parent's time \(a backdated signature\?\)"
 	local created pt
 	SIGCHECK=0
 	created=$(gpg --batch --with-colons --list-keys "$MEDEW" | awk -F: '$1 == "pub" { print $6; exit }')
@@ -828,8 +905,20 @@ c_F35() {
 	[ "$pt" -gt $((created + 1)) ] || fail "F35: the parent ($pt) is not dated after the key's creation ($created) (test precondition)"
 	raw_add | land "$MEDEW" $(((created + pt) / 2))
 }
-def F36 "a signature made two days after the commit's own time"
-c_F36() { SIGCHECK=0; raw_add | land "$MEDEW" "$(($(now) + 2 * 86400))"; }
+def F36 "a commit dated more than the clock tolerance (1 h) after its own signature, not in the future"
+c_F36() {
+	# |signature - commit time| > 1 h, with every other time in order: signed after the
+	# parent, dated no more than the tolerance ahead of now (a signature from the future, or a
+	# commit dated before its parent, is refused by other rules: F35)
+	local pt st
+	WHY="signed at a time more than 3600 s away from the commit's own time"
+	SIGCHECK=0
+	pt=$(ctime_of main)
+	while [ "$(now)" -lt $((pt + 12)) ]; do sleep 1; done
+	st=$((pt + 1))
+	ENTRY_TIME=$((st + 3600 + 10)) prep_add
+	raw_commit "$T" "$H" medewerker "$MEDEW" $((st + 3600 + 10)) "$MSG" | land "$MEDEW" "$st"
+}
 # a copy of the medewerker's secret key in a home of its own, for expiry and revocation
 medew_copy() {
 	secret_home "$MEDEW"
@@ -837,6 +926,7 @@ medew_copy() {
 }
 def F37 "an add by the medewerker after the medewerker's key expired"
 c_F37() {
+	WHY="had expired at the signature's time"
 	local f=$T_ROOT/exp$N.asc
 	medew_copy
 	gpg --homedir "$MH" --batch --quiet --pinentry-mode loopback --passphrase '' --quick-set-expire "$MEDEW" \
@@ -879,15 +969,25 @@ c_C4() {
 	FINISH_AS="directie $DIR" EXPORTER=$DIR
 }
 def F38 "an add signed after the medewerker's key was revoked as no longer used (soft)"
-c_F38() { revoke_then_add 3; }
+c_F38() {
+	WHY="was revoked \(no longer used: [^)]*\) on [^,]*, before the signature's time"
+	revoke_then_add 3
+}
 def F39 "an add signed by a key revoked as compromised"
-c_F39() { revoke_then_add 1; }
+c_F39() {
+	WHY="was revoked \(compromised: [^)]*\); every signature it made is refused"
+	revoke_then_add 1
+}
 
 # ---- 9. signatures ----
 def F40 "an unsigned commit"
-c_F40() { SIGCHECK=0; raw_add | land -; }
+c_F40() {
+	WHY="unsigned commit \(no gpgsig header\)"
+	SIGCHECK=0; raw_add | land -
+}
 def F41 "a signature over other bytes (the commit with another subject)"
 c_F41() {
+	WHY="signature does not verify: bad signature by key [0-9A-F]{40}: Invalid signature"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -900,6 +1000,7 @@ print(h + "\ngpgsig " + sig.strip().replace("\n", "\n ") + "\n\n" + m, end="")' 
 }
 def F42 "two signatures in one gpgsig (the medewerker's and the directie's)"
 c_F42() {
+	WHY="signature does not verify: expected one signature, found 2"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -913,6 +1014,7 @@ print(h + "\ngpgsig " + sig.strip().replace("\n", "\n ") + "\n\n" + m, end="")' 
 }
 def F43 "two gpgsig headers (the medewerker's signature twice)"
 c_F43() {
+	WHY="another header after gpgsig \(kluis writes none\)"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
