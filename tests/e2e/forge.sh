@@ -127,6 +127,7 @@ case_begin() {
 	# a case names the finding (ERE) it must be refused with, not just any; WHY_POINT (e.g.
 	# WHY_hook) for an entry point that legitimately says it otherwise (the hook refuses a
 	# rewrite before it replays anything)
+	ARCHIVE_EXTRA="" BUNDLE_EXTRA=""   # a file the archive carries as well; an object id the case's bundles carry in their pack, no ref reaching it
 	WHY="" WHY_verify="" WHY_bundle="" WHY_hook="" WHY_pull="" WHY_import="" WHY_archive=""
 	AUDK=$AUD BHK=$BH
 	FORGED=()
@@ -307,10 +308,26 @@ ep_verify() {
 	judge verify "$rc" "$out" "$FINDING_RE"
 }
 refs_to_send() { G for-each-ref --format='%(refname)' refs/heads/main refs/kluis/content refs/kluis/access; }
+# bundle_extra REPO BUNDLE: BUNDLE's pack rewritten with BUNDLE_EXTRA in it as well (stock
+# git pack-objects; the header and its refs unchanged)
+bundle_extra() {
+	local repo=$1 b=$2 pack=$T_WORK/extra.pack
+	{ git -C "$repo" bundle list-heads "$b" | awk '{ print $1 }' | sort -u | git -C "$repo" rev-list --objects --stdin | cut -d' ' -f1
+	  printf '%s\n' "$BUNDLE_EXTRA"; } | git -C "$repo" pack-objects -q --stdout >"$pack"
+	python3 - "$b" "$pack" <<'PY'
+import sys
+b, pack = sys.argv[1:]
+raw = open(b, "rb").read()
+head = raw[:raw.index(b"\n\n") + 2]
+open(b, "wb").write(head + open(pack, "rb").read())
+PY
+	git -C "$repo" bundle verify -q "$b" >/dev/null 2>&1 || fail "$CID: stock git refuses the rewritten bundle (test bug)"
+}
 ep_bundle() {
 	local rc=0 out b=$T_ROOT/b$N.bundle
 	mapfile -t refs < <(refs_to_send)
 	G bundle create -q "$b" "${refs[@]}" 2>/dev/null || fail "$CID: stock git bundle create failed"
+	[ -z "$BUNDLE_EXTRA" ] || bundle_extra "$CR" "$b"
 	out=$(env GNUPGHOME="$AUDK" "$KLUIS" --vault "$T_ROOT/bv$N" verify --bundle "$b" --trust "$DIR" 2>&1) || rc=$?
 	judge bundle "$rc" "$out" "$FINDING_RE"
 }
@@ -368,6 +385,7 @@ make_archive() {
 	fi
 	git -C "$repo" symbolic-ref HEAD refs/heads/main
 	git -C "$repo" bundle create -q "$x/dossier.bundle" HEAD "${refs[@]}" 2>/dev/null || fail "$CID: git bundle create failed"
+	[ -z "$BUNDLE_EXTRA" ] || bundle_extra "$repo" "$x/dossier.bundle"
 	python3 - "$A0X/manifest.json" "$x/manifest.json" "$x/dossier.bundle" \
 		"$EXPORTER" "$(git -C "$repo" rev-parse main)" "$(git -C "$repo" rev-list --count main)" \
 		"$ac" \
@@ -386,11 +404,12 @@ open(dst, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 	gpg --batch --quiet --yes --pinentry-mode loopback --passphrase '' -u "$EXPORTER" --detach-sign --armor \
 		-o "$x/manifest.json.asc" "$x/manifest.json"
-	python3 - "$out" "$x" <<'PY'
+	[ -z "$ARCHIVE_EXTRA" ] || cp "$ARCHIVE_EXTRA" "$x/"
+	python3 - "$out" "$x" "${ARCHIVE_EXTRA##*/}" <<'PY'
 import os, sys, tarfile
-out, d = sys.argv[1:]
+out, d, extra = sys.argv[1:]
 with tarfile.open(out, "w:gz") as t:
-    for n in ["dossier.bundle", "manifest.json", "manifest.json.asc"] + ["keys/" + k for k in sorted(os.listdir(d + "/keys"))]:
+    for n in ["dossier.bundle", "manifest.json", "manifest.json.asc"] + ["keys/" + k for k in sorted(os.listdir(d + "/keys"))] + ([extra] if extra else []):
         t.add(os.path.join(d, n), arcname=n, recursive=False)
 PY
 }
@@ -424,6 +443,9 @@ ep_import() {
 		CR=$keep
 	fi
 	out=$(env GNUPGHOME="$OH" KLUIS_VAULT="$iv" "$KLUIS" import "$a" --trust "$DIR" 2>&1) || rc=$?
+	if [ -n "$BUNDLE_EXTRA" ] && git -C "$iv/dossiers/$D.git" cat-file -e "$BUNDLE_EXTRA" 2>/dev/null; then
+		out+=$'\n'"(the imported repository holds the object $BUNDLE_EXTRA: $(git -C "$iv/dossiers/$D.git" cat-file -p "$BUNDLE_EXTRA" | head -c 40))"
+	fi
 	if [ "$rc" -ne 0 ] && [ -d "$iv/dossiers" ] && [ -n "$(ls -A "$iv/dossiers")" ]; then
 		note FAIL import "refused, but something was taken in: $(ls -A "$iv/dossiers")"
 		return 0
@@ -1025,6 +1047,81 @@ raw, sig = sys.stdin.read(), sys.argv[1]
 h, _, m = raw.partition("\n\n")
 g = "gpgsig " + sig.strip().replace("\n", "\n ")
 print(h + "\n" + g + "\n" + g + "\n\n" + m, end="")' "$sig" | land -
+}
+
+# ---- 10. found while setting WHY: the bytes an attacker writes that no case covered yet ----
+def F48 "a second paragraph of Key: value lines between the subject and kluis's trailers (git reads only the last as trailers)"
+c_F48() {
+	WHY="commit message: a line of the message is not a .Key: value. trailer"
+	raw_add | python3 -c '
+import sys
+raw = sys.stdin.read()
+h, _, m = raw.partition("\n\n")
+subj, _, tr = m.partition("\n\n")
+print(h + "\n\n" + subj + "\n\nNotitie: klare tekst die niemand controleert\n\n" + tr, end="")' | land "$MEDEW"
+}
+def F49 "a trailer value with a trailing space (Kluis-Role: medewerker + space)"
+c_F49() {
+	WHY="trailer [0-9]+ is 'Kluis-Role: medewerker ' where kluis writes 'Kluis-Role: medewerker'"
+	raw_add | sed 's/^Kluis-Role: medewerker$/& /' | land "$MEDEW"
+}
+def F50 "a good signature whose armor carries a Comment header (stock gpg --comment)"
+c_F50() {
+	local raw sig
+	WHY="signature: not one canonical ASCII armor"
+	raw=$(raw_add)
+	sig=$(printf '%s\n' "$raw" | gpg --batch --quiet --pinentry-mode loopback --passphrase '' -u "$MEDEW" --comment "vals" --detach-sign --armor)
+	grep -q '^Comment: vals' <<<"$sig" || fail "F50: gpg wrote no Comment header (test bug)"
+	printf '%s\n' "$raw" | python3 -c '
+import sys
+raw, sig = sys.stdin.read(), sys.argv[1]
+h, _, m = raw.partition("\n\n")
+print(h + "\ngpgsig " + sig.strip().replace("\n", "\n ") + "\n\n" + m, end="")' "$sig" | land -
+	GNUPGHOME=$AUD git -C "$CR" verify-commit "$FC" >/dev/null 2>&1 || fail "F50: stock git refuses the signature (test bug)"
+}
+def F51 "a read record signed by a key that holds no role, claiming the medewerker"
+c_F51() {
+	local a m
+	WHY="read log: record: the signer was not the medewerker of this dossier at the head it read"
+	gpg --batch --armor --export "$OUTSIDER" >"$T_ROOT/outsider.asc"
+	KEYS_EXTRA=$T_ROOT/outsider.asc   # in the archive's keys/: the import then judges the record
+	a=$(G rev-parse refs/kluis/access)
+	m=$(printf 'access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: medewerker\nKluis-Purpose: begeleiding\nKluis-Head: %s\nKluis-Seq: %s' \
+		"$E1" "$E1" "$(G rev-parse main)" "$(($(G rev-list --count refs/kluis/access) + 1))")
+	FC=$(raw_commit "$(G rev-parse "$a^{tree}")" "$a" medewerker "$OUTSIDER" "$(($(G log -1 --format=%ct "$a") + 1))" "$m" | KF write-commit "$CR" "$OUTSIDER")
+	G update-ref refs/kluis/access "$FC"
+	GNUPGHOME=$AUD git -C "$CR" verify-commit "$FC" >/dev/null 2>&1 || fail "F51: stock git refuses the forged read record (test bug)"
+}
+def F52 "a transfer archive whose manifest is signed by the directie, the transfer commit by the medewerker"
+c_F52() {
+	WHY="the manifest is signed by [0-9A-F]{40}, but the transfer commit by [0-9A-F]{40}"
+	EP="import archive" EXPORTER=$DIR
+	arch_from_tb0 true
+}
+def F53 "a transfer archive with one member more: a plaintext file next to the bundle"
+c_F53() {
+	WHY="member 'klant.txt' is not a member a transfer archive may hold"
+	EP="import archive"
+	printf 'klare tekst, BSN 123456782\n' >"$T_ROOT/klant.txt"
+	ARCHIVE_EXTRA=$T_ROOT/klant.txt arch_from_tb0 true
+}
+def F54 "a bundle whose pack also carries a plaintext blob that no ref reaches"
+c_F54() {
+	WHY="object [0-9a-f]{40} that no (ref reaches|pointer of the history names)"   # no such finding yet: a hole
+	EP="bundle import"
+	printf 'klare tekst, BSN 123456782\n' >"$T_WORK/plain.txt"
+	BUNDLE_EXTRA=$(put_blob "$T_WORK/plain.txt")
+}
+def F55 "a ciphertext in refs/kluis/content with mode 100755"
+c_F55() {
+	local ct idx=$T_WORK/idx.mode
+	WHY="refs/kluis/content: '[0-9a-f]{2}/[0-9a-f]{38}' is not a ciphertext object under its own id"
+	ct=$(ct_of main "$E1" body)
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
+	printf '100755 %s\t%s\n' "$ct" "${ct:0:2}/${ct:2}" | GIT_INDEX_FILE=$idx G update-index --index-info
+	content_set "$(GIT_INDEX_FILE=$idx G write-tree)"
+	rm -f "$idx"
 }
 
 # =====================================================================================
