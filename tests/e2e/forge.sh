@@ -31,6 +31,7 @@
 # 14); docs/THREAT_MODEL.md lists them.
 #
 # Run by hand: KLUIS=build/kluis KLUIS_TEST_DIR=tests bash tests/e2e/forge.sh [ID...]
+# (FORGE_SHOW=1: every line each entry point printed, to see why a case is refused)
 set -euo pipefail
 shopt -s lastpipe   # "... | land": land (which sets FC) runs in this shell
 . "$KLUIS_TEST_DIR/lib.sh"
