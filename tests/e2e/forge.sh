@@ -31,6 +31,7 @@
 # 14); docs/THREAT_MODEL.md lists them.
 #
 # Run by hand: KLUIS=build/kluis KLUIS_TEST_DIR=tests bash tests/e2e/forge.sh [ID...]
+# (FORGE_SHOW=1: every line each entry point printed, to see why a case is refused)
 set -euo pipefail
 shopt -s lastpipe   # "... | land": land (which sets FC) runs in this shell
 . "$KLUIS_TEST_DIR/lib.sh"
@@ -66,6 +67,7 @@ init_dossier "$D"
 R0=$(repo_of "$D")
 K() { expect_exit 0 k "$@"; }
 entry_dir() { printf 'entries/%s/%s\n' "${1:17:2}" "$1"; }
+ct_of() { git -C "${CR:-$R0}" cat-file blob "$1:$(entry_dir "$2")/$3" | awk '$1 == "oid" { print $2 }'; }   # REV ENTRY meta|body
 K --as "$MEDEW" add "$D" -m "eerste gesprek"; E1=$OUT
 K --as "$MEDEW" add "$D" --kind contact -m "telefoon werkgever"; E2=$OUT
 K --as "$KLANT" consent "$D" grant --scope health --purpose begeleiding --to-opdrachtgever
@@ -123,7 +125,11 @@ case_begin() {
 	CR=$CV/dossiers/$D.git
 	EP="verify bundle hook pull import"
 	EXPECT=refused KEEP_CP=0 HOOK_BASE=0 ARCHIVE="" SIGCHECK=1 KEYS_EXTRA="" EXPORTER=$MEDEW FINISH_AS=""
-	WHY=""   # a case may name the finding (ERE) it must be refused with, not just any
+	# a case names the finding (ERE) it must be refused with, not just any; WHY_POINT (e.g.
+	# WHY_hook) for an entry point that legitimately says it otherwise (the hook refuses a
+	# rewrite before it replays anything)
+	ARCHIVE_EXTRA="" BUNDLE_EXTRA=""   # a file the archive carries as well; an object id the case's bundles carry in their pack, no ref reaching it
+	WHY="" WHY_verify="" WHY_bundle="" WHY_hook="" WHY_pull="" WHY_import="" WHY_archive=""
 	AUDK=$AUD BHK=$BH
 	FORGED=()
 }
@@ -133,7 +139,8 @@ seq_of() { G log -1 --format='%(trailers:key=Kluis-Seq,valueonly)' "${1:-main}" 
 ctime_of() { G log -1 --format=%ct "${1:-main}"; }
 # the readers: the encryption keys (as KEYID!) of the honest statement, the last entry kluis wrote
 readers_of() { printf '%s!\n' "${READ_IDS[@]}"; }
-new_entry_id() { printf '%s-%04x\n' "$(date -u +%Y%m%dT%H%M%SZ)" $((RANDOM % 65536)); }
+# an entry id carries its commit's time (ENTRY_TIME, else now)
+new_entry_id() { printf '%s-%04x\n' "$(date -u -d "@${ENTRY_TIME:-$(now)}" +%Y%m%dT%H%M%SZ)" $((RANDOM % 65536)); }
 
 # msg ACTION ENTRY|- ROLE SEQ [KIND]: a commit message as kluis writes it (no final newline);
 # EXTRA_TRAILERS lines go before Kluis-Seq
@@ -187,12 +194,16 @@ encrypt() {
 	put_blob "$out"
 	rm -f "$out"
 }
-# to_content OID...: a new parentless content commit holding the old tree plus OID...
+# to_content OID|-OID...: a new parentless content commit holding the old tree plus OID...,
+# without each -OID (a ciphertext no pointer names any more: kluis drops it)
 to_content() {
 	local idx=$T_WORK/idx.content o t
 	rm -f "$idx"
 	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
-	for o; do GIT_INDEX_FILE=$idx G update-index --add --cacheinfo "100644,$o,${o:0:2}/${o:2}"; done
+	for o; do
+		if [ "${o:0:1}" = - ]; then printf '0 %040d\t%s\n' 0 "${o:1:2}/${o:3}" | GIT_INDEX_FILE=$idx G update-index --index-info
+		else GIT_INDEX_FILE=$idx G update-index --add --cacheinfo "100644,$o,${o:0:2}/${o:2}"; fi
+	done
 	t=$(GIT_INDEX_FILE=$idx G write-tree)
 	content_set "$t"
 	rm -f "$idx"
@@ -274,11 +285,14 @@ note() {
 }
 # judge POINT RC TEXT REFUSED-PATTERN: refused/accepted against EXPECT
 judge() {
-	local p=$1 rc=$2 text=$3 pat=$4 line
+	local p=$1 rc=$2 text=$3 pat=$4 line why=WHY_$1
+	why=${!why:-$WHY}
+	[ -z "${FORGE_SHOW:-}" ] || printf '%s\n' "$text" | sed "s/^/    $p| /"   # FORGE_SHOW=1: every line
 	# the first finding naming a commit if there is one, else the first line of the pattern
 	line=$(grep -E -m1 -- "^$D [0-9a-f]{40} " <<<"$text" || grep -E -m1 -- "$pat" <<<"$text" || true)
 	if [ "$EXPECT" = refused ]; then
-		if [ "$rc" -ne 0 ] && [ -n "$WHY" ] && ! grep -Eq -- "$WHY" <<<"$text"; then note FAIL "$p" "refused, but not with the finding /$WHY/: $text"
+		if [ -z "$why" ]; then note FAIL "$p" "the case names no WHY: a refusal for another reason would prove nothing"
+		elif [ "$rc" -ne 0 ] && ! grep -Eq -- "$why" <<<"$text"; then note FAIL "$p" "refused, but not with the finding /$why/: $text"
 		elif [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ] && [ -n "$line" ]; then note ok "$p" "refused: $line"
 		elif [ "$rc" -ne 0 ]; then note FAIL "$p" "exit $rc without a finding line: $text"
 		else note FAIL "$p" "accepted (exit 0)${text:+: $text}"; fi
@@ -295,10 +309,26 @@ ep_verify() {
 	judge verify "$rc" "$out" "$FINDING_RE"
 }
 refs_to_send() { G for-each-ref --format='%(refname)' refs/heads/main refs/kluis/content refs/kluis/access; }
+# bundle_extra REPO BUNDLE: BUNDLE's pack rewritten with BUNDLE_EXTRA in it as well (stock
+# git pack-objects; the header and its refs unchanged)
+bundle_extra() {
+	local repo=$1 b=$2 pack=$T_WORK/extra.pack
+	{ git -C "$repo" bundle list-heads "$b" | awk '{ print $1 }' | sort -u | git -C "$repo" rev-list --objects --stdin | cut -d' ' -f1
+	  printf '%s\n' "$BUNDLE_EXTRA"; } | git -C "$repo" pack-objects -q --stdout >"$pack"
+	python3 - "$b" "$pack" <<'PY'
+import sys
+b, pack = sys.argv[1:]
+raw = open(b, "rb").read()
+head = raw[:raw.index(b"\n\n") + 2]
+open(b, "wb").write(head + open(pack, "rb").read())
+PY
+	git -C "$repo" bundle verify -q "$b" >/dev/null 2>&1 || fail "$CID: stock git refuses the rewritten bundle (test bug)"
+}
 ep_bundle() {
 	local rc=0 out b=$T_ROOT/b$N.bundle
 	mapfile -t refs < <(refs_to_send)
 	G bundle create -q "$b" "${refs[@]}" 2>/dev/null || fail "$CID: stock git bundle create failed"
+	[ -z "$BUNDLE_EXTRA" ] || bundle_extra "$CR" "$b"
 	out=$(env GNUPGHOME="$AUDK" "$KLUIS" --vault "$T_ROOT/bv$N" verify --bundle "$b" --trust "$DIR" 2>&1) || rc=$?
 	judge bundle "$rc" "$out" "$FINDING_RE"
 }
@@ -320,7 +350,15 @@ ep_hook() {
 		if G rev-parse -q --verify "$r" >/dev/null; then spec+=("+$r:$r")
 		elif [ "$HOOK_BASE" = 1 ]; then spec+=(":$r"); fi   # deleted by the forger: push the deletion
 	done
-	out=$(git -C "$CR" push "$srv" "${spec[@]}" 2>&1) || rc=$?
+	if [ -n "$BUNDLE_EXTRA" ]; then # a pack stock git push would not send: by hand
+		local specs=() pack=$T_WORK/push.pack
+		for r in $(refs_to_send); do specs+=("$(printf '%040d' 0):$(G rev-parse "$r"):$r"); done
+		{ refs_to_send | G rev-list --objects --stdin | cut -d' ' -f1; printf '%s\n' "$BUNDLE_EXTRA"; } | G pack-objects -q --stdout >"$pack"
+		out=$(KF push-pack "$srv" "$pack" "${specs[@]}" 2>&1) || rc=$?
+		! git -C "$srv" cat-file -e "$BUNDLE_EXTRA" 2>/dev/null || out+=$'\n'"(the server holds the object $BUNDLE_EXTRA)"
+	else
+		out=$(git -C "$CR" push "$srv" "${spec[@]}" 2>&1) || rc=$?
+	fi
 	judge hook "$rc" "$out" "remote: kluis:|\\[remote rejected\\]"
 }
 ep_pull() {
@@ -345,14 +383,24 @@ make_archive() {
 		done
 	fi
 	mapfile -t refs < <(git -C "$repo" for-each-ref --format='%(refname)' refs/heads/main refs/kluis/content refs/kluis/access)
+	# the read log the manifest vouches for is the transfer commit's, as kluis writes it (a
+	# forged ref then has to be caught against it), else the ref's
+	local ah ac
+	ah=$(git -C "$repo" log -1 --format='%(trailers:key=Kluis-Access-Head,valueonly)' main | sed '/^$/d')
+	ac=$(git -C "$repo" log -1 --format='%(trailers:key=Kluis-Access-Count,valueonly)' main | sed '/^$/d')
+	if [ -z "$ah" ]; then
+		ah=$(git -C "$repo" rev-parse -q --verify refs/kluis/access || true)
+		ac=$(git -C "$repo" rev-list --count refs/kluis/access 2>/dev/null || echo 0)
+	fi
 	git -C "$repo" symbolic-ref HEAD refs/heads/main
 	git -C "$repo" bundle create -q "$x/dossier.bundle" HEAD "${refs[@]}" 2>/dev/null || fail "$CID: git bundle create failed"
+	[ -z "$BUNDLE_EXTRA" ] || bundle_extra "$repo" "$x/dossier.bundle"
 	python3 - "$A0X/manifest.json" "$x/manifest.json" "$x/dossier.bundle" \
 		"$EXPORTER" "$(git -C "$repo" rev-parse main)" "$(git -C "$repo" rev-list --count main)" \
-		"$(git -C "$repo" rev-list --count refs/kluis/access 2>/dev/null || echo 0)" \
+		"$ac" \
 		"$(git -C "$repo" log -1 --format='%(trailers:key=Kluis-Seq,valueonly)' main | sed '/^$/d')" \
 		"$(git -C "$repo" ls-tree -d --name-only main:entries 2>/dev/null | while read -r s; do git -C "$repo" ls-tree -d --name-only "main:entries/$s"; done | wc -l)" \
-		"$(git -C "$repo" rev-parse -q --verify refs/kluis/access || true)" <<'PY'
+		"$ah" <<'PY'
 import hashlib, json, os, sys
 src, dst, bundle, exporter, head, commits, reads, seq, entries, access_head = sys.argv[1:]
 m = json.load(open(src))
@@ -367,11 +415,12 @@ open(dst, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 	gpg --batch --quiet --yes --pinentry-mode loopback --passphrase '' -u "$EXPORTER" --detach-sign --armor \
 		-o "$x/manifest.json.asc" "$x/manifest.json"
-	python3 - "$out" "$x" <<'PY'
+	[ -z "$ARCHIVE_EXTRA" ] || cp "$ARCHIVE_EXTRA" "$x/"
+	python3 - "$out" "$x" "${ARCHIVE_EXTRA##*/}" <<'PY'
 import os, sys, tarfile
-out, d = sys.argv[1:]
+out, d, extra = sys.argv[1:]
 with tarfile.open(out, "w:gz") as t:
-    for n in ["manifest.json", "manifest.json.asc"] + ["keys/" + k for k in sorted(os.listdir(d + "/keys"))] + ["dossier.bundle"]:
+    for n in ["manifest.json", "manifest.json.asc"] + ["keys/" + k for k in sorted(os.listdir(d + "/keys"))] + ["dossier.bundle"] + ([extra] if extra else []):
         t.add(os.path.join(d, n), arcname=n, recursive=False)
 PY
 }
@@ -405,6 +454,9 @@ ep_import() {
 		CR=$keep
 	fi
 	out=$(env GNUPGHOME="$OH" KLUIS_VAULT="$iv" "$KLUIS" import "$a" --trust "$DIR" 2>&1) || rc=$?
+	if [ -n "$BUNDLE_EXTRA" ] && git -C "$iv/dossiers/$D.git" cat-file -e "$BUNDLE_EXTRA" 2>/dev/null; then
+		out+=$'\n'"(the imported repository holds the object $BUNDLE_EXTRA: $(git -C "$iv/dossiers/$D.git" cat-file -p "$BUNDLE_EXTRA" | head -c 40))"
+	fi
 	if [ "$rc" -ne 0 ] && [ -d "$iv/dossiers" ] && [ -n "$(ls -A "$iv/dossiers")" ]; then
 		note FAIL import "refused, but something was taken in: $(ls -A "$iv/dossiers")"
 		return 0
@@ -457,16 +509,30 @@ c_F01() {
 	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" init "$D" --klant "$KLANT" --medewerker "$OUTSIDER" --directie "$DIR" \
 		--opdrachtgever "$OPDR" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's init failed: $(cat "$T_ERR")"
 	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" add "$D" -m "vals" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's add failed: $(cat "$T_ERR")"
+	# kluis wrote the vault's trust root (the directie) in Kluis-Trust, which the verifier
+	# wants to be the init's signer: the attacker writes the signer, so that nothing but the
+	# signer's not being the trust root is wrong, and replays the add on top
+	local keep=$CR h init out
+	CR=$xv/dossiers/$D.git
+	init=$(G rev-list --max-parents=0 main)
+	h=$(G rev-parse main)
+	raw_commit "$(G rev-parse "$init^{tree}")" - "$(G log -1 --format=%an "$init")" "$OUTSIDER" "$(ctime_of "$init")" \
+		"$(G log -1 --format=%B "$init" | sed "s/^Kluis-Trust: .*/Kluis-Trust: $OUTSIDER/")" | land "$OUTSIDER"
+	G update-ref refs/heads/main "$h"
+	out=$(KF rechain "$CR" "$init" "$FC")
+	G update-ref refs/heads/main "$(sed -n 1p <<<"$out")"
+	CR=$keep
 	rm -rf "$CR"
 	cp -a "$xv/dossiers/$D.git" "$CR"
-	# the archive: closed by the attacker with kluis, the transfer forged (kluis transfer would
-	# verify first), the manifest signed by the attacker, whose public key travels in keys/
-	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" close "$D" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's close failed: $(cat "$T_ERR")"
-	local keep=$CR h
+	# the archive: closed by the attacker with kluis, the transfer forged as kluis writes it
+	# (kluis transfer would verify first), the manifest signed by the attacker, whose public
+	# key travels in keys/
 	CR=$xv/dossiers/$D.git
+	env KLUIS_VAULT="$xv" "$KLUIS" --as "$OUTSIDER" close "$D" >"$T_OUT" 2>"$T_ERR" || fail "F01: the attacker's close failed: $(cat "$T_ERR")"
 	h=$(G rev-parse main)
-	raw_commit "$(G rev-parse "$h^{tree}")" "$h" medewerker "$OUTSIDER" "$(($(ctime_of "$h") + 1))" \
-		"$(printf 'transfer -\n\nKluis-Action: transfer\nKluis-Role: medewerker\nKluis-Opdrachtgever: %s\nKluis-Seq: %s' "$OPDR" $(($(seq_of "$h") + 1)))" |
+	G cat-file blob "$h:dossier" | sed 's/^state closed$/state transferred/' >"$T_WORK/dossier"
+	raw_commit "$(tree_edit "$h" "dossier=$(put_blob "$T_WORK/dossier")")" "$h" medewerker "$OUTSIDER" "$(($(ctime_of "$h") + 1))" \
+		"$(printf 'transfer -\n\nKluis-Action: transfer\nKluis-Role: medewerker\nKluis-Opdrachtgever: %s\nKluis-Access-Head: %040d\nKluis-Access-Count: 0\nKluis-Seq: %s' "$OPDR" 0 $(($(seq_of "$h") + 1)))" |
 		land "$OUTSIDER"
 	gpg --batch --armor --export "$OUTSIDER" >"$T_ROOT/outsider.asc"
 	KEYS_EXTRA=$T_ROOT/outsider.asc EXPORTER=$OUTSIDER
@@ -474,6 +540,7 @@ c_F01() {
 	make_archive "$CR" "$ARCHIVE"
 	CR=$keep
 	EP="verify bundle hook pull import archive"
+	WHY="first commit not signed by the trust root \(signer $OUTSIDER\)"
 }
 
 # ---- 2. rollback and the read log (transfer archives, checkpoints, the server) ----
@@ -491,18 +558,27 @@ arch_from_tb0() {
 }
 def F02 "rollback: main one commit back (the vault's checkpoint kept; the server holds the honest head; an archive whose transfer commit is dropped)"
 c_F02() {
+	WHY_verify="rollback or rewrite: the head does not descend from the vault's checkpoint"
+	WHY_hook="refusing a rewrite of refs/heads/main \(not a fast-forward"
+	WHY="the dossier's last commit is '[a-z]+', not a transfer"
 	KEEP_CP=1 HOOK_BASE=1 EP="verify hook import archive"
+	to_content "-$(ct_of main "$ST" meta)" "-$(ct_of main "$ST" body)"   # the statement's ciphertext goes too
 	G update-ref refs/heads/main "$(G rev-parse main~1)"
 	_f02() { G update-ref refs/heads/main "$(G rev-parse main~1)"; }
 	arch_from_tb0 _f02
 }
 def F03 "the klant's last statement dropped (her signed read record still names it); in the archive the transfer is replayed and re-signed without it"
 c_F03() {
+	# the read log, signed by its readers, still names the statement and the heads after it
+	WHY="read log: record: (entry $ST is not an entry of this dossier|Kluis-Head [0-9a-f]{40} is not in the dossier's history)"
+	to_content "-$(ct_of main "$ST" meta)" "-$(ct_of main "$ST" body)"
 	G update-ref refs/heads/main "$(G rev-parse main~1)"
 	_f03() {
 		local st h
-		st=$(G log -1 --format=%H --grep='^Kluis-Action: statement$' main)
-		h=$(KF pick "$CR" "$(G rev-parse "$st~1")" "$T_XFER")
+		st=$(G log --format=%H --grep='^Kluis-Action: statement$' main | tail -1)
+		[ "$(G log -1 --format='%(trailers:key=Kluis-Entry,valueonly)' "$st" | sed '/^$/d')" = "$ST" ] || fail "F03: the archive's first statement is not ST (test bug)"
+		to_content "-$(ct_of "$st" "$ST" meta)" "-$(ct_of "$st" "$ST" body)"
+		h=$(KF pick "$CR" "$(G rev-parse "$st~1")" $(G rev-list --reverse "$st..main"))
 		G update-ref refs/heads/main "$h"
 	}
 	arch_from_tb0 _f03
@@ -510,6 +586,9 @@ c_F03() {
 }
 def F04 "the read log removed (refs/kluis/access deleted; the vault's checkpoint kept; an archive without it)"
 c_F04() {
+	WHY_verify="the read log is gone, though the vault's checkpoint vouches for [0-9]+ reads"
+	WHY_hook="refusing to delete refs/kluis/access"
+	WHY="the bundle's read log ends at nothing, the manifest's access_head is [0-9a-f]{12}"   # import and archive: the signed manifest
 	KEEP_CP=1 HOOK_BASE=1 EP="verify hook import archive"
 	G update-ref -d refs/kluis/access
 	_f04() { G update-ref -d refs/kluis/access; }
@@ -517,6 +596,9 @@ c_F04() {
 }
 def F05 "the read log truncated by one record (the vault's checkpoint kept; in an archive)"
 c_F05() {
+	WHY_verify="the read log was cut back or rewritten: it does not hold the vault's checkpoint's record"
+	WHY_hook="refusing a rewrite of refs/kluis/access \(not a fast-forward"
+	WHY="the bundle's read log ends at [0-9a-f]{12}, the manifest's access_head is [0-9a-f]{12}"   # import and archive: the signed manifest
 	KEEP_CP=1 HOOK_BASE=1 EP="verify hook import archive"
 	G update-ref refs/kluis/access "$(G rev-parse refs/kluis/access~1)"
 	_f05() { G update-ref refs/kluis/access "$(G rev-parse refs/kluis/access~1)"; }
@@ -524,6 +606,7 @@ c_F05() {
 }
 def F06 "a transfer archive of a dossier that was never closed (the transfer commit replayed on the open head)"
 c_F06() {
+	WHY="a transfer is not allowed in a dossier that is open"
 	EP="import archive"
 	ARCHIVE=$T_ROOT/arch$N.tgz
 	G fetch -q "$TB0" "+refs/heads/main:refs/forge/t"
@@ -533,37 +616,60 @@ c_F06() {
 }
 
 # ---- 3. rewrap as a way to change content ----
-# rewrap_commit TREE: a rewrap by the directie on top of main with TREE (the entries given in
-# REWRAP_ENTRIES), main moved
-rewrap_commit() {
-	local h m e
-	h=$(G rev-parse main)
-	m=$(printf 'rewrap -\n\nKluis-Action: rewrap\nKluis-Role: directie\n'
-		for e in ${REWRAP_ENTRIES:-}; do printf 'Kluis-Entry: %s\n' "$e"; done
-		printf 'Kluis-Seq: %s' $(($(seq_of "$h") + 1)))
-	raw_commit "$1" "$h" directie "$DIR" "$(($(ctime_of "$h") + 1))" "$m" | land "$DIR"
+# A rewrap may follow any roles change or none (docs/FORMATS.md: open or closed), so each
+# forgery starts from the rewrap kluis itself writes when the directie removes the
+# vertegenwoordiger, and changes only what the case is about, re-signed by the directie.
+# honest_rewrap: that roles commit and rewrap (main); RW_READERS its ciphertexts' readers
+honest_rewrap() {
+	expect_exit 0 env KLUIS_VAULT="$CV" "$KLUIS" --as "$DIR" roles "$D" --remove "$VERT"
+	[ "$(G log -1 --format='%(trailers:key=Kluis-Action,valueonly)' main | sed '/^$/d')" = rewrap ] ||
+		fail "$CID: kluis wrote no rewrap after the roles change (test precondition)"
+	mapfile -t RW_READERS < <(G cat-file blob "$(ct_of main "$E1" body)" | recipients_of | sed 's/$/!/')
 }
-def F07 "a directie-signed rewrap with no roles change before it, repointing an entry to other ciphertext"
+# amend_rewrap [TREE-EDITS...]: the rewrap on main with its tree edited, re-signed by the directie
+amend_rewrap() {
+	local h out
+	h=$(G rev-parse main)
+	raw_commit "$(tree_edit "$h" "$@")" "$(G rev-parse main~1)" directie "$DIR" "$(ctime_of "$h")" "$(G log -1 --format=%B "$h")" | land "$DIR"
+	G update-ref refs/heads/main "$h"   # the read kluis logged while rewrapping names the new commit
+	out=$(KF rechain "$CR" "$h" "$FC")
+	G update-ref refs/heads/main "$(sed -n 1p <<<"$out")"
+	G update-ref refs/kluis/access "$(sed -n 2p <<<"$out")"
+}
+# rewrap_to TEXT: ciphertext of TEXT to the rewrap's readers, in refs/kluis/content
+rewrap_to() {
+	printf '%s\n' "$1" >"$T_WORK/rw.txt"
+	RW_CT=$(encrypt "$T_WORK/rw.txt" "${RW_READERS[@]}")
+	to_content "$RW_CT"
+}
+def F07 "a rewrap (after a roles change, as kluis writes it) that re-encrypts one entry's body to other text"
 c_F07() {
-	local mct bct
-	mapfile -t RD < <(readers_of main)
-	printf '{"kind":"note"}\n' >"$T_WORK/m.json"
-	printf 'andere inhoud\n' >"$T_WORK/b.txt"
-	mct=$(encrypt "$T_WORK/m.json" "${RD[@]}")
-	bct=$(encrypt "$T_WORK/b.txt" "${RD[@]}")
-	to_content "$mct" "$bct"
-	REWRAP_ENTRIES=$E1 rewrap_commit "$(tree_edit main "$(entry_dir "$E1")/meta=$(put_pointer "$mct")" "$(entry_dir "$E1")/body=$(put_pointer "$bct")")"
+	local old
+	WHY="entry $E1 body: the rewrap changes the plaintext commitment"
+	honest_rewrap
+	old=$(ct_of main "$E1" body)
+	rewrap_to "andere inhoud"
+	amend_rewrap "$(entry_dir "$E1")/body=$(put_pointer "$RW_CT")"
+	to_content "-$old"
 }
 def F08 "a rewrap that deletes the dossier info"
-c_F08() { rewrap_commit "$(tree_edit main info=-)"; }
-def F09 "a rewrap that repoints the dossier info to other ciphertext"
+c_F08() {
+	local old
+	WHY="the dossier tree lacks its dossier, roles or info file"
+	honest_rewrap
+	old=$(G cat-file blob main:info | awk '$1 == "oid" { print $2 }')
+	amend_rewrap info=-
+	to_content "-$old"
+}
+def F09 "a rewrap that re-encrypts the dossier info to other text"
 c_F09() {
-	local ict
-	mapfile -t RD < <(readers_of main)
-	printf 'ander traject\n' >"$T_WORK/i.txt"
-	ict=$(encrypt "$T_WORK/i.txt" "${RD[@]}")
-	to_content "$ict"
-	rewrap_commit "$(tree_edit main "info=$(put_pointer "$ict")")"
+	local old
+	WHY="dossier info: the rewrap changes the plaintext commitment"
+	honest_rewrap
+	old=$(G cat-file blob main:info | awk '$1 == "oid" { print $2 }')
+	rewrap_to "ander traject"
+	amend_rewrap "info=$(put_pointer "$RW_CT")"
+	to_content "-$old"
 }
 
 # ---- 4. refs/kluis/content ----
@@ -571,46 +677,52 @@ c_F09() {
 
 def F10 "a plaintext blob added to refs/kluis/content"
 c_F10() {
+	WHY="refs/kluis/content holds object [0-9a-f]{40} that no pointer of the history names"
 	printf 'klare tekst, BSN 123456782\n' >"$T_WORK/plain.txt"
 	to_content "$(put_blob "$T_WORK/plain.txt")"
 }
 def F11 "refs/kluis/content replaced by an empty tree"
-c_F11() { content_set "$(G hash-object -t tree -w /dev/null)"; }
+c_F11() {
+	WHY="ciphertext [0-9a-f]{40} of entry [^ ]+ \((meta|body)\) is not in refs/kluis/content"
+	content_set "$(G hash-object -t tree -w /dev/null)"
+}
 def F12 "refs/kluis/content with an extra ciphertext no pointer names"
 c_F12() {
+	WHY="refs/kluis/content holds object [0-9a-f]{40} that no pointer of the history names"
 	mapfile -t RD < <(readers_of main)
 	printf 'verstopt\n' >"$T_WORK/x.txt"
 	to_content "$(encrypt "$T_WORK/x.txt" "${RD[@]}")"
 }
 def F13 "refs/kluis/content missing one object a pointer names"
 c_F13() {
-	local ct idx=$T_WORK/idx.drop
-	ct=$(G cat-file blob "main:$(entry_dir "$E1")/body" | awk '$1 == "oid" { print $2 }')
-	rm -f "$idx"
-	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
-	printf '0 0000000000000000000000000000000000000000\t%s\n' "${ct:0:2}/${ct:2}" | GIT_INDEX_FILE=$idx G update-index --index-info
-	content_set "$(GIT_INDEX_FILE=$idx G write-tree)"
-	rm -f "$idx"
+	WHY="ciphertext [0-9a-f]{40} of entry $E1 \(body\) is not in refs/kluis/content \(no signed erase or rewrap removed it\)"
+	to_content "-$(ct_of main "$E1" body)"
 }
 
 # ---- 5. the lifecycle ----
-def F14 "a close that also rewrites the dossier file (retention-years 0)"
+def F14 "a close that also shortens the retention in the dossier file (to 1 year)"
 c_F14() {
 	local h d
+	WHY="a close may change the dossier file's state and closing time only"
 	h=$(G rev-parse main)
-	G cat-file blob "$h:dossier" | sed -e 's/^state open$/state closed/' -e 's/^retention-years .*/retention-years 0/' >"$T_WORK/dossier"
-	grep -q '^closed ' "$T_WORK/dossier" || sed -i "/^state closed$/a closed $(date -u +%FT%TZ)" "$T_WORK/dossier"
+	# the dossier file of the honest close (a few minutes ago: within the clock tolerance),
+	# with the shortest retention kluis accepts
+	git -C "$TB0" cat-file blob "$T_CLOSE:dossier" >"$T_WORK/dossier"
+	if grep -q '^retention-years 1$' "$T_WORK/dossier"; then sed -i 's/^retention-years .*/retention-years 2/' "$T_WORK/dossier"
+	else sed -i 's/^retention-years .*/retention-years 1/' "$T_WORK/dossier"; fi
 	d=$(put_blob "$T_WORK/dossier")
 	raw_commit "$(tree_edit "$h" "dossier=$d")" "$h" medewerker "$MEDEW" "$(($(ctime_of "$h") + 1))" \
 		"$(msg close - medewerker $(($(seq_of "$h") + 1)))" | land "$MEDEW"
 }
 def F15 "an add after close"
 c_F15() {
+	WHY="an? add is not allowed in a dossier that is closed"
 	expect_exit 0 env KLUIS_VAULT="$CV" "$KLUIS" --as "$MEDEW" close "$D"
 	legit_add
 }
 def F16 "init in the middle of the history (signed by the trust root)"
 c_F16() {
+	WHY="no Kluis-Action this place in the history allows \('init'\)"
 	local h
 	h=$(G rev-parse main)
 	raw_commit "$(G rev-parse "$h^{tree}")" "$h" directie "$DIR" "$(($(ctime_of "$h") + 1))" \
@@ -625,23 +737,44 @@ Kluis-Consent-Ref: $1" msg add "$NE" medewerker $(($(seq_of "$H") + 1)))
 	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
 }
 def F17 "a special-category add encrypted to the opdrachtgever citing a consent that does not exist"
-c_F17() { special_add "20200101T000000Z-dead"; }
+c_F17() {
+	WHY="cites consent 20200101T000000Z-dead, which is no consent grant of this dossier"
+	special_add "20200101T000000Z-dead"
+}
 def F18 "a special-category add encrypted to the opdrachtgever citing a withdrawn consent"
-c_F18() { special_add "$C_REL"; }
+c_F18() {
+	WHY="cites consent $C_REL, which was withdrawn"
+	special_add "$C_REL"
+}
 
 # ---- 7. headers, trailers, trees ----
 # hdr_add SED-EXPR: a legitimate add whose raw commit is piped through sed before signing
 raw_add() { prep_add "$@"; raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG"; }
-def F19 "author line naming another role than the signer holds"
-c_F19() { raw_add | sed 's/^author medewerker /author directie /' | land "$MEDEW"; }
+def F19 "author and committer lines naming another role than the signer holds"
+c_F19() {
+	WHY="the author line says directie, but the signer is the medewerker"
+	raw_add | sed 's/^\(author\|committer\) medewerker /\1 directie /' | land "$MEDEW"
+}
 def F20 "committer line naming another fingerprint than the signer's"
-c_F20() { raw_add | sed "s/^committer medewerker <$MEDEW>/committer medewerker <$DIR>/" | land "$MEDEW"; }
+c_F20() {
+	WHY="the committer is not the author, to the byte"
+	raw_add | sed "s/^committer medewerker <$MEDEW>/committer medewerker <$DIR>/" | land "$MEDEW"
+}
 def F21 "an extra encoding header"
-c_F21() { raw_add | sed '/^committer /a encoding ISO-8859-1' | land "$MEDEW"; }
+c_F21() {
+	WHY="no gpgsig header where kluis writes it"
+	raw_add | sed '/^committer /a encoding ISO-8859-1' | land "$MEDEW"
+}
 def F22 "a second author header"
-c_F22() { raw_add | sed "/^author /{p;s/<$MEDEW>/<$KLANT>/}" | land "$MEDEW"; }
+c_F22() {
+	WHY="the committer is not the author, to the byte"
+	# stock git's fsck (receive.fsckObjects) refuses the object before kluis sees it
+	WHY_pull="cannot fetch from .*: fatal: fetch-pack: invalid index-pack output"
+	raw_add | sed "/^author /{p;s/<$MEDEW>/<$KLANT>/}" | land "$MEDEW"
+}
 def F23 "a mergetag header"
 c_F23() {
+	WHY="no gpgsig header where kluis writes it"
 	raw_add | python3 -c '
 import sys
 raw = sys.stdin.read()
@@ -650,11 +783,18 @@ h, _, m = raw.partition("\n\n")
 print(h + "\nmergetag " + tag.replace("\n", "\n ") + "\n\n" + m, end="")' | land "$MEDEW"
 }
 def F24 "a trailer added that the action does not carry (Kluis-Supersedes on an add)"
-c_F24() { raw_add | sed "s/^Kluis-Role: medewerker$/&\nKluis-Supersedes: $E1/" | land "$MEDEW"; }
+c_F24() {
+	WHY="trailer [0-9]+ is 'Kluis-Supersedes: [^']*' where kluis writes 'Kluis-Seq: [0-9]+' for this add"
+	raw_add | sed "s/^Kluis-Role: medewerker$/&\nKluis-Supersedes: $E1/" | land "$MEDEW"
+}
 def F25 "a trailer duplicated (Kluis-Kind twice)"
-c_F25() { raw_add | sed '/^Kluis-Kind: /{p;s/note/plan/}' | land "$MEDEW"; }
+c_F25() {
+	WHY="trailer [0-9]+ is 'Kluis-Kind: note' where kluis writes 'Kluis-Kind: ' for this add"
+	raw_add | sed '/^Kluis-Kind: /{p;s/note/plan/}' | land "$MEDEW"
+}
 def F26 "trailers reordered (Kluis-Seq first)"
 c_F26() {
+	WHY="no Kluis-Action this place in the history allows \('[0-9]+'\)"
 	raw_add | python3 -c '
 import sys
 raw = sys.stdin.read()
@@ -664,25 +804,37 @@ seq = [l for l in lines if l.startswith("Kluis-Seq:")]
 print(body + "\n\n" + "\n".join(seq + [l for l in lines if not l.startswith("Kluis-Seq:")]))' | land "$MEDEW"
 }
 def F27 "an unknown trailer"
-c_F27() { raw_add | sed 's/^Kluis-Role: medewerker$/&\nKluis-Note: gezien/' | land "$MEDEW"; }
+c_F27() {
+	WHY="trailer [0-9]+ is 'Kluis-Note: gezien' where kluis writes"
+	raw_add | sed 's/^Kluis-Role: medewerker$/&\nKluis-Note: gezien/' | land "$MEDEW"
+}
 def F28 "an extra file in the root tree"
-c_F28() { raw_add "notities=$(printf 'x\n' | put_text)" | land "$MEDEW"; }
+c_F28() {
+	WHY="unexpected 'notities' in the dossier tree"
+	raw_add "notities=$(printf 'x\n' | put_text)" | land "$MEDEW"
+}
 def F29 "an extra file in an entry directory"
 c_F29() {
+	WHY="entry [0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}: must hold exactly the pointers meta and body"
 	prep_add
 	T=$(tree_edit "$T" "$(entry_dir "$NE")/extra=$(printf 'x\n' | put_text)")
 	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
 }
 def F30 "the roles file with mode 100755"
-c_F30() { raw_add "roles=100755:$(G rev-parse main:roles)" | land "$MEDEW"; }
+c_F30() {
+	WHY="unexpected 'roles' in the dossier tree"
+	raw_add "roles=100755:$(G rev-parse main:roles)" | land "$MEDEW"
+}
 def F31 "an entry's meta as a symlink (mode 120000)"
 c_F31() {
+	WHY="entry [0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}: must hold exactly the pointers meta and body"
 	prep_add
 	T=$(tree_edit "$T" "$(entry_dir "$NE")/meta=120000:$NE_META")
 	raw_commit "$T" "$H" medewerker "$MEDEW" "$TM" "$MSG" | land "$MEDEW"
 }
 def F32 "a sneaky path: the new entry filed under another shard"
 c_F32() {
+	WHY="entries/[0-9a-f]{2}/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}: not an entry directory in its shard"
 	prep_add
 	local other=ff
 	[ "${NE:17:2}" != ff ] || other=00
@@ -691,6 +843,8 @@ c_F32() {
 }
 def F33 "a sneaky tree: the root tree names info twice (the second to other ciphertext)"
 c_F33() {
+	WHY="the dossier tree's names are not in git's order, or one is there twice"
+	WHY_pull="cannot fetch from .*: fatal: fetch-pack: invalid index-pack output"   # stock git's fsck, as in F22
 	local ict
 	prep_add
 	mapfile -t RD < <(readers_of main)
@@ -714,6 +868,7 @@ PY
 # ---- references to what is not there (found while writing these) ----
 def F44 "a correction superseding an entry that does not exist"
 c_F44() {
+	WHY="corrects entry 20200101T000000Z-beef, which does not exist"
 	local tpl
 	prep_add
 	tpl=$(G log -1 --format=%B --grep='^Kluis-Action: correct$' main)
@@ -725,6 +880,7 @@ c_F44() {
 }
 def F45 "the klant's approval citing a commit that did not add the approved entry (the init)"
 c_F45() {
+	WHY="trailer [0-9]+ is 'Kluis-Approves: [0-9a-f]{40}' where kluis writes 'Kluis-Approves: [0-9a-f]{40}' for this approve"
 	local h tpl
 	h=$(G rev-parse main)
 	tpl=$(G log -1 --format=%B --grep='^Kluis-Action: approve$' main)
@@ -760,6 +916,7 @@ c_F47() {
 # ---- 8. keys and signature times ----
 def F34 "an add signed by the medewerker's authentication-only subkey"
 c_F34() {
+	WHY="signed by subkey [0-9A-F]{40} of key [0-9A-F]{40}, which may not sign \(key flags\)"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -774,6 +931,7 @@ print(h + "\ngpgsig " + sig.replace("\n", "\n ") + "\n\n" + m, end="")' "$sig" |
 }
 def F35 "a backdated signature: made (faked clock) before the parent commit's time, after the key's creation"
 c_F35() {
+	WHY="signed before its parent's time \(a backdated signature\?\)"
 	local created pt
 	SIGCHECK=0
 	created=$(gpg --batch --with-colons --list-keys "$MEDEW" | awk -F: '$1 == "pub" { print $6; exit }')
@@ -781,8 +939,20 @@ c_F35() {
 	[ "$pt" -gt $((created + 1)) ] || fail "F35: the parent ($pt) is not dated after the key's creation ($created) (test precondition)"
 	raw_add | land "$MEDEW" $(((created + pt) / 2))
 }
-def F36 "a signature made two days after the commit's own time"
-c_F36() { SIGCHECK=0; raw_add | land "$MEDEW" "$(($(now) + 2 * 86400))"; }
+def F36 "a commit dated more than the clock tolerance (1 h) after its own signature, not in the future"
+c_F36() {
+	# |signature - commit time| > 1 h, with every other time in order: signed after the
+	# parent, dated no more than the tolerance ahead of now (a signature from the future, or a
+	# commit dated before its parent, is refused by other rules: F35)
+	local pt st
+	WHY="signed at a time more than 3600 s away from the commit's own time"
+	SIGCHECK=0
+	pt=$(ctime_of main)
+	while [ "$(now)" -lt $((pt + 12)) ]; do sleep 1; done
+	st=$((pt + 1))
+	ENTRY_TIME=$((st + 3600 + 10)) prep_add
+	raw_commit "$T" "$H" medewerker "$MEDEW" $((st + 3600 + 10)) "$MSG" | land "$MEDEW" "$st"
+}
 # a copy of the medewerker's secret key in a home of its own, for expiry and revocation
 medew_copy() {
 	secret_home "$MEDEW"
@@ -790,6 +960,7 @@ medew_copy() {
 }
 def F37 "an add by the medewerker after the medewerker's key expired"
 c_F37() {
+	WHY="had expired at the signature's time"
 	local f=$T_ROOT/exp$N.asc
 	medew_copy
 	gpg --homedir "$MH" --batch --quiet --pinentry-mode loopback --passphrase '' --quick-set-expire "$MEDEW" \
@@ -832,15 +1003,25 @@ c_C4() {
 	FINISH_AS="directie $DIR" EXPORTER=$DIR
 }
 def F38 "an add signed after the medewerker's key was revoked as no longer used (soft)"
-c_F38() { revoke_then_add 3; }
+c_F38() {
+	WHY="was revoked \(no longer used: [^)]*\) on [^,]*, before the signature's time"
+	revoke_then_add 3
+}
 def F39 "an add signed by a key revoked as compromised"
-c_F39() { revoke_then_add 1; }
+c_F39() {
+	WHY="was revoked \(compromised: [^)]*\); every signature it made is refused"
+	revoke_then_add 1
+}
 
 # ---- 9. signatures ----
 def F40 "an unsigned commit"
-c_F40() { SIGCHECK=0; raw_add | land -; }
+c_F40() {
+	WHY="unsigned commit \(no gpgsig header\)"
+	SIGCHECK=0; raw_add | land -
+}
 def F41 "a signature over other bytes (the commit with another subject)"
 c_F41() {
+	WHY="signature does not verify: bad signature by key [0-9A-F]{40}: Invalid signature"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -853,6 +1034,7 @@ print(h + "\ngpgsig " + sig.strip().replace("\n", "\n ") + "\n\n" + m, end="")' 
 }
 def F42 "two signatures in one gpgsig (the medewerker's and the directie's)"
 c_F42() {
+	WHY="signature does not verify: expected one signature, found 2"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -866,6 +1048,7 @@ print(h + "\ngpgsig " + sig.strip().replace("\n", "\n ") + "\n\n" + m, end="")' 
 }
 def F43 "two gpgsig headers (the medewerker's signature twice)"
 c_F43() {
+	WHY="another header after gpgsig \(kluis writes none\)"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -876,6 +1059,81 @@ raw, sig = sys.stdin.read(), sys.argv[1]
 h, _, m = raw.partition("\n\n")
 g = "gpgsig " + sig.strip().replace("\n", "\n ")
 print(h + "\n" + g + "\n" + g + "\n\n" + m, end="")' "$sig" | land -
+}
+
+# ---- 10. found while setting WHY: the bytes an attacker writes that no case covered yet ----
+def F48 "a second paragraph of Key: value lines between the subject and kluis's trailers (git reads only the last as trailers)"
+c_F48() {
+	WHY="commit message: a line of the message is not a .Key: value. trailer"
+	raw_add | python3 -c '
+import sys
+raw = sys.stdin.read()
+h, _, m = raw.partition("\n\n")
+subj, _, tr = m.partition("\n\n")
+print(h + "\n\n" + subj + "\n\nNotitie: klare tekst die niemand controleert\n\n" + tr, end="")' | land "$MEDEW"
+}
+def F49 "a trailer value with a trailing space (Kluis-Role: medewerker + space)"
+c_F49() {
+	WHY="trailer [0-9]+ is 'Kluis-Role: medewerker ' where kluis writes 'Kluis-Role: medewerker'"
+	raw_add | sed 's/^Kluis-Role: medewerker$/& /' | land "$MEDEW"
+}
+def F50 "a good signature whose armor carries a Comment header (stock gpg --comment)"
+c_F50() {
+	local raw sig
+	WHY="signature: not one canonical ASCII armor"
+	raw=$(raw_add)
+	sig=$(printf '%s\n' "$raw" | gpg --batch --quiet --pinentry-mode loopback --passphrase '' -u "$MEDEW" --comment "vals" --detach-sign --armor)
+	grep -q '^Comment: vals' <<<"$sig" || fail "F50: gpg wrote no Comment header (test bug)"
+	printf '%s\n' "$raw" | python3 -c '
+import sys
+raw, sig = sys.stdin.read(), sys.argv[1]
+h, _, m = raw.partition("\n\n")
+print(h + "\ngpgsig " + sig.strip().replace("\n", "\n ") + "\n\n" + m, end="")' "$sig" | land -
+	GNUPGHOME=$AUD git -C "$CR" verify-commit "$FC" >/dev/null 2>&1 || fail "F50: stock git refuses the signature (test bug)"
+}
+def F51 "a read record signed by a key that holds no role, claiming the medewerker"
+c_F51() {
+	local a m
+	WHY="read log: record: the signer was not the medewerker of this dossier at the head it read"
+	gpg --batch --armor --export "$OUTSIDER" >"$T_ROOT/outsider.asc"
+	KEYS_EXTRA=$T_ROOT/outsider.asc   # in the archive's keys/: the import then judges the record
+	a=$(G rev-parse refs/kluis/access)
+	m=$(printf 'access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: medewerker\nKluis-Purpose: begeleiding\nKluis-Head: %s\nKluis-Seq: %s' \
+		"$E1" "$E1" "$(G rev-parse main)" "$(($(G rev-list --count refs/kluis/access) + 1))")
+	FC=$(raw_commit "$(G rev-parse "$a^{tree}")" "$a" medewerker "$OUTSIDER" "$(($(G log -1 --format=%ct "$a") + 1))" "$m" | KF write-commit "$CR" "$OUTSIDER")
+	G update-ref refs/kluis/access "$FC"
+	GNUPGHOME=$AUD git -C "$CR" verify-commit "$FC" >/dev/null 2>&1 || fail "F51: stock git refuses the forged read record (test bug)"
+}
+def F52 "a transfer archive whose manifest is signed by the directie, the transfer commit by the medewerker"
+c_F52() {
+	WHY="the manifest is signed by [0-9A-F]{40}, but the transfer commit by [0-9A-F]{40}"
+	EP="import archive" EXPORTER=$DIR
+	arch_from_tb0 true
+}
+def F53 "a transfer archive with one member more: a plaintext file next to the bundle"
+c_F53() {
+	WHY="member 'klant.txt' is not a member a transfer archive may hold"
+	EP="import archive"
+	printf 'klare tekst, BSN 123456782\n' >"$T_ROOT/klant.txt"
+	ARCHIVE_EXTRA=$T_ROOT/klant.txt arch_from_tb0 true
+}
+def F54 "a bundle whose pack also carries a plaintext blob that no ref reaches"
+c_F54() {
+	WHY="object [0-9a-f]{40} that no (ref reaches|pointer of the history names)"   # no such finding yet: a hole
+	EP="bundle hook import"
+	printf 'klare tekst, BSN 123456782\n' >"$T_WORK/plain.txt"
+	BUNDLE_EXTRA=$(put_blob "$T_WORK/plain.txt")
+}
+def F55 "a ciphertext in refs/kluis/content with mode 100755"
+c_F55() {
+	local ct idx=$T_WORK/idx.mode
+	WHY="refs/kluis/content: '[0-9a-f]{2}/[0-9a-f]{38}' is not a ciphertext object under its own id"
+	ct=$(ct_of main "$E1" body)
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx G read-tree refs/kluis/content
+	printf '100755 %s\t%s\n' "$ct" "${ct:0:2}/${ct:2}" | GIT_INDEX_FILE=$idx G update-index --index-info
+	content_set "$(GIT_INDEX_FILE=$idx G write-tree)"
+	rm -f "$idx"
 }
 
 # =====================================================================================

@@ -28,6 +28,10 @@ CLI (used by tests/e2e/forge.sh and tests/e2e/mutate.sh):
   kforge.py resign REPO COMMIT [FPR]    the commit re-signed (by FPR, else its committer)
   kforge.py checkpoint REPO ID          print the checkpoint file for main's head
   kforge.py authsign FPR SUBKEYID       sign stdin with an auth-only subkey; armored sig out
+  kforge.py push-pack SERVER PACK OLD:NEW:REF...
+                                        the receive-pack protocol by hand: PACK may carry
+                                        objects no ref reaches (stock git push never sends
+                                        them); prints the report, exit 1 on any refusal
 """
 import hashlib
 import os
@@ -426,6 +430,39 @@ def auth_sign(data, subfpr):
     return txt.encode()
 
 
+# ---------------------------------------------------------------- a push by hand
+
+def push_pack(server, packfile, specs):
+    """git receive-pack SERVER fed OLD NEW REF commands and PACK as it is (the server's hooks
+    run as for any push; their stderr is ours); 0 when every ref was taken"""
+    p = subprocess.Popen(["git", "receive-pack", server], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def pkt():
+        n = p.stdout.read(4)
+        if not n or n == b"0000":
+            return None
+        return p.stdout.read(int(n, 16) - 4)
+    while pkt() is not None:            # the advertisement
+        pass
+    for i, spec in enumerate(specs):
+        old, new, ref = spec.split(":")
+        line = ("%s %s %s" % (old, new, ref)).encode() + (b"\0report-status" if i == 0 else b"") + b"\n"
+        p.stdin.write(b"%04x" % (len(line) + 4) + line)
+    p.stdin.write(b"0000")
+    with open(packfile, "rb") as f:
+        p.stdin.write(f.read())
+    p.stdin.close()
+    report = []
+    while True:
+        line = pkt()
+        if line is None:
+            break
+        report.append(line.decode(errors="replace").rstrip("\n"))
+    p.wait()
+    print("\n".join(report))
+    return 0 if report and report[0] == "unpack ok" and all(r.startswith("ok ") for r in report[1:]) else 1
+
+
 # ---------------------------------------------------------------- CLI
 
 def main(argv):
@@ -461,6 +498,8 @@ def main(argv):
         fpr = argv[3] if len(argv) > 3 else "-"
         faked = int(argv[4]) if len(argv) > 4 else None
         print(write_commit(repo, c if fpr == "-" else signed(c, fpr, faked)))
+    elif cmd == "push-pack":
+        raise SystemExit(push_pack(argv[2], argv[3], argv[4:]))
     else:
         raise SystemExit("kforge.py: unknown command %s" % cmd)
 
