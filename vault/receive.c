@@ -150,7 +150,7 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 	trust_list trust;
 	git_oid final[R_COUNT];
 	bool has[R_COUNT];
-	char tmpl[4096], *repo_dir = NULL, hex[13] = "-";
+	char tmpl[4096], *repo_dir = NULL, *old_objects = NULL, hex[13] = "-";
 	int i, rc, err;
 
 	memset(res, 0, sizeof(*res));
@@ -225,15 +225,25 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 	vo.trust = trust.ptr;
 	vo.ntrust = trust.n;
 	vo.no_cache = true;
+	/* what the push brought waits in git's quarantine; the server's objects are beside it */
+	if (!(vo.incoming = getenv("GIT_QUARANTINE_PATH")) || !*vo.incoming) {
+		err = kluis_error_set(KLUIS_EGENERIC, "refusing the push: git gave the hook no quarantine (GIT_QUARANTINE_PATH), so what the push brought cannot be told apart; the server needs git 2.11 or later");
+		goto cleanup;
+	}
+	if (!(old_objects = kluis_path_join(git_repository_path(srv), "objects"))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	vo.existing = old_objects;
 	if ((err = kluis_verify_repository(scratch, res->dossier, kr, &vo, NULL, &res->report)) < 0)
 		goto cleanup;
 	if (res->report.nfindings) {
-		if (!git_oid_is_zero(&res->report.findings[0].commit))
-			git_oid_tostr(hex, sizeof(hex), &res->report.findings[0].commit);
-		err = kluis_error_set(KLUIS_EVERIFY, "refusing the push: dossier '%s' would not verify (%zu finding%s; first: %s %s)", res->dossier,
-				      res->report.nfindings, res->report.nfindings == 1 ? "" : "s", hex, res->report.findings[0].message);
+		char sum[512];
+		kluis_verify_report_summary(&res->report, sum, sizeof(sum));
+		err = kluis_error_set(KLUIS_EVERIFY, "refusing the push: dossier '%s' would not verify (%s)", res->dossier, sum);
 	}
 cleanup:
+	free(old_objects);
 	git_reference_free(ref);
 	kluis_keyring_free(kr);
 	git_buf_dispose(&home);

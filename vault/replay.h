@@ -173,6 +173,12 @@ int kluis_replay_resume(replay *r);
 void kluis_rreadlog_check(replay *r, const git_oid *main_head, const git_oid *old_head, const git_oid *from, size_t from_count,
 			  git_oid *access_head, size_t *count);
 
+/* replay_incoming.c */
+
+/* Every object in the objects directory `incoming` (what arrived) is reached from the three
+ * refs, or is in `existing` (NULL: none); each other one is a finding. <0: could not check. */
+int kluis_rincoming_check(replay *r, const char *incoming, const char *existing);
+
 /* replay_sigs.c: signatures checked ahead on worker threads (see there) */
 
 /* Start checking the signatures of chain[0..n) ahead (*out NULL: no workers, for a short run). */

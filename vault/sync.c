@@ -184,12 +184,10 @@ static int read_refs(git_repository *repo, const char *const names[R_COUNT], ref
 
 static int refuse_findings(const kluis_verify_report *rep, const char *fmt_what, const char *id, const char *tail)
 {
-	char hex[GIT_OID_HEXSZ + 1] = "-";
+	char sum[512];
 
-	if (!git_oid_is_zero(&rep->findings[0].commit))
-		git_oid_tostr(hex, 13, &rep->findings[0].commit);
-	return kluis_error_set(KLUIS_EVERIFY, "%s '%s' does not verify (%zu finding%s; first: %s %s); %s", fmt_what, id, rep->nfindings,
-			       rep->nfindings == 1 ? "" : "s", hex, rep->findings[0].message, tail);
+	kluis_verify_report_summary(rep, sum, sizeof(sum));
+	return kluis_error_set(KLUIS_EVERIFY, "%s '%s' does not verify (%s); %s", fmt_what, id, sum, tail);
 }
 
 /* ---- push ---- */
@@ -598,7 +596,7 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	ref_set local, server, fetched, final;
 	const char *const *trust = o->trust, *actor, *divergent;
 	size_t ntrust = o->ntrust;
-	char *scratch_path = NULL, name[80], *dpath = NULL, lh[13], sh[13];
+	char *scratch_path = NULL, name[80], *dpath = NULL, lh[13], sh[13], *in_objects = NULL, *old_objects = NULL;
 	bool exists, ahead;
 	int lock = -1, err;
 
@@ -661,6 +659,13 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	vo.trust = trust;
 	vo.ntrust = ntrust;
 	vo.no_cache = true;
+	/* what the fetch brought is the scratch repository's own objects; the dossier's were there */
+	if (!(in_objects = kluis_path_join(scratch_path, "objects")) || (exists && !(old_objects = kluis_path_join(d->path, "objects")))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	vo.incoming = in_objects;
+	vo.existing = old_objects;
 	if ((err = set_scratch_refs(scratch, &final)) < 0 || (err = kluis_vault_keyring(v, &kr)) < 0 ||
 	    (err = kluis_verify_repository(scratch, id, kr, &vo, NULL, &rep)) < 0)
 		goto cleanup;
@@ -698,6 +703,8 @@ cleanup:
 	git_repository_free(scratch);
 	if (scratch_path)
 		kluis_rm_rf(scratch_path);
+	free(in_objects);
+	free(old_objects);
 	kluis_repo_unlock(lock);
 	kluis_roles_dispose(&roles);
 	kluis_verify_report_dispose(&rep);

@@ -521,7 +521,7 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 	json_t *m;
 	git_commit *head_commit = NULL;
 	git_tree *head_tree = NULL;
-	char *dir = NULL, *p = NULL, sha[65];
+	char *dir = NULL, *p = NULL, *objects = NULL, sha[65];
 	const char *s;
 	size_t nmembers = 0, nrefs = 0, i, j;
 	uint64_t size;
@@ -624,20 +624,23 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 	opts.trust = trust;
 	opts.ntrust = ntrust;
 	opts.no_cache = true;
+	if (!(objects = kluis_path_join(out->repo_path, "objects"))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	opts.incoming = objects;  /* the scratch repository holds exactly what the bundle brought */
 	if ((err = kluis_verify_repository(out->repo, out->dossier, out->keys, &opts, NULL, &rep)) < 0)
 		goto cleanup;
 	if (findings_out) {
 		*findings_out = rep;
 		memset(&rep, 0, sizeof(rep));
 	} else if (rep.nfindings) {
-		char hex[GIT_OID_HEXSZ + 1];
-		git_oid_tostr(hex, sizeof(hex), &rep.findings[0].commit);
+		char sum[512];
+		kluis_verify_report_summary(&rep, sum, sizeof(sum));
 		if (h.mine && archive_keys_alone_verify(h.keysdir, out, &opts))
-			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive verifies on its own keys, but not with a key revoked or expired in your own keyring (%zu findings; first: %.12s %s)",
-					      rep.nfindings, hex, rep.findings[0].message);
+			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive verifies on its own keys, but not with a key revoked or expired in your own keyring (%s)", sum);
 		else
-			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive does not verify (%zu findings; first: %.12s %s)", rep.nfindings,
-					      hex, rep.findings[0].message);
+			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive does not verify (%s)", sum);
 		goto cleanup;
 	}
 cleanup:
@@ -651,6 +654,7 @@ cleanup:
 	kluis_buf_dispose(&h.sig);
 	kluis_buf_dispose(&roles_text);
 	free(p);
+	free(objects);
 	free(h.keysdir);
 	free(dir);
 	if (err < 0)

@@ -39,6 +39,19 @@ void kluis_rfinding(replay *r, const git_oid *commit, const char *fmt, ...)
 	r->rep->nfindings++;
 }
 
+void kluis_verify_report_summary(const kluis_verify_report *r, char *out, size_t size)
+{
+	char hex[GIT_OID_HEXSZ + 1] = "-";
+
+	if (!r->nfindings) {
+		snprintf(out, size, "no findings");
+		return;
+	}
+	if (!git_oid_is_zero(&r->findings[0].commit))
+		git_oid_tostr(hex, 13, &r->findings[0].commit);
+	snprintf(out, size, "%zu finding%s; first: %s %s", r->nfindings, r->nfindings == 1 ? "" : "s", hex, r->findings[0].message);
+}
+
 void kluis_verify_report_dispose(kluis_verify_report *r)
 {
 	size_t i;
@@ -254,6 +267,8 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		goto cleanup;
 	}
 	kluis_rcontent_check(&r);
+	if (opts->incoming && (err = kluis_rincoming_check(&r, opts->incoming, opts->existing)) < 0)
+		goto cleanup;
 	kluis_rreadlog_check(&r, &head, resumed ? &old_head : NULL, resumed && !git_oid_is_zero(&from_access) ? &from_access : NULL,
 			     from_reads, &access_head, &reads);
 	if (opts->witness) {

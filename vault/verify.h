@@ -35,6 +35,10 @@ typedef struct {
 	size_t ntrust;
 	const char *witness;        /* --witness FILE or NULL */
 	bool no_cache;              /* --full: replay from the root, neither read nor renew the verifier's checkpoint */
+	const char *incoming;       /* the objects directory holding exactly what arrived (a bundle's scratch
+				     * repository's, a push's quarantine): each object there must be one the
+				     * refs reach (replay_incoming.c); NULL: the history did not just arrive */
+	const char *existing;       /* with incoming: the objects directory of what was there before, or NULL */
 } kluis_verify_opts;
 
 /*
@@ -64,5 +68,7 @@ int kluis_verify_bundle(kluis_vault *v, const char *path, const kluis_verify_opt
 			char id_out[65]);
 
 void kluis_verify_report_dispose(kluis_verify_report *r);
+/* "N finding(s); first: COMMIT12 MESSAGE" (COMMIT12 "-" for none), for a one-line refusal. */
+void kluis_verify_report_summary(const kluis_verify_report *r, char *out, size_t size);
 
 #endif

@@ -83,7 +83,7 @@ static int verify_plain_bundle(kluis_vault *v, const char *path, const char *wor
 	kluis_keyring *kr;
 	kluis_verify_opts o = *opts;
 	const char *const *trust = opts->trust;
-	char *repo_path = kluis_path_join(work, "dossier.git");
+	char *repo_path = kluis_path_join(work, "dossier.git"), *objects = NULL;
 	size_t nrefs = 0, ntrust = opts->ntrust, i, j;
 	git_oid head;
 	bool have_head = false;
@@ -128,11 +128,17 @@ static int verify_plain_bundle(kluis_vault *v, const char *path, const char *wor
 	o.trust = trust;
 	o.ntrust = ntrust;
 	o.no_cache = true;
+	if (!(objects = kluis_path_join(repo_path, "objects"))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	o.incoming = objects;  /* the scratch repository holds exactly what the bundle brought */
 	err = kluis_verify_repository(repo, id_out, kr, &o, NULL, rep);
 cleanup:
 	kluis_bundle_refs_free(refs, nrefs);
 	git_repository_free(repo);
 	free(repo_path);
+	free(objects);
 	return err;
 }
 

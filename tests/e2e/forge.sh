@@ -359,7 +359,8 @@ ep_hook() {
 	else
 		out=$(git -C "$CR" push "$srv" "${spec[@]}" 2>&1) || rc=$?
 	fi
-	judge hook "$rc" "$out" "remote: kluis:|\\[remote rejected\\]"
+	# (receive-pack driven by hand passes the hook's stderr on without git's "remote: ")
+	judge hook "$rc" "$out" "remote: kluis:|\\[remote rejected\\]|^kluis: refusing the push"
 }
 ep_pull() {
 	local rc=0 out evil=$T_ROOT/evil$N/$D.git
