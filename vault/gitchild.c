@@ -28,8 +28,6 @@
 
 #define OUTPUT_MAX (256 * 1024)   /* what we keep of a child's stdout or stderr */
 
-extern char **environ;
-
 static const char *find_git(void)
 {
 	static const char *const candidates[] = { "/usr/local/bin/git", "/usr/bin/git", "/bin/git" };
@@ -115,15 +113,16 @@ int kluis_child_run(const struct kluis_child *c, int *status)
 		rc = posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
 	if (rc == 0 && c->err)
 		rc = posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = strchr(c->file, '/') ? posix_spawn(&pid, c->file, &fa, NULL, (char *const *)c->argv, env)
 					  : posix_spawnp(&pid, c->file, &fa, NULL, (char *const *)c->argv, env);
-	if (rc == ENOMEM || rc == EAGAIN) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot start %s: %s", name, strerror(rc));
-		goto cleanup;
+		if (rc != 0 && rc != ENOMEM && rc != EAGAIN) {
+			*status = 127; /* the file could not be executed: what a shell reports */
+			goto cleanup;
+		}
 	}
-	if (rc != 0) { /* the file could not be executed: what a shell reports as 127 */
-		*status = 127;
+	if (rc != 0) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot start %s: %s", name, strerror(rc));
 		goto cleanup;
 	}
 	spawned = true;
@@ -147,11 +146,11 @@ int kluis_child_run(const struct kluis_child *c, int *status)
 			break;
 	}
 cleanup:
-	for (rc = 0; rc < 2; rc++) {
-		if (outp[rc] >= 0)
-			close(outp[rc]);
-		if (errp[rc] >= 0)
-			close(errp[rc]);
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
 	}
 	if (spawned) {
 		if (err < 0)
