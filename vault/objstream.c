@@ -600,7 +600,7 @@ static int lean_read(void **data, size_t *size, git_object_t *type, git_odb_back
 	char name[GIT_OID_HEXSZ + 2];
 	unsigned char *out = NULL, more;
 	size_t got = 0, n;
-	int fd, rc = GIT_PASSTHROUGH;
+	int fd, err, rc = GIT_PASSTHROUGH;
 
 	memset(&s, 0, sizeof(s));
 	s.fd = -1;
@@ -610,19 +610,19 @@ static int lean_read(void **data, size_t *size, git_object_t *type, git_odb_back
 		return GIT_PASSTHROUGH;
 	pthread_mutex_lock(&b->lock);
 	s.in = b->in;
-	if (loose_open(&s, fd, type) < 0)
+	if ((err = loose_open(&s, fd, type)) < 0)
 		goto refused;
 	if (s.size > LEAN_MAX)
 		goto cleanup; /* large (a well-compressed document): libgit2's to read */
 	if (!(out = git_odb_backend_data_alloc(backend, (size_t)s.size + 1))) {
-		kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto refused;
 	}
 	/* exactly the size its header states: the stream must end there (one byte more is asked) */
 	for (; got < s.size; got += n)
-		if (kluis_objstream_read(&s, out + got, (size_t)s.size - got, &n) < 0)
+		if ((err = kluis_objstream_read(&s, out + got, (size_t)s.size - got, &n)) < 0)
 			goto refused;
-	if (kluis_objstream_read(&s, &more, 1, &n) < 0)
+	if ((err = kluis_objstream_read(&s, &more, 1, &n)) < 0)
 		goto refused;
 	out[s.size] = '\0';
 	*data = out;
@@ -631,7 +631,13 @@ static int lean_read(void **data, size_t *size, git_object_t *type, git_odb_back
 	rc = 0;
 	goto cleanup;
 refused:
-	git_error_set_str(GIT_ERROR_ODB, kluis_error_last()); /* "object ID is corrupted: ..." */
+	{
+		char msg[512];
+
+		/* "loose object ID is corrupted: why", as the findings of verification name it */
+		snprintf(msg, sizeof(msg), "%s%s", err == KLUIS_EVERIFY ? "loose " : "", kluis_error_last());
+		git_error_set_str(GIT_ERROR_ODB, msg);
+	}
 	rc = -1;
 cleanup:
 	stream_close(&s);

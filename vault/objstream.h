@@ -71,7 +71,7 @@ int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, 
 
 /*
  * Add to repo's object database (once) a read-only backend, tried before libgit2's, that reads
- * loose objects with fewer system calls and refuses damaged ones with "object ID is
+ * loose objects with fewer system calls and refuses damaged ones with "loose object ID is
  * corrupted: ..." (GIT_ERROR_ODB). What it returns is hashed and checked by libgit2 like any
  * object read; objects that are not loose, or larger than 64 MiB, are left to libgit2's
  * backends.

@@ -178,6 +178,7 @@ static void refused(const void *raw, size_t len, bool already_compressed)
 	e = git_error_last();
 	assert_non_null(e);
 	assert_non_null(strstr(e->message, "is corrupted"));
+	assert_ptr_equal(strstr(e->message, "loose object "), e->message); /* as verification's findings say */
 	git_odb_free(lean);
 
 	assert_int_equal(git_repository_open_bare(&repo, g_dir), 0);
