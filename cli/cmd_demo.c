@@ -14,6 +14,7 @@
  */
 #include "cli.h"
 #include "vault/crypto.h"
+#include "vault/gitchild.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -57,9 +57,9 @@ struct demo {
 /* Run kluis with args as `who`; capture the first line of stdout into `capture` if given. */
 static int run(struct demo *dm, int who, const char *explain, const char *const *args, char *capture, size_t caplen, bool expect_fail)
 {
-	char *argv[16];
-	int pipefd[2] = { -1, -1 }, status, i, n = 0;
-	pid_t pid;
+	const char *argv[16];
+	kluis_buf out = KLUIS_BUF_INIT;
+	int status, i, n = 0, rc;
 
 	printf("\n%s\n  $ kluis", explain);
 	for (i = 0; args[i]; i++)
@@ -70,35 +70,16 @@ static int run(struct demo *dm, int who, const char *explain, const char *const 
 	argv[n++] = "--as";
 	argv[n++] = dm->fpr[who];
 	for (i = 0; args[i] && n < 15; i++)
-		argv[n++] = (char *)args[i];
+		argv[n++] = args[i];
 	argv[n] = NULL;
-	if (capture && pipe(pipefd) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (capture) {
-			dup2(pipefd[1], STDOUT_FILENO);
-			close(pipefd[0]);
-			close(pipefd[1]);
-		}
-		execv(dm->self, argv);
-		_exit(127);
-	}
-	if (capture) {
-		ssize_t got;
-		close(pipefd[1]);
-		got = read(pipefd[0], capture, caplen - 1);
-		capture[got > 0 ? got : 0] = '\0';
-		capture[strcspn(capture, "\n")] = '\0';
-		close(pipefd[0]);
+	rc = kluis_child_run(&(struct kluis_child){ .file = dm->self, .argv = argv, .out = capture ? &out : NULL }, &status);
+	if (rc == 0 && capture) {
+		snprintf(capture, caplen, "%.*s", (int)strcspn((const char *)out.ptr, "\n"), (const char *)out.ptr);
 		printf("  %s\n", capture);
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	kluis_buf_dispose(&out);
+	if (rc < 0)
+		return -1;
 	if (expect_fail)
 		return status != 0 ? 0 : -1;
 	return status == 0 ? 0 : -1;
@@ -106,14 +87,10 @@ static int run(struct demo *dm, int who, const char *explain, const char *const 
 
 static void kill_agent(const char *home)
 {
-	pid_t pid = fork();
+	const char *argv[] = { "gpgconf", "--homedir", home, "--kill", "all", NULL };
+	int status;
 
-	if (pid == 0) {
-		execlp("gpgconf", "gpgconf", "--homedir", home, "--kill", "all", (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+	(void)kluis_child_run(&(struct kluis_child){ .file = "gpgconf", .argv = argv }, &status);
 }
 
 /*

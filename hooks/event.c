@@ -3,23 +3,21 @@
  */
 #include "event.h"
 #include "vault/error.h"
+#include "vault/gitchild.h"
 #include "vault/util.h"
 
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 int kluis_hook_post_add(const char *vault_root, const char *dossier, const char *action,
 			const char (*entries)[22], size_t n, int *status)
 {
-	char *hooks = NULL, *path = NULL;
-	char **argv = NULL;
+	const char *names[3] = { "KLUIS_DOSSIER", "KLUIS_ACTION", "KLUIS_VAULT" }, *values[3] = { dossier, action, vault_root };
+	char *hooks = NULL, *path = NULL, *env[4] = { NULL };
+	const char **argv = NULL;
 	struct stat st;
-	pid_t pid;
-	int wstatus, err = 0;
+	int hook_status, err = 0;
 	size_t i;
 
 	if (status)
@@ -30,37 +28,30 @@ int kluis_hook_post_add(const char *vault_root, const char *dossier, const char 
 	}
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
 		goto cleanup;
-	argv = calloc(n + 4, sizeof(*argv));
-	if (!argv) {
+	for (i = 0; i < 3; i++)
+		if (asprintf(&env[i], "%s=%s", names[i], values[i]) < 0) {
+			env[i] = NULL;
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+	if (!(argv = calloc(n + 4, sizeof(*argv)))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
 	argv[0] = path;
-	argv[1] = (char *)dossier;
-	argv[2] = (char *)action;
+	argv[1] = dossier;
+	argv[2] = action;
 	for (i = 0; i < n; i++)
-		argv[3 + i] = (char *)entries[i];
-	pid = fork();
-	if (pid < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot run the post-add hook: %s", strerror(errno));
+		argv[3 + i] = entries[i];
+	/* its output goes to stderr: kluis's stdout stays machine-readable */
+	if ((err = kluis_child_run(&(struct kluis_child){ .file = path, .argv = argv, .env = (const char *const *)env,
+							  .out_to_err = true }, &hook_status)) < 0)
 		goto cleanup;
-	}
-	if (pid == 0) {
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		setenv("KLUIS_DOSSIER", dossier, 1);
-		setenv("KLUIS_ACTION", action, 1);
-		setenv("KLUIS_VAULT", vault_root, 1);
-		execv(path, argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &wstatus, 0) < 0)
-		if (errno != EINTR) {
-			err = kluis_error_set(KLUIS_EGENERIC, "cannot wait for the post-add hook: %s", strerror(errno));
-			goto cleanup;
-		}
 	if (status)
-		*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+		*status = hook_status;
 cleanup:
+	for (i = 0; i < 3; i++)
+		free(env[i]);
 	free(argv);
 	free(path);
 	free(hooks);

@@ -3,8 +3,8 @@
  * executable VAULT/hooks/post-add, if present, so the klant can be told (W6b).
  *
  * The hook gets ids only, never plaintext: arguments `DOSSIER ACTION ENTRY...`, and the
- * environment KLUIS_DOSSIER, KLUIS_ACTION, KLUIS_VAULT. Its output goes to stderr so that
- * kluis's stdout stays machine-readable.
+ * environment KLUIS_DOSSIER, KLUIS_ACTION, KLUIS_VAULT. Its stdin is /dev/null and its output
+ * goes to stderr so that kluis's stdout stays machine-readable.
  */
 #ifndef KLUIS_HOOKS_EVENT_H
 #define KLUIS_HOOKS_EVENT_H

@@ -11,10 +11,11 @@
  * created. Data is streamed in fixed-size chunks, never held whole.
  */
 #include "archive.h"
-#include "libarchive.h"
 #include "error.h"
 #include "util.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -481,8 +482,6 @@ int kluis_archive_extract(const char *archive_path, const char *dest_dir,
 	}
 	src.ready = true;
 	/* Tar only: the one gzip layer is ours, and no other compression is looked for inside. */
-	if ((err = kluis_libarchive_load()) < 0)
-		goto cleanup;
 	if (!(a = archive_read_new()) || archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    archive_read_open(a, &src, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
 		err = a ? read_failed(a, &src, archive_path) : kluis_error_set(KLUIS_EGENERIC, "out of memory");

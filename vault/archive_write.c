@@ -10,11 +10,12 @@
  * writer of that name (workdir.c).
  */
 #include "archive.h"
-#include "libarchive.h"
 #include "error.h"
 #include "internal.h"
 #include "util.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -61,8 +62,6 @@ int kluis_archive_writer_open(kluis_archive_writer **out, const char *path)
 	w->fd = -1;
 	/* locked while it is written; a killed transfer's one is removed by the next to this name */
 	if ((err = kluis_file_temp_beside_locked(path, &w->tmp, &w->fd)) < 0)
-		goto cleanup;
-	if ((err = kluis_libarchive_load()) < 0)
 		goto cleanup;
 	if (!(w->a = archive_write_new())) {
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot start archive '%s': out of memory", path);

@@ -11,13 +11,14 @@
  * record (purpose `export`, invariant 6): its index lists the reads before this one.
  */
 #include "export.h"
-#include "libarchive.h"
 #include "lifecycle.h"
 #include "crypto.h"
 #include "inzage.h"
 #include "internal.h"
 #include "ledger.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -410,8 +411,6 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 			z.total += (uint64_t)json_integer_value(json_object_get(e, "size"));
 	}
 	if ((err = kluis_json_to_buf(model, &index)) < 0)
-		goto cleanup;
-	if ((err = kluis_libarchive_load()) < 0)
 		goto cleanup;
 	if (!(z.a = archive_write_new()) || archive_write_set_format_zip(z.a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(z.a, 1) != ARCHIVE_OK || archive_write_open_fd(z.a, fd) != ARCHIVE_OK) {

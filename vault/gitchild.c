@@ -1,10 +1,16 @@
 /*
- * gitchild.c - running stock git as a child process for push and pull (see gitchild.h).
+ * gitchild.c - the one way kluis starts a child process (kluis_child_run), stock git for push
+ * and pull (kluis_git_run), and reading git's messages safely (see gitchild.h).
  *
- * Why a child and not libgit2: see sync.c. The child gets a fixed argv (no shell), stdin from
- * /dev/null, and a minimal environment: PATH (fixed), HOME (ssh keys, ~/.gitconfig),
- * SSH_AUTH_SOCK, LC_ALL=C (so git's messages can be read) and GIT_TERMINAL_PROMPT=0 (never
- * hang on a password prompt). None of the caller's GIT_* variables reaches it.
+ * Invariants: a child gets a fixed argv (no shell) and stdin from /dev/null; every child is
+ * waited for on every path (killed first when kluis gives up on it); what is kept of its
+ * output is bounded (OUTPUT_MAX). posix_spawn, not fork: a fork of a large multi-threaded
+ * process copies its page tables and runs nothing of kluis's in the child.
+ *
+ * Why git is a child and not libgit2: see sync.c. Its environment is minimal: PATH (fixed),
+ * HOME (ssh keys, ~/.gitconfig), SSH_AUTH_SOCK, LC_ALL=C (so git's messages can be read) and
+ * GIT_TERMINAL_PROMPT=0 (never hang on a password prompt). None of the caller's GIT_*
+ * variables reaches it.
  */
 #include "gitchild.h"
 #include "error.h"
@@ -33,26 +39,14 @@ static const char *find_git(void)
 	return NULL;
 }
 
-static int env_add(char **env, size_t *n, const char *name, const char *value)
-{
-	if (!value)
-		return 0;
-	if (asprintf(&env[*n], "%s=%s", name, value) < 0) {
-		env[*n] = NULL;
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	}
-	(*n)++;
-	return 0;
-}
-
 /* Keep at most OUTPUT_MAX bytes of what a child writes; read the rest away. */
-static int drain(int fd, kluis_buf *into, bool *open_)
+static int drain(const char *name, int fd, kluis_buf *into, bool *open_)
 {
 	char chunk[4096];
 	ssize_t got = read(fd, chunk, sizeof(chunk));
 
 	if (got < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : kluis_error_set(KLUIS_EGENERIC, "cannot read from git: %s", strerror(errno));
+		return errno == EINTR || errno == EAGAIN ? 0 : kluis_error_set(KLUIS_EGENERIC, "cannot read from %s: %s", name, strerror(errno));
 	if (got == 0) {
 		*open_ = false;
 		return 0;
@@ -62,82 +56,109 @@ static int drain(int fd, kluis_buf *into, bool *open_)
 	return 0;
 }
 
-int kluis_git_run(const char *const *args, kluis_buf *out, kluis_buf *errout, int *status)
+/* The child's environment: c->env alone, or kluis's own with c->env's names replaced. The
+ * array is the caller's to free; its strings are borrowed. */
+static int child_env(const struct kluis_child *c, char ***out)
 {
-	const char *git = find_git();
-	char *env[8] = { NULL }, **argv = NULL;
-	size_t nenv = 0, nargs = 0, i;
+	size_t n = 0, k = 0, i, j;
+	char **env;
+
+	*out = NULL;
+	for (i = 0; c->env && c->env[i]; i++)
+		n++;
+	for (i = 0; !c->env_only && environ[i]; i++)
+		n++;
+	if (!(env = calloc(n + 1, sizeof(*env))))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	for (i = 0; !c->env_only && environ[i]; i++) {
+		size_t len = strcspn(environ[i], "=");
+		bool replaced = false;
+
+		for (j = 0; c->env && c->env[j] && !replaced; j++)
+			replaced = strncmp(c->env[j], environ[i], len) == 0 && c->env[j][len] == '=';
+		if (!replaced)
+			env[k++] = environ[i];
+	}
+	for (i = 0; c->env && c->env[i]; i++)
+		env[k++] = (char *)c->env[i];
+	*out = env;
+	return 0;
+}
+
+int kluis_child_run(const struct kluis_child *c, int *status)
+{
+	const char *name = strrchr(c->file, '/') ? strrchr(c->file, '/') + 1 : c->file;
+	char **env = NULL;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, wstatus, rc, err = 0;
-	bool out_open = true, err_open = true, spawned = false;
+	bool out_open = c->out != NULL, err_open = c->err != NULL, spawned = false, fa_init = false;
 	posix_spawn_file_actions_t fa;
-	bool fa_init = false;
 	pid_t pid;
 
 	*status = -1;
-	if (!git)
-		return kluis_error_set(KLUIS_EGENERIC, "stock git is needed for push and pull and was not found in /usr/local/bin, /usr/bin or /bin (install git)");
-	while (args[nargs])
-		nargs++;
-	if (!(argv = calloc(nargs + 2, sizeof(*argv))))
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	argv[0] = (char *)"git";
-	for (i = 0; i < nargs; i++)
-		argv[i + 1] = (char *)args[i];
-	if ((err = env_add(env, &nenv, "PATH", "/usr/local/bin:/usr/bin:/bin")) < 0 ||
-	    (err = env_add(env, &nenv, "HOME", getenv("HOME"))) < 0 ||
-	    (err = env_add(env, &nenv, "SSH_AUTH_SOCK", getenv("SSH_AUTH_SOCK"))) < 0 ||
-	    (err = env_add(env, &nenv, "LC_ALL", "C")) < 0 || (err = env_add(env, &nenv, "LANG", "C")) < 0 ||
-	    (err = env_add(env, &nenv, "GIT_TERMINAL_PROMPT", "0")) < 0)
+	if ((err = child_env(c, &env)) < 0)
 		goto cleanup;
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot start git: %s", strerror(errno));
+	if ((c->out && pipe2(outp, O_CLOEXEC) < 0) || (c->err && pipe2(errp, O_CLOEXEC) < 0)) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot start %s: %s", name, strerror(errno));
 		goto cleanup;
 	}
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot start git: %s", strerror(rc));
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot start %s: %s", name, strerror(rc));
 		goto cleanup;
 	}
 	fa_init = true;
-	if ((rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO)) != 0 ||
-	    (rc = posix_spawn(&pid, git, &fa, NULL, argv, env)) != 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot start %s: %s", git, strerror(rc));
+	rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (rc == 0 && c->out)
+		rc = posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
+	else if (rc == 0 && c->out_to_err)
+		rc = posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+	if (rc == 0 && c->err)
+		rc = posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+	if (rc == 0) {
+		rc = strchr(c->file, '/') ? posix_spawn(&pid, c->file, &fa, NULL, (char *const *)c->argv, env)
+					  : posix_spawnp(&pid, c->file, &fa, NULL, (char *const *)c->argv, env);
+		if (rc != 0 && rc != ENOMEM && rc != EAGAIN) {
+			*status = 127; /* the file could not be executed: what a shell reports */
+			goto cleanup;
+		}
+	}
+	if (rc != 0) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot start %s: %s", name, strerror(rc));
 		goto cleanup;
 	}
 	spawned = true;
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
-	while (out_open || err_open) {
-		struct pollfd p[2] = { { out_open ? outp[0] : -1, POLLIN, 0 }, { err_open ? errp[0] : -1, POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = kluis_error_set(KLUIS_EGENERIC, "cannot wait for git: %s", strerror(errno));
-			break;
-		}
-		if (out_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(outp[0], out, &out_open)) < 0)
-			break;
-		if (err_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(errp[0], errout, &err_open)) < 0)
-			break;
-	}
-cleanup:
-	if (outp[0] >= 0)
-		close(outp[0]);
-	if (errp[0] >= 0)
-		close(errp[0]);
 	if (outp[1] >= 0)
 		close(outp[1]);
 	if (errp[1] >= 0)
 		close(errp[1]);
+	outp[1] = errp[1] = -1;
+	while (out_open || err_open) {
+		struct pollfd p[2] = { { out_open ? outp[0] : -1, POLLIN, 0 }, { err_open ? errp[0] : -1, POLLIN, 0 } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = kluis_error_set(KLUIS_EGENERIC, "cannot wait for %s: %s", name, strerror(errno));
+			break;
+		}
+		if (out_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(name, outp[0], c->out, &out_open)) < 0)
+			break;
+		if (err_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(name, errp[0], c->err, &err_open)) < 0)
+			break;
+	}
+cleanup:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
 	if (spawned) {
 		if (err < 0)
 			kill(pid, SIGTERM);
 		while (waitpid(pid, &wstatus, 0) < 0)
 			if (errno != EINTR) {
 				if (err == 0)
-					err = kluis_error_set(KLUIS_EGENERIC, "cannot wait for git: %s", strerror(errno));
+					err = kluis_error_set(KLUIS_EGENERIC, "cannot wait for %s: %s", name, strerror(errno));
 				break;
 			}
 		if (err == 0)
@@ -145,11 +166,45 @@ cleanup:
 	}
 	if (fa_init)
 		posix_spawn_file_actions_destroy(&fa);
-	for (i = 0; i < nenv; i++)
+	free(env);
+	if (err == 0 && c->out)
+		err = kluis_buf_cstr(c->out);
+	if (err == 0 && c->err)
+		err = kluis_buf_cstr(c->err);
+	return err;
+}
+
+int kluis_git_run(const char *const *args, kluis_buf *out, kluis_buf *errout, int *status)
+{
+	const char *git = find_git(), *home = getenv("HOME"), *sock = getenv("SSH_AUTH_SOCK");
+	char *env[7] = { "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", "LANG=C", "GIT_TERMINAL_PROMPT=0" };
+	const char **argv = NULL;
+	size_t nargs = 0, i, n = 4;
+	int err = 0;
+
+	*status = -1;
+	if (!git)
+		return kluis_error_set(KLUIS_EGENERIC, "stock git is needed for push and pull and was not found in /usr/local/bin, /usr/bin or /bin (install git)");
+	while (args[nargs])
+		nargs++;
+	if (!(argv = calloc(nargs + 2, sizeof(*argv)))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	if ((home && asprintf(&env[n++], "HOME=%s", home) < 0) || (sock && asprintf(&env[n++], "SSH_AUTH_SOCK=%s", sock) < 0)) {
+		env[--n] = NULL; /* the one that failed: asprintf leaves it undefined */
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	argv[0] = "git";
+	for (i = 0; i < nargs; i++)
+		argv[i + 1] = args[i];
+	err = kluis_child_run(&(struct kluis_child){ .file = git, .argv = argv, .env = (const char *const *)env,
+						     .env_only = true, .out = out, .err = errout }, status);
+cleanup:
+	for (i = 4; i < n; i++)
 		free(env[i]);
 	free(argv);
-	if (err == 0 && (err = kluis_buf_cstr(out)) == 0)
-		err = kluis_buf_cstr(errout);
 	return err;
 }
 

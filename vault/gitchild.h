@@ -1,10 +1,9 @@
 /*
- * gitchild.h - stock git as a child process (push and pull; see sync.h for why), and
- * reading its messages safely.
+ * gitchild.h - the one way kluis starts a child process; stock git as a child (push and
+ * pull; see sync.h for why), and reading its messages safely.
  *
- * The child runs /usr/local/bin, /usr/bin or /bin's git with a fixed argv (no shell), stdin
- * from /dev/null and a minimal environment; callers put `--` before any argument that comes
- * from the user.
+ * A child runs with a fixed argv (no shell) and stdin from /dev/null; callers put `--` before
+ * any argument that comes from the user.
  */
 #ifndef KLUIS_GITCHILD_H
 #define KLUIS_GITCHILD_H
@@ -15,10 +14,27 @@
 
 #define KLUIS_GIT_LINE_MAX 300
 
+struct kluis_child {
+	const char *file;        /* a path, or a name looked up in PATH */
+	const char *const *argv; /* argv[0] first, NULL-terminated */
+	const char *const *env;  /* "NAME=value" entries, NULL-terminated (may be NULL) */
+	bool env_only;           /* the child gets `env` alone; else kluis's own environment with them set */
+	kluis_buf *out, *err;    /* its stdout, stderr captured here (at most 256 KiB each, NUL-terminated);
+				  * NULL: kluis's own */
+	bool out_to_err;         /* with out NULL: its stdout goes to kluis's stderr */
+};
+
 /*
- * Run `git ARGS...` (args NULL-terminated, without the leading "git"), collecting stdout and
- * stderr (both NUL-terminated, at most 256 KiB each). *status is git's exit status (128+signal
- * when killed). Returns negative only when git could not be run or waited for.
+ * Run the child and wait for it. *status is its exit status (128+signal when killed; 127 when
+ * the file could not be executed, as a shell says). Returns negative only when kluis could
+ * not start it (memory, processes, pipes) or read from or wait for it.
+ */
+int kluis_child_run(const struct kluis_child *c, int *status);
+
+/*
+ * Run `git ARGS...` (args NULL-terminated, without the leading "git") from /usr/local/bin,
+ * /usr/bin or /bin with a minimal environment (gitchild.c), collecting stdout and stderr as
+ * kluis_child_run does.
  */
 int kluis_git_run(const char *const *args, kluis_buf *out, kluis_buf *errout, int *status);
 

@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "checkpoint.h"
 #include "crypto.h"
+#include "history.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -76,52 +77,54 @@ static int event_from_commit(git_commit *c, bool access, kluis_event *ev)
 	return err;
 }
 
-static int walk_ref(git_repository *repo, const char *ref, bool access, kluis_event **events, size_t *n)
+int kluis_history_walk(git_repository *repo, const char *ref, int (*each)(git_commit *c, void *payload), void *payload)
 {
 	git_revwalk *walk = NULL;
 	git_commit *c = NULL;
 	git_oid oid;
-	kluis_event *list = NULL, *grown;
-	size_t count = 0;
+	char what[160];
 	bool exists;
-	int err;
+	int r = 0, err;
 
-	*events = NULL;
-	*n = 0;
 	if ((err = kluis_repo_ref(repo, ref, &oid, &exists)) < 0 || !exists)
 		return err;
+	snprintf(what, sizeof(what), "cannot read the history of %s", ref);
 	if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
 	    git_revwalk_push(walk, &oid) < 0) {
-		err = kluis_git_fail(KLUIS_EVERIFY, "cannot walk the history");
+		err = kluis_git_fail(KLUIS_EVERIFY, what);
 		goto cleanup;
 	}
-	while (git_revwalk_next(&oid, walk) == 0) {
+	while (err == 0 && (r = git_revwalk_next(&oid, walk)) == 0) {
 		if (git_commit_lookup(&c, repo, &oid) < 0) {
-			err = kluis_git_fail(KLUIS_EVERIFY, "cannot read a commit");
-			goto cleanup;
+			err = kluis_git_fail(KLUIS_EVERIFY, what);
+			break;
 		}
-		grown = realloc(list, (count + 1) * sizeof(*list));
-		if (!grown) {
-			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-			goto cleanup;
-		}
-		list = grown;
-		if ((err = event_from_commit(c, access, &list[count])) < 0)
-			goto cleanup;
-		count++;
+		err = each(c, payload);
 		git_commit_free(c);
-		c = NULL;
 	}
-	*events = list;
-	*n = count;
-	list = NULL;
-	count = 0;
-	err = 0;
+	if (err == 0 && r != GIT_ITEROVER)
+		err = kluis_git_fail(KLUIS_EVERIFY, what);
 cleanup:
-	git_commit_free(c);
 	git_revwalk_free(walk);
-	kluis_events_free(list, count);
 	return err;
+}
+
+struct event_list {
+	kluis_event *ev;
+	size_t n;
+	bool access;
+};
+
+static int add_event(git_commit *c, void *payload)
+{
+	struct event_list *l = payload;
+	kluis_event *grown = realloc(l->ev, (l->n + 1) * sizeof(*grown));
+
+	if (!grown)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	l->ev = grown;
+	/* counted even when it fails: what it holds by then is freed with the rest */
+	return event_from_commit(c, l->access, &l->ev[l->n++]);
 }
 
 void kluis_events_free(kluis_event *events, size_t n)
@@ -163,38 +166,38 @@ static size_t access_position(const kluis_event *access, const kluis_event *main
 
 int kluis_history(kluis_dossier *d, kluis_event **events, size_t *n)
 {
-	kluis_event *main_ev = NULL, *acc_ev = NULL, *all = NULL;
-	size_t nmain = 0, nacc = 0, i = 0, j = 0, k = 0, pos;
+	struct event_list m = { NULL, 0, false }, acc = { NULL, 0, true };
+	kluis_event *all = NULL;
+	size_t i = 0, j, k = 0, pos;
 	int err;
 
 	*events = NULL;
 	*n = 0;
-	if ((err = walk_ref(d->repo, MAIN_REF, false, &main_ev, &nmain)) < 0 ||
-	    (err = walk_ref(d->repo, ACCESS_REF, true, &acc_ev, &nacc)) < 0)
+	if ((err = kluis_history_walk(d->repo, MAIN_REF, add_event, &m)) < 0 ||
+	    (err = kluis_history_walk(d->repo, ACCESS_REF, add_event, &acc)) < 0)
 		goto cleanup;
-	all = calloc(nmain + nacc + 1, sizeof(*all));
+	all = calloc(m.n + acc.n + 1, sizeof(*all));
 	if (!all) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
 	/* both chains are linear and in order; each read goes after the commit it read */
-	for (j = 0; j < nacc; j++) {
-		pos = access_position(&acc_ev[j], main_ev, nmain, i);
+	for (j = 0; j < acc.n; j++) {
+		pos = access_position(&acc.ev[j], m.ev, m.n, i);
 		while (i < pos)
-			all[k++] = main_ev[i++];
-		all[k++] = acc_ev[j];
+			all[k++] = m.ev[i++];
+		all[k++] = acc.ev[j];
 	}
-	while (i < nmain)
-		all[k++] = main_ev[i++];
-	free(main_ev);
-	free(acc_ev);
-	main_ev = acc_ev = NULL;
+	while (i < m.n)
+		all[k++] = m.ev[i++];
+	free(m.ev);
+	free(acc.ev);
+	m.ev = acc.ev = NULL;
 	*events = all;
 	*n = k;
-	err = 0;
 cleanup:
-	kluis_events_free(main_ev, nmain);
-	kluis_events_free(acc_ev, nacc);
+	kluis_events_free(m.ev, m.n);
+	kluis_events_free(acc.ev, acc.n);
 	return err;
 }
 

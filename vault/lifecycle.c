@@ -12,6 +12,7 @@
  */
 #include "lifecycle.h"
 #include "internal.h"
+#include "history.h"
 #include "ledger.h"
 #include "lifecycle_internal.h"
 
@@ -51,16 +52,17 @@ cleanup:
 
 /* ---- what a destruction certificate says (shared with transfer.c) ---- */
 
+static int count(git_commit *c, void *payload)
+{
+	(*(size_t *)payload)++;
+	return 0;
+}
+
 size_t kluis_lifecycle_count_reads(git_repository *repo)
 {
-	git_revwalk *walk = NULL;
-	git_oid oid;
 	size_t n = 0;
 
-	if (git_revwalk_new(&walk, repo) == 0 && git_revwalk_push_ref(walk, "refs/kluis/access") == 0)
-		while (git_revwalk_next(&oid, walk) == 0)
-			n++;
-	git_revwalk_free(walk);
+	(void)kluis_history_walk(repo, "refs/kluis/access", count, &n);
 	return n;
 }
 

@@ -1,5 +1,7 @@
 /*
- * objstream.h - reading a git object's content in fixed-size chunks, never whole.
+ * objstream.h - the one reader of git objects by hand: a git object's content in fixed-size
+ * chunks, never whole, and a lean, strict reader of loose objects put in front of libgit2's
+ * own (libgit2 1.5 hangs on a truncated loose object; see objstream.c).
  *
  * libgit2 1.5 reads an object whole into the heap (git_odb_read, git_blob_lookup), streams
  * only loose objects (git_odb_open_rstream, which maps the whole compressed file), and maps
@@ -23,6 +25,7 @@
 #include "util.h"
 
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,5 +69,17 @@ void kluis_objstream_free(kluis_objstream *s);
  * partial prefix after an error (the caller disposes of it either way).
  */
 int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf *head);
+
+/*
+ * Add to repo's object database (once) a read-only backend, tried before libgit2's, that reads
+ * loose objects with fewer system calls and refuses damaged ones with "loose object ID is
+ * corrupted: ..." (GIT_ERROR_ODB). What it returns is hashed and checked by libgit2 like any
+ * object read; objects that are not loose, or larger than 64 MiB, are left to libgit2's
+ * backends.
+ */
+int kluis_odb_lean_loose(git_repository *repo);
+
+/* The backend alone, reading from objects_dir (for an odb of one's own, and for tests). */
+int kluis_odb_lean_backend(git_odb_backend **out, const char *objects_dir);
 
 #endif

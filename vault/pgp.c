@@ -4,7 +4,7 @@
  *
  * Invariants: every rnp handle is destroyed on every path; no plaintext is buffered here
  * beyond rnp's own stream buffers (the caller streams it in and the ciphertext out); every
- * rnp_* call follows kluis_keyring_rnp(kr), which loads librnp and starts it for the keyring.
+ * rnp_* call follows kluis_keyring_rnp(kr), which starts librnp for the keyring.
  * Nothing librnp said about a key is kept between runs: each run asks it afresh.
  */
 #include "pgp_internal.h"
@@ -41,8 +41,6 @@ static int rnp_start(kluis_keyring *kr)
 	rnp_result_t r;
 	int err = 0;
 
-	if ((err = kluis_librnp_load()) < 0)
-		return err;
 	if ((r = rnp_ffi_create(&kr->ffi, "GPG", "GPG")) != RNP_SUCCESS) {
 		kr->ffi = NULL;
 		return kluis_pgp_rnp_fail(KLUIS_ECRYPTO, r, "cannot start librnp");

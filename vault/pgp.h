@@ -6,7 +6,7 @@
  * NOTES.md), which dominates the cost of adding an entry and makes bulk verification slow.
  * Nothing here touches a secret key; everything that does goes through gpgme (crypto.h).
  * The keyring is read once per command from GNUPGHOME's public keyring, read-only, and
- * given to librnp (loaded with dlopen, librnp.c) only when an operation first needs it.
+ * given to librnp only when an operation first needs it.
  * librnp is the only OpenPGP implementation in process: no second parser or verifier.
  */
 #ifndef KLUIS_PGP_H

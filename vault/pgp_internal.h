@@ -7,8 +7,8 @@
 
 #include "pgp.h"
 
-#include "librnp.h"
-
+#include <rnp/rnp.h>
+#include <rnp/rnp_err.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,7 +25,7 @@ struct kluis_keyring {
 	char *ring_path;
 };
 
-/* Start librnp for this keyring (load the library, give it the keyring file) unless done. */
+/* Start librnp for this keyring (give it the keyring file) unless done. */
 int kluis_keyring_rnp(kluis_keyring *kr);
 /* Redirect stderr to /dev/null (on) and back (off), nested and thread-safe: librnp writes
  * there whatever its log fd says. */

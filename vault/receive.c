@@ -12,7 +12,7 @@
  * deletion of any of them, and a main or access that does not fast-forward (the receiving
  * git accepts forced pushes by default; the hook is what keeps history append-only).
  */
-#include "odb_loose.h"
+#include "objstream.h"
 #include "sync.h"
 #include "internal.h"
 

@@ -6,7 +6,7 @@
  * asked, never by searching upward.
  */
 #include "repo.h"
-#include "odb_loose.h"
+#include "objstream.h"
 #include "error.h"
 
 #include <errno.h>
@@ -53,7 +53,7 @@ int kluis_git_fail(int code, const char *what)
 }
 
 /* Damaged loose objects are refused before libgit2 1.5's own reader, which hangs on a
- * truncated one (odb_loose.c): every repository kluis opens or creates reads through it. */
+ * truncated one (objstream.c): every repository kluis opens or creates reads through it. */
 static int with_lean_reader(git_repository **repo, const char *what)
 {
 	if (kluis_odb_lean_loose(*repo) == 0)

@@ -17,6 +17,7 @@
  * archive back with keys/ alone before anything is destroyed (invariant 7), so a missing key
  * that a signature needs stops the transfer there, with the dossier intact.
  */
+#include "history.h"
 #include "internal.h"
 #include "transfer_internal.h"
 
@@ -107,46 +108,26 @@ cleanup:
 	return err;
 }
 
-/* The author's key of every commit reachable from `ref` (absent: nothing), and with
- * `with_roles` every roles file on the way. */
-static int walk_ref(key_set *s, git_repository *repo, const char *ref, bool with_roles)
-{
-	git_revwalk *walk = NULL;
-	git_commit *c = NULL;
-	git_oid oid;
-	const git_signature *author;
-	char fpr[41];
-	bool exists;
-	int err, r;
+struct key_walk {
+	key_set *s;
+	const char *ref;
+	bool with_roles;
+};
 
-	if ((err = kluis_repo_ref(repo, ref, &oid, &exists)) < 0 || !exists)
+/* The author's key of a commit, and with `with_roles` every key of its roles file. */
+static int add_keys_of(git_commit *c, void *payload)
+{
+	struct key_walk *k = payload;
+	const git_signature *author = git_commit_author(c);
+	char fpr[41];
+	int err;
+
+	/* kluis writes `<role> <FPR>`; the verifier refused anything else before the transfer */
+	if (!author || !author->email || strlen(author->email) != 40 || !kluis_fpr_normalize(author->email, fpr))
+		return kluis_error_set(KLUIS_EVERIFY, "a commit of %s names no key as its author", k->ref);
+	if ((err = key_set_add(k->s, fpr, true)) < 0 || !k->with_roles)
 		return err;
-	if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_push(walk, &oid) < 0) {
-		err = kluis_git_fail(KLUIS_EVERIFY, "cannot walk the dossier's history");
-		goto cleanup;
-	}
-	while ((r = git_revwalk_next(&oid, walk)) == 0) {
-		if (git_commit_lookup(&c, repo, &oid) < 0) {
-			err = kluis_git_fail(KLUIS_EVERIFY, "cannot read a commit of the dossier's history");
-			goto cleanup;
-		}
-		author = git_commit_author(c);
-		/* kluis writes `<role> <FPR>`; the verifier refused anything else before the transfer */
-		if (!author || !author->email || strlen(author->email) != 40 || !kluis_fpr_normalize(author->email, fpr)) {
-			err = kluis_error_set(KLUIS_EVERIFY, "a commit of %s names no key as its author", ref);
-			goto cleanup;
-		}
-		if ((err = key_set_add(s, fpr, true)) < 0 || (with_roles && (err = add_roles_of(s, repo, c)) < 0))
-			goto cleanup;
-		git_commit_free(c);
-		c = NULL;
-	}
-	if (r != GIT_ITEROVER)
-		err = kluis_git_fail(KLUIS_EVERIFY, "cannot walk the dossier's history");
-cleanup:
-	git_commit_free(c);
-	git_revwalk_free(walk);
-	return err;
+	return add_roles_of(k->s, git_commit_owner(c), c);
 }
 
 void kluis_transfer_keys_free(kluis_transfer_key *keys, size_t n)
@@ -168,7 +149,8 @@ int kluis_transfer_keys(git_repository *repo, kluis_keyring *kr, kluis_transfer_
 	*out = NULL;
 	*nout = 0;
 	memset(&s, 0, sizeof(s));
-	if ((err = walk_ref(&s, repo, "refs/heads/main", true)) < 0 || (err = walk_ref(&s, repo, "refs/kluis/access", false)) < 0)
+	if ((err = kluis_history_walk(repo, "refs/heads/main", add_keys_of, &(struct key_walk){ &s, "refs/heads/main", true })) < 0 ||
+	    (err = kluis_history_walk(repo, "refs/kluis/access", add_keys_of, &(struct key_walk){ &s, "refs/kluis/access", false })) < 0)
 		goto cleanup;
 	if (s.n && !(keys = calloc(s.n, sizeof(*keys)))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");

@@ -1,12 +1,13 @@
 /*
- * test_odb_loose.c - the lean loose-object reader (vault/odb_loose.c) against libgit2's own.
+ * test_odb_loose.c - the lean loose-object reader (vault/objstream.c) against libgit2's own.
  *
  * A real repository gets a small and a large blob, an empty one, a tree and a commit. Read
  * through an object database holding only the lean backend, each comes back exactly as
  * libgit2's own backends return it. Then loose files are damaged the ways a disk or a forger
  * can damage them (truncated, a wrong size in the header, a bad checksum, not zlib, empty);
  * the lean backend refuses each with its own error, also in the repository's odb where it sits
- * in front of libgit2's reader (which would loop forever on the truncated one). A well-formed
+ * in front of libgit2's reader (which would loop forever on the truncated one), and so does
+ * the streamed reader of verification's ciphertext check. A well-formed
  * object stored under another id it returns, and libgit2's hash check refuses it; a file that
  * is not there is passed on ("not found" in an odb of the lean backend alone).
  */
@@ -26,7 +27,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "vault/odb_loose.h"
+#include "vault/error.h"
+#include "vault/objstream.h"
 #include "vault/util.h"
 
 static char g_dir[64];
@@ -165,12 +167,18 @@ static void refused(const void *raw, size_t len, bool already_compressed)
 	git_odb_object *o = NULL;
 	git_repository *repo;
 	const git_error *e;
+	kluis_pointer p = { .size = 12 };
+	kluis_buf head = KLUIS_BUF_INIT;
+
+	git_oid_cpy(&p.oid, &g_small);
+	assert_int_equal(kluis_sha256_buffer_hex("hallo klant\n", 12, p.sha256), 0);
 
 	put_file(&g_small, raw, len, already_compressed);
 	assert_int_equal(git_odb_read(&o, lean, &g_small), GIT_ERROR);
 	e = git_error_last();
 	assert_non_null(e);
 	assert_non_null(strstr(e->message, "is corrupted"));
+	assert_ptr_equal(strstr(e->message, "loose object "), e->message); /* as verification's findings say */
 	git_odb_free(lean);
 
 	assert_int_equal(git_repository_open_bare(&repo, g_dir), 0);
@@ -179,6 +187,9 @@ static void refused(const void *raw, size_t len, bool already_compressed)
 	assert_int_equal(git_repository_odb(&own, repo), 0);
 	assert_int_equal(git_odb_num_backends(own), 3);   /* pack, loose, lean */
 	assert_int_equal(git_odb_read(&o, own, &g_small), GIT_ERROR);
+	/* the streamed reader (verification's ciphertext check) takes the same files only */
+	assert_int_equal(kluis_objstream_check_pointer(repo, &p, &head), KLUIS_EVERIFY);
+	kluis_buf_dispose(&head);
 	git_odb_free(own);
 	git_repository_free(repo);
 }
