@@ -15,13 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char usage[] =
+const char cmd_demo_usage[] =
 	"Usage: kluis demo [--keep DIR]\n\n"
 	"Run a whole small traject in a throwaway vault with throwaway keys: the directie creates a\n"
 	"dossier, the medewerker adds notes and a document, the klant reads and adds a statement,\n"
 	"an outsider is refused, the log shows it all and an auditor verifies the signed history.\n"
 	"Each step prints the command it runs.\n"
 	"With --keep DIR the vault and the keys stay in DIR (new directory) for you to explore.\n";
+
+const cli_option cmd_demo_options[] = {
+	{ "keep", 0, "DIR", 0, "keep the vault and the keys in DIR (a new directory)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
 
 struct demo {
 	char self[PATH_MAX];
@@ -144,28 +149,13 @@ static int steps(struct demo *dm)
 
 int cmd_demo(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_KEEP = OPT_CMD_BASE };
-	static const struct option opts[] = { { "keep", required_argument, NULL, O_KEEP }, CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct demo dm;
-	const char *keep = NULL;
+	const char *keep = cli_str(cli, "keep");
 	char tmpl[] = "/tmp/kluis-demo.XXXXXX", uid[128], *base = NULL;
 	ssize_t len;
-	int c, i, rc = CLI_OK, err = 0;
+	int i, rc = CLI_OK, err = 0;
 
-	cli->usage = usage;
 	memset(&dm, 0, sizeof(dm));
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		if (c == O_KEEP)
-			rc = cli_once(cli, &keep, optarg, "--keep");
-		else if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc)
-		return cli_usage_error(cli, "demo takes no arguments");
 	len = readlink("/proc/self/exe", dm.self, sizeof(dm.self) - 1);
 	if (len <= 0)
 		return cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot find the kluis binary"));
