@@ -9,7 +9,7 @@
  */
 #include "cli.h"
 
-#include <stdarg.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +198,7 @@ static int take(kluis_cli *cli, const cli_option *o, const char *value, const ch
 		return CLI_OK;
 	}
 	k = (size_t)(o - cli->command->options);
+	assert(k < CLI_MAX_OPTIONS); /* a longer table needs a larger CLI_MAX_OPTIONS */
 	if (cli->values[k].n && o->arg && !(o->flags & CLI_MANY))
 		return cli_usage_error(cli, "%s given twice", shown);
 	if (o->arg && !cli->values[k].v && !(cli->values[k].v = calloc((size_t)argc * 2 + 2, sizeof(char *))))
@@ -296,14 +297,14 @@ static int dispatch(kluis_cli *cli, int argc, char **argv, char **args)
 
 	if ((rc = parse(cli, argc, argv, args, &nargs)) != CLI_OK)
 		return rc;
-	if (cli->version || (cli->command && cli->command->run == cmd_version && !cli->help))
+	if (cli->version)
 		return cmd_version(cli, 0, NULL);
 	if (!cli->command && !cli->help) {
 		fputs("kluis: no command given ('kluis --help' lists the commands, 'kluis demo' shows a whole traject)\n", stderr);
 		return CLI_USAGE;
 	}
-	if (!cli->command || (cli->command->run == cmd_help && !cli->help))
-		return cmd_help(cli, nargs, args);
+	if (!cli->command)
+		return cmd_help(cli, 0, NULL);
 	c = cli->command;
 	if (cli->help) {
 		print_usage(c);
@@ -316,9 +317,8 @@ static int dispatch(kluis_cli *cli, int argc, char **argv, char **args)
 		if (o->flags & CLI_REQUIRED && (!cli_str(cli, o->name) || !*cli_str(cli, o->name)))
 			return cli_usage_error(cli, "%s needs --%s %s", c->name, o->name, o->arg);
 	cli->needs = c->needs;
-	if (c->check && (rc = c->check(cli, nargs, args)) != CLI_OK)
-		return rc;
-	if ((rc = setup(cli, args)) == 0)
+	rc = c->check ? c->check(cli, nargs, args) : CLI_OK;
+	if (rc == CLI_OK && (rc = setup(cli, args)) == 0)
 		rc = c->run(cli, nargs, args);
 	return rc < 0 ? cli_fail(rc) : rc;
 }
