@@ -78,21 +78,21 @@ static void fill(const kluis_cli *cli, char **argv, kluis_entry_input *in, const
 int cmd_add_check(kluis_cli *cli, int argc, char **argv)
 {
 	kluis_action action = action_of(cli);
-	bool use_stdin = strcmp(argv[argc - 1], "-") == 0 && argc > (action == KLUIS_ACT_CORRECT ? 2 : 1);
+	int ids = action == KLUIS_ACT_CORRECT ? 2 : 1; /* ID, and the ENTRY a correction corrects */
+	bool use_stdin = argc > ids && strcmp(argv[argc - 1], "-") == 0;
 	const char *const *files;
 	kluis_entry_input in;
 	size_t nfiles;
-	int err;
 
 	files = cli_list(cli, "file", &nfiles);
-	if (argc > (action == KLUIS_ACT_CORRECT ? 2 : 1) + use_stdin)
+	if (argc > ids + use_stdin)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[argc - 1]);
 	if ((cli_str(cli, "message") != NULL) + (nfiles > 0) + use_stdin != 1)
 		return cli_usage_error(cli, "give exactly one of -m TEXT, --file PATH or - (standard input)");
 	if (action != KLUIS_ACT_ADD && nfiles > 1)
 		return cli_usage_error(cli, "a %s is one text or one file", kluis_action_name(action));
 	fill(cli, argv, &in, nfiles ? files[0] : NULL);
-	return (err = kluis_entry_input_check(&in)) < 0 ? cli_fail(err) : CLI_OK;
+	return kluis_entry_input_check(&in);
 }
 
 int cmd_add(kluis_cli *cli, int argc, char **argv)

@@ -26,7 +26,7 @@ int cmd_audit_check(kluis_cli *cli, int argc, char **argv)
 
 	if ((cli_str(cli, "since") && kluis_time_parse(cli_str(cli, "since"), &t) < 0) ||
 	    (cli_str(cli, "until") && kluis_time_parse(cli_str(cli, "until"), &t) < 0))
-		return cli_fail(KLUIS_EINVAL);
+		return KLUIS_EINVAL; /* kluis_time_parse set the message */
 	return CLI_OK;
 }
 

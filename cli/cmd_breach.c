@@ -91,7 +91,7 @@ int cmd_breach_check(kluis_cli *cli, int argc, char **argv)
 		if (!kluis_id_valid(dossiers[i]))
 			return cli_usage_error(cli, "'%s' is not a dossier id", dossiers[i]);
 	if (cli_str(cli, "found") && kluis_time_parse(cli_str(cli, "found"), &t) < 0)
-		return cli_fail(KLUIS_EINVAL);
+		return KLUIS_EINVAL; /* kluis_time_parse set the message */
 	if (strcmp(argv[0], "add") == 0 ? (argc != 1 || !cli_str(cli, "description"))
 	    : strcmp(argv[0], "reported") == 0 ? argc != 2
 	    : strcmp(argv[0], "list") == 0 ? argc != 1 : true)

@@ -158,23 +158,23 @@ int cmd_demo(kluis_cli *cli, int argc, char **argv)
 	memset(&dm, 0, sizeof(dm));
 	len = readlink("/proc/self/exe", dm.self, sizeof(dm.self) - 1);
 	if (len <= 0)
-		return cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot find the kluis binary"));
+		return kluis_error_set(KLUIS_EGENERIC, "cannot find the kluis binary");
 	dm.self[len] = '\0';
 	if (keep) {
 		if (kluis_path_exists(keep))
 			return cli_usage_error(cli, "--keep '%s' already exists; give a new directory", keep);
 		if ((err = kluis_mkdir_p(keep)) < 0)
-			return cli_fail(err);
+			return err;
 		base = realpath(keep, NULL);
 	} else if (mkdtemp(tmpl)) {
 		base = strdup(tmpl);
 	}
 	if (!base)
-		return cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot make a working directory: %s", strerror(errno)));
+		return kluis_error_set(KLUIS_EGENERIC, "cannot make a working directory: %s", strerror(errno));
 	dm.home = kluis_path_join(base, "gnupg");
 	dm.vault = kluis_path_join(base, "vault");
 	if (!dm.home || !dm.vault || (err = kluis_mkdir_p(dm.home)) < 0) {
-		rc = cli_fail(dm.home && dm.vault ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+		rc = dm.home && dm.vault ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
 	setenv("GNUPGHOME", dm.home, 1);
@@ -183,13 +183,13 @@ int cmd_demo(kluis_cli *cli, int argc, char **argv)
 	printf("kluis demo: a whole traject in a throwaway vault (%s)\n\n"
 	       "0. Throwaway keys for the four readers (ed25519 signing, cv25519 encryption, no passphrase):\n", dm.vault);
 	if ((err = kluis_crypto_init(false)) < 0) {
-		rc = cli_fail(err);
+		rc = err;
 		goto cleanup;
 	}
 	for (i = 0; i < 4; i++) {
 		snprintf(uid, sizeof(uid), "%s (kluis demo) <%s@demo.invalid>", names[i], names[i]);
 		if ((err = kluis_crypto_make_key(uid, dm.fpr[i])) < 0) {
-			rc = cli_fail(err);
+			rc = err;
 			goto cleanup;
 		}
 		printf("   %-14s %s\n", names[i], dm.fpr[i]);

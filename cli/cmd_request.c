@@ -126,7 +126,7 @@ int cmd_request_check(kluis_cli *cli, int argc, char **argv)
 		if (argc != 2 || !type || (strcmp(type, "inzage") && strcmp(type, "correctie") && strcmp(type, "verwijdering")))
 			return cli_usage_error(cli, "request add needs --type inzage, correctie or verwijdering");
 		if (cli_str(cli, "received") && kluis_time_parse(cli_str(cli, "received"), &t) < 0)
-			return cli_fail(KLUIS_EINVAL);
+			return KLUIS_EINVAL; /* kluis_time_parse set the message */
 	} else if (strcmp(argv[1], "done") == 0) {
 		if (argc != 3 || !kluis_entry_id_valid(argv[2]))
 			return cli_usage_error(cli, "request done takes the REQUEST id");

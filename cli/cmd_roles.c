@@ -28,7 +28,7 @@ int cmd_roles_check(kluis_cli *cli, int argc, char **argv)
 	unsigned role;
 
 	if (cli_str(cli, "add") && kluis_role_parse(cli_str(cli, "add"), &role) < 0)
-		return cli_fail(KLUIS_EINVAL);
+		return KLUIS_EINVAL; /* kluis_role_parse set the message */
 	if (cli_str(cli, "add") || cli_str(cli, "remove"))
 		cli->needs |= CLI_NEED_SIGN; /* a change is signed */
 	return CLI_OK;
