@@ -12,6 +12,10 @@
  * row needs, calls `run` with the arguments left after the options, and closes it all. A
  * command returns CLI_OK, CLI_FAILED or CLI_USAGE after saying why, or a negative library
  * error that main reports (one line, kluis_error_last()) and maps to 1 or 2.
+ *
+ * To add a command: cli/cmd_NAME.c with cmd_NAME_usage, cmd_NAME_options (if it has any) and
+ * cmd_NAME (and cmd_NAME_check when its input needs checking before the vault is opened), a
+ * CLI_DECLARE(NAME) line below, and its row in main.c's table.
  */
 #ifndef KLUIS_CLI_H
 #define KLUIS_CLI_H
