@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+const char cmd_breach_usage[] =
 	"Usage: kluis breach add --description TEXT [--found DATE] [--dossier ID]...\n"
 	"       kluis breach reported BREACH\n"
 	"       kluis breach list [--json]\n\n"
@@ -32,7 +32,7 @@ static int list(kluis_cli *cli, kluis_vault *v)
 	if ((err = kluis_breach_list(v, &b, &n)) < 0) {
 		json_decref(arr);
 		json_decref(reports);
-		return cli_fail(err);
+		return err;
 	}
 	for (i = 0; i < n; i++) {
 		j = json_loadb((const char *)b[i].record.ptr, b[i].record.len, 0, NULL);
@@ -73,75 +73,52 @@ static int list(kluis_cli *cli, kluis_vault *v)
 	return CLI_OK;
 }
 
+const cli_option cmd_breach_options[] = {
+	{ "description", 0, "TEXT", 0, "add: what happened (encrypted to the directie)" },
+	{ "found", 0, "DATE", 0, "add: when it was found (default: now)" },
+	{ "dossier", 0, "ID", CLI_MANY, "add: a dossier it concerns" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_breach_check(kluis_cli *cli, int argc, char **argv)
+{
+	const char *const *dossiers;
+	size_t n, i;
+	int64_t t;
+
+	dossiers = cli_list(cli, "dossier", &n);
+	for (i = 0; i < n; i++)
+		if (!kluis_id_valid(dossiers[i]))
+			return cli_usage_error(cli, "'%s' is not a dossier id", dossiers[i]);
+	if (cli_str(cli, "found") && kluis_time_parse(cli_str(cli, "found"), &t) < 0)
+		return KLUIS_EINVAL; /* kluis_time_parse set the message */
+	if (strcmp(argv[0], "add") == 0 ? (argc != 1 || !cli_str(cli, "description"))
+	    : strcmp(argv[0], "reported") == 0 ? argc != 2
+	    : strcmp(argv[0], "list") == 0 ? argc != 1 : true)
+		return cli_usage_error(cli, "use 'kluis breach add --description TEXT', 'kluis breach reported BREACH' or 'kluis breach list'");
+	if (strcmp(argv[0], "list") != 0)
+		cli->needs |= CLI_NEED_SIGN;
+	return CLI_OK;
+}
+
 int cmd_breach(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_DESC = OPT_CMD_BASE, O_FOUND, O_DOSSIER };
-	static const struct option opts[] = {
-		{ "description", required_argument, NULL, O_DESC },
-		{ "found", required_argument, NULL, O_FOUND },
-		{ "dossier", required_argument, NULL, O_DOSSIER },
-		CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *desc = NULL, *found_s = NULL, **dossiers = NULL;
-	size_t nd = 0;
+	const char *desc = cli_str(cli, "description"), *const *dossiers;
 	int64_t found = kluis_now();
-	kluis_vault *v = NULL;
 	char id[KLUIS_ENTRY_ID_LEN + 1];
-	int c, rc = CLI_OK, err;
+	size_t nd;
+	int err;
 
-	cli->usage = usage;
-	dossiers = calloc((size_t)argc + 1, sizeof(*dossiers));
-	if (!dossiers)
-		return cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		if (c == O_DESC)
-			rc = cli_once(cli, &desc, optarg, "--description");
-		else if (c == O_FOUND)
-			rc = cli_once(cli, &found_s, optarg, "--found");
-		else if (c == O_DOSSIER) {
-			if (!kluis_id_valid(optarg))
-				rc = cli_usage_error(cli, "'%s' is not a dossier id", optarg);
-			dossiers[nd++] = optarg;
-		} else if (!cli_global_option(cli, c, optarg))
-			rc = cli_bad_option(cli, argc, argv);
-		if (rc != CLI_OK)
-			goto cleanup;
-	}
-	if (cli->help) {
-		rc = cli_print_usage(cli);
-		goto cleanup;
-	}
-	if (optind >= argc) {
-		rc = cli_usage_error(cli, "use 'kluis breach add|reported|list'");
-		goto cleanup;
-	}
-	if (found_s && kluis_time_parse(found_s, &found) < 0) {
-		rc = cli_fail(KLUIS_EINVAL);
-		goto cleanup;
-	}
-	if (strcmp(argv[optind], "add") == 0 ? (argc - optind != 1 || !desc)
-	    : strcmp(argv[optind], "reported") == 0 ? argc - optind != 2
-	    : strcmp(argv[optind], "list") == 0 ? argc - optind != 1 : true) {
-		rc = cli_usage_error(cli, "use 'kluis breach add --description TEXT', 'kluis breach reported BREACH' or 'kluis breach list'");
-		goto cleanup;
-	}
-	if ((rc = cli_open_vault(cli, &v, strcmp(argv[optind], "list") ? KLUIS_VAULT_SIGN : 0)) != CLI_OK)
-		goto cleanup;
-	if (strcmp(argv[optind], "list") == 0) {
-		rc = list(cli, v);
-	} else if (strcmp(argv[optind], "reported") == 0) {
-		if ((err = kluis_breach_reported(v, argv[optind + 1], kluis_now())) < 0)
-			rc = cli_fail(err);
-	} else if ((err = kluis_breach_add(v, found, desc, dossiers, nd, id)) < 0) {
-		rc = cli_fail(err);
-	} else {
+	dossiers = cli_list(cli, "dossier", &nd);
+	if (cli_str(cli, "found"))
+		kluis_time_parse(cli_str(cli, "found"), &found);
+	if (strcmp(argv[0], "list") == 0)
+		err = list(cli, cli->vault);
+	else if (strcmp(argv[0], "reported") == 0)
+		err = kluis_breach_reported(cli->vault, argv[1], kluis_now());
+	else if ((err = kluis_breach_add(cli->vault, found, desc, dossiers, nd, id)) == 0)
 		printf("%s\n", id);
-	}
-cleanup:
 	if (desc)
-		kluis_wipe((void *)desc, strlen(desc));
-	free(dossiers);
-	kluis_vault_free(v);
-	return rc;
+		kluis_wipe((void *)desc, strlen(desc)); /* it is in the argument vector */
+	return err;
 }

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-static const char usage[] =
+const char cmd_close_usage[] =
 	"Usage: kluis close ID\n\n"
 	"End the traject of dossier ID with a signed close commit (medewerker or directie). After\n"
 	"it, only the klant's statements and reads are accepted; 'kluis transfer' hands it over to\n"
@@ -15,26 +15,9 @@ static const char usage[] =
 
 int cmd_close(kluis_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
-	kluis_vault *v = NULL;
-	kluis_dossier *d = NULL;
-	int c, rc, err;
+	int err = kluis_dossier_close(cli->dossier);
 
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1)
-		if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc - 1)
-		return cli_usage_error(cli, "close takes one dossier ID");
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
-		return rc;
-	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0 || (err = kluis_dossier_close(d)) < 0)
-		rc = cli_fail(err);
-	else
-		fprintf(stderr, "kluis: dossier '%s' closed; the traject has ended\n", argv[optind]);
-	kluis_dossier_free(d);
-	kluis_vault_free(v);
-	return rc;
+	if (err == 0)
+		fprintf(stderr, "kluis: dossier '%s' closed; the traject has ended\n", argv[0]);
+	return err;
 }

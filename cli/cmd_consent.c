@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
+const char cmd_consent_usage[] =
 	"Usage: kluis consent ID (grant | withdraw) --purpose TEXT [--scope CAT] [--to-opdrachtgever]\n"
 	"       kluis consent ID withdraw --grant ENTRY --purpose TEXT\n\n"
 	"Record the klant's consent (or its withdrawal) for a purpose. --scope names a special\n"
@@ -21,63 +21,44 @@ static const char usage[] =
 	"record); or the grant named by --grant ENTRY (its id in 'kluis log'), with nothing read:\n"
 	"so the vertegenwoordiger, who holds no reading role, can withdraw too (P4.2).\n";
 
+const cli_option cmd_consent_options[] = {
+	{ "purpose", 0, "TEXT", CLI_REQUIRED, "what the consent is for (kept encrypted)" },
+	{ "scope", 0, "CAT", 0, "algemeen (the default), or a P8 category" },
+	{ "to-opdrachtgever", 0, NULL, 0, "the category may reach the opdrachtgever too" },
+	{ "grant", 0, "ENTRY", 0, "the grant a withdrawal ends, read from nothing" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+static const char *const scopes[] = { "algemeen", "health", "religion", "race", "politics", "sexual", "union", "criminal", "biometric", "genetic", NULL };
+
+int cmd_consent_check(kluis_cli *cli, int argc, char **argv)
+{
+	const char *scope = cli_str(cli, "scope");
+	size_t i;
+
+	if (strcmp(argv[1], "grant") && strcmp(argv[1], "withdraw"))
+		return cli_usage_error(cli, "use 'kluis consent ID grant|withdraw --purpose TEXT'");
+	if (strcmp(argv[1], "grant") == 0 && cli_str(cli, "grant"))
+		return cli_usage_error(cli, "--grant ENTRY names the grant a withdrawal ends; a grant takes --scope");
+	for (i = 0; scope && scopes[i] && strcmp(scope, scopes[i]); i++)
+		;
+	if (scope && !scopes[i])
+		return cli_usage_error(cli, "unknown --scope '%s' (algemeen, or a P8 category: health, religion, race, politics, sexual, union, criminal, biometric, genetic)", scope);
+	return CLI_OK;
+}
+
 int cmd_consent(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_PURPOSE = OPT_CMD_BASE, O_SCOPE, O_TO_OPDR, O_GRANT };
-	static const struct option opts[] = {
-		{ "purpose", required_argument, NULL, O_PURPOSE },
-		{ "scope", required_argument, NULL, O_SCOPE },
-		{ "to-opdrachtgever", no_argument, NULL, O_TO_OPDR },
-		{ "grant", required_argument, NULL, O_GRANT },
-		CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *purpose = NULL, *scope = NULL, *grant_id = NULL;
-	bool to_opdr = false, grant;
-	kluis_vault *v = NULL;
-	kluis_dossier *d = NULL;
+	const char *purpose = cli_str(cli, "purpose"), *scope = cli_str(cli, "scope");
+	bool grant = strcmp(argv[1], "grant") == 0;
 	char id[KLUIS_ENTRY_ID_LEN + 1];
-	int c, rc = CLI_OK, err;
+	int rc = kluis_consent_record(cli->dossier, grant, cli_str(cli, "grant"), purpose, scope, cli_flag(cli, "to-opdrachtgever"), id);
 
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		if (c == O_PURPOSE)
-			rc = cli_once(cli, &purpose, optarg, "--purpose");
-		else if (c == O_SCOPE)
-			rc = cli_once(cli, &scope, optarg, "--scope");
-		else if (c == O_TO_OPDR)
-			to_opdr = true;
-		else if (c == O_GRANT)
-			rc = cli_once(cli, &grant_id, optarg, "--grant");
-		else if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc - 2 || (strcmp(argv[optind + 1], "grant") && strcmp(argv[optind + 1], "withdraw")))
-		return cli_usage_error(cli, "use 'kluis consent ID grant|withdraw --purpose TEXT'");
-	grant = strcmp(argv[optind + 1], "grant") == 0;
-	if (grant && grant_id)
-		return cli_usage_error(cli, "--grant ENTRY names the grant a withdrawal ends; a grant takes --scope");
-	if (!purpose)
-		return cli_usage_error(cli, "consent needs --purpose TEXT");
-	if (scope && strcmp(scope, "algemeen") && strcmp(scope, "health") && strcmp(scope, "religion") && strcmp(scope, "race") &&
-	    strcmp(scope, "politics") && strcmp(scope, "sexual") && strcmp(scope, "union") && strcmp(scope, "criminal") &&
-	    strcmp(scope, "biometric") && strcmp(scope, "genetic"))
-		return cli_usage_error(cli, "unknown --scope '%s' (algemeen, or a P8 category: health, religion, race, politics, sexual, union, criminal, biometric, genetic)", scope);
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
-		return rc;
-	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0 || (err = kluis_consent_record(d, grant, grant_id, purpose, scope, to_opdr, id)) < 0)
-		rc = cli_fail(err);
-	else if (cli->json)
-		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "dossier", argv[optind], "entry", id, "consent", grant ? "grant" : "withdraw",
+	if (rc == 0 && cli->json)
+		rc = cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "dossier", argv[0], "entry", id, "consent", grant ? "grant" : "withdraw",
 					      "scope", scope ? scope : "algemeen"));
-	else
+	else if (rc == 0)
 		printf("%s\n", id);
-	kluis_wipe((void *)purpose, strlen(purpose));
-	kluis_dossier_free(d);
-	kluis_vault_free(v);
+	kluis_wipe((void *)purpose, strlen(purpose)); /* it is in the argument vector */
 	return rc;
 }

@@ -19,15 +19,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-extern char **environ;
-
-static const char usage[] =
+const char cmd_demo_usage[] =
 	"Usage: kluis demo [--keep DIR]\n\n"
 	"Run a whole traject in throwaway vaults with throwaway keys, two organisations and an\n"
 	"auditor: at the reintegration organisation the directie creates a dossier, the medewerker\n"
@@ -46,6 +43,11 @@ enum { AT_ORG, AT_OPDR, AT_AUDITOR };
 static const char *const places[] = { "organisatie", "opdrachtgever", "auditor" };
 /* the entry ids a later step names ("@note", "@health") */
 enum { NO_SLOT = -1, S_NOTE, S_HEALTH, N_SLOTS };
+
+const cli_option cmd_demo_options[] = {
+	{ "keep", 0, "DIR", 0, "keep the vault and the keys in DIR (a new directory)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
 
 struct demo {
 	char self[PATH_MAX];
@@ -241,17 +243,13 @@ static bool on_path(const char *name)
 /* Run a TOOL step's shell lines (sh -e: the first failing line fails the step). */
 static int tool(const char *lines)
 {
-	char *argv[] = { "sh", "-ec", (char *)lines, NULL };
-	pid_t pid;
+	const char *argv[] = { "sh", "-ec", lines, NULL };
 	int status;
 
 	fflush(stdout);
-	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
+	if (kluis_child_run(&(struct kluis_child){ .file = "/bin/sh", .argv = argv }, &status) < 0)
 		return -1;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return status == 0 ? 0 : -1;
 }
 
 /* Point GNUPGHOME and KLUIS_VAULT at the place a step runs (the auditor reads the
@@ -379,47 +377,32 @@ static int setup(struct demo *dm)
 
 int cmd_demo(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_KEEP = OPT_CMD_BASE };
-	static const struct option opts[] = { { "keep", required_argument, NULL, O_KEEP }, CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct demo dm;
-	const char *keep = NULL;
+	const char *keep = cli_str(cli, "keep");
 	char tmpl[] = "/tmp/kluis-demo.XXXXXX", *base = NULL;
 	ssize_t len;
-	int c, i, cwd = -1, rc = CLI_OK, err = 0;
+	int i, cwd = -1, rc = CLI_OK, err = 0;
 
-	cli->usage = usage;
 	memset(&dm, 0, sizeof(dm));
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		if (c == O_KEEP)
-			rc = cli_once(cli, &keep, optarg, "--keep");
-		else if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc)
-		return cli_usage_error(cli, "demo takes no arguments");
 	len = readlink("/proc/self/exe", dm.self, sizeof(dm.self) - 1);
 	if (len <= 0)
-		return cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot find the kluis binary"));
+		return kluis_error_set(KLUIS_EGENERIC, "cannot find the kluis binary");
 	dm.self[len] = '\0';
 	if (keep) {
 		if (kluis_path_exists(keep))
 			return cli_usage_error(cli, "--keep '%s' already exists; give a new directory", keep);
 		if ((err = kluis_mkdir_p(keep)) < 0)
-			return cli_fail(err);
+			return err;
 		base = realpath(keep, NULL);
 	} else if (mkdtemp(tmpl)) {
 		base = strdup(tmpl);
 	}
 	if (!base)
-		return cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot make a working directory: %s", strerror(errno)));
+		return kluis_error_set(KLUIS_EGENERIC, "cannot make a working directory: %s", strerror(errno));
 	dm.base = base;
 	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (chdir(base) < 0 || (err = setup(&dm)) < 0) {
-		rc = cli_fail(err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "cannot enter %s: %s", base, strerror(errno)));
+		rc = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "cannot enter %s: %s", base, strerror(errno));
 		goto cleanup;
 	}
 	if (steps(&dm) < 0) {

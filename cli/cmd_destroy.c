@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char usage[] =
+const char cmd_destroy_usage[] =
 	"Usage: kluis destroy ID --reason TEXT [--force] [--certificate FILE]\n\n"
 	"Destroy dossier ID (directie or opdrachtgever) when its retention term has passed ('kluis\n"
 	"retention'); before that only with --force, which the record says. The vault's ledger\n"
@@ -19,49 +19,21 @@ static const char usage[] =
 	"VAULT/certificates/ID-TIME.txt), for the auditor or the opdrachtgever to check with\n"
 	"stock gpg: gpg --verify FILE.asc FILE. The file must not exist yet.\n";
 
+const cli_option cmd_destroy_options[] = {
+	{ "reason", 0, "TEXT", CLI_REQUIRED, "why (kept encrypted to the directie and you)" },
+	{ "certificate", 0, "FILE", 0, "where to write the verklaring (a new file)" },
+	{ "force", 0, NULL, 0, "before the end of retention too" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
 int cmd_destroy(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_REASON = OPT_CMD_BASE, O_FORCE, O_CERT };
-	static const struct option opts[] = {
-		{ "reason", required_argument, NULL, O_REASON },
-		{ "certificate", required_argument, NULL, O_CERT },
-		{ "force", no_argument, NULL, O_FORCE },
-		CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *reason = NULL, *certificate = NULL;
 	char *written = NULL;
-	bool force = false;
-	kluis_vault *v = NULL;
-	int c, rc = CLI_OK, err;
+	int err = kluis_dossier_destroy(cli->vault, argv[0], cli_str(cli, "reason"), cli_flag(cli, "force"), cli_str(cli, "certificate"), &written);
 
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		if (c == O_REASON)
-			rc = cli_once(cli, &reason, optarg, "--reason");
-		else if (c == O_CERT)
-			rc = cli_once(cli, &certificate, optarg, "--certificate");
-		else if (c == O_FORCE)
-			force = true;
-		else if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc - 1)
-		return cli_usage_error(cli, "destroy takes one dossier ID");
-	if (!reason)
-		return cli_usage_error(cli, "destroy needs --reason TEXT");
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
-		return rc;
-	if ((err = kluis_dossier_destroy(v, argv[optind], reason, force, certificate, &written)) < 0)
-		rc = cli_fail(err);
-	else
+	if (err == 0)
 		fprintf(stderr, "kluis: dossier '%s' destroyed; the signed verklaring van vernietiging is %s (+ .asc) and in the ledger (kluis ledger show %s)\n",
-			argv[optind], written, argv[optind]);
+			argv[0], written, argv[0]);
 	free(written);
-	kluis_vault_free(v);
-	return rc;
+	return err;
 }

@@ -16,7 +16,7 @@
 #define INPUT_MAX (1 << 20)
 #define FINDINGS_SHOWN 20
 
-static const char usage[] =
+const char cmd_hook_usage[] =
 	"Usage: kluis hook pre-receive\n\n"
 	"The check a central kluis server runs on every push; git runs it through hooks/pre-receive\n"
 	"(copy that file into the bare repository's hooks/ and make it executable). It reads git's\n"
@@ -34,36 +34,27 @@ static const char usage[] =
 
 int cmd_hook(kluis_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
 	kluis_receive_result res;
 	kluis_buf input = KLUIS_BUF_INIT;
 	char chunk[4096], hex[13];
 	ssize_t got;
 	size_t i;
-	int c, rc = CLI_OK, err;
+	int rc = CLI_OK, err;
 
 	memset(&res, 0, sizeof(res));
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1)
-		if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (argc - optind != 1 || strcmp(argv[optind], "pre-receive") != 0)
+	if (strcmp(argv[0], "pre-receive") != 0)
 		return cli_usage_error(cli, "hook takes one hook name: pre-receive");
 	while ((got = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
 		if (got < 0) {
-			rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "refusing the push: cannot read git's ref updates: %m"));
+			rc = kluis_error_set(KLUIS_EGENERIC, "refusing the push: cannot read git's ref updates: %m");
 			goto cleanup;
 		}
 		if (input.len + (size_t)got > INPUT_MAX) {
-			rc = cli_fail(kluis_error_set(KLUIS_EINVAL, "refusing the push: too many ref updates"));
+			rc = kluis_error_set(KLUIS_EINVAL, "refusing the push: too many ref updates");
 			goto cleanup;
 		}
-		if ((err = kluis_buf_put(&input, chunk, (size_t)got)) < 0) {
-			rc = cli_fail(err);
+		if ((rc = kluis_buf_put(&input, chunk, (size_t)got)) < 0)
 			goto cleanup;
-		}
 	}
 	err = kluis_receive_check(input.len ? (const char *)input.ptr : "", input.len, &res);
 	if (err < 0) {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+const char cmd_import_usage[] =
 	"Usage: kluis import FILE [--trust FPR]... [--retention-years N] [--receipt RECEIPT]\n\n"
 	"Take in a transfer archive as the dossier's opdrachtgever. Nothing is taken in unless the\n"
 	"manifest's signature (by the dossier's directie or medewerker), the bundle's hash, the\n"
@@ -25,89 +25,51 @@ static const char usage[] =
 	"dossier, the archive's sha256, the transfer commit, your key and the time. Neither may exist\n"
 	"yet; without them nothing is taken in.\n";
 
+const cli_option cmd_import_options[] = {
+	{ "trust", 0, "FPR", CLI_MANY, "the sending organisation's trust root (else the vault's)" },
+	{ "retention-years", 0, "N", 0, "kept N years from now (default 10, W7)" },
+	{ "receipt", 0, "RECEIPT", 0, "where to write the receipt (default FILE.receipt)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_import_check(kluis_cli *cli, int argc, char **argv)
+{
+	char **trust = NULL;
+	size_t ntrust = 0;
+	int rc = cli_trust(cli, &trust, &ntrust), years;
+
+	kluis_strings_free(trust, ntrust);
+	if (rc != CLI_OK || (rc = cli_years(cli, &years)) != CLI_OK)
+		return rc;
+	return kluis_path_exists(argv[0]) ? CLI_OK : cli_usage_error(cli, "no archive '%s'", argv[0]);
+}
+
 int cmd_import(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_TRUST = OPT_CMD_BASE, O_RETENTION, O_RECEIPT };
-	static const struct option opts[] = {
-		{ "trust", required_argument, NULL, O_TRUST },
-		{ "retention-years", required_argument, NULL, O_RETENTION },
-		{ "receipt", required_argument, NULL, O_RECEIPT },
-		CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *retention = NULL, *receipt_opt = NULL;
-	char **trust = NULL, id[65], *end, *receipt = NULL;
+	char **trust = NULL, id[65], *receipt = NULL;
 	size_t ntrust = 0;
-	long years = 10;
-	kluis_vault *v = NULL;
-	int c, rc = CLI_OK, err;
+	int years = 10, rc;
 
-	cli->usage = usage;
-	trust = calloc((size_t)argc + 1, sizeof(*trust));
-	if (!trust)
-		return cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		if (c == O_TRUST) {
-			if (!(trust[ntrust] = malloc(41)) || !kluis_fpr_normalize(optarg, trust[ntrust])) {
-				ntrust += trust[ntrust] != NULL;
-				rc = cli_usage_error(cli, "--trust '%s' is not a 40-digit key fingerprint", optarg);
-				goto cleanup;
-			}
-			ntrust++;
-		} else if (c == O_RETENTION) {
-			rc = cli_once(cli, &retention, optarg, "--retention-years");
-		} else if (c == O_RECEIPT) {
-			rc = cli_once(cli, &receipt_opt, optarg, "--receipt");
-		} else if (!cli_global_option(cli, c, optarg)) {
-			rc = cli_bad_option(cli, argc, argv);
-			goto cleanup;
-		}
-		if (rc != CLI_OK)
-			goto cleanup;
-	}
-	if (cli->help) {
-		rc = cli_print_usage(cli);
+	cli_years(cli, &years);
+	if ((rc = cli_trust(cli, &trust, &ntrust)) != 0)
 		goto cleanup;
-	}
-	if (optind != argc - 1) {
-		rc = cli_usage_error(cli, "import takes one archive FILE");
-		goto cleanup;
-	}
-	if (retention) {
-		years = strtol(retention, &end, 10);
-		if (*end || years < 1 || years > 100) {
-			rc = cli_usage_error(cli, "--retention-years must be a whole number from 1 to 100");
-			goto cleanup;
-		}
-	}
-	if (!kluis_path_exists(argv[optind])) {
-		rc = cli_usage_error(cli, "no archive '%s'", argv[optind]);
-		goto cleanup;
-	}
-	if (receipt_opt ? !(receipt = strdup(receipt_opt)) : asprintf(&receipt, "%s.receipt", argv[optind]) < 0) {
+	if (cli_str(cli, "receipt") ? !(receipt = strdup(cli_str(cli, "receipt"))) : asprintf(&receipt, "%s.receipt", argv[0]) < 0) {
 		receipt = NULL;
-		rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+		rc = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_CREATE | KLUIS_VAULT_SIGN)) != CLI_OK)
+	if ((rc = kluis_dossier_import_with_receipt(cli->vault, argv[0], (const char *const *)trust, ntrust, years, receipt, cli_progress, "import", id)) < 0)
 		goto cleanup;
-	err = kluis_dossier_import_with_receipt(v, argv[optind], (const char *const *)trust, ntrust, (int)years, receipt, cli_progress, "import", id);
-	if (err < 0) {
-		rc = cli_fail(err);
-		goto cleanup;
-	}
 	if (cli->json) {
-		rc = cli_print_json(json_pack("{s:s, s:s, s:i, s:s}", "dossier", id, "archive", argv[optind], "retention_years", (int)years,
-					      "receipt", receipt));
+		rc = cli_print_json(json_pack("{s:s, s:s, s:i, s:s}", "dossier", id, "archive", argv[0], "retention_years", years, "receipt", receipt));
 	} else {
 		printf("%s\n", id);
-		fprintf(stderr, "kluis: dossier '%s' imported and verified; retention: %ld years (kluis retention)\n", id, years);
+		fprintf(stderr, "kluis: dossier '%s' imported and verified; retention: %d years (kluis retention)\n", id, years);
 	}
 	/* what the sending organisation waits for, whatever the output format */
 	fprintf(stderr, "kluis: receipt for the organisation: %s\n", receipt);
 cleanup:
 	free(receipt);
 	kluis_strings_free(trust, ntrust);
-	kluis_vault_free(v);
 	return rc;
 }

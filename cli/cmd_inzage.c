@@ -2,18 +2,16 @@
  * cmd_inzage.c - kluis inzage: the klant's access report (WerkPro P10) as text, JSON or one
  * self-contained HTML page, in Dutch (default) or English.
  *
- * The library builds the report (vault/inzage.c) and logs the read; this file parses, and
- * writes the report to standard output or to --out FILE (created new, 0600, never overwritten,
- * removed again if anything fails).
+ * The library builds the report (vault/inzage.c) and logs the read; this file writes it to
+ * standard output or to --out FILE (cli_out: a new file, 0600, complete or not there at all).
  */
 #include "cli.h"
 #include "vault/inzage.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
+const char cmd_inzage_usage[] =
 	"Usage: kluis inzage ID [--format text|json|html] [--out FILE] [--lang nl|en]\n\n"
 	"The access report of dossier ID (WerkPro art. 10): that personal data is processed and by\n"
 	"whom (roles and keys), the traject, every entry with its date, kind, title, purpose and legal\n"
@@ -24,93 +22,46 @@ static const char usage[] =
 	"or to FILE with --out (a new file, mode 0600; kluis never overwrites).\n"
 	"For the klant, medewerker and directie. The read is logged with purpose 'inzage'.\n";
 
-static int write_all(int fd, const unsigned char *p, size_t len)
+const cli_option cmd_inzage_options[] = {
+	{ "format", 0, "F", 0, "text (the default), json or html" },
+	{ "out", 'o', "FILE", 0, "write the report to FILE (a new file, mode 0600)" },
+	{ "lang", 0, "L", 0, "nl (the default) or en" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_inzage_check(kluis_cli *cli, int argc, char **argv)
 {
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	const char *format = cli_str(cli, "format"), *lang = cli_str(cli, "lang");
+
+	if (format && strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "html"))
+		return cli_usage_error(cli, "unknown --format '%s' (text, json, html)", format);
+	if (lang && strcmp(lang, "nl") && strcmp(lang, "en"))
+		return cli_usage_error(cli, "unknown --lang '%s' (nl, en)", lang);
+	if (cli->json && format && strcmp(format, "json"))
+		return cli_usage_error(cli, "--json and --format %s do not go together", format);
+	return CLI_OK;
 }
 
 int cmd_inzage(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_OUT = OPT_CMD_BASE, O_FORMAT, O_LANG };
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, O_OUT },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "lang", required_argument, NULL, O_LANG },
-		CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *out = NULL, *format_s = NULL, *lang_s = NULL;
-	kluis_inzage_format format = KLUIS_INZAGE_TEXT;
-	kluis_lang lang = KLUIS_LANG_NL;
-	kluis_vault *v = NULL;
-	kluis_dossier *d = NULL;
+	const char *out = cli_str(cli, "out"), *f = cli_str(cli, "format"), *lang = cli_str(cli, "lang");
+	kluis_inzage_format format = cli->json || (f && strcmp(f, "json") == 0) ? KLUIS_INZAGE_JSON
+				     : f && strcmp(f, "html") == 0	  ? KLUIS_INZAGE_HTML
+									  : KLUIS_INZAGE_TEXT;
 	kluis_buf report = KLUIS_SECRET_BUF_INIT;
-	int c, rc = CLI_OK, err, fd = -1;
+	cli_out file = { NULL, NULL, -1 };
+	int rc;
 
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "ho:", opts)) != -1) {
-		if (c == O_OUT || c == 'o')
-			rc = cli_once(cli, &out, optarg, "--out");
-		else if (c == O_FORMAT)
-			rc = cli_once(cli, &format_s, optarg, "--format");
-		else if (c == O_LANG)
-			rc = cli_once(cli, &lang_s, optarg, "--lang");
-		else if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc - 1)
-		return cli_usage_error(cli, "inzage takes one dossier ID");
-	if (format_s && strcmp(format_s, "text") && strcmp(format_s, "json") && strcmp(format_s, "html"))
-		return cli_usage_error(cli, "unknown --format '%s' (text, json, html)", format_s);
-	if (lang_s && strcmp(lang_s, "nl") && strcmp(lang_s, "en"))
-		return cli_usage_error(cli, "unknown --lang '%s' (nl, en)", lang_s);
-	if (format_s)
-		format = strcmp(format_s, "json") == 0 ? KLUIS_INZAGE_JSON : strcmp(format_s, "html") == 0 ? KLUIS_INZAGE_HTML : KLUIS_INZAGE_TEXT;
-	if (lang_s && strcmp(lang_s, "en") == 0)
-		lang = KLUIS_LANG_EN;
-	if (cli->json && format_s && format != KLUIS_INZAGE_JSON)
-		return cli_usage_error(cli, "--json and --format %s do not go together", format_s);
-	if (cli->json)
-		format = KLUIS_INZAGE_JSON;
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
-		return rc;
-	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0) {
-		rc = cli_fail(err);
-		goto cleanup;
-	}
 	/* the file first: an existing --out is refused before the read is logged */
-	if (out && (fd = kluis_file_create_excl(out)) < 0) {
-		rc = cli_fail(fd);
-		fd = -1;
+	if ((out && (rc = cli_out_open(&file, out)) < 0) ||
+	    (rc = kluis_inzage_report(cli->dossier, format, lang && strcmp(lang, "en") == 0 ? KLUIS_LANG_EN : KLUIS_LANG_NL, &report)) < 0)
 		goto cleanup;
-	}
-	if ((err = kluis_inzage_report(d, format, lang, &report)) < 0) {
-		rc = cli_fail(err);
-		goto cleanup;
-	}
-	if (write_all(out ? fd : STDOUT_FILENO, report.ptr, report.len) < 0 || (out && fsync(fd) < 0))
-		rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "cannot write the report to %s", out ? out : "standard output"));
+	if (kluis_fd_write_all(out ? file.fd : STDOUT_FILENO, report.ptr, report.len) < 0)
+		rc = kluis_error_set(KLUIS_EGENERIC, "cannot write the report to %s", out ? out : "standard output");
 	else if (out)
-		fprintf(stderr, "kluis: written to %s (mode 0600)\n", out);
+		rc = cli_out_commit(&file);
 cleanup:
-	if (fd >= 0) {
-		close(fd);
-		if (rc != CLI_OK)
-			unlink(out); /* never leave a partial report */
-	}
+	cli_out_close(&file);
 	kluis_buf_dispose(&report);
-	kluis_dossier_free(d);
-	kluis_vault_free(v);
 	return rc;
 }

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
+const char cmd_ledger_usage[] =
 	"Usage: kluis ledger show [ID] [--reasons] [--json]\n"
 	"       kluis ledger receipt FILE\n\n"
 	"show: the vault's ledger, every creation, pull, transfer, import, receipt and destruction,\n"
@@ -28,66 +28,44 @@ static const char usage[] =
 	"record (dossier, archive sha256, head, opdrachtgever) and recorded (directie, or who\n"
 	"transferred).\n";
 
-static int cmd_receipt(kluis_cli *cli, const char *file)
-{
-	kluis_vault *v = NULL;
-	char id[65];
-	int rc, err;
-
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
-		return rc;
-	if ((err = kluis_ledger_receipt(v, file, id)) < 0)
-		rc = cli_fail(err);
-	else
-		fprintf(stderr, "kluis: the opdrachtgever's receipt of '%s' is verified and recorded in the ledger\n", id);
-	kluis_vault_free(v);
-	return rc;
-}
-
 static bool shown_field(const char *key)
 {
 	return strcmp(key, "Kluis-Action") && strcmp(key, "Kluis-Dossier") && strcmp(key, "Kluis-Role") && strcmp(key, "Kluis-Seq");
 }
 
+const cli_option cmd_ledger_options[] = {
+	{ "reasons", 0, NULL, 0, "show: decrypt each destruction's reason (directie, or its writer)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_ledger_check(kluis_cli *cli, int argc, char **argv)
+{
+	if (strcmp(argv[0], "receipt") == 0) {
+		cli->needs |= CLI_NEED_SIGN;
+		return argc == 2 ? CLI_OK : cli_usage_error(cli, "use 'kluis ledger receipt FILE'");
+	}
+	return strcmp(argv[0], "show") == 0 ? CLI_OK : cli_usage_error(cli, "use 'kluis ledger show [ID]' or 'kluis ledger receipt FILE'");
+}
+
 int cmd_ledger(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_REASONS = OPT_CMD_BASE };
-	static const struct option opts[] = { { "reasons", no_argument, NULL, O_REASONS }, CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
-	kluis_vault *v = NULL;
+	kluis_vault *v = cli->vault;
 	kluis_ledger_event *ev = NULL;
 	kluis_verify_report rep;
 	json_t *arr = NULL, *findings = NULL;
 	size_t n = 0, i, j, invalid = 0;
-	char when[21], hex[GIT_OID_HEXSZ + 1];
-	const char *id = NULL;
-	bool reasons = false;
-	int c, rc = CLI_OK, err;
+	char when[21], hex[GIT_OID_HEXSZ + 1], id[65];
+	bool reasons = cli_flag(cli, "reasons");
+	int rc = CLI_OK, err;
 
 	memset(&rep, 0, sizeof(rep));
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		if (c == O_REASONS)
-			reasons = true;
-		else if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
+	if (strcmp(argv[0], "receipt") == 0) {
+		if ((err = kluis_ledger_receipt(v, argv[1], id)) == 0)
+			fprintf(stderr, "kluis: the opdrachtgever's receipt of '%s' is verified and recorded in the ledger\n", id);
+		return err;
 	}
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind < argc && strcmp(argv[optind], "receipt") == 0) {
-		if (argc - optind != 2)
-			return cli_usage_error(cli, "use 'kluis ledger receipt FILE'");
-		return cmd_receipt(cli, argv[optind + 1]);
-	}
-	if (optind >= argc || strcmp(argv[optind], "show") != 0)
-		return cli_usage_error(cli, "use 'kluis ledger show [ID]' or 'kluis ledger receipt FILE'");
-	if (argc - optind > 2)
-		return cli_usage_error(cli, "ledger show takes at most one dossier ID");
-	if (argc - optind == 2)
-		id = argv[optind + 1];
-	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
-		return rc;
-	if ((err = kluis_ledger_read(v, NULL, 0, id, &ev, &n, &rep)) < 0) {
-		rc = cli_fail(err);
+	if ((err = kluis_ledger_read(v, NULL, 0, argc == 2 ? argv[1] : NULL, &ev, &n, &rep)) < 0) {
+		rc = err;
 		goto cleanup;
 	}
 	arr = json_array();
@@ -108,7 +86,7 @@ int cmd_ledger(kluis_cli *cli, int argc, char **argv)
 			if (kluis_ledger_reason(v, &ev[i], &reason) < 0 || kluis_buf_cstr(&reason) < 0) {
 				kluis_buf_dispose(&reason);
 				if (kluis_buf_printf(&reason, "(you cannot decrypt it: %s)", kluis_error_last()) < 0 || kluis_buf_cstr(&reason) < 0) {
-					rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+					rc = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 					goto cleanup;
 				}
 			}
@@ -159,6 +137,5 @@ cleanup:
 	json_decref(findings);
 	kluis_verify_report_dispose(&rep);
 	kluis_ledger_events_free(ev, n);
-	kluis_vault_free(v);
 	return rc;
 }

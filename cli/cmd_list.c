@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-static const char usage[] =
+const char cmd_list_usage[] =
 	"Usage: kluis list [--json]\n\n"
 	"The dossiers in the vault: state (open, closed), number of entries, last change, and the\n"
 	"retention deadline (it starts when the traject ends: P13.2, by default 2 years).\n";
@@ -24,39 +24,22 @@ static void deadline_of(const kluis_retention *r, char out[21])
 
 int cmd_list(kluis_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
-	kluis_vault *v = NULL;
 	kluis_dossier *d = NULL;
 	kluis_dossier_status st;
 	kluis_retention ret;
-	json_t *arr = NULL;
+	json_t *arr = json_array();
 	char **ids = NULL, last[21], deadline[21];
 	size_t n = 0, i;
-	int c, rc, err;
+	int rc;
 
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1)
-		if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc)
-		return cli_usage_error(cli, "list takes no arguments");
-	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
-		return rc;
-	if ((err = kluis_vault_dossier_ids(v, &ids, &n)) < 0) {
-		rc = cli_fail(err);
+	if ((rc = kluis_vault_dossier_ids(cli->vault, &ids, &n)) < 0)
 		goto cleanup;
-	}
-	arr = json_array();
 	if (!cli->json)
 		printf("%-24s  %-8s  %7s  %-20s  %s\n", "DOSSIER", "STATE", "ENTRIES", "LAST CHANGE", "RETENTION");
 	for (i = 0; i < n; i++) {
-		if ((err = kluis_dossier_open(&d, v, ids[i])) < 0 || (err = kluis_dossier_status_get(d, &st)) < 0 ||
-		    (err = kluis_retention_get(v, ids[i], &ret)) < 0) {
-			rc = cli_fail(err);
+		if ((rc = kluis_dossier_open(&d, cli->vault, ids[i])) < 0 || (rc = kluis_dossier_status_get(d, &st)) < 0 ||
+		    (rc = kluis_retention_get(cli->vault, ids[i], &ret)) < 0)
 			goto cleanup;
-		}
 		kluis_time_iso(st.last_change, last);
 		deadline_of(&ret, deadline);
 		if (cli->json)
@@ -69,13 +52,11 @@ int cmd_list(kluis_cli *cli, int argc, char **argv)
 		kluis_dossier_free(d);
 		d = NULL;
 	}
-	if (cli->json) {
-		rc = cli_print_json(json_pack("{s:s, s:O}", "vault", kluis_vault_root(v), "dossiers", arr));
-	}
+	if (cli->json)
+		rc = cli_print_json(json_pack("{s:s, s:O}", "vault", kluis_vault_root(cli->vault), "dossiers", arr));
 cleanup:
 	json_decref(arr);
 	kluis_dossier_free(d);
 	kluis_strings_free(ids, n);
-	kluis_vault_free(v);
 	return rc;
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
+const char cmd_log_usage[] =
 	"Usage: kluis log ID [--json]\n\n"
 	"Every entry and event of dossier ID, oldest first, newest last: when, what, which entry, of\n"
 	"what kind, by which role and key, and every read (with its purpose). Nothing is decrypted:\n"
@@ -51,40 +51,23 @@ static void event_print(const kluis_event *ev)
 
 int cmd_log(kluis_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
-	kluis_vault *v = NULL;
-	kluis_dossier *d = NULL;
 	kluis_event *events = NULL;
+	json_t *arr;
 	size_t n = 0, i;
-	int c, rc, err;
+	int rc;
 
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1)
-		if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (optind != argc - 1)
-		return cli_usage_error(cli, "log takes one dossier ID");
-	if ((rc = cli_open_vault(cli, &v, 0)) != CLI_OK)
+	if ((rc = kluis_history(cli->dossier, &events, &n)) < 0)
 		return rc;
-	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0 || (err = kluis_history(d, &events, &n)) < 0) {
-		rc = cli_fail(err);
-		goto cleanup;
-	}
 	if (cli->json) {
-		json_t *arr = json_array();
+		arr = json_array();
 		for (i = 0; i < n; i++)
 			json_array_append_new(arr, event_json(&events[i]));
-		rc = cli_print_json(json_pack("{s:s, s:o}", "dossier", kluis_dossier_id(d), "events", arr));
+		rc = cli_print_json(json_pack("{s:s, s:o}", "dossier", kluis_dossier_id(cli->dossier), "events", arr));
 	} else {
 		printf("%-20s  %-9s  %-21s  %-14s  %-13s  %s\n", "TIME", "ACTION", "ENTRY", "KIND", "ROLE", "KEY");
 		for (i = 0; i < n; i++)
 			event_print(&events[i]);
 	}
-cleanup:
 	kluis_events_free(events, n);
-	kluis_dossier_free(d);
-	kluis_vault_free(v);
 	return rc;
 }

@@ -12,7 +12,7 @@
 
 #define FOUR_WEEKS (28 * 24 * 3600)
 
-static const char usage[] =
+const char cmd_request_usage[] =
 	"Usage: kluis request ID add --type inzage|correctie|verwijdering [--received YYYY-MM-DD]\n"
 	"       kluis request ID done REQUEST [-m NOTE]\n"
 	"       kluis request ID list [--json]\n\n"
@@ -110,63 +110,41 @@ static int list_requests(kluis_dossier *d, kluis_cli *cli)
 	return 0;
 }
 
+const cli_option cmd_request_options[] = {
+	{ "type", 0, "TYPE", 0, "add: inzage, correctie or verwijdering" },
+	{ "received", 0, "DATE", 0, "add: when it was received (default: now)" },
+	{ "message", 'm', "NOTE", 0, "a note (kept encrypted)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_request_check(kluis_cli *cli, int argc, char **argv)
+{
+	const char *type = cli_str(cli, "type");
+	int64_t t;
+
+	if (strcmp(argv[1], "add") == 0) {
+		if (argc != 2 || !type || (strcmp(type, "inzage") && strcmp(type, "correctie") && strcmp(type, "verwijdering")))
+			return cli_usage_error(cli, "request add needs --type inzage, correctie or verwijdering");
+		if (cli_str(cli, "received") && kluis_time_parse(cli_str(cli, "received"), &t) < 0)
+			return KLUIS_EINVAL; /* kluis_time_parse set the message */
+	} else if (strcmp(argv[1], "done") == 0) {
+		if (argc != 3 || !kluis_entry_id_valid(argv[2]))
+			return cli_usage_error(cli, "request done takes the REQUEST id");
+	} else if (strcmp(argv[1], "list") != 0 || argc != 2) {
+		return cli_usage_error(cli, "use 'kluis request ID add|done|list'");
+	}
+	return CLI_OK;
+}
+
 int cmd_request(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_TYPE = OPT_CMD_BASE, O_RECEIVED };
-	static const struct option opts[] = {
-		{ "type", required_argument, NULL, O_TYPE },
-		{ "received", required_argument, NULL, O_RECEIVED },
-		{ "message", required_argument, NULL, 'm' },
-		CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *type = NULL, *received_s = NULL, *note = NULL, *verb;
 	int64_t received = kluis_now();
-	kluis_vault *v = NULL;
-	kluis_dossier *d = NULL;
-	int c, rc = CLI_OK, err;
 
-	cli->usage = usage;
-	while ((c = cli_getopt(argc, argv, "hm:", opts)) != -1) {
-		if (c == O_TYPE)
-			rc = cli_once(cli, &type, optarg, "--type");
-		else if (c == O_RECEIVED)
-			rc = cli_once(cli, &received_s, optarg, "--received");
-		else if (c == 'm')
-			rc = cli_once(cli, &note, optarg, "-m");
-		else if (!cli_global_option(cli, c, optarg))
-			return cli_bad_option(cli, argc, argv);
-		if (rc != CLI_OK)
-			return rc;
-	}
-	if (cli->help)
-		return cli_print_usage(cli);
-	if (argc - optind < 2)
-		return cli_usage_error(cli, "use 'kluis request ID add|done|list'");
-	verb = argv[optind + 1];
-	if (strcmp(verb, "add") == 0) {
-		if (argc - optind != 2 || !type ||
-		    (strcmp(type, "inzage") && strcmp(type, "correctie") && strcmp(type, "verwijdering")))
-			return cli_usage_error(cli, "request add needs --type inzage, correctie or verwijdering");
-		if (received_s && kluis_time_parse(received_s, &received) < 0)
-			return cli_fail(KLUIS_EINVAL);
-	} else if (strcmp(verb, "done") == 0) {
-		if (argc - optind != 3 || !kluis_entry_id_valid(argv[optind + 2]))
-			return cli_usage_error(cli, "request done takes the REQUEST id");
-	} else if (strcmp(verb, "list") != 0 || argc - optind != 2) {
-		return cli_usage_error(cli, "use 'kluis request ID add|done|list'");
-	}
-	if ((rc = cli_open_vault(cli, &v, KLUIS_VAULT_SIGN)) != CLI_OK)
-		return rc;
-	if ((err = kluis_dossier_open(&d, v, argv[optind])) < 0)
-		rc = cli_fail(err);
-	else if (strcmp(verb, "add") == 0)
-		rc = (err = add_request(d, type, received, note, NULL, cli)) < 0 ? cli_fail(err) : CLI_OK;
-	else if (strcmp(verb, "done") == 0)
-		rc = (err = add_request(d, NULL, kluis_now(), note, argv[optind + 2], cli)) < 0 ? cli_fail(err) : CLI_OK;
-	else
-		rc = (err = list_requests(d, cli)) < 0 ? cli_fail(err) : CLI_OK;
-	kluis_dossier_free(d);
-	kluis_vault_free(v);
-	return rc;
+	if (strcmp(argv[1], "list") == 0)
+		return list_requests(cli->dossier, cli);
+	if (strcmp(argv[1], "done") == 0)
+		return add_request(cli->dossier, NULL, received, cli_str(cli, "message"), argv[2], cli);
+	if (cli_str(cli, "received"))
+		kluis_time_parse(cli_str(cli, "received"), &received);
+	return add_request(cli->dossier, cli_str(cli, "type"), received, cli_str(cli, "message"), NULL, cli);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char push_usage[] =
+const char cmd_push_usage[] =
 	"Usage: kluis push ID [REMOTE]\n\n"
 	"Send dossier ID's signed history to a central git server: refs/heads/main,\n"
 	"refs/kluis/content and refs/kluis/access, all three or none (git push --atomic).\n\n"
@@ -25,7 +25,7 @@ static const char push_usage[] =
 	"Who may: the dossier's medewerker or directie. Stock git does the transfer (only git's\n"
 	"receive-pack runs a server's hooks); it runs with a minimal environment and no prompts.\n";
 
-static const char pull_usage[] =
+const char cmd_pull_usage[] =
 	"Usage: kluis pull ID [REMOTE] [--trust FPR]...\n\n"
 	"Fetch dossier ID from a central git server into a scratch repository under VAULT/tmp,\n"
 	"verify the whole history there (as 'kluis verify' does, with this vault's trust root and\n"
@@ -61,67 +61,38 @@ static void report(kluis_cli *cli, const char *verb, const char *prep, const cha
 		fprintf(stderr, "kluis: %s: this vault holds changes the server lacks: kluis push %s\n", id, id);
 }
 
+const cli_option cmd_pull_options[] = {
+	{ "trust", 0, "FPR", CLI_MANY, "the trust root for a dossier new to this vault" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_pull_check(kluis_cli *cli, int argc, char **argv)
+{
+	char **trust = NULL;
+	size_t ntrust = 0;
+	int rc = cli_trust(cli, &trust, &ntrust);
+
+	kluis_strings_free(trust, ntrust);
+	return rc;
+}
+
 static int run(kluis_cli *cli, int argc, char **argv, bool push)
 {
-	enum { O_TRUST = OPT_CMD_BASE };
-	static const struct option push_opts[] = { CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
-	static const struct option pull_opts[] = { { "trust", required_argument, NULL, O_TRUST }, CLI_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 } };
-	kluis_sync_opts o;
+	kluis_sync_opts o = { .remote = argc == 2 ? argv[1] : NULL };
 	kluis_sync_result r;
-	kluis_vault *v = NULL;
-	char (*trust)[41] = NULL;
-	const char **trust_ptrs = NULL;
-	size_t ntrust = 0;
-	int c, rc = CLI_OK, err;
+	char **trust = NULL;
+	int err;
 
-	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
-	cli->usage = push ? push_usage : pull_usage;
-	trust = calloc((size_t)argc + 1, sizeof(*trust));
-	trust_ptrs = calloc((size_t)argc + 1, sizeof(*trust_ptrs));
-	if (!trust || !trust_ptrs) {
-		rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+	if (!push && (err = cli_trust(cli, &trust, &o.ntrust)) != 0)
 		goto cleanup;
-	}
-	while ((c = cli_getopt(argc, argv, "h", push ? push_opts : pull_opts)) != -1) {
-		if (c == O_TRUST && !push) {
-			if (!kluis_fpr_normalize(optarg, trust[ntrust])) {
-				rc = cli_usage_error(cli, "--trust '%s' is not a 40-digit key fingerprint", optarg);
-				goto cleanup;
-			}
-			trust_ptrs[ntrust] = trust[ntrust];
-			ntrust++;
-		} else if (!cli_global_option(cli, c, optarg)) {
-			rc = cli_bad_option(cli, argc, argv);
-			goto cleanup;
-		}
-	}
-	if (cli->help) {
-		rc = cli_print_usage(cli);
-		goto cleanup;
-	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		rc = cli_usage_error(cli, "%s takes a dossier ID and at most one REMOTE", push ? "push" : "pull");
-		goto cleanup;
-	}
-	o.remote = argc - optind == 2 ? argv[optind + 1] : NULL;
-	o.trust = trust_ptrs;
-	o.ntrust = ntrust;
-	/* a pull may bring the vault its first dossier, as init does */
-	if ((rc = cli_open_vault(cli, &v, push ? 0 : KLUIS_VAULT_CREATE)) != CLI_OK)
-		goto cleanup;
-	err = push ? kluis_sync_push(v, argv[optind], &o, &r) : kluis_sync_pull(v, argv[optind], &o, &r);
-	if (err < 0) {
-		rc = cli_fail(err);
-		goto cleanup;
-	}
-	report(cli, push ? "pushed" : "pulled", push ? "to" : "from", argv[optind], &r);
+	o.trust = (const char *const *)trust;
+	if ((err = push ? kluis_sync_push(cli->vault, argv[0], &o, &r) : kluis_sync_pull(cli->vault, argv[0], &o, &r)) == 0)
+		report(cli, push ? "pushed" : "pulled", push ? "to" : "from", argv[0], &r);
 cleanup:
 	kluis_sync_result_dispose(&r);
-	kluis_vault_free(v);
-	free(trust_ptrs);
-	free(trust);
-	return rc;
+	kluis_strings_free(trust, o.ntrust);
+	return err;
 }
 
 int cmd_push(kluis_cli *cli, int argc, char **argv)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+const char cmd_verify_usage[] =
 	"Usage: kluis verify (ID | --all | --bundle FILE) [--trust FPR]... [--witness FILE] [--full] [--deep] [--json]\n\n"
 	"Check a dossier's history with no secret key, by replaying it against the dossier model\n"
 	"(docs/FORMATS.md): every commit exactly what kluis writes for its action, signed by a key\n"
@@ -174,114 +174,75 @@ static int verify_ledger(kluis_cli *cli, kluis_vault *v, const kluis_verify_opts
 	return 0;
 }
 
+const cli_option cmd_verify_options[] = {
+	{ "all", 0, NULL, 0, "every dossier of the vault, and its ledger" },
+	{ "bundle", 0, "FILE", 0, "a git bundle or transfer archive, not imported" },
+	{ "trust", 0, "FPR", CLI_MANY, "the trust root (else the vault's)" },
+	{ "witness", 0, "FILE", 0, "a checkpoint the history must descend from" },
+	{ "full", 0, NULL, 0, "replay from the root; neither read nor renew the verified state" },
+	{ "deep", 0, NULL, 0, "also each plaintext against its commitment (a reader's key; logged)" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_verify_check(kluis_cli *cli, int argc, char **argv)
+{
+	const char *bundle = cli_str(cli, "bundle");
+	bool all = cli_flag(cli, "all"), deep = cli_flag(cli, "deep");
+	char **trust = NULL;
+	size_t ntrust = 0;
+	int rc = cli_trust(cli, &trust, &ntrust);
+
+	kluis_strings_free(trust, ntrust);
+	if (rc != CLI_OK)
+		return rc;
+	if (bundle && deep)
+		return cli_usage_error(cli, "--deep checks a dossier of this vault, not a --bundle");
+	if (bundle && (all || argc))
+		return cli_usage_error(cli, "--bundle FILE takes no dossier ID and no --all");
+	if (!bundle && (all ? 0 : 1) != argc)
+		return cli_usage_error(cli, all ? "--all takes no dossier ID" : "verify takes one dossier ID, or --all");
+	/* --deep decrypts and signs its access records: a reader's secret key, not public keys
+	 * only; a bundle is checked in a scratch directory of the vault: an auditor may have none */
+	cli->needs = CLI_NEED_VAULT | (deep ? CLI_NEED_SIGN : CLI_NEED_PUBLIC | (bundle ? CLI_NEED_CREATE : 0));
+	return CLI_OK;
+}
+
 int cmd_verify(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_ALL = OPT_CMD_BASE, O_TRUST, O_WITNESS, O_FULL, O_BUNDLE, O_DEEP };
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, O_ALL },
-		{ "trust", required_argument, NULL, O_TRUST },
-		{ "witness", required_argument, NULL, O_WITNESS },
-		{ "full", no_argument, NULL, O_FULL },
-		{ "bundle", required_argument, NULL, O_BUNDLE },
-		{ "deep", no_argument, NULL, O_DEEP },
-		CLI_GLOBAL_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	kluis_verify_opts o;
-	kluis_vault *v = NULL;
-	const char *bundle = NULL;
-	char **trust = NULL, **ids = NULL;
+	kluis_verify_opts o = { .witness = cli_str(cli, "witness"), .no_cache = cli_flag(cli, "full") };
+	kluis_verify_report r;
+	kluis_vault *v = cli->vault;
+	const char *bundle = cli_str(cli, "bundle");
+	char **trust = NULL, **ids = NULL, id[65];
 	size_t ntrust = 0, nids = 0, findings = 0, i;
-	bool all = false, deep = false;
-	json_t *out = json_array(), *ledger = json_object();
-	int c, rc = CLI_OK, err;
+	bool deep = cli_flag(cli, "deep");
+	json_t *out = json_array(), *ledger = json_object(), *top;
+	int rc;
 
-	cli->usage = usage;
-	memset(&o, 0, sizeof(o));
-	trust = calloc((size_t)argc + 1, sizeof(*trust));
-	if (!trust || !out) {
-		rc = cli_fail(kluis_error_set(KLUIS_EGENERIC, "out of memory"));
+	if ((rc = cli_trust(cli, &trust, &ntrust)) != 0)
 		goto cleanup;
-	}
-	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
-		switch (c) {
-		case O_ALL: all = true; break;
-		case O_FULL: o.no_cache = true; break;
-		case O_DEEP: deep = true; break;
-		case O_WITNESS: rc = cli_once(cli, &o.witness, optarg, "--witness"); break;
-		case O_BUNDLE: rc = cli_once(cli, &bundle, optarg, "--bundle"); break;
-		case O_TRUST:
-			trust[ntrust] = malloc(41);
-			if (!trust[ntrust] || !kluis_fpr_normalize(optarg, trust[ntrust])) {
-				rc = cli_usage_error(cli, "--trust '%s' is not a 40-digit key fingerprint", optarg);
-				ntrust += trust[ntrust] != NULL;
-				goto cleanup;
-			}
-			ntrust++;
-			break;
-		default:
-			if (!cli_global_option(cli, c, optarg)) {
-				rc = cli_bad_option(cli, argc, argv);
-				goto cleanup;
-			}
-		}
-		if (rc != CLI_OK)
-			goto cleanup;
-	}
-	if (cli->help) {
-		rc = cli_print_usage(cli);
-		goto cleanup;
-	}
-	if (bundle && deep) {
-		rc = cli_usage_error(cli, "--deep checks a dossier of this vault, not a --bundle");
-		goto cleanup;
-	}
-	if (bundle && (all || optind != argc)) {
-		rc = cli_usage_error(cli, "--bundle FILE takes no dossier ID and no --all");
-		goto cleanup;
-	}
-	if (!bundle && (all ? 0 : 1) != argc - optind) {
-		rc = cli_usage_error(cli, all ? "--all takes no dossier ID" : "verify takes one dossier ID, or --all");
-		goto cleanup;
-	}
 	o.trust = (const char *const *)trust;
 	o.ntrust = ntrust;
-	/* a bundle is checked in a scratch directory of the vault: an auditor may have none yet */
-	/* --deep decrypts and signs its access records: a reader's secret key, not public keys only */
-	if ((rc = cli_open_vault(cli, &v, deep ? KLUIS_VAULT_SIGN : KLUIS_VAULT_PUBLIC | (bundle ? KLUIS_VAULT_CREATE : 0))) != CLI_OK)
-		goto cleanup;
 	if (bundle) {
-		kluis_verify_report r;
-		char id[65];
-		if ((err = kluis_verify_bundle(v, bundle, &o, &r, id)) < 0) {
-			rc = cli_fail(err);
+		if ((rc = kluis_verify_bundle(v, bundle, &o, &r, id)) < 0)
 			goto cleanup;
-		}
 		report_one(cli, id, &r, NULL, out, &findings);
-	} else if (all) {
-		if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0) {
-			rc = cli_fail(err);
+	} else if (cli_flag(cli, "all")) {
+		if ((rc = kluis_vault_dossier_ids(v, &ids, &nids)) < 0)
 			goto cleanup;
-		}
 		for (i = 0; i < nids; i++)
-			if ((err = verify_one(cli, v, ids[i], &o, deep, out, &findings)) < 0) {
-				rc = cli_fail(err);
+			if ((rc = verify_one(cli, v, ids[i], &o, deep, out, &findings)) < 0)
 				goto cleanup;
-			}
-		if ((err = verify_ledger(cli, v, &o, ledger, &findings)) < 0) {
-			rc = cli_fail(err);
+		if ((rc = verify_ledger(cli, v, &o, ledger, &findings)) < 0)
 			goto cleanup;
-		}
-	} else if ((err = verify_one(cli, v, argv[optind], &o, deep, out, &findings)) < 0) {
-		rc = cli_fail(err);
+	} else if ((rc = verify_one(cli, v, argv[0], &o, deep, out, &findings)) < 0) {
 		goto cleanup;
 	}
 	if (cli->json) {
-		json_t *top = json_pack("{s:b, s:O}", "ok", findings == 0, "dossiers", out);
+		top = json_pack("{s:b, s:O}", "ok", findings == 0, "dossiers", out);
 		if (top && json_object_get(ledger, "ledger"))
 			json_object_set(top, "ledger", json_object_get(ledger, "ledger"));
-		rc = cli_print_json(top);
-		if (rc != CLI_OK)
+		if ((rc = cli_print_json(top)) != CLI_OK)
 			goto cleanup;
 	}
 	rc = findings ? CLI_FAILED : CLI_OK;
@@ -290,6 +251,5 @@ cleanup:
 	json_decref(ledger);
 	kluis_strings_free(ids, nids);
 	kluis_strings_free(trust, ntrust);
-	kluis_vault_free(v);
 	return rc;
 }

@@ -1,49 +1,50 @@
 /*
- * common.c - helpers shared by the commands (see cli.h).
+ * common.c - helpers shared by the commands (see cli.h): option values, error reports, JSON,
+ * progress, and the one writer of --out files.
  */
 #include "cli.h"
 
-#include <ctype.h>
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-bool cli_global_option(kluis_cli *cli, int c, const char *arg)
+/* The slot of option `name` in the running command's table; a wrong name is a bug. */
+static size_t slot(const kluis_cli *cli, const char *name)
 {
-	switch (c) {
-	case OPT_VAULT:
-		cli->vault_dir = arg;
-		return true;
-	case OPT_AS:
-		cli->as = arg;
-		return true;
-	case OPT_JSON:
-		cli->json = true;
-		return true;
-	case 'h':
-		cli->help = true;
-		return true;
-	case OPT_VERSION:
-		/* every command already stops at cli->help to print its usage; there it prints
-		 * the version instead (cli_print_usage) */
-		cli->version = cli->help = true;
-		return true;
-	default:
-		return false;
-	}
+	const cli_option *o = cli->command->options;
+	size_t i;
+
+	for (i = 0; o && o[i].name; i++)
+		if (strcmp(o[i].name, name) == 0)
+			return i;
+	assert(!"no such option in the command's table");
+	return CLI_MAX_OPTIONS - 1;
 }
 
-static const char *last_shortopts;
-static const struct option *last_longopts;
-
-int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+const char *cli_str(const kluis_cli *cli, const char *name)
 {
-	last_shortopts = shortopts;
-	last_longopts = longopts;
-	opterr = 0;
-	return getopt_long(argc, argv, shortopts, longopts, NULL);
+	size_t k = slot(cli, name);
+
+	if (!cli->values[k].n || !cli->values[k].v)
+		return NULL;
+	return cli->values[k].v[(cli->values[k].n - 1) * (cli->command->options[k].flags & CLI_PAIR ? 2 : 1)];
+}
+
+bool cli_flag(const kluis_cli *cli, const char *name)
+{
+	return cli->values[slot(cli, name)].n > 0;
+}
+
+const char *const *cli_list(const kluis_cli *cli, const char *name, size_t *n)
+{
+	size_t k = slot(cli, name);
+
+	*n = cli->values[k].n;
+	return cli->values[k].v;
 }
 
 int cli_usage_error(kluis_cli *cli, const char *fmt, ...)
@@ -55,54 +56,10 @@ int cli_usage_error(kluis_cli *cli, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	if (cli->command)
-		fprintf(stderr, " (see kluis %s --help)\n", cli->command);
+		fprintf(stderr, " (see kluis %s --help)\n", cli->command->name);
 	else
 		fputs(" (see kluis --help)\n", stderr);
 	return CLI_USAGE;
-}
-
-/*
- * getopt leaves only optind and optopt behind, and optopt of a long option is its table
- * value, not a character: so the refused word is read back from argv and looked up in the
- * tables cli_getopt was given, to say which option it was and what is wrong with it.
- */
-int cli_bad_option(kluis_cli *cli, int argc, char **argv)
-{
-	const char *word = optind >= 1 && optind - 1 < argc ? argv[optind - 1] : "", *p;
-	const struct option *o;
-	size_t len;
-
-	if (strncmp(word, "--", 2) == 0) {
-		len = strcspn(word + 2, "=");
-		for (o = last_longopts; o && o->name; o++)
-			if (strlen(o->name) == len && strncmp(o->name, word + 2, len) == 0) {
-				if (o->has_arg == required_argument && !word[2 + len])
-					return cli_usage_error(cli, "option --%s needs a value", o->name);
-				if (o->has_arg == no_argument && word[2 + len])
-					return cli_usage_error(cli, "option --%s takes no value", o->name);
-			}
-		return cli_usage_error(cli, "unknown option '%.*s'", (int)(len + 2), word);
-	}
-	if (optopt > 0 && optopt < 128 && isgraph(optopt)) {
-		p = last_shortopts ? strchr(last_shortopts, optopt) : NULL;
-		if (p && p[1] == ':')
-			return cli_usage_error(cli, "option -%c needs a value", optopt);
-		return cli_usage_error(cli, "unknown option -%c", optopt);
-	}
-	return cli_usage_error(cli, "unknown option or missing value: '%s'", word);
-}
-
-int cli_print_usage(kluis_cli *cli)
-{
-	if (cli->version) {
-		printf("kluis %s\n", KLUIS_VERSION);
-		return CLI_OK;
-	}
-	fputs(cli->usage, stdout);
-	fputs("\nGlobal options: --vault DIR (else $KLUIS_VAULT, else ~/.local/share/kluis), --as FPR\n"
-	      "(else $KLUIS_KEY, else the only secret key), --json, --help.\n"
-	      "Exit codes: 0 done, 1 the operation or a verification failed, 2 usage or input error.\n", stdout);
-	return CLI_OK;
 }
 
 int cli_fail(int err)
@@ -127,24 +84,6 @@ void cli_warn(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-void cli_info(kluis_cli *cli, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)cli;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int cli_open_vault(kluis_cli *cli, kluis_vault **v, unsigned flags)
-{
-	int err = kluis_vault_open(v, cli->vault_dir, cli->as, flags);
-
-	return err < 0 ? cli_fail(err) : CLI_OK;
 }
 
 int cli_print_json(json_t *value)
@@ -177,10 +116,87 @@ void cli_progress(void *ctx, uint64_t done, uint64_t total)
 	fflush(stderr);
 }
 
-int cli_once(kluis_cli *cli, const char **slot, const char *value, const char *name)
+int cli_years(kluis_cli *cli, int *years)
 {
-	if (*slot)
-		return cli_usage_error(cli, "%s given twice", name);
-	*slot = value;
+	const char *s = cli_str(cli, "retention-years");
+	char *end;
+	long n;
+
+	if (!s)
+		return CLI_OK;
+	n = strtol(s, &end, 10);
+	if (!*s || *end || n < 1 || n > 100)
+		return cli_usage_error(cli, "--retention-years must be a whole number from 1 to 100, not '%s'", s);
+	*years = (int)n;
 	return CLI_OK;
+}
+
+int cli_trust(kluis_cli *cli, char ***out, size_t *n)
+{
+	size_t given, i;
+	const char *const *v = cli_list(cli, "trust", &given);
+
+	*n = 0;
+	if (!(*out = calloc(given + 1, sizeof(**out))))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	for (i = 0; i < given; i++) {
+		if (!((*out)[i] = malloc(41)))
+			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		++*n;
+		if (!kluis_fpr_normalize(v[i], (*out)[i]))
+			return cli_usage_error(cli, "--trust '%s' is not a 40-digit key fingerprint", v[i]);
+	}
+	return CLI_OK;
+}
+
+int cli_out_open(cli_out *o, const char *path)
+{
+	struct stat st;
+	int err;
+
+	o->path = path;
+	o->tmp = NULL;
+	o->fd = -1;
+	if (lstat(path, &st) == 0)
+		return kluis_error_set(KLUIS_EEXISTS, "'%s' exists; kluis never overwrites a file: choose a new --out", path);
+	if ((err = kluis_file_temp_beside(path, &o->tmp, &o->fd)) < 0)
+		return err;
+	return 0;
+}
+
+int cli_out_commit(cli_out *o)
+{
+	int fd = o->fd, err;
+
+	o->fd = -1;
+	if (fsync(fd) < 0 || close(fd) < 0)
+		return kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %m", o->path);
+	if ((err = kluis_file_publish(o->tmp, o->path)) < 0)
+		return err;
+	free(o->tmp);
+	o->tmp = NULL;
+	fprintf(stderr, "kluis: written to %s (mode 0600)\n", o->path);
+	return 0;
+}
+
+void cli_out_close(cli_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->tmp)
+		unlink(o->tmp); /* never leave a partial or unverified file */
+	free(o->tmp);
+	o->tmp = NULL;
+	o->fd = -1;
+}
+
+int cli_out_write(const char *path, const void *data, size_t len)
+{
+	cli_out o;
+	int err;
+
+	if ((err = cli_out_open(&o, path)) == 0 && (err = kluis_fd_write_all(o.fd, data, len) < 0 ? kluis_error_set(KLUIS_EGENERIC, "cannot write '%s': %m", path) : 0) == 0)
+		err = cli_out_commit(&o);
+	cli_out_close(&o);
+	return err;
 }

@@ -35,6 +35,11 @@ cleanup:
 	return err;
 }
 
+int kluis_dossier_checkpoint(kluis_dossier *d, kluis_buf *out)
+{
+	return kluis_checkpoint_format(d->id, d->repo, &d->head, out);
+}
+
 int kluis_checkpoint_format(const char *id, git_repository *repo, const git_oid *head, kluis_buf *out)
 {
 	git_odb *odb = NULL;

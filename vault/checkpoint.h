@@ -30,6 +30,8 @@ typedef struct {
 
 /* Write VAULT/checkpoints/ID for `head` (atomically). */
 int kluis_checkpoint_write(kluis_vault *v, const char *id, git_repository *repo, const git_oid *head);
+/* Format the checkpoint of dossier d's current head into out (kluis checkpoint). */
+int kluis_dossier_checkpoint(kluis_dossier *d, kluis_buf *out);
 /* Format a checkpoint of `head` into out. */
 int kluis_checkpoint_format(const char *id, git_repository *repo, const git_oid *head, kluis_buf *out);
 /* Parse a checkpoint file; checks that the embedded commit hashes to `head`. */
