@@ -23,9 +23,9 @@ const char cmd_inzage_usage[] =
 	"For the klant, medewerker and directie. The read is logged with purpose 'inzage'.\n";
 
 const cli_option cmd_inzage_options[] = {
-	{ "format", 0, "F", 0, "text (the default), json or html" },
+	{ "format", 0, "text|json|html", 0, "the report's form (default: text)" },
 	{ "out", 'o', "FILE", 0, "write the report to FILE (a new file, mode 0600)" },
-	{ "lang", 0, "L", 0, "nl (the default) or en" },
+	{ "lang", 0, "nl|en", 0, "the language (default: nl)" },
 	{ NULL, 0, NULL, 0, NULL },
 };
 

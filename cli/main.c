@@ -66,7 +66,7 @@ static const cli_command commands[] = {
 	CMD(pull, cmd_pull_options, cmd_pull_check, VAULT | CREATE, 1, 2, "takes a dossier ID and at most one REMOTE",
 	    "fetch a dossier from the server; verified before anything moves"),
 	CMD(hook, NULL, NULL, 0, 1, 1, "takes one hook name: pre-receive", "the server's pre-receive check (hooks/pre-receive runs it)"),
-	CMD(demo, cmd_demo_options, NULL, 0, 0, 0, "takes no arguments", "a whole small traject in a throwaway vault, step by step"),
+	CMD(demo, cmd_demo_options, NULL, 0, 0, 0, "takes no arguments", "the whole traject, two organisations and an auditor, in throwaway vaults"),
 	CMD(help, NULL, NULL, 0, 0, 1, "takes at most one COMMAND", "this list, or what a command does: kluis help COMMAND"),
 	CMD(version, NULL, NULL, 0, 0, 0, "takes no arguments", "the version of kluis"),
 };
@@ -74,7 +74,7 @@ static const cli_command commands[] = {
 
 static const cli_option global_options[] = {
 	{ "vault", 0, "DIR", 0, "the vault (else $KLUIS_VAULT, else ~/.local/share/kluis)" },
-	{ "as", 0, "FPR", 0, "act as this key (else $KLUIS_KEY, else the only secret key in GNUPGHOME)" },
+	{ "as", 0, "KEY", 0, "act as this key: fingerprint, key id, or part of a name (else $KLUIS_KEY, else the only secret key)" },
 	{ "json", 0, NULL, 0, "machine-readable output on stdout" },
 	{ "help", 'h', NULL, 0, "what a command does and takes" },
 	{ "version", 'V', NULL, 0, "the version" },
@@ -110,7 +110,7 @@ static void print_help(void)
 	size_t i;
 
 	printf("kluis %s - a secure dossier vault for reintegration and job-coaching trajecten\n\n"
-	       "Usage: kluis [--vault DIR] [--as FPR] [--json] COMMAND [ARGS]\n\nCommands:\n", KLUIS_VERSION);
+	       "Usage: kluis [--vault DIR] [--as KEY] [--json] COMMAND [ARGS]\n\nCommands:\n", KLUIS_VERSION);
 	for (i = 0; i < NCOMMANDS; i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
 	printf("\nEvery dossier is a git repository of OpenPGP-encrypted entries; every change is a signed\n"
@@ -129,7 +129,7 @@ static void print_usage(const cli_command *c)
 		fputs("\nOptions:\n", stdout);
 		print_options(c->options);
 	}
-	fputs("\nGlobal options: --vault DIR (else $KLUIS_VAULT, else ~/.local/share/kluis), --as FPR\n"
+	fputs("\nGlobal options: --vault DIR (else $KLUIS_VAULT, else ~/.local/share/kluis), --as KEY\n"
 	      "(else $KLUIS_KEY, else the only secret key), --json, --help, --version.\n"
 	      "Exit codes: 0 done, 1 the operation or a verification failed, 2 usage or input error.\n", stdout);
 }

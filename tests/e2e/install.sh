@@ -74,7 +74,8 @@ complete_words() { # complete_words WORD... : what TAB offers after WORD... ('' 
 	[ ! -s "$T_ERR" ] || fail "completing '$*' wrote to stderr: $(cat "$T_ERR")"
 }
 assert_eq "$(complete_words kluis ad)" add "kluis ad<TAB>"
-assert_eq "$(complete_words kluis ver)" "verify" "kluis ver<TAB>"
+assert_eq "$(complete_words kluis ver)" "verify version" "kluis ver<TAB>"
+assert_eq "$(complete_words kluis veri)" "verify" "kluis veri<TAB>"
 got=$(complete_words kluis '')
 for c in $COMMANDS; do assert_contains " $got " " $c " "kluis <TAB>"; done
 pass "commands complete (from kluis --help)"
