@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"Usage: kluis inzage ID [--format text|json|html] [--out FILE] [--lang nl|en]\n\n"
+	"Usage: kluis inzage ID [--format text|json|html] [--out FILE] [--lang nl|en] [--with-contents]\n\n"
 	"The access report of dossier ID (WerkPro art. 10): that personal data is processed and by\n"
 	"whom (roles and keys), the traject, every entry with its date, kind, title, purpose and legal\n"
 	"basis, category, origin and recipients, corrections, erasures, approvals, consents, the\n"
@@ -22,6 +22,7 @@ static const char usage[] =
 	"English. --format json (or --json) gives a versioned object (docs/EXPORT_SCHEMA.md); --format\n"
 	"html one page that needs nothing else, to read or print. The report goes to standard output,\n"
 	"or to FILE with --out (a new file, mode 0600; kluis never overwrites).\n"
+	"--with-contents adds the text of every text entry, each logged as a read of that entry.\n"
 	"For the klant, medewerker and directie. The read is logged with purpose 'inzage'.\n";
 
 static int write_all(int fd, const unsigned char *p, size_t len)
@@ -38,17 +39,19 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 
 int cmd_inzage(kluis_cli *cli, int argc, char **argv)
 {
-	enum { O_OUT = OPT_CMD_BASE, O_FORMAT, O_LANG };
+	enum { O_OUT = OPT_CMD_BASE, O_FORMAT, O_LANG, O_CONTENTS };
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, O_OUT },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "lang", required_argument, NULL, O_LANG },
+		{ "with-contents", no_argument, NULL, O_CONTENTS },
 		CLI_GLOBAL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *format_s = NULL, *lang_s = NULL;
 	kluis_inzage_format format = KLUIS_INZAGE_TEXT;
 	kluis_lang lang = KLUIS_LANG_NL;
+	bool contents = false;
 	kluis_vault *v = NULL;
 	kluis_dossier *d = NULL;
 	kluis_buf report = KLUIS_SECRET_BUF_INIT;
@@ -62,6 +65,8 @@ int cmd_inzage(kluis_cli *cli, int argc, char **argv)
 			rc = cli_once(cli, &format_s, optarg, "--format");
 		else if (c == O_LANG)
 			rc = cli_once(cli, &lang_s, optarg, "--lang");
+		else if (c == O_CONTENTS)
+			contents = true;
 		else if (!cli_global_option(cli, c, optarg))
 			return cli_bad_option(cli, argc, argv);
 		if (rc != CLI_OK)
@@ -95,7 +100,7 @@ int cmd_inzage(kluis_cli *cli, int argc, char **argv)
 		fd = -1;
 		goto cleanup;
 	}
-	if ((err = kluis_inzage_report(d, format, lang, &report)) < 0) {
+	if ((err = kluis_inzage_report(d, format, lang, contents, &report)) < 0) {
 		rc = cli_fail(err);
 		goto cleanup;
 	}
