@@ -105,7 +105,7 @@ enum {
 	M_ERASE_H, M_ERASE_P, M_CONS_H, M_CONS_NONE, M_CONS_FOR, M_GRANTED, M_WITHDRAWN, M_PURPOSE_F, M_TO_OPDR, M_YES, M_NO,
 	M_RET_H, M_STATE, M_CREATED, M_CLOSED, M_YEARS, M_DEADLINE, M_FROM_END, M_RET_P, M_READS_H, M_READS_P, M_WHEN, M_WHO,
 	M_WHAT_READ, M_WHOLE, M_RIGHTS_H, M_RIGHTS_P, M_RIGHTS_L, M_HOW, M_HOW_ORG, M_FG, M_FG_NONE, M_COMPLAIN,
-	M_APX_H, M_APX_P, M_DOSSIER, M_UTC, M_KEY, M_ID, M_COMMIT, M_SIZE, M_TYPE, M_LAW, M_LAW_P, M__COUNT
+	M_APX_H, M_APX_P, M_DOSSIER, M_UTC, M_KEY, M_ID, M_COMMIT, M_SIZE, M_TYPE, M_LAW, M_LAW_P, M_SIGNED, M__COUNT
 };
 static const char *const msgs[M__COUNT][2] = {
 	[M_TITLE] = { "Inzage in uw dossier", "Your dossier: access report" },
@@ -205,6 +205,7 @@ static const char *const msgs[M__COUNT][2] = {
 		"kan een deskundige (kluis verify) nagaan dat dit overzicht klopt. Tijden hier in UTC.",
 		"For whoever wants to check. Every record is digitally signed; with these numbers and fingerprints an expert "
 		"(kluis verify) can check this report. Times here in UTC." },
+	[M_SIGNED] = { "Ondertekende raadplegingen en akkoorden:", "Signed consultations and approvals:" },
 	[M_DOSSIER] = { "Dossiernummer", "Dossier number" }, [M_UTC] = { "Opgesteld (UTC)", "Made (UTC)" },
 	[M_KEY] = { "Sleutel", "Key" }, [M_ID] = { "Nummer", "Number" }, [M_COMMIT] = { "Vastlegging (git)", "Record (git)" },
 	[M_SIZE] = { "Omvang", "Length" }, [M_TYPE] = { "Bestandstype", "File type" },
@@ -562,7 +563,7 @@ static const char *entry_name(out_t *o, const json_t *m, const json_t *e, char o
 		snprintf(out, 256, "%s", fill(o, T(o, M_CORRECTION_OF), S(orig, "title"), NULL));
 	else
 		snprintf(out, 256, "%s", label(kinds, S(e, "kind"), o->lang));
-	if (o->lang == KLUIS_LANG_NL && !(S(e, "title") && *S(e, "title")) && !orig && out[0] >= 'a' && out[0] <= 'z')
+	if (!(S(e, "title") && *S(e, "title")) && !orig && out[0] >= 'a' && out[0] <= 'z')
 		out[0] = (char)(out[0] - 'a' + 'A');
 	return out;
 }
@@ -778,6 +779,7 @@ static void render_appendix(out_t *o, const json_t *m)
 			row(o, (const char *const[]){ S(x, "entry"), S(x, "erased") }, false);
 		puts_raw(o, o->html ? "</table>\n" : "\n");
 	}
+	para(o, T(o, M_SIGNED), false);
 	table(o, 3, w3, (const char *const[]){ "UTC", T(o, M_KEY), T(o, M_COMMIT) });
 	json_array_foreach(json_object_get(m, "consultations"), i, x)
 		row(o, (const char *const[]){ S(x, "time"), S(x, "key"), S(x, "commit") }, false);
