@@ -99,7 +99,7 @@ static const char *const months[2][12] = {
 };
 
 enum {
-	M_TITLE, M_MADE, M_INTRO, M_TRAJECT_H, M_TRAJECT_NONE, M_BORN, M_REPRESENTED, M_PARTIES_H, M_PARTIES_P,
+	M_TITLE, M_TITLE_COPY, M_COPY_P, M_MADE, M_INTRO, M_TRAJECT_H, M_TRAJECT_NONE, M_BORN, M_REPRESENTED, M_PARTIES_H, M_PARTIES_P,
 	M_ENTRIES_H, M_ENTRIES_P, M_NONE, M_WHAT, M_ADDED, M_WHY, M_SPECIAL, M_ORIGIN, M_RECIPIENTS, M_FILE, M_IN_COPY,
 	M_CORRECTS, M_CORRECTED_BY, M_APPROVED, M_APPROVED_OLD, M_SEEN, M_CONTENT, M_CONTENT_FILE, M_CORRECTION_OF, M_OF,
 	M_ERASE_H, M_ERASE_P, M_CONS_H, M_CONS_NONE, M_CONS_FOR, M_GRANTED, M_WITHDRAWN, M_PURPOSE_F, M_TO_OPDR, M_YES, M_NO,
@@ -109,6 +109,11 @@ enum {
 };
 static const char *const msgs[M__COUNT][2] = {
 	[M_TITLE] = { "Inzage in uw dossier", "Your dossier: access report" },
+	[M_TITLE_COPY] = { "Kopie van uw dossier", "Your dossier: a copy" },
+	[M_COPY_P] = { "Dit overzicht hoort bij de kopie van uw gegevens: elk onderdeel staat als bestand in de map \"gegevens\", "
+		"zoals het is vastgelegd.",
+		"This overview comes with the copy of your data: every part is a file in the folder \"gegevens\", as it was "
+		"recorded." },
 	[M_MADE] = { "Opgesteld op %s, op verzoek van %s.", "Made on %s, at the request of %s." },
 	[M_INTRO] = { "In dit dossier staan gegevens over u. Hieronder leest u welke gegevens dat zijn, wie ze heeft vastgelegd en "
 		"waarom, wie ze mag inzien, hoe lang ze bewaard worden en wie ze heeft bekeken. Daarna leest u welke rechten u "
@@ -597,9 +602,13 @@ static void render_head(out_t *o, const json_t *m)
 	char w[48], who[160];
 	size_t i;
 
-	heading(o, 1, T(o, M_TITLE));
+	bool copy = S(m, "kluis") && strcmp(S(m, "kluis"), "export") == 0;
+
+	heading(o, 1, copy ? T(o, M_TITLE_COPY) : T(o, M_TITLE));
 	para(o, fill(o, T(o, M_MADE), when(S(m, "generated"), o->lang, w), person(o, json_object_get(m, "requested_by"), who)), true);
 	para(o, T(o, M_INTRO), false);
+	if (copy)
+		para(o, T(o, M_COPY_P), false);
 	heading(o, 2, T(o, M_TRAJECT_H));
 	para(o, S(m, "traject") ? S(m, "traject") : T(o, M_TRAJECT_NONE), false);
 	if (S(m, "birth_date"))
@@ -817,7 +826,8 @@ static void render(out_t *o, const json_t *m)
 		puts_raw(o, o->lang == KLUIS_LANG_EN ? "<!DOCTYPE html>\n<html lang=\"en\">\n" : "<!DOCTYPE html>\n<html lang=\"nl\">\n");
 		puts_raw(o, "<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 			    "style-src 'unsafe-inline'\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-		tag(o, "", fmt(o, "%s %s", T(o, M_TITLE), S(m, "dossier")), "</title>\n<style>");
+		tag(o, "", fmt(o, "%s %s", strcmp(S(m, "kluis") ? S(m, "kluis") : "", "export") ? T(o, M_TITLE) : T(o, M_TITLE_COPY),
+			       S(m, "dossier")), "</title>\n<style>");
 		puts_raw(o, css);
 		puts_raw(o, "</style>\n</head>\n<body>\n<main>\n<section>\n");
 	}
