@@ -222,4 +222,15 @@ k --as "$K" inzage k-1 --with-contents >"$W/with.txt"
 grep -q "Drie dagen per week proefplaatsing." "$W/with.txt" || fail "the text report --with-contents lacks an entry's text"
 ok "--with-contents adds every text entry's text (one read with purpose inzage per entry, $texts entries); without it none"
 
+# ---- summer time and its edges (the clock moved on with KLUIS_NOW, so this comes last) ----
+for t in 2027-03-28T00:59:00Z 2027-03-28T01:00:00Z 2027-07-01T10:00:00Z 2027-10-31T00:59:00Z 2027-10-31T01:00:00Z; do
+	want=$(python3 -c 'import datetime, sys, zoneinfo
+t = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).astimezone(zoneinfo.ZoneInfo("Europe/Amsterdam"))
+m = "januari februari maart april mei juni juli augustus september oktober november december".split()
+print("%d %s %d, %02d:%02d" % (t.day, m[t.month - 1], t.year, t.hour, t.minute))' "$t")
+	KLUIS_NOW=$(date -u -d "$t" +%s) k --as "$K" inzage k-1 >"$W/summer.txt"
+	grep -qF "Opgesteld op $want," "$W/summer.txt" || fail "made at $t: want 'Opgesteld op $want', got '$(grep Opgesteld "$W/summer.txt")'"
+done
+ok "Amsterdam time across the summer-time changes of 2027 (28 March and 31 October, 01:00 UTC) as Python's zoneinfo has it"
+
 echo "== inzage_report: $N passed, 0 failed"
