@@ -9,6 +9,10 @@
  * (entries.c), and the sha256 and size of what was written must match the entry's metadata;
  * the zip is only renamed into place when every entry matched, and after the read is on
  * record (purpose `export`, invariant 6): its index lists the reads before this one.
+ *
+ * The zip is for the klant as well as for a program: index.html is the inzage report
+ * (inzage.c) over the same model, linking to each member, and members are named by date,
+ * title and kind (kluis_export_member_name), made safe for any file system and unique.
  */
 #include "export.h"
 #include "libarchive.h"
