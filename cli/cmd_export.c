@@ -10,8 +10,9 @@
 const char cmd_export_usage[] =
 	"Usage: kluis export ID --out FILE.zip [--json]\n\n"
 	"Write dossier ID as a zip (WerkPro art. 12, portability): index.json, a versioned description\n"
-	"of the dossier and every entry (docs/EXPORT_SCHEMA.md), and entries/<id>-<name> with each\n"
-	"entry's content in its original format (notes as .txt). Erased entries are listed, not\n"
+	"of the dossier and every entry (docs/EXPORT_SCHEMA.md), index.html (the inzage report, linking\n"
+	"to the files) and gegevens/<date> <title> (<kind>).<ext> with each entry's content in its\n"
+	"original format (notes as .txt). Erased entries are listed, not\n"
 	"included. Every body is checked against the sha256 in its metadata. FILE is created new\n"
 	"(mode 0600) and appears only when complete; kluis never overwrites a file.\n"
 	"For the klant, medewerker and directie. The read is logged with purpose 'export'.\n";

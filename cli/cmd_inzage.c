@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 const char cmd_inzage_usage[] =
-	"Usage: kluis inzage ID [--format text|json|html] [--out FILE] [--lang nl|en]\n\n"
+	"Usage: kluis inzage ID [--format text|json|html] [--out FILE] [--lang nl|en] [--with-contents]\n\n"
 	"The access report of dossier ID (WerkPro art. 10): that personal data is processed and by\n"
 	"whom (roles and keys), the traject, every entry with its date, kind, title, purpose and legal\n"
 	"basis, category, origin and recipients, corrections, erasures, approvals, consents, the\n"
@@ -20,12 +20,14 @@ const char cmd_inzage_usage[] =
 	"English. --format json (or --json) gives a versioned object (docs/EXPORT_SCHEMA.md); --format\n"
 	"html one page that needs nothing else, to read or print. The report goes to standard output,\n"
 	"or to FILE with --out (a new file, mode 0600; kluis never overwrites).\n"
+	"--with-contents adds the text of every text entry, each logged as a read of that entry.\n"
 	"For the klant, medewerker and directie. The read is logged with purpose 'inzage'.\n";
 
 const cli_option cmd_inzage_options[] = {
 	{ "format", 0, "text|json|html", 0, "the report's form (default: text)" },
 	{ "out", 'o', "FILE", 0, "write the report to FILE (a new file, mode 0600)" },
 	{ "lang", 0, "nl|en", 0, "the language (default: nl)" },
+	{ "with-contents", 0, NULL, 0, "the text of every text entry too (each logged as a read)" },
 	{ NULL, 0, NULL, 0, NULL },
 };
 
@@ -54,7 +56,8 @@ int cmd_inzage(kluis_cli *cli, int argc, char **argv)
 
 	/* the file first: an existing --out is refused before the read is logged */
 	if ((out && (rc = cli_out_open(&file, out)) < 0) ||
-	    (rc = kluis_inzage_report(cli->dossier, format, lang && strcmp(lang, "en") == 0 ? KLUIS_LANG_EN : KLUIS_LANG_NL, &report)) < 0)
+	    (rc = kluis_inzage_report(cli->dossier, format, lang && strcmp(lang, "en") == 0 ? KLUIS_LANG_EN : KLUIS_LANG_NL,
+					  cli_flag(cli, "with-contents"), &report)) < 0)
 		goto cleanup;
 	if (kluis_fd_write_all(out ? file.fd : STDOUT_FILENO, report.ptr, report.len) < 0)
 		rc = kluis_error_set(KLUIS_EGENERIC, "cannot write the report to %s", out ? out : "standard output");

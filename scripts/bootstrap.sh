@@ -20,6 +20,7 @@ DEPS=(build-essential cmake pkg-config git gnupg
       sqv                           # tests/e2e/stock_witness.sh: Sequoia, a second OpenPGP verifier
       strace                        # tests/e2e/transfer.sh injects faults and delays with it
       scdoc man-db                  # the man pages (docs/man/*.scd to roff); install.sh reads them
+      tzdata                        # tests/e2e/inzage_report.sh checks Amsterdam times against zoneinfo
       chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
 BENCH_DEPS=(pass time)              # bench/: the peer (pass), /usr/bin/time -v
 

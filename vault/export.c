@@ -9,6 +9,10 @@
  * (entries.c), and the sha256 and size of what was written must match the entry's metadata;
  * the zip is only renamed into place when every entry matched, and after the read is on
  * record (purpose `export`, invariant 6): its index lists the reads before this one.
+ *
+ * The zip is for the klant as well as for a program: index.html is the inzage report
+ * (inzage.c) over the same model, linking to each member, and members are named by date,
+ * title and kind (kluis_export_member_name), made safe for any file system and unique.
  */
 #include "export.h"
 #include "lifecycle.h"
@@ -16,9 +20,11 @@
 #include "inzage.h"
 #include "internal.h"
 #include "ledger.h"
+#include "names.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -72,16 +78,16 @@ static int64_t erase_time(const kluis_dossier_contents *c, const char *id)
 	return 0;
 }
 
-static json_t *entry_model(const kluis_entry_info *e, const json_t *meta)
+static json_t *entry_model(const kluis_entry_info *e, const json_t *meta, kluis_names *names)
 {
 	const char *kind = S(meta, "kind") ? S(meta, "kind") : e->kind;
 	json_t *rcp = json_object_get(meta, "recipients");
 	/* a statement is the klant's by its signature (W6b), whatever its metadata says */
 	bool klants = strcmp(e->action, "statement") == 0 && !S(meta, "origin");
 
-	return json_pack("{s:s, s:o, s:s, s:s, s:o, s:{s:s, s:s}, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:o, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "id", e->id, "time", iso_or_null(e->time), "action", e->action, "kind", kind, "title",
-			 copy_or_null(meta, "title"), "added_by", "role", e->role, "key", e->fpr, "commit", e->commit, "origin",
+			 copy_or_null(meta, "title"), "added_by", "role", e->role, "key", e->fpr, "name", kluis_names_get(names, e->fpr), "commit", e->commit, "origin",
 			 klants ? json_string("klant") : copy_or_null(meta, "origin"), "basis", copy_or_null(meta, "basis"), "category",
 			 S(meta, "special") ? "special" : "ordinary", "special", copy_or_null(meta, "special"), "recipients",
 			 json_is_array(rcp) ? json_deep_copy(rcp) : json_array(), "filename", copy_or_null(meta, "filename"),
@@ -105,33 +111,73 @@ static int retention_model(kluis_dossier *d, json_t **r)
 	return *r ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 }
 
+/*
+ * The organisation as the klant should find it: VAULT/organisatie.conf, optional, lines
+ * "naam: ...", "contact: ..." and "functionaris: ..." ('#' starts a comment). It is the
+ * vault's, not a dossier's: it names no klant and never enters a dossier repository.
+ */
+static json_t *organisation_model(kluis_vault *v)
+{
+	static const char *const keys[][2] = { { "naam", "name" }, { "contact", "contact" }, { "functionaris", "dpo" } };
+	char *path = kluis_path_join(v->root, "organisatie.conf"), line[512];
+	json_t *org = NULL;
+	FILE *f = path ? fopen(path, "re") : NULL;
+	size_t k;
+
+	free(path);
+	if (!f)
+		return json_null();
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *val, *end;
+		if (line[0] == '#' || !colon)
+			continue;
+		*colon = '\0';
+		for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
+			;
+		for (end = val + strlen(val); end > val && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '); end--)
+			;
+		*end = '\0';
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strcmp(line, keys[k][0]) == 0 && *val && (org || (org = json_object())))
+				json_object_set_new(org, keys[k][1], json_string(val)); /* not UTF-8: NULL, not set */
+	}
+	fclose(f);
+	return org ? org : json_null();
+}
+
 int kluis_dossier_model(kluis_dossier *d, const char *what, unsigned role, const kluis_dossier_contents *c, json_t **out)
 {
 	json_t *m = NULL, *info = NULL, *meta = NULL, *ret = NULL, *entries, *erasures, *approvals, *consents, *reads, *parties;
 	const kluis_roles *roles = kluis_dossier_roles(d);
 	const char *actor = "";
+	kluis_names *names = NULL;
 	bool bad = false;
 	size_t i;
 	int err;
 
 	*out = NULL;
-	if ((err = kluis_vault_actor(d->vault, &actor)) < 0)
+	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 || (err = kluis_names_load(&names)) < 0)
 		return err;
-	if (c->info.len && !(info = json_loadb((const char *)c->info.ptr, c->info.len, 0, NULL)))
+	if (c->info.len && !(info = json_loadb((const char *)c->info.ptr, c->info.len, 0, NULL))) {
+		kluis_names_free(names);
 		return kluis_error_set(KLUIS_EVERIFY, "the dossier info of '%s' is not valid JSON", d->id);
+	}
 	if ((err = retention_model(d, &ret)) < 0) {
+		kluis_names_free(names);
 		json_decref(info);
 		return err;
 	}
-	m = json_pack("{s:s, s:i, s:s, s:o, s:{s:s, s:s}, s:b, s:o, s:o, s:b, s:[], s:[], s:[], s:[], s:[], s:[], s:o, s:[]}",
+	m = json_pack("{s:s, s:i, s:s, s:o, s:{s:s, s:s, s:s}, s:b, s:o, s:o, s:b, s:[], s:[], s:[], s:[], s:[], s:[], s:o, s:[], s:o}",
 		      "kluis", what, "version", KLUIS_EXPORT_VERSION, "dossier", d->id, "generated", iso_or_null(kluis_now()),
-		      "requested_by", "role", kluis_role_name(role), "key", actor, "processing", true, "traject",
-		      copy_or_null(info, "traject"), "birth_date", copy_or_null(info, "birth_date"), "represented",
+		      "requested_by", "role", kluis_role_name(role), "key", actor, "name", kluis_names_get(names, actor), "processing", true,
+		      "traject", copy_or_null(info, "traject"), "birth_date", copy_or_null(info, "birth_date"), "represented",
 		      json_is_true(json_object_get(info, "represented")), "parties", "entries", "erasures", "corrections", "approvals", "consents",
-		      "retention", ret, "consultations");
+		      "retention", ret, "consultations", "organisation", organisation_model(d->vault));
 	json_decref(info);
-	if (!m)
+	if (!m) {
+		kluis_names_free(names);
 		return kluis_error_set(KLUIS_EGENERIC, "cannot build the report");
+	}
 	parties = json_object_get(m, "parties");
 	entries = json_object_get(m, "entries");
 	erasures = json_object_get(m, "erasures");
@@ -139,8 +185,8 @@ int kluis_dossier_model(kluis_dossier *d, const char *what, unsigned role, const
 	consents = json_object_get(m, "consents");
 	reads = json_object_get(m, "consultations");
 	for (i = 0; i < roles->n; i++)
-		bad |= json_array_append_new(parties, json_pack("{s:s, s:s}", "role", kluis_role_name(roles->v[i].role), "key",
-								 roles->v[i].fpr)) < 0;
+		bad |= json_array_append_new(parties, json_pack("{s:s, s:s, s:s}", "role", kluis_role_name(roles->v[i].role), "key",
+								 roles->v[i].fpr, "name", kluis_names_get(names, roles->v[i].fpr))) < 0;
 	for (i = 0; i < c->n && !bad; i++) {
 		const kluis_entry_info *e = &c->entries[i];
 		if (e->erased) {
@@ -151,9 +197,10 @@ int kluis_dossier_model(kluis_dossier *d, const char *what, unsigned role, const
 		if (!(meta = json_loadb((const char *)e->meta.ptr, e->meta.len, 0, NULL)) || !json_is_object(meta)) {
 			json_decref(meta);
 			json_decref(m);
+			kluis_names_free(names);
 			return kluis_error_set(KLUIS_EVERIFY, "the metadata of entry %s is not valid JSON", e->id);
 		}
-		bad |= json_array_append_new(entries, entry_model(e, meta)) < 0;
+		bad |= json_array_append_new(entries, entry_model(e, meta, names)) < 0;
 		if (e->supersedes[0])
 			bad |= json_array_append_new(json_object_get(m, "corrections"),
 						     json_pack("{s:s, s:s}", "entry", e->id, "supersedes", e->supersedes)) < 0;
@@ -178,10 +225,11 @@ int kluis_dossier_model(kluis_dossier *d, const char *what, unsigned role, const
 		if (!ev->access)
 			continue;
 		git_oid_tostr(hex, sizeof(hex), &ev->commit);
-		bad |= json_array_append_new(reads, json_pack("{s:o, s:s, s:s, s:s, s:o, s:s}", "time", iso_or_null(ev->time), "role",
+		bad |= json_array_append_new(reads, json_pack("{s:o, s:s, s:s, s:s, s:o, s:s, s:s}", "time", iso_or_null(ev->time), "role",
 							      ev->role, "key", ev->fpr, "purpose", ev->purpose, "entry",
-							      str_or_null(entry), "commit", hex)) < 0;
+							      str_or_null(entry), "commit", hex, "name", kluis_names_get(names, ev->fpr))) < 0;
 	}
+	kluis_names_free(names);
 	if (bad) {
 		json_decref(m);
 		return kluis_error_set(KLUIS_EGENERIC, "cannot build the report (out of memory)");
@@ -205,24 +253,78 @@ int kluis_json_to_buf(const json_t *value, kluis_buf *out)
 
 /* ---- the zip ---- */
 
-void kluis_export_member_name(const char *id, const char *filename, const char *kind, char out[160])
+/*
+ * A title made safe as part of a file name: no '/' or '\\', none of the characters Windows
+ * refuses, no control character (C0, DEL, C1), no leading dot or space, at most `max` bytes,
+ * cut on a character boundary.
+ */
+static void clean_name(const char *s, char *out, size_t max)
 {
-	size_t n = (size_t)snprintf(out, 160, "entries/%s-", id), start = n;
-	const char *s = filename && *filename ? filename : kind;
+	size_t n = 0;
 
-	for (; s && *s && n < 150; s++) {
-		char ch = *s;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+	for (; s && *s && n < max; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == 0xC2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9F) {
+			s++; /* a C1 control character, two bytes in UTF-8 */
 			ch = '_';
-		if (ch == '.' && n == start)
-			continue; /* never a hidden name, never "." or ".." */
-		out[n++] = ch;
+		} else if (ch < 0x20 || ch == 0x7f || strchr("/\\:*?\"<>|", ch)) {
+			ch = '_';
+		}
+		if (n == 0 && (ch == '.' || ch == ' '))
+			continue;
+		out[n++] = (char)ch;
 	}
+	if (s && *s)
+		while (n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0x80)
+			n--; /* cut inside a character: drop its start too */
+	if (n > 0 && s && *s && ((unsigned char)out[n - 1] & 0xC0) == 0xC0)
+		n--;
+	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '.'))
+		n--;
 	out[n] = '\0';
-	if (n == start)
-		snprintf(out + n, 160 - n, "%s", filename && *filename ? "document" : "entry");
-	if (!(filename && *filename))
-		snprintf(out + strlen(out), 160 - strlen(out), ".txt");
+}
+
+void kluis_export_member_name(const char *title, const char *filename, const char *kind, int64_t time, unsigned copy, char out[200])
+{
+	char t[84], ext[12] = ".txt", num[16] = "";
+	const char *dot = filename ? strrchr(filename, '.') : NULL, *what = kluis_inzage_kind_label(kind, KLUIS_LANG_NL);
+	struct tm tm;
+	size_t i;
+
+	clean_name(title && *title ? title : what, t, 80);
+	if (filename) {
+		ext[0] = '\0';
+		for (i = 0; dot && dot[i] && i < 9 && (dot[i] == '.' || isalnum((unsigned char)dot[i])); i++)
+			ext[i] = dot[i];
+		ext[dot && !dot[i] && i > 1 ? i : 0] = '\0';
+	}
+	if (copy > 1)
+		snprintf(num, sizeof(num), " (%u)", copy);
+	kluis_local_time(time, &tm);
+	snprintf(out, 200, "gegevens/%04d-%02d-%02d %s%s%s%s%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, t[0] ? t : "-",
+		 title && *title ? " (" : "", title && *title ? what : "", title && *title ? ")" : "", num);
+	snprintf(out + strlen(out), 200 - strlen(out), "%s", ext);
+}
+
+/* The entry's member name, numbered past any earlier entry's that it would equal. */
+static int member_name(json_t *entries, size_t upto, json_t *e, int64_t t)
+{
+	char name[200];
+	unsigned copy = 1;
+	size_t i;
+	json_t *x;
+
+	for (;;) {
+		kluis_export_member_name(json_string_value(json_object_get(e, "title")), json_string_value(json_object_get(e, "filename")),
+					 json_string_value(json_object_get(e, "kind")), t, copy, name);
+		json_array_foreach(entries, i, x)
+			if (i >= upto || strcmp(json_string_value(json_object_get(x, "file")), name) == 0)
+				break;
+		if (i >= upto)
+			break;
+		copy++;
+	}
+	return json_object_set_new(e, "file", json_string(name)) < 0 ? kluis_error_set(KLUIS_EGENERIC, "out of memory") : 0;
 }
 
 struct zip {
@@ -379,11 +481,11 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 			 kluis_export_result *res)
 {
 	kluis_dossier_contents c;
-	kluis_buf index = KLUIS_SECRET_BUF_INIT;
+	kluis_buf index = KLUIS_SECRET_BUF_INIT, html = KLUIS_SECRET_BUF_INIT;
 	struct zip z = { NULL, NULL, 0, 0, 0, progress, progress_ctx, 0 };
 	json_t *model = NULL, *entries, *e;
 	struct stat st;
-	char *tmp = NULL, name[160];
+	char *tmp = NULL;
 	unsigned role;
 	size_t i;
 	int fd = -1, err;
@@ -401,16 +503,15 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 		goto cleanup;
 	entries = json_object_get(model, "entries");
 	json_array_foreach(entries, i, e) {
-		kluis_export_member_name(json_string_value(json_object_get(e, "id")), json_string_value(json_object_get(e, "filename")),
-					 json_string_value(json_object_get(e, "kind")), name);
-		if (json_object_set_new(e, "file", json_string(name)) < 0) {
-			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		int64_t t = 0;
+		if (json_string_value(json_object_get(e, "time")))
+			kluis_time_parse(json_string_value(json_object_get(e, "time")), &t);
+		if ((err = member_name(entries, i, e, t)) < 0)
 			goto cleanup;
-		}
 		if (json_is_integer(json_object_get(e, "size")))
 			z.total += (uint64_t)json_integer_value(json_object_get(e, "size"));
 	}
-	if ((err = kluis_json_to_buf(model, &index)) < 0)
+	if ((err = kluis_json_to_buf(model, &index)) < 0 || (err = kluis_inzage_render(model, KLUIS_INZAGE_HTML, KLUIS_LANG_NL, &html)) < 0)
 		goto cleanup;
 	if (!(z.a = archive_write_new()) || archive_write_set_format_zip(z.a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(z.a, 1) != ARCHIVE_OK || archive_write_open_fd(z.a, fd) != ARCHIVE_OK) {
@@ -420,6 +521,9 @@ int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn p
 	if ((err = zip_begin(&z, "index.json", (int64_t)index.len, kluis_now())) < 0)
 		goto cleanup;
 	zip_data(&z, index.ptr, index.len);
+	if ((err = z.err) < 0 || (err = zip_begin(&z, "index.html", (int64_t)html.len, kluis_now())) < 0)
+		goto cleanup;
+	zip_data(&z, html.ptr, html.len);
 	if ((err = z.err) < 0)
 		goto cleanup;
 	z.done = 0; /* progress counts the bodies */
@@ -462,6 +566,7 @@ cleanup:
 	free(tmp);
 	json_decref(model);
 	kluis_buf_dispose(&index);
+	kluis_buf_dispose(&html);
 	kluis_dossier_contents_dispose(&c);
 	return err;
 }

@@ -39,16 +39,21 @@ typedef struct {
 } kluis_export_result;
 
 /*
- * Write the P12 export of d to the new file `path` (a zip: index.json plus
- * entries/<id>-<safe name> per entry, each in its original bytes). KLUIS_EEXISTS, with nothing
+ * Write the P12 export of d to the new file `path` (a zip: index.json, index.html (the
+ * inzage report linking to the files) and one member per entry, named by
+ * kluis_export_member_name, each in its original bytes). KLUIS_EEXISTS, with nothing
  * logged, if path exists; KLUIS_EACCESS for an actor other than klant, medewerker or directie.
  * progress (may be NULL) gets plaintext bytes done of the total.
  */
 int kluis_dossier_export(kluis_dossier *d, const char *path, kluis_progress_fn progress, void *progress_ctx,
 			 kluis_export_result *res);
 
-/* The member name of an entry's body: "entries/<id>-<name>", where name keeps only
- * [A-Za-z0-9._-] of the original file name (no leading dot), or is "<kind>.txt" for text. */
-void kluis_export_member_name(const char *id, const char *filename, const char *kind, char out[160]);
+/*
+ * The member name of an entry's body: "gegevens/<date> <title> (<kind in words>)<ext>", the
+ * date the entry's (Amsterdam), the title made safe (no '/', '\\', control or Windows-reserved
+ * character, no leading dot, at most 80 bytes), <ext> the original file's extension or .txt
+ * for text; no title: the kind in words. copy > 1 adds " (copy)" to tell equal names apart.
+ */
+void kluis_export_member_name(const char *title, const char *filename, const char *kind, int64_t time, unsigned copy, char out[200]);
 
 #endif

@@ -106,17 +106,17 @@ ok "the medewerker gets the report too (--json is --format json)"
 # ---- text, Dutch by default, English with --lang en ----
 expect 0 k --as "$K" inzage k-1
 cp "$W/stdout" "$W/inzage.txt"
-for want in "Inzage in uw dossier" "persoonsgegevens" "Herkomst" "Ontvangers" "Bewaartermijn" "Raadplegingen" "$N1" "$N3" \
+for want in "Inzage in uw dossier" "gegevens over u" "Afkomstig van" "Wie het mag inzien" "Bewaartermijn" "Wie uw dossier heeft bekeken" "$N1" "$N3" \
 	"een derde: huisarts" "$XSS"; do
 	grep -qF -- "$want" "$W/inzage.txt" || fail "the Dutch text report lacks '$want'"
 done
-grep -q "Access report" "$W/inzage.txt" && fail "the default report is not Dutch"
+grep -q "access report" "$W/inzage.txt" && fail "the default report is not Dutch"
 expect 0 k --as "$K" inzage k-1 --lang en
-for want in "Access report" "personal data" "Origin" "Recipients" "Retention" "Consultations" "$N1"; do
+for want in "access report" "data about you" "Came from" "Who may see it" "Kept for" "Who looked at your dossier" "$N1"; do
 	grep -qF -- "$want" "$W/stdout" || fail "the English text report lacks '$want'"
 done
-grep -q "persoonsgegevens" "$W/stdout" && fail "the English report speaks Dutch"
-ok "the text report is Dutch by default (Inzage, persoonsgegevens, ...) and English with --lang en"
+grep -q "Wat er in uw dossier staat" "$W/stdout" && fail "the English report speaks Dutch"
+ok "the text report is Dutch by default (Inzage, gegevens over u, ...) and English with --lang en"
 
 # ---- HTML: a new 0600 file, escaped, self-contained, and Chromium renders it ----
 r0=$(reads)
@@ -167,27 +167,28 @@ z = zipfile.ZipFile(sys.argv[1])
 assert z.testzip() is None
 names = z.namelist()
 n1, n2, n3, s1, n4, c1 = sys.argv[3:]
-assert names[0] == "index.json", names
+assert names[:2] == ["index.json", "index.html"], names
 idx = json.loads(z.read("index.json"))
 assert idx["kluis"] == "export" and idx["version"] == 1 and idx["dossier"] == "k-1" and idx["generated"]
 files = {e["id"]: e["file"] for e in idx["entries"]}
 assert set(files) == {n1, n2, n3, s1, c1}, files
-assert sorted(names[1:]) == sorted(files.values()), names
+assert sorted(names[2:]) == sorted(files.values()), names
 for e in idx["entries"]:
-    assert re.fullmatch(r"entries/" + re.escape(e["id"]) + r"-[A-Za-z0-9._-]+", e["file"]), e["file"]
+    assert re.fullmatch(r"gegevens/\d{4}-\d\d-\d\d [^/\x00-\x1f]+", e["file"]), e["file"]
     data = z.read(e["file"])
     assert hashlib.sha256(data).hexdigest() == e["sha256"] and len(data) == e["size"], e["id"]
     for f in ("kind", "title", "time", "created", "origin", "basis", "content_type"):
         assert f in e, (e["id"], f)
-assert files[n3] == "entries/%s-besluit.bin" % n3
+assert re.fullmatch(r"gegevens/\d{4}-\d\d-\d\d UWV besluit \(ingebracht stuk\)\.bin", files[n3]), files[n3]
 assert z.read(files[n3]) == open(sys.argv[2], "rb").read()
 assert all(files[i].endswith(".txt") for i in (n1, n2, s1, c1))
 assert z.read(files[s1]) == b"Mijn eigen verklaring."
 assert [x["entry"] for x in idx["erasures"]] == [n4] and not any(n4 in n for n in names)
 EOF
-python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile("x.zip").read(sys.argv[1]))' "entries/$N3-besluit.bin" >"$W/got.bin"
+python3 -c 'import json, sys, zipfile; z = zipfile.ZipFile("x.zip")
+sys.stdout.buffer.write(z.read([e["file"] for e in json.loads(z.read("index.json"))["entries"] if e["id"] == sys.argv[1]][0]))' "$N3" >"$W/got.bin"
 cmp -s "$W/got.bin" "$W/besluit.bin" || fail "the document in the zip differs from the original bytes"
-ok "export: a 0600 zip with index.json and every non-erased entry; the document's bytes equal the original (cmp)"
+ok "export: a 0600 zip with index.json, index.html and every non-erased entry; the document's bytes equal the original (cmp)"
 ok "export: index.json is versioned and its sha256 and size match every member; the erased entry is listed, not included"
 
 sum0=$(sha256sum x.zip); r0=$(reads)
