@@ -20,7 +20,7 @@
 #ifndef KLUIS_CLI_H
 #define KLUIS_CLI_H
 
-#include "vault/vault.h"
+#include "vault/store/vault.h"
 
 #include <jansson.h>
 #include <stdbool.h>

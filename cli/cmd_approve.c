@@ -3,7 +3,7 @@
  * a report), tied to the commit that added it. A later correction makes it no longer current.
  */
 #include "cli.h"
-#include "vault/rights.h"
+#include "vault/store/rights.h"
 
 #include <stdio.h>
 

@@ -4,7 +4,7 @@
  * the directie.
  */
 #include "cli.h"
-#include "vault/breach.h"
+#include "vault/report/breach.h"
 
 #include <stdio.h>
 #include <stdlib.h>

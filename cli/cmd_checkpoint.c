@@ -4,7 +4,7 @@
  * `kluis verify ID --witness FILE`. It holds ids, hashes and a signed commit: no personal data.
  */
 #include "cli.h"
-#include "vault/checkpoint.h"
+#include "vault/store/checkpoint.h"
 
 #include <stdio.h>
 

@@ -3,7 +3,7 @@
  * klant's statements and reads, until it is transferred (W7).
  */
 #include "cli.h"
-#include "vault/lifecycle.h"
+#include "vault/exchange/lifecycle.h"
 
 #include <stdio.h>
 

@@ -4,7 +4,7 @@
  * withdrawal takes effect at once and is never lost.
  */
 #include "cli.h"
-#include "vault/rights.h"
+#include "vault/store/rights.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -13,8 +13,8 @@
  *   auditor/gnupg                           public keys only, taken from the transfer archive
  */
 #include "cli.h"
-#include "vault/crypto.h"
-#include "vault/gitchild.h"
+#include "vault/pgp/crypto.h"
+#include "vault/git/gitchild.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * with --force), with a signed verklaring van vernietiging in the vault's ledger.
  */
 #include "cli.h"
-#include "vault/lifecycle.h"
+#include "vault/exchange/lifecycle.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * reason stay. Signatures, git fsck, gc, bundle and clone all stay valid (SPEC invariant 3).
  */
 #include "cli.h"
-#include "vault/rights.h"
+#include "vault/store/rights.h"
 
 #include <stdio.h>
 #include <string.h>

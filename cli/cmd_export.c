@@ -1,9 +1,9 @@
 /*
  * cmd_export.c - kluis export: the klant's data in a common, machine-readable form (WerkPro
- * P12): a zip with index.json and every entry in its original bytes (vault/export.c).
+ * P12): a zip with index.json and every entry in its original bytes (vault/report/export.c).
  */
 #include "cli.h"
-#include "vault/export.h"
+#include "vault/report/export.h"
 
 #include <stdio.h>
 

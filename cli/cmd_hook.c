@@ -1,12 +1,12 @@
 /*
  * cmd_hook.c - kluis hook pre-receive: the server's check of a push, run by hooks/pre-receive
- * inside a bare dossier repository on the central git server (vault/receive.c does the work).
+ * inside a bare dossier repository on the central git server (vault/exchange/receive.c does the work).
  *
  * Its stderr reaches the pusher as `remote: ...` lines; the first line is the reason (kluis
  * push shows it), then one line per verification finding.
  */
 #include "cli.h"
-#include "vault/sync.h"
+#include "vault/exchange/sync.h"
 
 #include <stdio.h>
 #include <stdlib.h>

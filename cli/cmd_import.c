@@ -3,8 +3,8 @@
  * verifying everything in the archive; the retention term (W7: 10 years) starts.
  */
 #include "cli.h"
-#include "vault/lifecycle.h"
-#include "vault/receipt.h"
+#include "vault/exchange/lifecycle.h"
+#include "vault/exchange/receipt.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * cmd_init.c - kluis init: create a dossier for one klant's traject.
  */
 #include "cli.h"
+#include "vault/exchange/lifecycle.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +62,7 @@ int cmd_init(kluis_cli *cli, int argc, char **argv)
 	int err;
 
 	cli_years(cli, &o.retention_years);
-	if ((err = kluis_dossier_init(cli->vault, &o, &commit)) == 0) {
+	if ((err = kluis_dossier_create(cli->vault, &o, &commit)) == 0) {
 		git_oid_tostr(hex, sizeof(hex), &commit);
 		if (cli->json)
 			err = cli_print_json(json_pack("{s:s, s:s, s:s}", "dossier", o.id, "commit", hex, "vault", kluis_vault_root(cli->vault)));

@@ -2,11 +2,11 @@
  * cmd_inzage.c - kluis inzage: the klant's access report (WerkPro P10) as text, JSON or one
  * self-contained HTML page, in Dutch (default) or English.
  *
- * The library builds the report (vault/inzage.c) and logs the read; this file writes it to
+ * The library builds the report (vault/report/inzage.c) and logs the read; this file writes it to
  * standard output or to --out FILE (cli_out: a new file, 0600, complete or not there at all).
  */
 #include "cli.h"
-#include "vault/inzage.h"
+#include "vault/report/inzage.h"
 
 #include <string.h>
 #include <unistd.h>

@@ -7,7 +7,7 @@
  * the reason, and the command exits 1.
  */
 #include "cli.h"
-#include "vault/ledger.h"
+#include "vault/exchange/ledger.h"
 
 #include <stdio.h>
 #include <string.h>

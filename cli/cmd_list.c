@@ -3,7 +3,7 @@
  * retention deadline. Reads only plaintext metadata (ids, states, times).
  */
 #include "cli.h"
-#include "vault/lifecycle.h"
+#include "vault/exchange/lifecycle.h"
 
 #include <stdio.h>
 

@@ -5,7 +5,7 @@
  * klant sees it in the log, and `list` warns about overdue ones.
  */
 #include "cli.h"
-#include "vault/entries.h"
+#include "vault/store/entries.h"
 
 #include <stdio.h>
 #include <string.h>

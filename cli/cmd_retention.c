@@ -3,7 +3,7 @@
  * the opdrachtgever; P13.2: 2 years after the end of service where the organisation keeps it).
  */
 #include "cli.h"
-#include "vault/lifecycle.h"
+#include "vault/exchange/lifecycle.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * a new adviser can read the existing dossier.
  */
 #include "cli.h"
-#include "vault/rights.h"
+#include "vault/store/rights.h"
 
 #include <stdio.h>
 

@@ -1,9 +1,9 @@
 /*
  * cmd_sync.c - kluis push and kluis pull: keep a dossier in step with a central git server
- * (the library side is vault/sync.c; the server's check is `kluis hook pre-receive`).
+ * (the library side is vault/exchange/sync.c; the server's check is `kluis hook pre-receive`).
  */
 #include "cli.h"
-#include "vault/sync.h"
+#include "vault/exchange/sync.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * archive (W7), read it back and verify it, and only then destroy the local copy.
  */
 #include "cli.h"
-#include "vault/lifecycle.h"
+#include "vault/exchange/lifecycle.h"
 
 #include <stdio.h>
 

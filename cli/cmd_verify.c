@@ -4,12 +4,12 @@
  * (COMMIT is 40 hex digits, or - when the finding concerns no single commit).
  *
  * --deep adds, with the actor's secret key, the check of every plaintext of the head state
- * against its signed commitment (vault/verify_deep.c); that part reads, so it is logged.
+ * against its signed commitment (vault/verify/verify_deep.c); that part reads, so it is logged.
  */
 #include "cli.h"
-#include "vault/ledger.h"
-#include "vault/verify.h"
-#include "vault/verify_deep.h"
+#include "vault/exchange/ledger.h"
+#include "vault/verify/verify.h"
+#include "vault/verify/verify_deep.h"
 
 #include <stdio.h>
 #include <stdlib.h>

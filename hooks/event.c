@@ -1,10 +1,10 @@
 /*
  * event.c - running the vault's post-add hook (see event.h).
  */
-#include "event.h"
-#include "vault/error.h"
-#include "vault/gitchild.h"
-#include "vault/util.h"
+#include "hooks/event.h"
+#include "vault/base/error.h"
+#include "vault/git/gitchild.h"
+#include "vault/base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,10 +7,10 @@
  * and the fallback list the secret keys, which costs one gpg process; a choice that is not
  * exactly one key is an error that names the candidates, never a guess.
  */
-#include "actor.h"
-#include "vault/crypto.h"
-#include "vault/error.h"
-#include "vault/util.h"
+#include "keys/actor.h"
+#include "vault/pgp/crypto.h"
+#include "vault/base/error.h"
+#include "vault/base/util.h"
 
 #include <ctype.h>
 #include <stdio.h>

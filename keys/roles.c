@@ -1,8 +1,8 @@
 /*
  * roles.c - the roles file and the action table (see roles.h).
  */
-#include "roles.h"
-#include "vault/error.h"
+#include "keys/roles.h"
+#include "vault/base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

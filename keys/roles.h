@@ -9,7 +9,7 @@
 #ifndef KLUIS_ROLES_H
 #define KLUIS_ROLES_H
 
-#include "vault/util.h"
+#include "vault/base/util.h"
 
 #include <stdbool.h>
 #include <stddef.h>

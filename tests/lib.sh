@@ -117,7 +117,7 @@ T_WORK=$T_ROOT/w
 mkdir -p "$T_WORK" "$T_ROOT/home"
 export HOME=$T_ROOT/home
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-# the test build's switches (vault/util.h, KLUIS_SEAM) are set per command by the test that
+# the test build's switches (vault/base/util.h, KLUIS_SEAM) are set per command by the test that
 # needs one (env KLUIS_NOW=... "$KLUIS" ...), never left over from the caller's shell
 unset KLUIS_KEY KLUIS_NO_FSYNC KLUIS_NOW KLUIS_THREADS KLUIS_GPG 2>/dev/null || true
 # they exist only in a test build (cmake -DKLUIS_TEST_SEAMS=ON): a release binary would fail

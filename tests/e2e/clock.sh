@@ -2,8 +2,8 @@
 # e2e/clock.sh - no commit is signed before the one it follows, on the history (main) and on
 # the read log (refs/kluis/access): a writer whose clock is behind the last commit by up to
 # KLUIS_CLOCK_WAIT (60 s) waits it out and then writes what verify accepts; one behind by
-# more refuses with one line and writes nothing (vault/dossier.c kluis_txn_commit,
-# vault/history.c kluis_access_record).
+# more refuses with one line and writes nothing (vault/store/dossier.c kluis_txn_commit,
+# vault/store/history.c kluis_access_record).
 #
 # The commit "from a clock ahead" is made with stock git: the last commit re-made with its own
 # message and tree, dated ahead, signed with its own key (git commit-tree -S); the vault's

@@ -3,7 +3,7 @@
 # commits: two verifiers that share no code with kluis (stock `git verify-commit` through gpg,
 # and Sequoia's `sqv`) accept every commit of a dossier kluis wrote, and all three refuse a
 # commit re-signed with an authentication-only subkey (librnp alone would accept that one;
-# vault/pgp_verify.c's usage rule refuses it).
+# vault/pgp/pgp_verify.c's usage rule refuses it).
 #
 # The dossier: init, adds, a statement, a roles change, a consent, a correction, an erasure, a
 # read and a close. Every commit on refs/heads/main and refs/kluis/access is checked, with

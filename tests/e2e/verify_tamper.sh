@@ -522,7 +522,7 @@ rm -f "$(loose "$t")"
 refused "$(G rev-parse main~2)" "missing"
 
 # libgit2 1.5's own loose reader loops forever on a truncated object file (libgit2 #7342);
-# kluis reads loose objects itself first (vault/objstream.c), so this is a finding, not a hang
+# kluis reads loose objects itself first (vault/git/objstream.c), so this is a finding, not a hang
 new_case "a truncated tree object in the history"
 c=$(G rev-parse main~2)
 t=$(G rev-parse "$c^{tree}")

@@ -1,5 +1,5 @@
 /*
- * test_archive.c - the transfer archive container (vault/archive.c, vault/archive_write.c).
+ * test_archive.c - the transfer archive container (vault/exchange/archive.c, vault/exchange/archive_write.c).
  *
  * A round trip that stock tar can list, then archives crafted with libarchive (and by hand
  * where libarchive will not go) that extraction must refuse, leaving nothing behind: unsafe
@@ -22,8 +22,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "vault/archive.h"
-#include "vault/error.h"
+#include "vault/exchange/archive.h"
+#include "vault/base/error.h"
 
 static char g_dir[64];
 static int g_seq;

@@ -1,11 +1,11 @@
 /*
- * test_bundle.c - git bundle v2 writer and reader (vault/bundle.c).
+ * test_bundle.c - git bundle v2 writer and reader (vault/exchange/bundle_read.c and bundle_write.c).
  *
  * Builds a small dossier-like repository with libgit2 (a linear main, a parentless content
  * commit whose tree holds sharded blobs, an annotated tag), bundles it, has stock git verify
  * and clone the bundle, reads it back into fresh repositories, and checks that truncated,
  * corrupted, malformed or incomplete bundles are refused. Also the streamed object reader
- * (vault/objstream.c) the bundle writer uses for large blobs: from a loose object and from a
+ * (vault/git/objstream.c) the bundle writer uses for large blobs: from a loose object and from a
  * pack, byte for byte what libgit2 reads, and a corrupted pack entry refused.
  */
 #include <setjmp.h>
@@ -21,9 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vault/bundle.h"
-#include "vault/error.h"
-#include "vault/objstream.h"
+#include "vault/exchange/bundle.h"
+#include "vault/base/error.h"
+#include "vault/git/objstream.h"
 
 static char g_dir[64];
 static git_oid g_main, g_content, g_tag, g_blob_big, g_blob_huge;

@@ -1,5 +1,5 @@
 /*
- * test_child.c - the one way kluis starts a child process (kluis_child_run, vault/gitchild.c)
+ * test_child.c - the one way kluis starts a child process (kluis_child_run, vault/git/gitchild.c)
  * and the post-add hook that runs through it (hooks/event.c).
  *
  * Each case runs /bin/sh with a one-line script and checks what the child saw (argv, stdin,
@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "hooks/event.h"
-#include "vault/gitchild.h"
-#include "vault/util.h"
+#include "vault/git/gitchild.h"
+#include "vault/base/util.h"
 
 /* Run `sh -c script` with env (env_only as given), capturing stdout and stderr. */
 static int sh(const char *script, const char *const *env, bool env_only, kluis_buf *out, kluis_buf *err)

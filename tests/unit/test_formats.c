@@ -1,12 +1,12 @@
 /*
  * test_formats.c - the small text and binary formats kluis reads back and trusts:
  *
- *   - the pointer (vault/repo.h) by which the signed tree commits to a ciphertext object;
- *   - the recipients of an OpenPGP message read from its packets (vault/pgp.h), on hand-built
+ *   - the pointer (vault/git/repo.h) by which the signed tree commits to a ciphertext object;
+ *   - the recipients of an OpenPGP message read from its packets (vault/pgp/pgp.h), on hand-built
  *     packet sequences and on a message made by stock `gpg --encrypt`;
- *   - the checkpoint (vault/checkpoint.h) and the split of a signed commit into signed data and
+ *   - the checkpoint (vault/store/checkpoint.h) and the split of a signed commit into signed data and
  *     signature, checked against a commit made by stock `git commit -S` and verified by `gpg`;
- *   - the dossier file (vault/internal.h).
+ *   - the dossier file (vault/store/internal.h).
  *
  * Signature verification and its key policy are tests/unit/test_pgp.c.
  *
@@ -28,11 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vault/checkpoint.h"
-#include "vault/error.h"
-#include "vault/internal.h"
-#include "vault/pgp.h"
-#include "vault/repo.h"
+#include "vault/store/checkpoint.h"
+#include "vault/base/error.h"
+#include "vault/store/internal.h"
+#include "vault/pgp/pgp.h"
+#include "vault/git/repo.h"
 
 static char g_home[64];  /* GNUPGHOME */
 static char g_work[64];  /* scratch: repo, messages */

@@ -1,5 +1,5 @@
 /*
- * test_odb_loose.c - the lean loose-object reader (vault/objstream.c) against libgit2's own.
+ * test_odb_loose.c - the lean loose-object reader (vault/git/objstream.c) against libgit2's own.
  *
  * A real repository gets a small and a large blob, an empty one, a tree and a commit. Read
  * through an object database holding only the lean backend, each comes back exactly as
@@ -27,9 +27,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "vault/error.h"
-#include "vault/objstream.h"
-#include "vault/util.h"
+#include "vault/base/error.h"
+#include "vault/git/objstream.h"
+#include "vault/base/util.h"
 
 static char g_dir[64];
 static char g_objects[128];

@@ -1,6 +1,6 @@
 /*
- * test_pgp.c - kluis_pgp_verify_detached (vault/pgp_verify.c): librnp's verdict plus kluis's
- * key policy (vault/pgp.h states it), one test per rule:
+ * test_pgp.c - kluis_pgp_verify_detached (vault/pgp/pgp_verify.c): librnp's verdict plus kluis's
+ * key policy (vault/pgp/pgp.h states it), one test per rule:
  *
  *   - a good signature by a primary key and by a signing subkey (signer: the primary);
  *     tampered data; a signer not in the keyring;
@@ -33,10 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vault/error.h"
-#include "vault/pgp.h"
-#include "vault/pgp_internal.h"
-#include "vault/util.h"
+#include "vault/base/error.h"
+#include "vault/pgp/pgp.h"
+#include "vault/pgp/pgp_internal.h"
+#include "vault/base/util.h"
 
 #define DAY 86400
 

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "keys/roles.h"
-#include "vault/error.h"
+#include "vault/base/error.h"
 
 #define FK "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
 #define FM "0000000000000000000000000000000000000002"

@@ -1,5 +1,5 @@
 /*
- * test_store.c - the library end to end through vault/vault.h, with real gpg keys.
+ * test_store.c - the library end to end through vault/store/vault.h, with real gpg keys.
  *
  * A fresh short-path GNUPGHOME (0700) gets four passphrase-less keys, one per role (klant,
  * medewerker, directie, opdrachtgever); each actor drives the library through its own vault
@@ -26,9 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vault/error.h"
-#include "vault/util.h"
-#include "vault/vault.h"
+#include "vault/base/error.h"
+#include "vault/base/util.h"
+#include "vault/store/vault.h"
 
 #define DOSSIER "d-2026-001"
 #define NOTE "Gesprek met klant: marker-7f3e9c, afspraken over werkhervatting.\n"

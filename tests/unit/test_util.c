@@ -1,5 +1,5 @@
 /*
- * test_util.c - the shared helpers of vault/util.c: growable (and wiped) buffers, ids and
+ * test_util.c - the shared helpers of vault/base/util.c: growable (and wiped) buffers, ids and
  * fingerprints, time stamps, SHA-256, and the careful file I/O every other module relies on
  * (0600 files, 0700 directories, atomic replacement, O_EXCL|O_NOFOLLOW creation).
  *
@@ -26,8 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vault/error.h"
-#include "vault/util.h"
+#include "vault/base/error.h"
+#include "vault/base/util.h"
 
 /* ---- observing explicit_bzero ---- */
 

@@ -1,0 +1,258 @@
+/*
+ * receive.c - the server's side of kluis sync: judging a push in git's pre-receive hook
+ * (see kluis_receive_check in sync.h; hooks/pre-receive is the hook that calls it).
+ *
+ * During pre-receive the pushed objects sit in git's quarantine directory, visible through
+ * GIT_OBJECT_DIRECTORY and GIT_ALTERNATE_OBJECT_DIRECTORIES, and no ref has moved yet. The
+ * check builds the state the repository would have after the push in a scratch repository
+ * (its refs only; its object database is the server's, quarantine included) and runs the
+ * same verifier as `kluis verify` over it, so the server accepts exactly what kluis would.
+ *
+ * Refused besides what the verifier refuses: refs other than the three of a dossier, the
+ * deletion of any of them, and a main or access that does not fast-forward (the receiving
+ * git accepts forced pushes by default; the hook is what keeps history append-only).
+ */
+#include "vault/git/objstream.h"
+#include "vault/exchange/sync.h"
+#include "vault/store/internal.h"
+
+#include <git2/sys/repository.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAIN_REF "refs/heads/main"
+#define CONTENT_REF "refs/kluis/content"
+#define ACCESS_REF "refs/kluis/access"
+#define MAX_TRUST 16
+
+enum { R_MAIN, R_CONTENT, R_ACCESS, R_COUNT };
+static const char *const ref_names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
+
+void kluis_receive_result_dispose(kluis_receive_result *r)
+{
+	if (r)
+		kluis_verify_report_dispose(&r->report);
+}
+
+typedef struct {
+	char fpr[MAX_TRUST][41];
+	const char *ptr[MAX_TRUST];
+	size_t n;
+	const char *bad;
+} trust_list;
+
+static int collect_trust(const git_config_entry *e, void *payload)
+{
+	trust_list *t = payload;
+
+	if (t->n == MAX_TRUST || !kluis_fpr_normalize(e->value, t->fpr[t->n])) {
+		t->bad = t->n == MAX_TRUST ? "too many kluis.trust values" : "a kluis.trust value is not a 40-digit fingerprint";
+		return GIT_EUSER;
+	}
+	t->ptr[t->n] = t->fpr[t->n];
+	t->n++;
+	return 0;
+}
+
+/* kluis.dossier, else the repository's directory name without .git. */
+static int dossier_id(git_repository *repo, git_config *cfg, char out[65])
+{
+	git_buf val = { 0 };
+	char path[4096], *base;
+	size_t len;
+	int err = 0;
+
+	if (git_config_get_string_buf(&val, cfg, "kluis.dossier") == 0) {
+		snprintf(path, sizeof(path), "%s", val.ptr);
+	} else {
+		snprintf(path, sizeof(path), "%s", git_repository_path(repo));
+		len = strlen(path);
+		while (len && path[len - 1] == '/')
+			path[--len] = '\0';
+		if (len > 4 && strcmp(path + len - 4, ".git") == 0)
+			path[len - 4] = '\0';
+		if ((base = strrchr(path, '/')))
+			memmove(path, base + 1, strlen(base + 1) + 1);
+	}
+	git_buf_dispose(&val);
+	if (!kluis_id_valid(path))
+		err = kluis_error_set(KLUIS_EINVAL, "the server repository is not named ID.git for a dossier id, and has no kluis.dossier (git config kluis.dossier ID)");
+	else
+		snprintf(out, 65, "%s", path);
+	return err;
+}
+
+static int ref_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < R_COUNT; i++)
+		if (strcmp(name, ref_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Apply the hook's `OLD NEW REF` lines to the current refs, refusing what may never happen. */
+static int apply_updates(git_repository *srv, const char *input, size_t len, git_oid final[R_COUNT], bool has[R_COUNT], size_t *count)
+{
+	char line[512], oldhex[64], newhex[64], ref[400];
+	const char *p = input, *end = input + len, *nl;
+	bool seen[R_COUNT] = { false };
+	git_oid old, neu;
+	size_t l;
+	int i, rc;
+
+	*count = 0;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		l = (size_t)((nl ? nl : end) - p);
+		if (l >= sizeof(line))
+			return kluis_error_set(KLUIS_EINVAL, "refusing the push: a ref update line is too long");
+		memcpy(line, p, l);
+		line[l] = '\0';
+		p = nl ? nl + 1 : end;
+		if (!l)
+			continue;
+		if (sscanf(line, "%63s %63s %399s", oldhex, newhex, ref) != 3 || git_oid_fromstr(&old, oldhex) < 0 || git_oid_fromstr(&neu, newhex) < 0)
+			return kluis_error_set(KLUIS_EINVAL, "refusing the push: cannot read the ref update '%.80s'", line);
+		(*count)++;
+		if ((i = ref_index(ref)) < 0)
+			return kluis_error_set(KLUIS_EACCESS, "refusing %.200s: a kluis dossier holds only refs/heads/main, refs/kluis/content and refs/kluis/access", ref);
+		if (seen[i])
+			return kluis_error_set(KLUIS_EINVAL, "refusing the push: %s is updated twice", ref);
+		seen[i] = true;
+		if (git_oid_is_zero(&neu))
+			return kluis_error_set(KLUIS_EACCESS, "refusing to delete %s: a dossier's history is never removed", ref);
+		if (i != R_CONTENT && !git_oid_is_zero(&old) && !git_oid_equal(&old, &neu)) {
+			rc = git_graph_descendant_of(srv, &neu, &old);
+			if (rc < 0)
+				return kluis_git_fail(KLUIS_EVERIFY, "refusing the push: cannot compare the histories");
+			if (rc != 1)
+				return kluis_error_set(KLUIS_EVERIFY, "refusing a rewrite of %s (not a fast-forward of %.12s): a dossier's history is append-only", ref, oldhex);
+		}
+		git_oid_cpy(&final[i], &neu);
+		has[i] = true;
+	}
+	return 0;
+}
+
+int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res)
+{
+	git_repository *srv = NULL, *scratch = NULL;
+	git_config *cfg = NULL;
+	git_odb *odb = NULL;
+	git_reference *ref = NULL;
+	git_buf home = { 0 };
+	kluis_keyring *kr = NULL;
+	kluis_verify_opts vo;
+	trust_list trust;
+	git_oid final[R_COUNT];
+	bool has[R_COUNT];
+	char tmpl[4096], *repo_dir = NULL, *old_objects = NULL, hex[13] = "-";
+	int i, rc, err;
+
+	memset(res, 0, sizeof(*res));
+	memset(&trust, 0, sizeof(trust));
+	memset(&vo, 0, sizeof(vo));
+	tmpl[0] = '\0';
+	if ((err = kluis_repo_global_init()) < 0)
+		return err;
+	if (git_repository_open_ext(&srv, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0 || kluis_odb_lean_loose(srv) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot open the server repository (kluis hook runs inside git's pre-receive hook)");
+		goto cleanup;
+	}
+	if (git_repository_config_snapshot(&cfg, srv) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot read the server repository's config");
+		goto cleanup;
+	}
+	if ((err = dossier_id(srv, cfg, res->dossier)) < 0)
+		goto cleanup;
+	rc = git_config_get_multivar_foreach(cfg, "kluis.trust", NULL, collect_trust, &trust);
+	if (trust.bad) {
+		err = kluis_error_set(KLUIS_EINVAL, "server misconfigured: %s (git config --add kluis.trust FPR)", trust.bad);
+		goto cleanup;
+	}
+	if ((rc < 0 && rc != GIT_ENOTFOUND) || !trust.n) {
+		err = kluis_error_set(KLUIS_EACCESS, "this server repository has no trust root: its administrator must run git config --add kluis.trust FPR in it");
+		goto cleanup;
+	}
+	for (i = 0; i < R_COUNT; i++)
+		if ((err = kluis_repo_ref(srv, ref_names[i], &final[i], &has[i])) < 0)
+			goto cleanup;
+	if ((err = apply_updates(srv, input, len, final, has, &res->updates)) < 0 || !res->updates)
+		goto cleanup;
+	if (!has[R_MAIN] || !has[R_CONTENT]) {
+		err = kluis_error_set(KLUIS_EVERIFY, "refusing the push: a dossier needs both refs/heads/main and refs/kluis/content");
+		goto cleanup;
+	}
+
+	/* the state after the push, in a scratch repository that shares the server's objects
+	 * (it holds refs only); inside the server repository, which only its owner can write,
+	 * rather than in a shared temporary directory */
+	snprintf(tmpl, sizeof(tmpl), "%skluis-receive.XXXXXX", git_repository_path(srv));
+	if (!mkdtemp(tmpl)) {
+		tmpl[0] = '\0';
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot make a scratch directory for the check: %m");
+		goto cleanup;
+	}
+	if (!(repo_dir = kluis_path_join(tmpl, "state.git"))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	if ((err = kluis_repo_create(&scratch, repo_dir)) < 0)
+		goto cleanup;
+	if (git_repository_odb(&odb, srv) < 0 || git_repository_set_odb(scratch, odb) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot read the pushed objects");
+		goto cleanup;
+	}
+	for (i = 0; i < R_COUNT; i++) {
+		if (!has[i])
+			continue;
+		if (git_reference_create(&ref, scratch, ref_names[i], &final[i], 1, "kluis receive") < 0) {
+			git_oid_tostr(hex, sizeof(hex), &final[i]);
+			err = kluis_error_set(KLUIS_EVERIFY, "refusing the push: %s would point at %s, which is not in the pushed objects", ref_names[i], hex);
+			goto cleanup;
+		}
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	if (git_config_get_string_buf(&home, cfg, "kluis.gnupghome") < 0)
+		git_error_clear();
+	if ((err = kluis_keyring_open_gnupg(&kr, home.size ? home.ptr : NULL)) < 0)
+		goto cleanup;
+	vo.trust = trust.ptr;
+	vo.ntrust = trust.n;
+	vo.no_cache = true;
+	/* what the push brought waits in git's quarantine; the server's objects are beside it */
+	if (!(vo.incoming = getenv("GIT_QUARANTINE_PATH")) || !*vo.incoming) {
+		err = kluis_error_set(KLUIS_EGENERIC, "refusing the push: git gave the hook no quarantine (GIT_QUARANTINE_PATH), so what the push brought cannot be told apart; the server needs git 2.11 or later");
+		goto cleanup;
+	}
+	if (!(old_objects = kluis_path_join(git_repository_path(srv), "objects"))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	vo.existing = old_objects;
+	if ((err = kluis_verify_repository(scratch, res->dossier, kr, &vo, NULL, &res->report)) < 0)
+		goto cleanup;
+	if (res->report.nfindings) {
+		char sum[512];
+		kluis_verify_report_summary(&res->report, sum, sizeof(sum));
+		err = kluis_error_set(KLUIS_EVERIFY, "refusing the push: dossier '%s' would not verify (%s)", res->dossier, sum);
+	}
+cleanup:
+	free(old_objects);
+	git_reference_free(ref);
+	kluis_keyring_free(kr);
+	git_buf_dispose(&home);
+	git_odb_free(odb);
+	git_repository_free(scratch);
+	git_config_free(cfg);
+	git_repository_free(srv);
+	if (tmpl[0])
+		kluis_rm_rf(tmpl);
+	free(repo_dir);
+	return err;
+}

@@ -1,0 +1,715 @@
+/*
+ * sync.c - kluis push / kluis pull (see sync.h): the remote, push through stock git, and the
+ * quarantine-verify-then-move protocol of a pull. The git child itself is gitchild.c.
+ *
+ * Why stock git as a child and not libgit2's transports: a server's pre-receive hook is run
+ * only by git's receive-pack. libgit2's local transport writes the objects and refs of a
+ * local-path remote itself and runs no hook at all, so a libgit2 push to a path would skip
+ * the server's verification. REMOTE may not start with `-` and always follows `--`.
+ *
+ * Invariants: a push sends exactly the object ids that were verified under the dossier lock,
+ * atomically; a pull moves local refs only to a state that was verified as a whole, by
+ * compare-and-swap under the lock, content before main, and never moves main or access
+ * backwards or sideways.
+ */
+#include "vault/exchange/sync.h"
+#include "vault/store/checkpoint.h"
+#include "vault/git/gitchild.h"
+#include "vault/store/internal.h"
+#include "vault/exchange/ledger.h"
+#include "vault/store/rights.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAIN_REF "refs/heads/main"
+#define CONTENT_REF "refs/kluis/content"
+#define ACCESS_REF "refs/kluis/access"
+
+enum { R_MAIN, R_CONTENT, R_ACCESS, R_COUNT };
+static const char *const ref_names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
+static const char *const incoming_names[R_COUNT] = { "refs/kluis/incoming/main", "refs/kluis/incoming/content",
+						     "refs/kluis/incoming/access" };
+
+typedef struct {
+	git_oid oid[R_COUNT];
+	bool has[R_COUNT];
+} ref_set;
+
+void kluis_sync_result_dispose(kluis_sync_result *r)
+{
+	if (!r)
+		return;
+	free(r->remote);
+	r->remote = NULL;
+}
+
+/* ---- the remote ---- */
+
+static bool remote_valid(const char *r)
+{
+	const unsigned char *p;
+
+	if (!r || !*r || *r == '-' || strlen(r) > 4096)
+		return false;
+	for (p = (const unsigned char *)r; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* remote.origin.url from the dossier repository's own config file (not ~/.gitconfig). */
+static int dossier_origin(const char *repo_path, char **out)
+{
+	git_config *cfg = NULL;
+	git_buf val = { 0 };
+	char *path = kluis_path_join(repo_path, "config");
+	int err = 0;
+
+	*out = NULL;
+	if (!path)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if (kluis_path_exists(path) && git_config_open_ondisk(&cfg, path) == 0 &&
+	    git_config_get_string_buf(&val, cfg, "remote.origin.url") == 0 && val.size && !(*out = strdup(val.ptr)))
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	git_buf_dispose(&val);
+	git_config_free(cfg);
+	free(path);
+	return err;
+}
+
+/* The `remote URL-PREFIX` line of kluis.conf, or NULL. */
+static int vault_remote_prefix(kluis_vault *v, char **out)
+{
+	kluis_buf conf = KLUIS_BUF_INIT;
+	char *path = kluis_path_join(v->root, "kluis.conf"), *line, *save = NULL, *val;
+	int err;
+
+	*out = NULL;
+	if (!path)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	err = kluis_file_read(&conf, path, 65536);
+	if (err == KLUIS_ENOTFOUND) {
+		err = 0;
+		goto cleanup;
+	}
+	if (err < 0)
+		goto cleanup;
+	for (line = strtok_r((char *)conf.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "remote", 6) != 0 || (line[6] != ' ' && line[6] != '\t'))
+			continue;
+		for (val = line + 6; *val == ' ' || *val == '\t'; val++)
+			;
+		val[strcspn(val, " \t\r")] = '\0';
+		if (!remote_valid(val)) {
+			err = kluis_error_set(KLUIS_EINVAL, "%s: the remote line is not a usable URL or path", path);
+			goto cleanup;
+		}
+		free(*out);
+		if (!(*out = strdup(val))) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+	}
+cleanup:
+	kluis_buf_dispose(&conf);
+	free(path);
+	return err;
+}
+
+int kluis_sync_remote(kluis_vault *v, const char *id, const char *given, char **out)
+{
+	char *prefix = NULL, name[80], *dpath;
+	size_t len;
+	int err;
+
+	*out = NULL;
+	if (!kluis_id_valid(id))
+		return kluis_error_set(KLUIS_EINVAL, "'%s' is not a dossier id ([a-z0-9-], 1 to 64 characters)", id);
+	if (given) {
+		if (!remote_valid(given))
+			return kluis_error_set(KLUIS_EINVAL, "'%.80s' is not a usable remote: give a URL or a path (not starting with '-')", given);
+		if (!(*out = strdup(given)))
+			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%s.git", id);
+	if (!(dpath = kluis_path_join(v->dossiers, name)))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	err = dossier_origin(dpath, out);
+	free(dpath);
+	if (err < 0 || *out) {
+		if (*out && !remote_valid(*out)) {
+			free(*out);
+			*out = NULL;
+			return kluis_error_set(KLUIS_EINVAL, "dossier '%s': remote.origin.url in its repository is not a usable URL or path", id);
+		}
+		return err;
+	}
+	if ((err = vault_remote_prefix(v, &prefix)) < 0)
+		return err;
+	if (!prefix)
+		return kluis_error_set(KLUIS_EINVAL, "no remote for dossier '%s': give REMOTE, or add a line 'remote URL-PREFIX' to %s/kluis.conf (the dossier's ID.git is appended)",
+				       id, v->root);
+	len = strlen(prefix);
+	if (asprintf(out, "%s%s%s.git", prefix, len && (prefix[len - 1] == '/' || prefix[len - 1] == ':') ? "" : "/", id) < 0) {
+		*out = NULL;
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	}
+	free(prefix);
+	return err;
+}
+
+/* Only the dossier's medewerker or directie sync it (SPEC). */
+static int check_syncer(const kluis_roles *roles, const char *actor, const char *id, const char *what)
+{
+	if (kluis_roles_of(roles, actor) & (KLUIS_ROLE_MEDEWERKER | KLUIS_ROLE_DIRECTIE))
+		return 0;
+	return kluis_error_set(KLUIS_EACCESS, "only the medewerker or the directie of dossier '%s' may %s it; key %s holds neither role there (choose the key with --as FPR)",
+			       id, what, actor);
+}
+
+static int read_refs(git_repository *repo, const char *const names[R_COUNT], ref_set *s)
+{
+	int i, err;
+
+	for (i = 0; i < R_COUNT; i++)
+		if ((err = kluis_repo_ref(repo, names[i], &s->oid[i], &s->has[i])) < 0)
+			return err;
+	return 0;
+}
+
+static int refuse_findings(const kluis_verify_report *rep, const char *fmt_what, const char *id, const char *tail)
+{
+	char sum[512];
+
+	kluis_verify_report_summary(rep, sum, sizeof(sum));
+	return kluis_error_set(KLUIS_EVERIFY, "%s '%s' does not verify (%s); %s", fmt_what, id, sum, tail);
+}
+
+/* ---- push ---- */
+
+/* Read `git push --porcelain` output: count moved refs; the first rejection's summary. */
+static void porcelain(const char *text, size_t *moved, char rejected[KLUIS_GIT_LINE_MAX + 1])
+{
+	const char *p = text, *nl, *tab;
+
+	*moved = 0;
+	rejected[0] = '\0';
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		if (p[0] && p[1] == '\t') {
+			if (strchr(" +*-", p[0]))
+				(*moved)++;
+			else if (p[0] == '!' && !rejected[0] && (tab = memchr(p + 2, '\t', (size_t)((nl ? nl : p + strlen(p)) - (p + 2)))))
+				kluis_git_line_clean(tab + 1, (size_t)((nl ? nl : tab + 1 + strlen(tab + 1)) - (tab + 1)), rejected);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+int kluis_sync_push(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
+{
+	kluis_dossier *d = NULL;
+	kluis_verify_opts vo;
+	kluis_verify_report rep;
+	kluis_buf out = KLUIS_BUF_INIT, errout = KLUIS_BUF_INIT;
+	ref_set local;
+	char gitdir[PATH_MAX + 16], spec[R_COUNT][GIT_OID_HEXSZ + 40], hex[GIT_OID_HEXSZ + 1], reason[KLUIS_GIT_LINE_MAX + 1], *real = NULL;
+	const char *args[16], *actor;
+	size_t na = 0, i;
+	int lock = -1, status, err;
+
+	memset(res, 0, sizeof(*res));
+	memset(&rep, 0, sizeof(rep));
+	memset(&vo, 0, sizeof(vo));
+	if ((err = kluis_dossier_open(&d, v, id)) < 0 || (err = kluis_sync_remote(v, id, o->remote, &res->remote)) < 0 ||
+	    (err = kluis_vault_actor(v, &actor)) < 0 || (err = check_syncer(&d->roles, actor, id, "push")) < 0)
+		goto cleanup;
+	/* the lock holds writers (and erasure's purge of packs) off until git has sent the objects */
+	if ((err = kluis_repo_lock(d->path, &lock)) < 0 || (err = kluis_dossier_reload(d)) < 0 ||
+	    (err = check_syncer(&d->roles, actor, id, "push")) < 0 || (err = kluis_verify_dossier(v, id, &vo, &rep)) < 0)
+		goto cleanup;
+	if (rep.nfindings) {
+		err = refuse_findings(&rep, "dossier", id, "nothing was pushed (kluis verify shows every finding)");
+		goto cleanup;
+	}
+	if ((err = read_refs(d->repo, ref_names, &local)) < 0)
+		goto cleanup;
+	if (!local.has[R_CONTENT] || !git_oid_equal(&local.oid[R_MAIN], &rep.head)) {
+		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' changed while it was being verified; nothing was pushed, run the command again", id);
+		goto cleanup;
+	}
+	if (!(real = realpath(d->path, NULL))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot resolve the dossier's path: %s", strerror(errno));
+		goto cleanup;
+	}
+	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", real);
+	args[na++] = gitdir;
+	args[na++] = "push";
+	args[na++] = "--atomic";     /* all three refs or none */
+	args[na++] = "--porcelain";
+	args[na++] = "--no-progress";
+	args[na++] = "--";
+	args[na++] = res->remote;
+	for (i = 0; i < R_COUNT; i++) {
+		if (!local.has[i])
+			continue;
+		git_oid_tostr(hex, sizeof(hex), &local.oid[i]);
+		/* content is one parentless commit that every write replaces: it cannot fast-forward;
+		 * main and access must, and --atomic keeps content from moving when they cannot */
+		snprintf(spec[i], sizeof(spec[i]), "%s%s:%s", i == R_CONTENT ? "+" : "", hex, ref_names[i]);
+		args[na++] = spec[i];
+	}
+	args[na] = NULL;
+	if ((err = kluis_git_run(args, &out, &errout, &status)) < 0)
+		goto cleanup;
+	porcelain((const char *)out.ptr, &res->refs_updated, reason);
+	if (status != 0) {
+		char server[KLUIS_GIT_LINE_MAX + 1];
+		if (kluis_git_line_find((const char *)errout.ptr, "remote: kluis: ", server))
+			err = kluis_error_set(KLUIS_EVERIFY, "the server refused the push of '%s': %s", id, server);
+		else if (strstr(reason, "fetch first") || strstr(reason, "non-fast-forward"))
+			err = kluis_error_set(KLUIS_ECONFLICT, "the server's history of '%s' has commits this vault lacks (%s): run kluis pull %s, then push again",
+					      id, reason, id);
+		else if (reason[0])
+			err = kluis_error_set(KLUIS_EVERIFY, "the server refused the push of '%s': %s", id, reason);
+		else {
+			kluis_git_line_last((const char *)errout.ptr, server);
+			err = kluis_error_set(KLUIS_EGENERIC, "cannot push '%s' to %s: %s", id, res->remote, server);
+		}
+		goto cleanup;
+	}
+	git_oid_cpy(&res->head, &local.oid[R_MAIN]);
+	res->up_to_date = res->refs_updated == 0;
+	err = 0;
+cleanup:
+	kluis_repo_unlock(lock);
+	kluis_verify_report_dispose(&rep);
+	kluis_buf_dispose(&out);
+	kluis_buf_dispose(&errout);
+	kluis_dossier_free(d);
+	free(real);
+	return err;
+}
+
+/* ---- pull ---- */
+
+/* Which of the three refs the server has (git ls-remote). */
+static int ls_remote(const char *remote, ref_set *s)
+{
+	kluis_buf out = KLUIS_BUF_INIT, errout = KLUIS_BUF_INIT;
+	const char *args[] = { "ls-remote", "--", remote, MAIN_REF, CONTENT_REF, ACCESS_REF, NULL };
+	char line_reason[KLUIS_GIT_LINE_MAX + 1], hex[GIT_OID_HEXSZ + 1], name[256], *line, *save = NULL;
+	int status, err, i;
+
+	memset(s, 0, sizeof(*s));
+	if ((err = kluis_git_run(args, &out, &errout, &status)) < 0)
+		goto cleanup;
+	if (status != 0) {
+		kluis_git_line_last((const char *)errout.ptr, line_reason);
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot reach the server %s: %s", remote, line_reason);
+		goto cleanup;
+	}
+	for (line = strtok_r((char *)out.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%40s %255s", hex, name) != 2)
+			continue;
+		for (i = 0; i < R_COUNT; i++)
+			if (strcmp(name, ref_names[i]) == 0 && git_oid_fromstr(&s->oid[i], hex) == 0)
+				s->has[i] = true;
+	}
+cleanup:
+	kluis_buf_dispose(&out);
+	kluis_buf_dispose(&errout);
+	return err;
+}
+
+static int fetch_into(const char *scratch, const char *remote, const ref_set *server)
+{
+	kluis_buf out = KLUIS_BUF_INIT, errout = KLUIS_BUF_INIT;
+	char gitdir[PATH_MAX + 16], spec[R_COUNT][96], reason[KLUIS_GIT_LINE_MAX + 1];
+	const char *args[16];
+	size_t na = 0;
+	int status, err, i;
+
+	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", scratch);
+	args[na++] = gitdir;
+	args[na++] = "-c";
+	args[na++] = "fetch.fsckObjects=true"; /* stock git checks every object it receives, too */
+	args[na++] = "fetch";
+	args[na++] = "--no-tags";
+	args[na++] = "--no-write-fetch-head";
+	args[na++] = "--quiet";
+	args[na++] = "--";
+	args[na++] = remote;
+	for (i = 0; i < R_COUNT; i++)
+		if (server->has[i]) {
+			snprintf(spec[i], sizeof(spec[i]), "+%s:%s", ref_names[i], incoming_names[i]);
+			args[na++] = spec[i];
+		}
+	args[na] = NULL;
+	if ((err = kluis_git_run(args, &out, &errout, &status)) == 0 && status != 0) {
+		kluis_git_line_last((const char *)errout.ptr, reason);
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot fetch from %s: %s", remote, reason);
+	}
+	kluis_buf_dispose(&out);
+	kluis_buf_dispose(&errout);
+	return err;
+}
+
+/*
+ * The state after the pull, ref by ref: the server's when it descends from ours (or we have
+ * none), ours when ours descends from the server's (unpushed local work). Neither: divergent.
+ */
+static int merge_ff(git_repository *scratch, const ref_set *local, const ref_set *server, ref_set *final, bool *local_ahead,
+		    const char **divergent)
+{
+	int i, rc = 0;
+
+	*divergent = NULL;
+	*local_ahead = false;
+	*final = *local;
+	for (i = 0; i < R_COUNT; i++) {
+		if (i == R_CONTENT || !server->has[i] || (local->has[i] && git_oid_equal(&local->oid[i], &server->oid[i])))
+			continue;
+		if (!local->has[i] || (rc = git_graph_descendant_of(scratch, &server->oid[i], &local->oid[i])) == 1) {
+			final->oid[i] = server->oid[i];
+			final->has[i] = true;
+			continue;
+		}
+		if (rc < 0)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the histories");
+		if ((rc = git_graph_descendant_of(scratch, &local->oid[i], &server->oid[i])) == 1) {
+			*local_ahead = true;
+			continue;
+		}
+		if (rc < 0)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the histories");
+		*divergent = ref_names[i];
+		return 0;
+	}
+	/* content belongs to main: it moves exactly when main does */
+	if (!local->has[R_MAIN] || !git_oid_equal(&final->oid[R_MAIN], &local->oid[R_MAIN])) {
+		final->oid[R_CONTENT] = server->oid[R_CONTENT];
+		final->has[R_CONTENT] = server->has[R_CONTENT];
+	}
+	return 0;
+}
+
+static bool same_refs(const ref_set *a, const ref_set *b)
+{
+	int i;
+
+	for (i = 0; i < R_COUNT; i++)
+		if (a->has[i] != b->has[i] || (a->has[i] && !git_oid_equal(&a->oid[i], &b->oid[i])))
+			return false;
+	return true;
+}
+
+/* Point the scratch repository's three refs at `s` (and drop the incoming ones). */
+static int set_scratch_refs(git_repository *scratch, const ref_set *s)
+{
+	git_reference *ref = NULL;
+	int i, rc;
+
+	for (i = 0; i < R_COUNT; i++) {
+		if (s->has[i])
+			rc = git_reference_create(&ref, scratch, ref_names[i], &s->oid[i], 1, "kluis pull");
+		else if ((rc = git_reference_lookup(&ref, scratch, ref_names[i])) == 0)
+			rc = git_reference_delete(ref);
+		else if (rc == GIT_ENOTFOUND)
+			rc = 0;
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc < 0)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the pulled state");
+		if ((rc = git_reference_lookup(&ref, scratch, incoming_names[i])) == 0)
+			rc = git_reference_delete(ref);
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc < 0 && rc != GIT_ENOTFOUND)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the pulled state");
+	}
+	return 0;
+}
+
+/* Copy the objects the new state needs and `local` lacks into the dossier, as one pack. */
+static int copy_objects(git_repository *scratch, const ref_set *final, const ref_set *local, const char *dossier_path)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	char *objects = kluis_path_join(dossier_path, "objects"), *pack = objects ? kluis_path_join(objects, "pack") : NULL;
+	int i, err = 0;
+
+	if (!pack) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	if (git_revwalk_new(&walk, scratch) < 0 || git_packbuilder_new(&pb, scratch) < 0)
+		goto fail;
+	for (i = 0; i < R_COUNT; i++) {
+		if (final->has[i] && git_revwalk_push(walk, &final->oid[i]) < 0)
+			goto fail;
+		if (local->has[i] && git_revwalk_hide(walk, &local->oid[i]) < 0)
+			goto fail;
+	}
+	if (git_packbuilder_insert_walk(pb, walk) < 0 ||
+	    (git_packbuilder_object_count(pb) && git_packbuilder_write(pb, pack, 0, NULL, NULL) < 0))
+		goto fail;
+	goto cleanup;
+fail:
+	err = kluis_git_fail(KLUIS_EGENERIC, "cannot copy the pulled objects into the dossier");
+cleanup:
+	git_packbuilder_free(pb);
+	git_revwalk_free(walk);
+	free(pack);
+	free(objects);
+	return err;
+}
+
+/* The scratch bare repository a pull fetches into, under VAULT/tmp. */
+static int make_scratch(kluis_vault *v, char **out)
+{
+	git_repository *repo = NULL;
+	int err;
+
+	if ((err = kluis_vault_workdir(v, "pull", out)) < 0)
+		return err;
+	err = kluis_repo_create(&repo, *out);
+	git_repository_free(repo);
+	return err;
+}
+
+/* The scratch repository sees the dossier's objects (so fetch sends only what is new). */
+static int add_alternate(const char *scratch, const char *dossier_path)
+{
+	char *real = realpath(dossier_path, NULL), *info = kluis_path_join(scratch, "objects/info"), *file = NULL, *line = NULL;
+	int err;
+
+	if (!real || !info) {
+		err = kluis_error_set(KLUIS_EGENERIC, "cannot resolve the dossier's path");
+		goto cleanup;
+	}
+	if ((err = kluis_mkdir_p(info)) < 0)
+		goto cleanup;
+	if (!(file = kluis_path_join(info, "alternates")) || asprintf(&line, "%s/objects\n", real) < 0) {
+		line = NULL;
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	err = kluis_file_write_atomic(file, line, strlen(line));
+cleanup:
+	free(line);
+	free(file);
+	free(info);
+	free(real);
+	return err;
+}
+
+static int roles_at(git_repository *repo, const git_oid *commit, kluis_roles *out)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	kluis_buf text = KLUIS_BUF_INIT;
+	int err;
+
+	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&t, c) < 0)
+		err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the pulled head");
+	else if ((err = kluis_repo_read_path(repo, t, "roles", &text)) == 0)
+		err = kluis_roles_parse(out, (const char *)text.ptr, text.len);
+	kluis_buf_dispose(&text);
+	git_tree_free(t);
+	git_commit_free(c);
+	return err;
+}
+
+static int update_local(kluis_dossier *d, const ref_set *final, const ref_set *local)
+{
+	static const int order[R_COUNT] = { R_CONTENT, R_MAIN, R_ACCESS }; /* content before main */
+	git_odb *odb = NULL;
+	int i, k, err;
+
+	if (git_repository_odb(&odb, d->repo) < 0 || git_odb_refresh(odb) < 0) {
+		git_odb_free(odb);
+		return kluis_git_fail(KLUIS_EGENERIC, "cannot reload the dossier's objects");
+	}
+	git_odb_free(odb);
+	for (k = 0; k < R_COUNT; k++) {
+		i = order[k];
+		if (!final->has[i] || (local->has[i] && git_oid_equal(&final->oid[i], &local->oid[i])))
+			continue;
+		if ((err = kluis_repo_ref_cas(d->repo, ref_names[i], &final->oid[i], local->has[i] ? &local->oid[i] : NULL, "kluis pull")) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* The new dossier: the verified scratch repository moved into place, origin recorded. */
+static int adopt_clone(kluis_vault *v, const char *id, const char *scratch_path, git_repository **scratch, const char *remote,
+		       const git_oid *head)
+{
+	git_config *cfg = NULL;
+	git_repository *repo = NULL;
+	char name[80], *final_path = NULL;
+	int err;
+
+	if (git_repository_config(&cfg, *scratch) < 0 || git_config_set_string(cfg, "remote.origin.url", remote) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot record the remote in the new dossier");
+		goto cleanup;
+	}
+	git_config_free(cfg);
+	cfg = NULL;
+	git_repository_free(*scratch);
+	*scratch = NULL;
+	snprintf(name, sizeof(name), "%s.git", id);
+	if ((err = kluis_mkdir_p(v->dossiers)) < 0)
+		goto cleanup;
+	if (!(final_path = kluis_path_join(v->dossiers, name))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	if (kluis_path_exists(final_path) || rename(scratch_path, final_path) < 0) {
+		err = kluis_error_set(KLUIS_EEXISTS, "dossier '%s' appeared in %s while it was being pulled; run kluis pull %s again", id, v->root, id);
+		goto cleanup;
+	}
+	if ((err = kluis_repo_open(&repo, final_path)) < 0)
+		goto cleanup;
+	err = kluis_checkpoint_write(v, id, repo, head);
+cleanup:
+	git_repository_free(repo);
+	git_config_free(cfg);
+	free(final_path);
+	return err;
+}
+
+int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
+{
+	kluis_dossier *d = NULL;
+	git_repository *scratch = NULL;
+	kluis_keyring *kr;
+	kluis_verify_opts vo;
+	kluis_verify_report rep;
+	kluis_roles roles = { NULL, 0 };
+	ref_set local, server, fetched, final;
+	const char *const *trust = o->trust, *actor, *divergent;
+	size_t ntrust = o->ntrust;
+	char *scratch_path = NULL, name[80], *dpath = NULL, lh[13], sh[13], *in_objects = NULL, *old_objects = NULL;
+	bool exists, ahead;
+	int lock = -1, err;
+
+	memset(res, 0, sizeof(*res));
+	memset(&rep, 0, sizeof(rep));
+	memset(&vo, 0, sizeof(vo));
+	memset(&local, 0, sizeof(local));
+	snprintf(name, sizeof(name), "%s.git", id);
+	if ((err = kluis_sync_remote(v, id, o->remote, &res->remote)) < 0 || (err = kluis_vault_actor(v, &actor)) < 0)
+		goto cleanup;
+	if (!ntrust && (err = kluis_vault_trust(v, &trust, &ntrust)) < 0)
+		goto cleanup;
+	if (!ntrust) {
+		err = kluis_error_set(KLUIS_EINVAL, "vault %s has no trust root to verify '%s' with: give --trust FPR (the directie key that created the dossier)",
+				      v->root, id);
+		goto cleanup;
+	}
+	if (!(dpath = kluis_path_join(v->dossiers, name))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	exists = kluis_path_exists(dpath);
+	if (exists) {
+		/* the lock keeps the local refs still from the comparison to the update */
+		if ((err = kluis_dossier_open(&d, v, id)) < 0 || (err = check_syncer(&d->roles, actor, id, "pull")) < 0 ||
+		    (err = kluis_repo_lock(d->path, &lock)) < 0 || (err = read_refs(d->repo, ref_names, &local)) < 0)
+			goto cleanup;
+	}
+	if ((err = ls_remote(res->remote, &server)) < 0)
+		goto cleanup;
+	if (!server.has[R_MAIN]) {
+		err = kluis_error_set(KLUIS_ENOTFOUND, "the server %s holds no dossier '%s' (no refs/heads/main there)", res->remote, id);
+		goto cleanup;
+	}
+	if ((err = make_scratch(v, &scratch_path)) < 0 || (exists && (err = add_alternate(scratch_path, d->path)) < 0) ||
+	    (err = fetch_into(scratch_path, res->remote, &server)) < 0 || (err = kluis_repo_open(&scratch, scratch_path)) < 0 ||
+	    (err = read_refs(scratch, incoming_names, &fetched)) < 0)
+		goto cleanup;
+	if (!fetched.has[R_MAIN] || !fetched.has[R_CONTENT]) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the server's copy of '%s' lacks refs/heads/main or refs/kluis/content; nothing was changed here", id);
+		goto cleanup;
+	}
+	if ((err = merge_ff(scratch, &local, &fetched, &final, &ahead, &divergent)) < 0)
+		goto cleanup;
+	if (divergent) {
+		git_oid_tostr(lh, sizeof(lh), &local.oid[divergent == ref_names[R_MAIN] ? R_MAIN : R_ACCESS]);
+		git_oid_tostr(sh, sizeof(sh), &fetched.oid[divergent == ref_names[R_MAIN] ? R_MAIN : R_ACCESS]);
+		err = kluis_error_set(KLUIS_ECONFLICT, "the server's %s of '%s' (%s) has diverged from this vault's (%s): neither descends from the other; nothing was changed here",
+				      divergent, id, sh, lh);
+		goto cleanup;
+	}
+	res->local_ahead = ahead;
+	if (exists && same_refs(&final, &local)) {
+		res->up_to_date = true;
+		git_oid_cpy(&res->head, &local.oid[R_MAIN]);
+		err = 0;
+		goto cleanup;
+	}
+	/* verify exactly the state the dossier will have, with the vault's trust root */
+	vo.trust = trust;
+	vo.ntrust = ntrust;
+	vo.no_cache = true;
+	/* what the fetch brought is the scratch repository's own objects; the dossier's were there */
+	if (!(in_objects = kluis_path_join(scratch_path, "objects")) || (exists && !(old_objects = kluis_path_join(d->path, "objects")))) {
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+		goto cleanup;
+	}
+	vo.incoming = in_objects;
+	vo.existing = old_objects;
+	if ((err = set_scratch_refs(scratch, &final)) < 0 || (err = kluis_vault_keyring(v, &kr)) < 0 ||
+	    (err = kluis_verify_repository(scratch, id, kr, &vo, NULL, &rep)) < 0)
+		goto cleanup;
+	if (rep.nfindings) {
+		err = refuse_findings(&rep, "the server's history of", id, "nothing was changed here");
+		goto cleanup;
+	}
+	if ((err = roles_at(scratch, &final.oid[R_MAIN], &roles)) < 0 || (err = check_syncer(&roles, actor, id, "pull")) < 0)
+		goto cleanup;
+	res->main_moved = !local.has[R_MAIN] || !git_oid_equal(&local.oid[R_MAIN], &final.oid[R_MAIN]);
+	res->access_moved = final.has[R_ACCESS] && (!local.has[R_ACCESS] || !git_oid_equal(&local.oid[R_ACCESS], &final.oid[R_ACCESS]));
+	git_oid_cpy(&res->head, &final.oid[R_MAIN]);
+	if (!exists) {
+		if ((err = adopt_clone(v, id, scratch_path, &scratch, res->remote, &final.oid[R_MAIN])) < 0)
+			goto cleanup;
+		free(scratch_path);
+		scratch_path = NULL; /* it is the dossier now */
+		res->created = true;
+		if (!o->ntrust || (err = kluis_vault_trust_init(v, trust[0])) == 0)
+			err = kluis_ledger_append(v, "pull", id, kluis_role_name(kluis_roles_of(&roles, actor) & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_MEDEWERKER),
+						  NULL, NULL);
+		goto cleanup;
+	}
+	if ((err = copy_objects(scratch, &final, &local, d->path)) < 0 || (err = update_local(d, &final, &local)) < 0)
+		goto cleanup;
+	/* an erase or rewrap that came in: its old ciphertext leaves this vault too (P11.2) */
+	if (local.has[R_CONTENT] &&
+	    (err = kluis_content_purge_dropped(d->repo, &local.oid[R_CONTENT], &final.oid[R_CONTENT], &res->purged)) < 0)
+		goto cleanup;
+	/* like every write: the checkpoint follows main (a crash before this leaves it one step
+	 * behind, still a prefix of the history) */
+	if (res->main_moved)
+		err = kluis_checkpoint_write(v, id, d->repo, &final.oid[R_MAIN]);
+cleanup:
+	git_repository_free(scratch);
+	if (scratch_path)
+		kluis_rm_rf(scratch_path);
+	free(in_objects);
+	free(old_objects);
+	kluis_repo_unlock(lock);
+	kluis_roles_dispose(&roles);
+	kluis_verify_report_dispose(&rep);
+	kluis_dossier_free(d);
+	free(scratch_path);
+	free(dpath);
+	return err;
+}

@@ -1,0 +1,353 @@
+/*
+ * replay_objects.c - pointers, the ciphertext they name, and refs/kluis/content
+ * (docs/FORMATS.md, "Pointers" and "The content ref").
+ *
+ * A pointer is a small blob in the signed tree naming one ciphertext object by git id, sha256
+ * and size, with a commitment to its plaintext. The ciphertext must be in the object store with
+ * exactly that size and sha256 (streamed, objstream.c) and be OpenPGP public-key encrypted to
+ * exactly the readers of its moment, read from the packet headers without decrypting.
+ * refs/kluis/content is one parentless commit that is a function of its tree (kluis writes it
+ * with time 0), and its tree holds exactly the ciphertext objects the final state names: no
+ * plaintext or other object can ride along, and nothing is missing that no signed erase or
+ * rewrap removed.
+ */
+#include "vault/verify/replay.h"
+#include "vault/git/objstream.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int kluis_rblob(replay *r, const git_oid *oid, kluis_buf *out)
+{
+	git_odb *odb = NULL;
+	git_odb_object *obj = NULL;
+	int rc, err;
+
+	if (git_repository_odb(&odb, r->repo) < 0)
+		return kluis_git_fail(KLUIS_EGENERIC, "cannot open the object store");
+	rc = git_odb_read(&obj, odb, oid);
+	git_odb_free(odb);
+	if (rc == GIT_ENOTFOUND)
+		return kluis_error_set(KLUIS_ENOTFOUND, "missing");
+	if (rc < 0)
+		return kluis_git_fail(KLUIS_EVERIFY, "corrupted");
+	if (git_odb_object_type(obj) != GIT_OBJECT_BLOB)
+		err = kluis_error_set(KLUIS_EVERIFY, "not a file");
+	else
+		err = kluis_buf_put(out, git_odb_object_data(obj), git_odb_object_size(obj));
+	git_odb_object_free(obj);
+	return err;
+}
+
+int kluis_rpointer_read(replay *r, const git_oid *commit, const char *what, const git_oid *blob, kluis_pointer *p)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	char hex[GIT_OID_HEXSZ + 1];
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	git_oid_tostr(hex, sizeof(hex), blob);
+	if ((err = kluis_rblob(r, blob, &text)) < 0)
+		kluis_rfinding(r, commit, "%s: pointer object %s is %s", what, hex, err == KLUIS_ENOTFOUND ? "missing" : kluis_error_last());
+	else if ((err = kluis_pointer_parse(p, (const char *)text.ptr, text.len)) < 0)
+		kluis_rfinding(r, commit, "%s: not a valid pointer (%s)", what, kluis_error_last());
+	kluis_buf_dispose(&text);
+	return err < 0 ? -1 : 0;
+}
+
+static struct rkeyids *keyids_of(replay *r, const char *fpr)
+{
+	struct rkeyids *e, *g;
+	size_t i;
+
+	for (i = 0; i < r->nkeyids; i++)
+		if (strcmp(r->keyids[i].fpr, fpr) == 0)
+			return &r->keyids[i];
+	if (!(g = realloc(r->keyids, (r->nkeyids + 1) * sizeof(*g))))
+		return NULL;
+	r->keyids = g;
+	e = &g[r->nkeyids++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->fpr, sizeof(e->fpr), "%s", fpr);
+	if (kluis_keyring_encryption_keyids(r->kr, fpr, &e->ids, &e->n) < 0)
+		e->absent = true;
+	return e;
+}
+
+/* Every reader can decrypt, and nobody else. */
+static void check_recipients(replay *r, const git_oid *commit, const char *what, char **rcpt, size_t nrcpt,
+			     const char *const *readers, size_t nreaders)
+{
+	bool *claimed = calloc(nrcpt ? nrcpt : 1, sizeof(bool));
+	size_t i, j, k;
+
+	if (!claimed)
+		return;
+	for (i = 0; i < nreaders; i++) {
+		struct rkeyids *e = keyids_of(r, readers[i]);
+		bool found = false;
+		if (!e || e->absent) {
+			kluis_rfinding(r, commit, "%s: cannot check the recipients: no public key %s in the keyring", what, readers[i]);
+			continue;
+		}
+		for (j = 0; j < e->n; j++)
+			for (k = 0; k < nrcpt; k++)
+				if (strcasecmp(e->ids[j], rcpt[k]) == 0)
+					found = claimed[k] = true;
+		if (!found)
+			kluis_rfinding(r, commit, "%s: not encrypted to the reader %s", what, readers[i]);
+	}
+	for (k = 0; k < nrcpt; k++)
+		if (!claimed[k])
+			kluis_rfinding(r, commit, "%s: encrypted to key %s, which holds no reading role here", what, rcpt[k]);
+	free(claimed);
+}
+
+static void note_missing(replay *r, const git_oid *oid, const git_oid *commit)
+{
+	git_oid *a = realloc(r->missing, (r->nmissing + 1) * sizeof(*a)), *b;
+
+	if (!a)
+		return;
+	r->missing = a;
+	if (!(b = realloc(r->missing_at, (r->nmissing + 1) * sizeof(*b))))
+		return;
+	r->missing_at = b;
+	git_oid_cpy(&a[r->nmissing], oid);
+	git_oid_cpy(&b[r->nmissing], commit);
+	r->nmissing++;
+}
+
+int kluis_rpointer_check(replay *r, const git_oid *commit, const char *what, const git_oid *blob, const char *const *readers,
+			 size_t nreaders, kluis_pointer *p)
+{
+	kluis_buf head = KLUIS_BUF_INIT;
+	char **rcpt = NULL, hex[GIT_OID_HEXSZ + 1];
+	size_t nrcpt = 0;
+	int err;
+
+	if (kluis_rpointer_read(r, commit, what, blob, p) < 0)
+		return -1;
+	git_oid_tostr(hex, sizeof(hex), &p->oid);
+	if ((err = kluis_objstream_check_pointer(r->repo, p, &head)) < 0) {
+		/* absent now: rightly so if a later erase or rewrap removed it (judged at the end) */
+		if (err == KLUIS_ENOTFOUND)
+			note_missing(r, &p->oid, commit);
+		else
+			kluis_rfinding(r, commit, "%s: %s", what, kluis_error_last());
+		goto cleanup;
+	}
+	if (kluis_pgp_recipients(r->kr, head.ptr, head.len, &rcpt, &nrcpt) < 0) {
+		kluis_rfinding(r, commit, "%s: ciphertext %s is not OpenPGP public-key encrypted: %s", what, hex, kluis_error_last());
+		goto cleanup;
+	}
+	check_recipients(r, commit, what, rcpt, nrcpt, readers, nreaders);
+cleanup:
+	kluis_pgp_ids_free(rcpt, nrcpt);
+	kluis_buf_dispose(&head);
+	return 0;
+}
+
+static int oid_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/* The ciphertext ids the state names: every live entry's two, every erase's reason, the info. */
+static int expected_content(replay *r, git_oid **out, size_t *n)
+{
+	git_oid *v = malloc((2 * r->nentries + 1) * sizeof(*v));
+	size_t i, k = 0;
+
+	if (!v)
+		return -1;
+	if (!git_oid_is_zero(&r->info))
+		git_oid_cpy(&v[k++], &r->info);
+	for (i = 0; i < r->nentries; i++) {
+		if (r->entries[i].erased) {
+			git_oid_cpy(&v[k++], &r->entries[i].reason);
+		} else {
+			git_oid_cpy(&v[k++], &r->entries[i].meta);
+			git_oid_cpy(&v[k++], &r->entries[i].body);
+		}
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), oid_cmp);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* Which part of the state names ciphertext `oid`, for a finding. */
+static const char *owner_of(replay *r, const git_oid *oid)
+{
+	static __thread char buf[96];
+	size_t i;
+
+	if (git_oid_equal(oid, &r->info))
+		return "the dossier info";
+	for (i = 0; i < r->nentries; i++) {
+		rentry *e = &r->entries[i];
+		const char *part = e->erased ? (git_oid_equal(oid, &e->reason) ? "reason" : NULL) :
+				   git_oid_equal(oid, &e->meta) ? "meta" : git_oid_equal(oid, &e->body) ? "body" : NULL;
+		if (part) {
+			snprintf(buf, sizeof(buf), "entry %s (%s)", e->id, part);
+			return buf;
+		}
+	}
+	return "no part of the state";
+}
+
+/* The content commit as kluis writes it: a function of its tree, nothing else. */
+static bool content_commit_canonical(replay *r, const git_oid *oid, git_oid *tree)
+{
+	git_odb *odb = NULL;
+	git_odb_object *obj = NULL;
+	kluis_buf want = KLUIS_BUF_INIT;
+	bool ok = false;
+
+	if (git_repository_odb(&odb, r->repo) < 0 || git_odb_read(&obj, odb, oid) < 0 || git_odb_object_type(obj) != GIT_OBJECT_COMMIT ||
+	    git_odb_object_size(obj) < 45 || git_oid_fromstrn(tree, (const char *)git_odb_object_data(obj) + 5, 40) < 0)
+		goto cleanup;
+	{
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), tree);
+		if (kluis_buf_printf(&want, "tree %s\nauthor kluis <content> 0 +0000\ncommitter kluis <content> 0 +0000\n\nkluis content\n", hex) < 0)
+			goto cleanup;
+	}
+	ok = want.len == git_odb_object_size(obj) && memcmp(want.ptr, git_odb_object_data(obj), want.len) == 0;
+cleanup:
+	kluis_buf_dispose(&want);
+	git_odb_object_free(obj);
+	git_odb_free(odb);
+	return ok;
+}
+
+static bool hex_lower(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[n] == '\0';
+}
+
+void kluis_rcontent_check(replay *r)
+{
+	git_reference *ref = NULL;
+	git_tree *root = NULL, *shard = NULL, *old_root = NULL;
+	git_oid tree_id, *want = NULL, *have = NULL;
+	size_t nwant = 0, nhave = 0, cap = 0, i, j, a, b, ow = 0;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	if ((rc = git_reference_lookup(&ref, r->repo, KLUIS_CONTENT_REF)) < 0 || git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
+		if (expected_content(r, &want, &nwant) == 0 && nwant)
+			kluis_rfinding(r, NULL, "refs/kluis/content is missing, though the history names %zu ciphertext objects", nwant);
+		goto cleanup;
+	}
+	memset(&tree_id, 0, sizeof(tree_id));
+	if (!content_commit_canonical(r, git_reference_target(ref), &tree_id)) {
+		kluis_rfinding(r, git_reference_target(ref), "refs/kluis/content: not the one parentless commit kluis writes for its tree");
+		if (git_oid_is_zero(&tree_id))
+			goto cleanup;
+	}
+	if (git_tree_lookup(&root, r->repo, &tree_id) < 0) {
+		kluis_rfinding(r, git_reference_target(ref), "refs/kluis/content: its tree is missing or unreadable");
+		goto cleanup;
+	}
+	git_oid_cpy(&r->content_tree, &tree_id);
+	/* a resumed run: the shards the last clean run saw held what its state named */
+	if (r->have_old_content && git_tree_lookup(&old_root, r->repo, &r->old_content_tree) < 0)
+		old_root = NULL;
+	/* the tree: XX/ then 38 hex, each naming the blob whose id those 40 hex are */
+	for (i = 0; i < git_tree_entrycount(root); i++) {
+		const git_tree_entry *se = git_tree_entry_byindex(root, i);
+		const char *sn = git_tree_entry_name(se);
+		const git_tree_entry *ose = old_root ? git_tree_entry_byname(old_root, sn) : NULL;
+		if (ose && git_oid_equal(git_tree_entry_id(ose), git_tree_entry_id(se)) && git_tree_entry_filemode(se) == GIT_FILEMODE_TREE) {
+			/* old_want is sorted, the shards come in order: its range of this first byte */
+			unsigned byte = (unsigned)strtoul(sn, NULL, 16);
+			while (ow < r->nold_want && r->old_want[ow].id[0] < byte)
+				ow++;
+			for (; ow < r->nold_want && r->old_want[ow].id[0] == byte; ow++) {
+				if (nhave == cap) {
+					git_oid *g = realloc(have, (cap = cap ? 2 * cap : 256) * sizeof(*g));
+					if (!g)
+						goto cleanup;
+					have = g;
+				}
+				git_oid_cpy(&have[nhave++], &r->old_want[ow]);
+			}
+			continue;
+		}
+		if (git_tree_entry_filemode(se) != GIT_FILEMODE_TREE || strlen(sn) != 2 || !hex_lower(sn, 2) ||
+		    git_tree_lookup(&shard, r->repo, git_tree_entry_id(se)) < 0) {
+			kluis_rfinding(r, NULL, "refs/kluis/content: '%s' is not a directory of ciphertext objects", sn);
+			goto cleanup;
+		}
+		for (j = 0; j < git_tree_entrycount(shard); j++) {
+			const git_tree_entry *e = git_tree_entry_byindex(shard, j);
+			const char *name = git_tree_entry_name(e);
+			git_oid named;
+			snprintf(hex, sizeof(hex), "%s%s", sn, name);
+			if (git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB || strlen(name) != 38 || !hex_lower(name, 38) ||
+			    git_oid_fromstr(&named, hex) < 0 || !git_oid_equal(&named, git_tree_entry_id(e))) {
+				kluis_rfinding(r, NULL, "refs/kluis/content: '%s/%s' is not a ciphertext object under its own id", sn, name);
+				goto cleanup;
+			}
+			if (nhave == cap) {
+				git_oid *g = realloc(have, (cap = cap ? 2 * cap : 256) * sizeof(*g));
+				if (!g)
+					goto cleanup;
+				have = g;
+			}
+			git_oid_cpy(&have[nhave++], git_tree_entry_id(e));
+		}
+		git_tree_free(shard);
+		shard = NULL;
+	}
+	if (nhave)
+		qsort(have, nhave, sizeof(*have), oid_cmp);
+	if (expected_content(r, &want, &nwant) < 0)
+		goto cleanup;
+	for (a = b = 0; a < nwant || b < nhave;) {
+		int c = a == nwant ? 1 : b == nhave ? -1 : git_oid_cmp(&want[a], &have[b]);
+		if (c < 0) {
+			kluis_rfinding(r, NULL, "ciphertext %s of %s is not in refs/kluis/content (no signed erase or rewrap removed it)",
+				       git_oid_tostr(hex, sizeof(hex), &want[a]), owner_of(r, &want[a]));
+			a++;
+		} else if (c > 0) {
+			kluis_rfinding(r, NULL, "refs/kluis/content holds object %s that no pointer of the history names",
+				       git_oid_tostr(hex, sizeof(hex), &have[b]));
+			b++;
+		} else {
+			a++;
+			b++;
+		}
+	}
+	/* a ciphertext absent when its commit was replayed, and still named: lost */
+	for (i = 0; i < r->nmissing; i++)
+		if (nwant && bsearch(&r->missing[i], want, nwant, sizeof(*want), oid_cmp))
+			kluis_rfinding(r, &r->missing_at[i], "ciphertext object %s is missing (%s)", git_oid_tostr(hex, sizeof(hex), &r->missing[i]),
+				       owner_of(r, &r->missing[i]));
+cleanup:
+	free(want);
+	free(have);
+	git_tree_free(shard);
+	git_tree_free(root);
+	git_tree_free(old_root);
+	git_reference_free(ref);
+}
+
+int kluis_rcontent_resume(replay *r, const git_oid *content_tree)
+{
+	if (expected_content(r, &r->old_want, &r->nold_want) < 0)
+		return -1;
+	git_oid_cpy(&r->old_content_tree, content_tree);
+	r->have_old_content = !git_oid_is_zero(content_tree);
+	return 0;
+}
