@@ -56,6 +56,7 @@ int kluis_crypto_init(bool public_only)
 
 	if (done)
 		return 0;
+	/* for the whole process: decrypted metadata is parsed by jansson, so what it frees is wiped */
 	json_set_alloc_funcs(malloc, wiping_free);
 	/*
 	 * Botan (under librnp) makes its pool of locked memory at its first secure allocation:
