@@ -22,6 +22,8 @@
 
 #include "vault/store/vault.h"
 
+#include "vault/pgp/names.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -158,5 +160,25 @@ CLI_DECLARE(export);
 CLI_DECLARE(push);
 CLI_DECLARE(pull);
 CLI_DECLARE(hook);
+
+/*
+ * What `log` and `audit` show can be narrowed the same way: CLI_EVENT_OPTIONS in their option
+ * tables, cli_event_filter_get after parsing (KLUIS_EINVAL, with the message, for a value
+ * that can never match: an unknown kind, action or role, a malformed date), cli_event_match
+ * per event and entry.
+ */
+#define CLI_EVENT_OPTIONS                                                                          \
+	{ "kind", 0, "K", 0, "only entries of this kind (note, contact, plan, statement, ...)" },        \
+	{ "action", 0, "A", 0, "only this action (add, access, correct, erase, consent, close, ...)" }, \
+	{ "role", 0, "R", 0, "only what this role did (klant, medewerker, directie, opdrachtgever)" },   \
+	{ "entry", 0, "ENTRY", 0, "only what concerns this entry" },                                     \
+	{ "since", 0, "DATE", 0, "from this moment on (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)" },      \
+	{ "until", 0, "DATE", 0, "up to and including this moment (a date: that whole day)" }
+typedef struct {
+	const char *kind, *action, *role, *entry;
+	int64_t since, until;
+} cli_event_filter;
+int cli_event_filter_get(const kluis_cli *cli, cli_event_filter *f);
+bool cli_event_match(const cli_event_filter *f, const kluis_event *ev, const char *entry);
 
 #endif

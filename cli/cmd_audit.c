@@ -9,31 +9,29 @@
 #include <string.h>
 
 const char cmd_audit_usage[] =
-	"Usage: kluis audit ID [--since DATE] [--until DATE] [--json]\n\n"
-	"Who did what when in dossier ID, reads included: time, role, key, action, entry, purpose.\n"
-	"DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); --until is inclusive of that moment.\n"
+	"Usage: kluis audit ID [--since DATE] [--until DATE] [--kind K] [--action A] [--role R] [--entry ENTRY] [--json]\n\n"
+	"Who did what when in dossier ID, reads included: time, role, person (the key's user id in\n"
+	"your keyring), key, action, entry, purpose. The options narrow it down. DATE is YYYY-MM-DD\n"
+	"or YYYY-MM-DDTHH:MM:SSZ (UTC); --until is inclusive of that moment.\n"
 	"For the directie, an auditor and the klant of the dossier. Nothing is decrypted.\n";
 
 const cli_option cmd_audit_options[] = {
-	{ "since", 0, "DATE", 0, "from this moment on" },
-	{ "until", 0, "DATE", 0, "up to and including this moment (a date: that whole day)" },
+	CLI_EVENT_OPTIONS,
 	{ NULL, 0, NULL, 0, NULL },
 };
 
 int cmd_audit_check(kluis_cli *cli, int argc, char **argv)
 {
-	int64_t t;
+	cli_event_filter f;
 
-	if ((cli_str(cli, "since") && kluis_time_parse(cli_str(cli, "since"), &t) < 0) ||
-	    (cli_str(cli, "until") && kluis_time_parse(cli_str(cli, "until"), &t) < 0))
-		return KLUIS_EINVAL; /* kluis_time_parse set the message */
-	return CLI_OK;
+	return cli_event_filter_get(cli, &f);
 }
 
 int cmd_audit(kluis_cli *cli, int argc, char **argv)
 {
-	const char *since_s = cli_str(cli, "since"), *until_s = cli_str(cli, "until"), *actor;
-	int64_t since = INT64_MIN, until = INT64_MAX;
+	const char *actor;
+	cli_event_filter f;
+	kluis_names *names = NULL;
 	kluis_dossier *d = cli->dossier;
 	kluis_event *ev = NULL;
 	json_t *arr = json_array();
@@ -41,12 +39,8 @@ int cmd_audit(kluis_cli *cli, int argc, char **argv)
 	char when[21], hex[GIT_OID_HEXSZ + 1];
 	int rc = CLI_OK;
 
-	if (since_s)
-		kluis_time_parse(since_s, &since);
-	if (until_s)
-		kluis_time_parse(until_s, &until);
-	if (until_s && strlen(until_s) == 10)
-		until += 86399; /* a date means the whole day */
+	if ((rc = cli_event_filter_get(cli, &f)) < 0 || (rc = kluis_names_load(&names)) < 0)
+		goto cleanup;
 	/* an actor with a key must hold a role that may see the trail; an auditor without any
 	 * secret key (public keys only) may always read it: it holds no personal data */
 	if (cli->as || kluis_vault_actor(cli->vault, &actor) == 0) {
@@ -60,20 +54,21 @@ int cmd_audit(kluis_cli *cli, int argc, char **argv)
 	if ((rc = kluis_history(d, &ev, &n)) < 0)
 		goto cleanup;
 	if (!cli->json)
-		printf("%-20s  %-13s  %-40s  %-9s  %-21s  %s\n", "TIME", "ROLE", "KEY", "ACTION", "ENTRY", "PURPOSE");
+		printf("%-20s  %-13s  %-20s  %-40s  %-9s  %-21s  %s\n", "TIME", "ROLE", "NAME", "KEY", "ACTION", "ENTRY", "PURPOSE");
 	for (i = 0; i < n; i++) {
-		if (ev[i].time < since || ev[i].time > until)
-			continue;
+		const char *name = ev[i].fpr[0] ? kluis_names_get(names, ev[i].fpr) : "-";
 		kluis_time_iso(ev[i].time, when);
 		git_oid_tostr(hex, sizeof(hex), &ev[i].commit);
 		for (j = 0; j < (ev[i].nentries ? ev[i].nentries : 1); j++) {
 			const char *entry = ev[i].nentries ? ev[i].entries[j] : "-";
+			if (!cli_event_match(&f, &ev[i], ev[i].nentries ? entry : NULL))
+				continue;
 			if (cli->json)
-				json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s}", "time", when, "role", ev[i].role, "key",
+				json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s}", "time", when, "role", ev[i].role, "name", name, "key",
 								     ev[i].fpr, "action", ev[i].action, "entry", entry, "purpose",
 								     ev[i].purpose[0] ? ev[i].purpose : NULL, "commit", hex));
 			else
-				printf("%-20s  %-13s  %-40s  %-9s  %-21s  %s\n", when, ev[i].role, ev[i].fpr, ev[i].action, entry,
+				printf("%-20s  %-13s  %-20.40s  %-40s  %-9s  %-21s  %s\n", when, ev[i].role, name, ev[i].fpr, ev[i].action, entry,
 				       ev[i].purpose[0] ? ev[i].purpose : "-");
 		}
 	}
@@ -82,5 +77,6 @@ int cmd_audit(kluis_cli *cli, int argc, char **argv)
 cleanup:
 	json_decref(arr);
 	kluis_events_free(ev, n);
+	kluis_names_free(names);
 	return rc;
 }

@@ -200,3 +200,38 @@ int cli_out_write(const char *path, const void *data, size_t len)
 	cli_out_close(&o);
 	return err;
 }
+
+int cli_event_filter_get(const kluis_cli *cli, cli_event_filter *f)
+{
+	const char *since = cli_str(cli, "since"), *until = cli_str(cli, "until");
+	kluis_action a;
+	unsigned role;
+
+	memset(f, 0, sizeof(*f));
+	f->kind = cli_str(cli, "kind");
+	f->action = cli_str(cli, "action");
+	f->role = cli_str(cli, "role");
+	f->entry = cli_str(cli, "entry");
+	f->since = INT64_MIN;
+	f->until = INT64_MAX;
+	if (f->kind && !kluis_entry_kind_known(f->kind))
+		return kluis_error_set(KLUIS_EINVAL, "unknown --kind '%s' (note, contact, circumstance, document, correspondence, plan, report, statement, consent, correction, request)", f->kind);
+	if (f->action && strcmp(f->action, "access") != 0 && kluis_action_parse(f->action, &a) < 0)
+		return kluis_error_set(KLUIS_EINVAL, "unknown --action '%s' (init, add, statement, correct, consent, approve, erase, roles, rewrap, close, transfer, access)", f->action);
+	if (f->role && kluis_role_parse(f->role, &role) < 0)
+		return kluis_error_set(KLUIS_EINVAL, "unknown --role '%s' (klant, medewerker, directie, opdrachtgever)", f->role);
+	if (f->entry && !kluis_entry_id_valid(f->entry))
+		return kluis_error_set(KLUIS_EINVAL, "--entry '%s' is not an entry id (YYYYMMDDTHHMMSSZ-xxxx, as kluis log shows)", f->entry);
+	if ((since && kluis_time_parse(since, &f->since) < 0) || (until && kluis_time_parse(until, &f->until) < 0))
+		return KLUIS_EINVAL; /* kluis_time_parse said why */
+	if (until && strlen(until) == 10)
+		f->until += 86399; /* a date means the whole day */
+	return 0;
+}
+
+bool cli_event_match(const cli_event_filter *f, const kluis_event *ev, const char *entry)
+{
+	return ev->time >= f->since && ev->time <= f->until && (!f->kind || strcmp(ev->kind, f->kind) == 0) &&
+	       (!f->action || strcmp(ev->action, f->action) == 0) && (!f->role || strcmp(ev->role, f->role) == 0) &&
+	       (!f->entry || (entry && strcmp(entry, f->entry) == 0));
+}

@@ -34,7 +34,7 @@ static const cli_command commands[] = {
 	    "add entries (notes, contacts, documents, ...) to a dossier"),
 	CMD(statement, cmd_statement_options, cmd_add_check, DOSSIER | SIGN, 1, -1, "which dossier? give its ID",
 	    "the klant's own statement (W6b)"),
-	CMD(log, NULL, NULL, DOSSIER, ID1, "every entry and event, from commit metadata; no decryption"),
+	CMD(log, cmd_log_options, cmd_log_check, DOSSIER, ID1, "every entry and event, from commit metadata; no decryption"),
 	CMD(show, cmd_show_options, cmd_show_check, DOSSIER | SIGN, ID_ENTRY, "decrypt one entry (the read is logged)"),
 	CMD(correct, cmd_add_options, cmd_add_check, DOSSIER | SIGN, 2, -1, "which entry does this correct? give its ENTRY id",
 	    "a correction that supersedes an entry (P11.1)"),

@@ -877,8 +877,8 @@ int kluis_inzage_authorize(kluis_dossier *d, const char *what, unsigned *role)
 	held = kluis_roles_of(&d->roles, actor) & (KLUIS_ROLES_INZAGE | (d->held ? KLUIS_ROLE_OPDRACHTGEVER : 0));
 	if (!held) {
 		kluis_roles_mask_describe(KLUIS_ROLES_INZAGE, who, sizeof(who));
-		return kluis_error_set(KLUIS_EACCESS, "only the %s of dossier '%s' may ask for %s; key %.16s is none of them", who, d->id,
-				       what, actor);
+		return kluis_error_set(KLUIS_EACCESS, "only the %s of dossier '%s' may ask for %s; key %s is none of them", who, d->id,
+				       what, actor + 24);
 	}
 	for (bit = 1; !(held & bit); bit <<= 1)
 		;

@@ -32,6 +32,16 @@ static const char *const bases[] = { "consent", "contract", "legal", "vital", "i
 static const char *const specials[] = { "health", "religion", "race", "politics", "sexual", "union", "criminal",
 					"biometric", "genetic", NULL };
 
+bool kluis_entry_kind_known(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; kind && entry_kinds[i]; i++)
+		if (strcmp(entry_kinds[i], kind) == 0)
+			return true;
+	return false;
+}
+
 static bool in_list(const char *const *list, const char *s)
 {
 	for (; *list; list++)

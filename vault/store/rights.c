@@ -94,9 +94,9 @@ int kluis_consent_in_force(kluis_dossier *d, const char *scope, bool lock_held, 
 			/* the register is encrypted to the readers: only a reader's decryption can be
 			 * on record (invariant 6), whatever other keys this GNUPGHOME may hold */
 			if (!(kluis_roles_of(&d->roles, actor) & KLUIS_ROLES_READING)) {
-				err = kluis_error_set(KLUIS_EACCESS, "key %.16s holds no key to the consent register of '%s' (only its readers do): "
+				err = kluis_error_set(KLUIS_EACCESS, "key %s holds no key to the consent register of '%s' (only its readers do): "
 								     "the klant or the medewerker records this",
-						      actor, d->id);
+						      actor + 24, d->id);
 				goto cleanup;
 			}
 			kluis_entry_dir(ev[i].entries[k], dir);

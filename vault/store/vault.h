@@ -74,6 +74,9 @@ typedef struct {
 
 int kluis_dossier_init(kluis_vault *v, const kluis_init_opts *opts, git_oid *commit_out);
 int kluis_dossier_open(kluis_dossier **out, kluis_vault *v, const char *id);
+
+/* Whether `kind` is a kind of entry kluis writes (note, contact, ..., statement, consent). */
+bool kluis_entry_kind_known(const char *kind);
 void kluis_dossier_free(kluis_dossier *d);
 const char *kluis_dossier_id(const kluis_dossier *d);
 git_repository *kluis_dossier_repo(kluis_dossier *d);
