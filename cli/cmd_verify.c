@@ -141,9 +141,16 @@ static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, 
 			 deep->objects, deep->unreadable ? " (some not encrypted to your key, not checked)" : "", deep->nfindings);
 	if (deep)
 		report_deep(cli, id, deep, out, total);
-	if (!cli->json)
-		fprintf(stderr, "kluis: %s: %s (%zu commits%s, %zu new entries, %zu erased by a signed record, %zu reads checked, head %.12s%s)\n", id,
-			failed ? "FAILED" : "verified", r.total_commits, r.incremental ? ", incremental" : "", r.entries, r.erased, r.reads, hex, plain);
+	/* the result on stdout, with what this very run replayed: a resumed run says what it took
+	 * from the last clean one, so that "0" never reads as "nothing was checked" */
+	if (!cli->json && !r.incremental)
+		printf("%s: %s (%zu commits, %zu entries, %zu erased by a signed record, %zu reads, head %.12s%s)\n", id,
+		       failed ? "FAILED" : "verified", r.total_commits, r.entries, r.erased, r.reads, hex, plain);
+	else if (!cli->json)
+		printf("%s: %s (%zu commits: %zu replayed now, %zu by the last clean run; now %zu new entries, %zu erased by a signed record, "
+		       "%zu new reads; head %.12s%s)\n",
+		       id, failed ? "FAILED" : "verified", r.total_commits, r.commits, r.total_commits - r.commits, r.entries, r.erased, r.reads,
+		       hex, plain);
 	*total += r.nfindings;
 	kluis_verify_report_dispose(rp);
 }
@@ -167,7 +174,7 @@ static int verify_ledger(kluis_cli *cli, kluis_vault *v, const kluis_verify_opts
 		json_object_set_new(top, "ledger", json_pack("{s:b, s:I, s:o}", "ok", r.nfindings == 0, "records", (json_int_t)records, "findings", findings));
 	else {
 		json_decref(findings);
-		fprintf(stderr, "kluis: ledger: %s (%zu records; the vault's dossiers held against it)\n", r.nfindings ? "FAILED" : "verified", records);
+		printf("ledger: %s (%zu records; the vault's dossiers held against it)\n", r.nfindings ? "FAILED" : "verified", records);
 	}
 	*total += r.nfindings;
 	kluis_verify_report_dispose(&r);

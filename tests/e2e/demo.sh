@@ -60,7 +60,7 @@ assert_contains "$DEMO_ERR" "imported and verified" "the import at the opdrachtg
 assert_contains "$DEMO_ERR" "receipt of 'demo-0001' is verified and recorded" "the receipt back at the organisation"
 assert_match "$DEMO_OUT" $'\n''demo-0001 +imported +[0-9]{4}-[0-9]{2}-[0-9]{2} +no ' "the retention deadline at the opdrachtgever"
 assert_contains "$DEMO_OUT" "secret keys: 0" "the auditor's keyring"
-assert_match "$DEMO_ERR" "demo-0001: verified \([0-9]+ commits, [0-9]+ new entries, 1 erased by a signed record" "the auditor's verify"
+assert_match "$DEMO_OUT" "demo-0001: verified \([0-9]+ commits, [0-9]+ entries, 1 erased by a signed record" "the auditor's verify"
 pass "the consent, correction, erasure, refusals, transfer, import, receipt and retention ran; the auditor (0 secret keys) verified"
 
 # the stock tools: git verify-commit and gpg --verify say Good signature, every commit's %G? is good, sqv names the head's signer

@@ -21,7 +21,7 @@ init_dossier k-0002
 expect_exit 0 k ledger show
 assert_not_contains "$OUT" "INVALID" "ledger show of a clean ledger"
 expect_exit 0 k verify --all
-assert_contains "$ERR" "kluis: ledger: verified (2 records" "verify --all's ledger line"
+assert_contains "$OUT" "ledger: verified (2 records" "verify --all's ledger line"
 pass "a clean ledger (two create records): ledger show exit 0, verify --all verifies it"
 
 # ---- forged records ----

@@ -25,8 +25,8 @@ no_leftovers() {
 
 # ---- a stock git bundle ----
 expect_exit 0 ka verify --bundle "$B" --trust "$DIR"
-assert_contains "$ERR" "k-0001: verified" "summary line"
-assert_contains "$ERR" "1 reads checked" "the read log travels and is checked"
+assert_contains "$OUT" "k-0001: verified" "summary line"
+assert_contains "$OUT" "1 reads," "the read log travels and is checked"
 expect_exit 0 ka verify --bundle "$B" --trust "$DIR" --json
 assert_eq "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], d["dossiers"][0]["dossier"], d["dossiers"][0]["commits"])' <"$T_OUT")" "True k-0001 2" "JSON"
 no_leftovers
@@ -74,7 +74,7 @@ expect_exit 0 k --as "$MEDEW" close k-0001
 A=$T_WORK/k-0001.tgz
 expect_exit 0 k --as "$MEDEW" transfer k-0001 --out "$A"
 expect_exit 0 ka verify --bundle "$A" --trust "$DIR"
-assert_contains "$ERR" "k-0001: verified" "archive summary"
+assert_contains "$OUT" "k-0001: verified" "archive summary"
 cp "$A" "$T_WORK/bad.tgz"
 asize=$(stat -c %s "$A")
 flip_byte "$T_WORK/bad.tgz" $(( asize / 2 ))
