@@ -100,3 +100,13 @@ done
 assert_eq "$(cat "$T_WORK/out/new-show")" attached "show --out body"
 assert_eq "$(ls -A "$T_WORK/out" | sort | tr '\n' ' ')" "new-checkpoint new-inzage new-show taken " "files in the --out directory"
 pass "--out: an existing file is refused and kept, a failure leaves no file or temporary behind, a new one is 0600"
+
+# ---- --vault on a directory that is no vault ----
+mkdir -p "$T_WORK/home-dir/Documents"
+for cmd in list "log k-1" "verify --all" "retention --due"; do
+	# shellcheck disable=SC2086
+	expect_exit 2 k --vault "$T_WORK/home-dir" $cmd
+	assert_contains "$ERR" "is no kluis vault" "kluis --vault DIR $cmd"
+done
+assert_eq "$(ls -A "$T_WORK/home-dir")" "Documents" "the directory after"
+pass "--vault on a directory that is no vault is refused (exit 2, one line), and nothing is made there"

@@ -33,6 +33,13 @@ int kluis_vault_open(kluis_vault **out, const char *dir, const char *as, unsigne
 			return err;
 	} else if (!S_ISDIR(st.st_mode)) {
 		return kluis_error_set(KLUIS_EINVAL, "vault '%s' is not a directory", dir);
+	} else if (!create) {
+		/* a directory that is not a vault is refused, rather than shown as an empty one */
+		char *d = kluis_path_join(dir, "dossiers");
+		bool is_vault = d && stat(d, &st) == 0 && S_ISDIR(st.st_mode);
+		free(d);
+		if (!is_vault)
+			return kluis_error_set(KLUIS_ENOTFOUND, "'%s' is no kluis vault (it has no dossiers/ directory): check --vault or KLUIS_VAULT", dir);
 	}
 	v = calloc(1, sizeof(*v));
 	if (!v)
