@@ -102,7 +102,7 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a JSON value on stdout (takes the reference). */
 int cli_print_json(json_t *value);
 /* A progress reporter for long work, shown only on a terminal. */
-void cli_progress(void *ctx, uint64_t done, uint64_t total);
+void cli_progress(void *ctx, const char *phase, uint64_t done, uint64_t total);
 /* --retention-years: a whole number from 1 to 100 into *years (unchanged when not given). */
 int cli_years(kluis_cli *cli, int *years);
 /* --trust FPR...: each a 40-digit fingerprint, normalized into a list the caller frees with

@@ -100,19 +100,32 @@ int cli_print_json(json_t *value)
 	return rc == 0 ? CLI_OK : CLI_FAILED;
 }
 
-void cli_progress(void *ctx, uint64_t done, uint64_t total)
+void cli_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
 {
-	const char *what = ctx ? ctx : "working";
+	static const char *open_phase, *ended_phase; /* the line drawn and not ended; the last ended */
+	static int shown = -1;                        /* its percentage on screen */
+	int pct = total ? (int)(done * 100 / total) : (int)(done >> 20);
 
-	if (!isatty(STDERR_FILENO))
+	/* on a terminal one line per phase of long work (4 MiB or more), redrawn in place and
+	 * ended once; nothing for a pipe or a file, nothing for work too short to wait for */
+	if (!isatty(STDERR_FILENO) || phase == ended_phase || (total ? total : done) < ((uint64_t)4 << 20))
 		return;
-	if (total)
-		fprintf(stderr, "\r%s: %llu of %llu MiB (%d%%)", what, (unsigned long long)(done >> 20),
-			(unsigned long long)(total >> 20), (int)(done * 100 / total));
-	else
-		fprintf(stderr, "\r%s: %llu MiB", what, (unsigned long long)(done >> 20));
-	if (total && done >= total)
+	if (open_phase == phase && pct == shown)
+		return;  /* redrawn when the figure changes, not at every chunk */
+	if (open_phase && open_phase != phase)
 		fputc('\n', stderr);
+	open_phase = phase;
+	shown = pct;
+	if (total)
+		fprintf(stderr, "\r%s: %s: %llu of %llu MiB (%d%%)", ctx ? (const char *)ctx : "kluis", phase,
+			(unsigned long long)(done >> 20), (unsigned long long)(total >> 20), pct);
+	else
+		fprintf(stderr, "\r%s: %s: %llu MiB", ctx ? (const char *)ctx : "kluis", phase, (unsigned long long)(done >> 20));
+	if (total && done >= total) {
+		fputc('\n', stderr);
+		ended_phase = phase;
+		open_phase = NULL;
+	}
 	fflush(stderr);
 }
 

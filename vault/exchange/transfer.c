@@ -109,7 +109,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	kluis_verify_opts opts;
 	kluis_verify_report rep;
 	kluis_checked_archive back;
-	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
+	kluis_transfer_progress_adapter pa = { progress, progress_ctx, NULL };
 	kluis_buf trailers = KLUIS_BUF_INIT, mtext = KLUIS_BUF_INIT, msig = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT, cert = KLUIS_BUF_INIT;
 	const char **opdr = NULL;
 	const char *const *trust;
@@ -199,6 +199,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
+	pa.phase = "packing the history";
 	if ((err = kluis_bundle_write(d->repo, bundle, kluis_transfer_bundle_refs, has_access ? 3 : 2, kluis_transfer_progress, &pa)) < 0 ||
 	    (err = kluis_transfer_sha256_file(bundle, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
@@ -249,6 +250,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 		goto cleanup;
 	/* write the archive: manifest, signature, keys, bundle (a reader checks the signed manifest
 	 * before it writes a byte it does not vouch for) */
+	pa.phase = "writing the archive";
 	kluis_archive_writer_set_progress(w, kluis_transfer_progress, &pa);
 	if ((err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
 	    (err = kluis_archive_add_buffer(w, "manifest.json.asc", msig.ptr, msig.len)) < 0)
@@ -262,6 +264,7 @@ int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, klui
 	if ((err = kluis_transfer_sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
 		goto cleanup;
 	/* read it back and verify it completely, as the opdrachtgever will */
+	pa.phase = "reading it back";
 	{
 		char *check = kluis_path_join(work, "readback");
 		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = kluis_check_archive(v, out, check, trust, ntrust, false, &pa, &back, NULL)) < 0) {
@@ -370,7 +373,7 @@ int kluis_dossier_import_with_receipt(kluis_vault *v, const char *archive, const
 {
 	kluis_receipt_files *receipt = NULL;
 	kluis_checked_archive a;
-	kluis_transfer_progress_adapter pa = { progress, progress_ctx };
+	kluis_transfer_progress_adapter pa = { progress, progress_ctx, NULL };
 	kluis_buf fields = KLUIS_BUF_INIT;
 	const char *const *vtrust;
 	const char *actor;
@@ -391,6 +394,7 @@ int kluis_dossier_import_with_receipt(kluis_vault *v, const char *archive, const
 	}
 	if (!ntrust)
 		return kluis_error_set(KLUIS_EINVAL, "no trust root: give --trust FPR, the sending organisation's directie key, learned from them directly");
+	pa.phase = "reading the archive";
 	if ((err = kluis_vault_actor(v, &actor)) < 0 || (err = kluis_transfer_sha256_file(archive, sha, &size)) < 0 ||
 	    (err = kluis_mkdir_p(v->dossiers)) < 0 || (err = kluis_vault_workdir(v, "import", &work)) < 0 ||
 	    (err = kluis_check_archive(v, archive, work, trust, ntrust, true, &pa, &a, NULL)) < 0)

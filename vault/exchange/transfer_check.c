@@ -75,7 +75,7 @@ int kluis_transfer_progress(uint64_t done, uint64_t total, void *payload)
 	kluis_transfer_progress_adapter *a = payload;
 
 	if (a->fn)
-		a->fn(a->ctx, done, total);
+		a->fn(a->ctx, a->phase ? a->phase : "working", done, total);
 	return 0;
 }
 
@@ -668,7 +668,7 @@ int kluis_archive_verify(kluis_vault *v, const char *archive, const char *work, 
 			 kluis_verify_report *rep, char id_out[65])
 {
 	kluis_checked_archive a;
-	kluis_transfer_progress_adapter pa = { NULL, NULL };
+	kluis_transfer_progress_adapter pa = { NULL, NULL, NULL };
 	const char *const *trust = opts->trust;
 	size_t ntrust = opts->ntrust;
 	int err;

@@ -22,6 +22,7 @@ extern const char *const kluis_transfer_bundle_refs[3];
 typedef struct {
 	kluis_progress_fn fn;
 	void *ctx;
+	const char *phase;  /* set by the caller before each phase */
 } kluis_transfer_progress_adapter;
 int kluis_transfer_progress(uint64_t done, uint64_t total, void *payload);
 

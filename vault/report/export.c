@@ -383,7 +383,7 @@ static void zip_data(struct zip *z, const void *p, size_t n)
 	}
 	z->done += (uint64_t)(c - (const char *)p);
 	if (z->progress)
-		z->progress(z->progress_ctx, z->done, z->total);
+		z->progress(z->progress_ctx, "writing the zip", z->done, z->total);
 }
 
 struct body_job {

@@ -151,7 +151,7 @@ static int source_read(void *ctx, void *buf, size_t len, size_t *got)
 	s->done += (uint64_t)n;
 	*got = (size_t)n;
 	if (s->progress && (s->done >= s->next_report || n == 0)) {
-		s->progress(s->progress_ctx, s->done, s->total);
+		s->progress(s->progress_ctx, "encrypting", s->done, s->total);
 		s->next_report = s->done + (8u << 20);
 	}
 	return 0;

@@ -113,8 +113,9 @@ typedef struct {
 	const char *extra_trailers; /* "Key: value\n" lines for the commit (ids and codes only) */
 } kluis_entry_input;
 
-/* Progress of long work: bytes done of total (0 when unknown). */
-typedef void (*kluis_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* Progress of long work: in `phase` (a few words: "writing the archive"), bytes done of total
+ * (0 when unknown). A phase ends with done == total; the next phase starts again from 0. */
+typedef void (*kluis_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 
 /*
  * Add entries in one signed commit (action add or statement). ids receives each new entry
