@@ -142,15 +142,24 @@ static void report_one(kluis_cli *cli, const char *id, kluis_verify_report *rp, 
 	if (deep)
 		report_deep(cli, id, deep, out, total);
 	/* the result on stdout, with what this very run replayed: a resumed run says what it took
-	 * from the last clean one, so that "0" never reads as "nothing was checked" */
-	if (!cli->json && !r.incremental)
-		printf("%s: %s (%zu commits, %zu entries, %zu erased by a signed record, %zu reads, head %.12s%s)\n", id,
-		       failed ? "FAILED" : "verified", r.total_commits, r.entries, r.erased, r.reads, hex, plain);
-	else if (!cli->json)
-		printf("%s: %s (%zu commits: %zu replayed now, %zu by the last clean run; now %zu new entries, %zu erased by a signed record, "
-		       "%zu new reads; head %.12s%s)\n",
-		       id, failed ? "FAILED" : "verified", r.total_commits, r.commits, r.total_commits - r.commits, r.entries, r.erased, r.reads,
-		       hex, plain);
+	 * from the last clean one, so that "0" never reads as "nothing was checked"; a failure is
+	 * the error's one line on stderr (the findings are on stdout) */
+	if (!cli->json) {
+		char line[1024];
+		if (!r.incremental)
+			snprintf(line, sizeof(line), "%s: %s (%zu commits, %zu entries, %zu erased by a signed record, %zu reads, head %.12s%s)", id,
+				 failed ? "FAILED" : "verified", r.total_commits, r.entries, r.erased, r.reads, hex, plain);
+		else
+			snprintf(line, sizeof(line),
+				 "%s: %s (%zu commits: %zu replayed now, %zu by the last clean run; now %zu new entries, %zu erased by a signed "
+				 "record, %zu new reads; head %.12s%s)",
+				 id, failed ? "FAILED" : "verified", r.total_commits, r.commits, r.total_commits - r.commits, r.entries, r.erased,
+				 r.reads, hex, plain);
+		if (failed)
+			fprintf(stderr, "kluis: %s\n", line);
+		else
+			printf("%s\n", line);
+	}
 	*total += r.nfindings;
 	kluis_verify_report_dispose(rp);
 }
@@ -174,7 +183,8 @@ static int verify_ledger(kluis_cli *cli, kluis_vault *v, const kluis_verify_opts
 		json_object_set_new(top, "ledger", json_pack("{s:b, s:I, s:o}", "ok", r.nfindings == 0, "records", (json_int_t)records, "findings", findings));
 	else {
 		json_decref(findings);
-		printf("ledger: %s (%zu records; the vault's dossiers held against it)\n", r.nfindings ? "FAILED" : "verified", records);
+		fprintf(r.nfindings ? stderr : stdout, "%sledger: %s (%zu records; the vault's dossiers held against it)\n", r.nfindings ? "kluis: " : "",
+			r.nfindings ? "FAILED" : "verified", records);
 	}
 	*total += r.nfindings;
 	kluis_verify_report_dispose(&r);

@@ -101,7 +101,7 @@ pass "the ledger restored: clean again"
 cp -a "$(repo_of k-0002)" "$T_WORK/k-0002.git"
 rm -rf "$(repo_of k-0002)"
 verify_all_fails "a vanished dossier"
-assert_match "$OUT" "^ledger [0-9a-f]{40} dossier 'k-0002' is gone from the vault, yet the ledger has no destroy or transfer record" "verify --all of a vanished dossier"
+assert_match "$OUT" $'(^|\n)'"ledger [0-9a-f]{40} dossier 'k-0002' is gone from the vault, yet the ledger has no destroy or transfer record" "verify --all of a vanished dossier"
 mv "$T_WORK/k-0002.git" "$(repo_of k-0002)"
 expect_exit 0 k verify --all
 pass "a dossier removed behind kluis's back (no destroy record): verify --all finds it: $OUT"
