@@ -31,7 +31,7 @@ bool kluis_purpose_valid(const char *p)
 	return n >= 1 && n <= 40;
 }
 
-static int event_from_commit(git_commit *c, bool access, kluis_event *ev)
+int kluis_event_from_commit(git_commit *c, bool access, kluis_event *ev)
 {
 	git_message_trailer_array arr = { 0 };
 	const git_signature *who = git_commit_committer(c);
@@ -106,7 +106,7 @@ static int walk_ref(git_repository *repo, const char *ref, bool access, kluis_ev
 			goto cleanup;
 		}
 		list = grown;
-		if ((err = event_from_commit(c, access, &list[count])) < 0)
+		if ((err = kluis_event_from_commit(c, access, &list[count])) < 0)
 			goto cleanup;
 		count++;
 		git_commit_free(c);

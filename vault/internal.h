@@ -117,5 +117,8 @@ int kluis_access_record_locked(kluis_dossier *d, const char *entry_id, const cha
 
 /* Commit message helpers. */
 int kluis_trailer_get(const char *message, const char *key, char *out, size_t outlen);
+/* The event one commit of main (or of the read log, `access`) records: its trailers as `kluis
+ * log` reads them, nothing checked (history.c; the commit's own parser for fuzz/fuzz_trailers.c). */
+int kluis_event_from_commit(git_commit *c, bool access, kluis_event *ev);
 
 #endif
