@@ -40,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_clear(work, 1);
 	if (kluis_check_archive(NULL, path, work, trust, 1, false, &pa, &a, NULL) == 0)
 		kluis_checked_archive_dispose(&a);
+	else if (getenv("KLUIS_FUZZ_DEBUG"))
+		fprintf(stderr, "refused: %s\n", kluis_error_last());
 	free(path);
 	return 0;
 }

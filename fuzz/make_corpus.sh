@@ -6,7 +6,7 @@
 # A test vault (tests/lib.sh: five fresh keys, a fresh vault) gets one dossier with the whole
 # traject: notes, a document, the klant's statement, consent granted and withdrawn, requests,
 # a correction, reads, close, transfer; the opdrachtgever imports it and records a request; the
-# receipt is made. The seeds are the real files: the archive, its bundle, pointers, roles, the
+# receipt is made. The seeds are the real files: the archive, its manifest and bundle, pointers, roles, the
 # dossier file, raw commit objects of main and of the read log, the receipt. They replace
 # fuzz/corpus/*/seed-* (the inputs libFuzzer added and the regression inputs stay), and the
 # keys and trust root the targets check signatures with go to fuzz/keys.asc and fuzz/trust.
@@ -36,7 +36,7 @@ GNUPGHOME=$OH KLUIS_VAULT=$T_ROOT/ovault "$KLUIS" --as "$OPDR" request k-seed ad
 R=$(KLUIS_VAULT=$T_ROOT/ovault repo_of k-seed)
 
 C=$here/corpus
-for t in archive bundle pointer roles dossier_file commit trailers receipt; do
+for t in archive manifest bundle pointer roles dossier_file commit trailers receipt; do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/seed-*
 done
@@ -44,6 +44,7 @@ cp "$T_WORK/k-seed.tgz" "$C/archive/seed-transfer.tgz"
 mkdir "$T_WORK/x"
 tar -xzf "$T_WORK/k-seed.tgz" -C "$T_WORK/x"
 cp "$T_WORK/x/dossier.bundle" "$C/bundle/seed-transfer.bundle"
+cp "$T_WORK/x/manifest.json" "$C/manifest/seed-0"
 git -C "$R" bundle create "$T_WORK/main.bundle" main 2>/dev/null
 cp "$T_WORK/main.bundle" "$C/bundle/seed-main.bundle"
 # the other small members of the archive, each alone in an archive of its own: the tar and

@@ -3,7 +3,8 @@
 #
 #   bash scripts/bootstrap.sh demo    install, build, run `kluis demo`
 #   bash scripts/bootstrap.sh test    install, build, run every test (also under ASan+UBSan
-#                                     and valgrind, and a Release build with warnings as errors)
+#                                     and valgrind, and a Release build with warnings as errors),
+#                                     and a short run of every fuzz target
 #   bash scripts/bootstrap.sh bench   install, build, and the peers the benchmarks run beside
 #                                     (pass, GNU time); then see docs/PERFORMANCE.md
 #
@@ -19,7 +20,8 @@ DEPS=(build-essential cmake pkg-config git gnupg
       libcmocka-dev valgrind python3 tar gzip
       sqv                           # tests/e2e/stock_witness.sh: Sequoia, a second OpenPGP verifier
       strace                        # tests/e2e/transfer.sh injects faults and delays with it
-      chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
+      chromium fonts-dejavu-core    # tests/e2e/inzage_export.sh renders the HTML inzage headless
+      clang libclang-rt-14-dev)     # fuzz/: libFuzzer (the runtime is only recommended by clang)
 BENCH_DEPS=(pass time)              # bench/: the peer (pass), /usr/bin/time -v
 
 install_deps() { # install_deps PACKAGE...
@@ -69,6 +71,11 @@ case "$mode" in
        ctest --output-on-failure -j2 -LE 'valgrind|release')
     echo "== tests under valgrind"
     (cd build && ctest --output-on-failure -L valgrind)
+    # a short run of every fuzz target from its seeds (docs/RELIABILITY.md): a crash fails
+    # here and prints its reproducer
+    echo "== fuzz smoke run (libFuzzer, ASan+UBSan)"
+    CC=clang build build-fuzz -DKLUIS_FUZZ=ON -DKLUIS_TEST_SEAMS=OFF -DBUILD_TESTING=OFF -DKLUIS_WERROR=ON -DKLUIS_SANITIZE=OFF
+    bash fuzz/run.sh build-fuzz 12
     echo "bootstrap: all tests passed in $(( $(date +%s) - start )) s"
     ;;
   bench)
