@@ -6,7 +6,7 @@
 # A test vault (tests/lib.sh: five fresh keys, a fresh vault) gets one dossier with the whole
 # traject: notes, a document, the klant's statement, consent granted and withdrawn, requests,
 # a correction, reads, close, transfer; the opdrachtgever imports it and records a request; the
-# receipt is made. The seeds are the real files: the archive, its manifest and bundle, pointers, roles, the
+# receipt is made, and pushes of it. The seeds are the real files: the archive, its manifest and bundle, pointers, roles, the
 # dossier file, raw commit objects of main and of the read log, the receipt. They replace
 # fuzz/corpus/*/seed-* (the inputs libFuzzer added and the regression inputs stay), and the
 # keys and trust root the targets check signatures with go to fuzz/keys.asc and fuzz/trust.
@@ -36,7 +36,7 @@ GNUPGHOME=$OH KLUIS_VAULT=$T_ROOT/ovault "$KLUIS" --as "$OPDR" request k-seed ad
 R=$(KLUIS_VAULT=$T_ROOT/ovault repo_of k-seed)
 
 C=$here/corpus
-for t in archive manifest bundle pointer roles dossier_file commit trailers receipt; do
+for t in archive manifest bundle receive pointer roles dossier_file commit trailers receipt; do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/seed-*
 done
@@ -65,6 +65,15 @@ for c in $(git -C "$R" rev-list main) $(git -C "$R" rev-list refs/kluis/access |
 	i=$((i + 1))
 done
 cp "$T_WORK/k-seed.tgz.receipt" "$C/receipt/seed-0"
+# pushes as git hands them to the server's pre-receive hook (fuzz_receive.c's server is a
+# mirror of the transfer bundle): a fast-forward, the whole dossier anew, a deletion, a rewind
+Z=0000000000000000000000000000000000000000
+M=$(git -C "$R" rev-parse refs/heads/main) M1=$(git -C "$R" rev-parse refs/heads/main~1)
+CT=$(git -C "$R" rev-parse refs/kluis/content) AC=$(git -C "$R" rev-parse refs/kluis/access)
+printf '%s %s refs/heads/main\n' "$M1" "$M" >"$C/receive/seed-0"
+printf '%s %s refs/heads/main\n%s %s refs/kluis/content\n%s %s refs/kluis/access\n' "$Z" "$M" "$Z" "$CT" "$Z" "$AC" >"$C/receive/seed-1"
+printf '%s %s refs/kluis/access\n' "$AC" "$Z" >"$C/receive/seed-2"
+printf '%s %s refs/heads/main\n' "$M" "$M1" >"$C/receive/seed-3"
 gpg --batch --armor --export "$KLANT" "$MEDEW" "$DIR" "$OPDR" >"$here/keys.asc"
 printf '%s\n' "$DIR" >"$here/trust"
 du -sh "$C"/*
