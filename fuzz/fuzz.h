@@ -25,8 +25,8 @@ char *fuzz_write(const char *name, const uint8_t *data, size_t size);
 /*
  * A copy of the input that ends where a page the process may not read begins: a parser that
  * reads one byte past `size` faults at once, even inside libc (sscanf's search for a NUL,
- * which ASan does not see). Valid until the next call; NULL
- * for an input over 64 KiB (no text kluis parses this way is near that size).
+ * which ASan does not see). Valid until the next call; NULL for an input over 64 KiB (no
+ * text kluis parses this way comes near that size).
  */
 const char *fuzz_guarded(const uint8_t *data, size_t size);
 /* Remove PATH and everything below it; the empty directory again when keep_dir. */
