@@ -49,7 +49,7 @@ git -C "$R" bundle create "$T_WORK/main.bundle" main 2>/dev/null
 cp "$T_WORK/main.bundle" "$C/bundle/seed-main.bundle"
 # the other small members of the archive, each alone in an archive of its own: the tar and
 # gzip reader's seeds that get past extraction quickly
-(cd "$T_WORK/x" && tar -czf "$C/archive/seed-manifest-only.tgz" manifest.json manifest.json.asc keys)
+(cd "$T_WORK/x" && tar -czf "$C/archive/seed-manifest-only.tgz" manifest.json manifest.json.asc keys/*)
 i=0
 for path in $(git -C "$R" ls-tree -r --name-only main | grep -E '/(meta|body|reason)$|^info$' | head -6); do
 	git -C "$R" show "main:$path" >"$C/pointer/seed-$i"
