@@ -43,7 +43,7 @@ report() { # TARGET STATUS
 	fi
 	# "#N DONE cov: C ft: F corp: K/SIZE ..."
 	printf 'fuzz_%s: %s runs in %s s, %s\n' "$t" "$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")" "$secs" \
-		"$(grep -E '^#[0-9]+ +DONE' "$log" | sed -E 's/.*(cov: [0-9]+ ft: [0-9]+ corp: [^ ]+).*/\1/')"
+		"$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | sed -E 's/.*(cov: [0-9]+ ft: [0-9]+ corp: [^ ]+).*/\1/')"
 }
 
 i=0
