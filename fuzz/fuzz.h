@@ -18,7 +18,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-/* The process's scratch directory (0700, removed at exit): made on the first call. */
+/* The process's scratch directory (0700, removed at exit; under $TMPDIR, else /dev/shm):
+ * made on the first call. */
 const char *fuzz_dir(void);
 /* Write the input to fuzz_dir()/NAME (replacing it); its path, owned by the caller. */
 char *fuzz_write(const char *name, const uint8_t *data, size_t size);
