@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fuzz/run.sh - run the fuzz targets (docs/RELIABILITY.md), two at a time, each for SECONDS.
 #
-#   CC=clang cmake -S . -B build-fuzz -DKLUIS_FUZZ=ON && cmake --build build-fuzz -j2
-#   bash fuzz/run.sh build-fuzz 12                 every target for 12 s (CI's smoke run)
+#   CC=clang cmake -S . -B build-fuzz -DKLUIS_FUZZ=ON && cmake --build build-fuzz -j2 --target fuzz
+#   bash fuzz/run.sh build-fuzz 10                 every target for 10 s (CI's smoke run)
 #   bash fuzz/run.sh build-fuzz 3600 bundle        one target for an hour
 #
 # Each target starts from its seeds in fuzz/corpus/TARGET (read, never written) and writes
