@@ -38,6 +38,16 @@ void fuzz_clear(const char *path, int keep_dir)
 
 static void remove_dir(void)
 {
+	char cmd[160];
+	struct stat st;
+
+	/* the gpg-agent a target's GNUPGHOME (DIR/g: fuzz_manifest, fuzz_receive) started */
+	snprintf(cmd, sizeof(cmd), "%s/g", dir);
+	if (stat(cmd, &st) == 0) {
+		snprintf(cmd, sizeof(cmd), "gpgconf --homedir %s/g --kill all 2>/dev/null", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "fuzz: could not stop the gpg-agent of %s/g\n", dir);
+	}
 	fuzz_clear(dir, 0);
 }
 

@@ -24,15 +24,6 @@ static kluis_buf bundle = KLUIS_BUF_INIT;
 static char *pub;
 static size_t publen;
 
-static void stop_agent(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "gpgconf --homedir %s --kill all 2>/dev/null", home);
-	if (system(cmd) != 0)
-		fprintf(stderr, "fuzz: could not stop the gpg-agent of %s\n", home);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	kluis_keyring *kr = NULL;
@@ -48,7 +39,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	sprintf(home, "%s/g", fuzz_dir());
 	if (mkdir(home, 0700) < 0 || setenv("GNUPGHOME", home, 1) < 0 || kluis_repo_global_init() < 0 || kluis_crypto_init(false) < 0)
 		abort();
-	atexit(stop_agent);
 	if (kluis_crypto_make_key("fuzz <fuzz@kluis.test>", fpr) < 0 || kluis_keyring_open_gnupg(&kr, home) < 0 ||
 	    kluis_keyring_export(kr, fpr, &pub, &publen) < 0 ||
 	    kluis_file_read(&bundle, KLUIS_FUZZ_DIR "/corpus/bundle/seed-transfer.bundle", 1 << 24) < 0) {
