@@ -3,7 +3,8 @@
 #
 #   bash scripts/bootstrap.sh demo    install, build, run `kluis demo`
 #   bash scripts/bootstrap.sh test    install, build, run every test (also under ASan+UBSan
-#                                     and valgrind, and a Release build with warnings as errors)
+#                                     and valgrind, and a Release build with warnings as errors),
+#                                     and a short run of every fuzz target
 #   bash scripts/bootstrap.sh bench   install, build, and the peers the benchmarks run beside
 #                                     (pass, GNU time); then see docs/PERFORMANCE.md
 #
@@ -21,7 +22,8 @@ DEPS=(build-essential cmake pkg-config git gnupg
       strace                        # tests/e2e/transfer.sh injects faults and delays with it
       scdoc man-db                  # the man pages (docs/man/*.scd to roff); install.sh reads them
       tzdata                        # tests/e2e/inzage_report.sh checks Amsterdam times against zoneinfo
-      chromium fonts-dejavu-core)   # tests/e2e/inzage_export.sh renders the HTML inzage headless
+      chromium fonts-dejavu-core    # tests/e2e/inzage_export.sh renders the HTML inzage headless
+      clang libclang-rt-14-dev)     # fuzz/: libFuzzer (the runtime is only recommended by clang)
 BENCH_DEPS=(pass time)              # bench/: the peer (pass), /usr/bin/time -v
 
 install_deps() { # install_deps PACKAGE...
@@ -71,6 +73,13 @@ case "$mode" in
        ctest --output-on-failure -j2 -LE 'valgrind|release')
     echo "== tests under valgrind"
     (cd build && ctest --output-on-failure -L valgrind)
+    # a short run of every fuzz target from its seeds (docs/RELIABILITY.md): a crash fails
+    # here and prints its reproducer
+    echo "== fuzz smoke run (libFuzzer, ASan+UBSan)"
+    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKLUIS_FUZZ=ON -DKLUIS_TEST_SEAMS=OFF \
+      -DBUILD_TESTING=OFF -DKLUIS_WERROR=ON -DKLUIS_SANITIZE=OFF >/dev/null
+    cmake --build build-fuzz -j"$(nproc)" --target fuzz
+    bash fuzz/run.sh build-fuzz 10
     echo "bootstrap: all tests passed in $(( $(date +%s) - start )) s"
     ;;
   bench)

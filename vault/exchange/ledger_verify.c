@@ -191,12 +191,16 @@ static const char *check_schema(const rcommit *c, const schema **out, char *why,
 
 const char *kluis_ledger_parse_receipt(const char *text, size_t len, kluis_receipt *r)
 {
+	char buf[1025];
 	int used = -1;
 
 	memset(r, 0, sizeof(*r));
 	if (len > 1024 || memchr(text, '\0', len))
 		return "not a kluis receipt (too long, or binary)";
-	if (sscanf(text, "kluis-receipt 1\ndossier %64[a-z0-9-]\narchive-sha256 %64[0-9a-f]\nhead %40[0-9a-f]\nimporter %40[0-9A-F]\nreceived %20[0-9TZ:-]\n%n", r->dossier, r->sha, r->head, r->importer, r->received, &used) != 5 || used < 0 || (size_t)used != len)
+	/* sscanf reads to a NUL: parse a terminated copy, never a byte past len (fuzz/fuzz_receipt.c) */
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "kluis-receipt 1\ndossier %64[a-z0-9-]\narchive-sha256 %64[0-9a-f]\nhead %40[0-9a-f]\nimporter %40[0-9A-F]\nreceived %20[0-9TZ:-]\n%n", r->dossier, r->sha, r->head, r->importer, r->received, &used) != 5 || used < 0 || (size_t)used != len)
 		return "not a kluis receipt: want exactly the lines kluis-receipt 1, dossier, archive-sha256, head, importer, received";
 	if (!kluis_id_valid(r->dossier) || strlen(r->sha) != 64 || strlen(r->head) != 40 || strlen(r->importer) != 40 || !iso_time(r->received))
 		return "a line of the receipt has a malformed value";

@@ -126,6 +126,13 @@ static int apply_updates(git_repository *srv, const char *input, size_t len, git
 		if (git_oid_is_zero(&neu))
 			return kluis_error_set(KLUIS_EACCESS, "refusing to delete %s: a dossier's history is never removed", ref);
 		if (i != R_CONTENT && !git_oid_is_zero(&old) && !git_oid_equal(&old, &neu)) {
+			/* both commits first: on one that is missing, libgit2 1.5's history walk fails
+			 * and leaks (fuzz/corpus/receive/regress-missing-commit) */
+			git_odb *odb = NULL;
+			bool present = git_repository_odb(&odb, srv) == 0 && git_odb_exists(odb, &old) && git_odb_exists(odb, &neu);
+			git_odb_free(odb);
+			if (!present)
+				return kluis_error_set(KLUIS_EVERIFY, "refusing the push: %s moves from or to a commit that is neither on the server nor in the push", ref);
 			rc = git_graph_descendant_of(srv, &neu, &old);
 			if (rc < 0)
 				return kluis_git_fail(KLUIS_EVERIFY, "refusing the push: cannot compare the histories");

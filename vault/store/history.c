@@ -32,7 +32,7 @@ bool kluis_purpose_valid(const char *p)
 	return n >= 1 && n <= 40;
 }
 
-static int event_from_commit(git_commit *c, bool access, kluis_event *ev)
+int kluis_event_from_commit(git_commit *c, bool access, kluis_event *ev)
 {
 	git_message_trailer_array arr = { 0 };
 	const git_signature *who = git_commit_committer(c);
@@ -124,7 +124,7 @@ static int add_event(git_commit *c, void *payload)
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	l->ev = grown;
 	/* counted even when it fails: what it holds by then is freed with the rest */
-	return event_from_commit(c, l->access, &l->ev[l->n++]);
+	return kluis_event_from_commit(c, l->access, &l->ev[l->n++]);
 }
 
 void kluis_events_free(kluis_event *events, size_t n)

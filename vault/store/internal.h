@@ -116,5 +116,8 @@ int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f);
  * that decrypts for its own decision, e.g. the consent register). */
 int kluis_access_record_locked(kluis_dossier *d, const char *entry_id, const char *purpose);
 
+/* The event one commit of main (or of the read log, `access`) records: its trailers as `kluis
+ * log` reads them, nothing checked (history.c; the commit's own parser for fuzz/fuzz_trailers.c). */
+int kluis_event_from_commit(git_commit *c, bool access, kluis_event *ev);
 
 #endif
