@@ -40,7 +40,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *path = fuzz_write("in.tar.gz", data, size);
-	kluis_transfer_progress_adapter pa = { NULL, NULL };
+	kluis_transfer_progress_adapter pa = { NULL, NULL, NULL };
 	kluis_checked_archive a;
 
 	fuzz_clear(work, 1);

@@ -55,7 +55,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	kluis_transfer_progress_adapter pa = { NULL, NULL };
+	kluis_transfer_progress_adapter pa = { NULL, NULL, NULL };
 	kluis_archive_writer *w = NULL;
 	kluis_signer *s = NULL;
 	kluis_buf sig = KLUIS_BUF_INIT;
@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unlink(archive);
 	fuzz_clear(work, 1);
 	if (kluis_signer_start(&s, fpr) < 0 || kluis_signer_sign(s, data, size, &sig) < 0 || kluis_archive_writer_open(&w, archive) < 0 ||
-	    kluis_archive_add_buffer(w, "dossier.bundle", bundle.ptr, bundle.len) < 0 || kluis_archive_add_buffer(w, "manifest.json", data, size) < 0 ||
-	    kluis_archive_add_buffer(w, "manifest.json.asc", sig.ptr, sig.len) < 0 || kluis_archive_add_buffer(w, keys_member, pub, publen) < 0 ||
+	    kluis_archive_add_buffer(w, "manifest.json", data, size) < 0 || kluis_archive_add_buffer(w, "manifest.json.asc", sig.ptr, sig.len) < 0 ||
+	    kluis_archive_add_buffer(w, keys_member, pub, publen) < 0 || kluis_archive_add_buffer(w, "dossier.bundle", bundle.ptr, bundle.len) < 0 ||
 	    kluis_archive_writer_close(w) < 0) {
 		fprintf(stderr, "fuzz: cannot make the archive: %s\n", kluis_error_last());
 		abort();
