@@ -13,13 +13,14 @@
 #define FOUR_WEEKS (28 * 24 * 3600)
 
 const char cmd_request_usage[] =
-	"Usage: kluis request ID add --type inzage|correctie|verwijdering [--received YYYY-MM-DD]\n"
+	"Usage: kluis request ID add --type inzage|correctie|verwijdering|bezwaar|beperking [--received YYYY-MM-DD]\n"
 	"       kluis request ID done REQUEST [-m NOTE]\n"
 	"       kluis request ID list [--json]\n\n"
-	"The register of the klant's requests: inzage (P10.2), correction and erasure (P11.3) must be\n"
-	"answered within four weeks of receipt. 'add' records one (medewerker or directie; after the\n"
-	"transfer, the opdrachtgever, who then holds the dossier) and prints\n"
-	"its id; 'done' records the answer; 'list' shows each with its deadline and warns on stderr\n"
+	"The register of the klant's requests: inzage (P10.2), correction and erasure (P11.3),\n"
+	"objection (bezwaar) and restriction (beperking), each to be answered within four weeks of\n"
+	"receipt. 'add' records one: the klant files it himself, or the medewerker or directie\n"
+	"records one received otherwise (after the transfer, the opdrachtgever, who then holds the\n"
+	"dossier); it prints its id. 'done' records the answer; 'list' shows each with its deadline and warns on stderr\n"
 	"about overdue ones (listing decrypts the register: the read is logged, purpose 'register').\n";
 
 static int add_request(kluis_dossier *d, const char *type, int64_t received, const char *note, const char *done_id, kluis_cli *cli)
@@ -111,7 +112,7 @@ static int list_requests(kluis_dossier *d, kluis_cli *cli)
 }
 
 const cli_option cmd_request_options[] = {
-	{ "type", 0, "TYPE", 0, "add: inzage, correctie or verwijdering" },
+	{ "type", 0, "TYPE", 0, "add: inzage, correctie, verwijdering, bezwaar or beperking" },
 	{ "received", 0, "DATE", 0, "add: when it was received (default: now)" },
 	{ "message", 'm', "NOTE", 0, "a note (kept encrypted)" },
 	{ NULL, 0, NULL, 0, NULL },
@@ -123,8 +124,9 @@ int cmd_request_check(kluis_cli *cli, int argc, char **argv)
 	int64_t t;
 
 	if (strcmp(argv[1], "add") == 0) {
-		if (argc != 2 || !type || (strcmp(type, "inzage") && strcmp(type, "correctie") && strcmp(type, "verwijdering")))
-			return cli_usage_error(cli, "request add needs --type inzage, correctie or verwijdering");
+		if (argc != 2 || !type ||
+		    (strcmp(type, "inzage") && strcmp(type, "correctie") && strcmp(type, "verwijdering") && strcmp(type, "bezwaar") && strcmp(type, "beperking")))
+			return cli_usage_error(cli, "request add needs --type inzage, correctie, verwijdering, bezwaar or beperking");
 		if (cli_str(cli, "received") && kluis_time_parse(cli_str(cli, "received"), &t) < 0)
 			return KLUIS_EINVAL; /* kluis_time_parse set the message */
 	} else if (strcmp(argv[1], "done") == 0) {

@@ -26,7 +26,7 @@ static const struct {
 	unsigned roles;
 } actions[KLUIS_ACT__COUNT] = {
 	[KLUIS_ACT_INIT] = { "init", KLUIS_ROLE_DIRECTIE | KLUIS_ROLE_MEDEWERKER },
-	[KLUIS_ACT_ADD] = { "add", KLUIS_ROLE_MEDEWERKER | KLUIS_ROLE_DIRECTIE },
+	[KLUIS_ACT_ADD] = { "add", KLUIS_ROLE_MEDEWERKER | KLUIS_ROLE_DIRECTIE | KLUIS_ROLE_KLANT }, /* the klant: requests only */
 	[KLUIS_ACT_STATEMENT] = { "statement", KLUIS_ROLE_KLANT },
 	[KLUIS_ACT_APPROVE] = { "approve", KLUIS_ROLE_KLANT },
 	[KLUIS_ACT_CORRECT] = { "correct", KLUIS_ROLE_MEDEWERKER | KLUIS_ROLE_DIRECTIE },

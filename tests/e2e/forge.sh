@@ -1136,6 +1136,20 @@ c_F55() {
 	content_set "$(GIT_INDEX_FILE=$idx G write-tree)"
 	rm -f "$idx"
 }
+def F56 "a note added by the klant, who may add only his own requests (the note encrypted to every reader)"
+c_F56() {
+	WHY="the klant adds only requests"
+	prep_add
+	MSG=$(msg add "$NE" klant $(($(seq_of "$H") + 1)) note)
+	raw_commit "$T" "$H" klant "$KLANT" "$TM" "$MSG" | land "$KLANT"
+}
+def C6 "a request the klant files himself, forged with stock git and gpg on top of the honest history"
+c_C6() {
+	EXPECT=accepted
+	prep_add
+	MSG=$(msg add "$NE" klant $(($(seq_of "$H") + 1)) request)
+	raw_commit "$T" "$H" klant "$KLANT" "$TM" "$MSG" | land "$KLANT"
+}
 
 # =====================================================================================
 for c in "${CASES[@]}"; do

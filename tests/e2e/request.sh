@@ -73,16 +73,30 @@ reads=$(jq '[.. | objects | select(.action? == "access" and .purpose? == "regist
 [ "$reads" -ge 3 ] || fail "audit shows $reads reads with purpose 'register', want 3 (two lists by the medewerker, one by the klant): $OUT"
 pass "every listing of the register is a read on record (audit: purpose 'register')"
 
+# the klant files his own requests, any of the five kinds, and sees them in the log
+for t in inzage correctie verwijdering bezwaar beperking; do
+	expect_exit 0 k --as "$KLANT" request "$D" add --type "$t"
+	assert_match "$OUT" "$ID_RE" "the klant's own request ($t)"
+	OWN=$OUT
+done
+expect_exit 0 k --as "$KLANT" log "$D" --entry "$OWN"
+assert_match "$OUT" "add +$OWN +request +klant" "the klant's request in the log, by the klant"
+expect_exit 0 k --as "$MEDEW" request "$D" list
+assert_contains "$OUT" "beperking" "the medewerker sees the klant's request in the register"
+expect_exit 0 env GNUPGHOME="$AUD" "$KLUIS" verify "$D" --full
+pass "the klant files requests himself (inzage, correctie, verwijdering, bezwaar, beperking); the register and the log show them; the history verifies"
+
 n=$(git -C "$R" rev-list --count main)
-expect_exit 1 k --as "$KLANT" request "$D" add --type inzage
-assert_contains "$ERR" "only the medewerker or directie may add" "the klant's add"
+expect_exit 1 k --as "$KLANT" add "$D" -m "een notitie van de klant"
+assert_contains "$ERR" "kluis statement" "the klant's plain add points to statement"
+expect_exit 1 k --as "$KLANT" add "$D" --kind plan -m "een plan"
 expect_exit 2 k --as "$MEDEW" request "$D" add
 expect_exit 2 k --as "$MEDEW" request "$D" add --type klacht
 expect_exit 2 k --as "$MEDEW" request "$D" add --type inzage --received 2026-13-45
 expect_exit 2 k --as "$MEDEW" request "$D" done not-an-id
 expect_exit 2 k --as "$MEDEW" request "$D" frobnicate
 assert_eq "$(git -C "$R" rev-list --count main)" "$n" "commits after the refused requests"
-pass "refused: the klant adding a request (exit 1); no or an unknown --type, a bad date, a bad id, an unknown verb (exit 2); nothing written"
+pass "refused: the klant adding anything but a request (exit 1); no or an unknown --type, a bad date, a bad id, an unknown verb (exit 2); nothing written"
 
 expect_exit 0 env GNUPGHOME="$AUD" "$KLUIS" verify "$D"
 assert_nowhere "$NOTE"

@@ -387,6 +387,13 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 		goto cleanup;
 	if ((err = kluis_dossier_file_load(d, &st)) < 0)
 		goto cleanup;
+	/* the klant adds his own requests; what else he writes is a statement */
+	for (i = 0; action == KLUIS_ACT_ADD && kluis_txn_role(t) == KLUIS_ROLE_KLANT && i < n; i++)
+		if (!in[i].kind || strcmp(in[i].kind, "request") != 0) {
+			err = kluis_error_set(KLUIS_EACCESS, "the klant adds his own words with kluis statement, and requests with kluis request; not a %s",
+					      in[i].kind ? in[i].kind : "note");
+			goto cleanup;
+		}
 	if (d->held) {
 		/* held by the opdrachtgever (W7): it records the klant's requests and corrections */
 		for (i = 0; action == KLUIS_ACT_ADD && i < n; i++)

@@ -546,6 +546,9 @@ static void act_entries(rstep *s)
 	if (!kind || !kluis_strings_has(kinds, sizeof(kinds) / sizeof(kinds[0]) - 1, kind) ||
 	    (s->action == KLUIS_ACT_ADD && (strcmp(kind, "statement") == 0 || strcmp(kind, "correction") == 0 || strcmp(kind, "consent") == 0)))
 		kluis_rfinding(r, &c->oid, "Kluis-Kind '%s' is not a kind an %s writes", kind ? kind : "", kluis_action_name(s->action));
+	/* the klant files his own requests (WerkPro 10-13); anything else he writes is a statement */
+	if (s->action == KLUIS_ACT_ADD && s->role == KLUIS_ROLE_KLANT && kind && strcmp(kind, "request") != 0)
+		kluis_rfinding(r, &c->oid, "the klant adds only requests (his own words go in a statement), not a %s", kind);
 	if (r->transferred && s->action == KLUIS_ACT_ADD && kind && strcmp(kind, "request") != 0)
 		kluis_rfinding(r, &c->oid, "a held dossier takes only the klant's requests as new entries, not a %s", kind);
 	if ((s->action == KLUIS_ACT_CORRECT || s->action == KLUIS_ACT_CONSENT) && nnamed != 1)
