@@ -94,6 +94,17 @@ static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return (ssize_t)got;
 }
 
+/* One read (a short one is fine: the caller reads again while its stream wants more), so that
+ * a loose object smaller than the buffer costs one pread, not a second one to see its end. */
+static ssize_t pread_some(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t r;
+
+	while ((r = pread(fd, buf, len, (off_t)off)) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
 static uint32_t be32(const unsigned char *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
@@ -126,7 +137,7 @@ static int inflate_some(kluis_objstream *s, unsigned char *out, size_t len, size
 		int zr;
 
 		if (s->z.avail_in == 0) {
-			ssize_t r = pread_full(s->fd, s->in, IN_CHUNK, s->off);
+			ssize_t r = pread_some(s->fd, s->in, IN_CHUNK, s->off);
 
 			if (r < 0)
 				return kluis_error_set(KLUIS_EGENERIC, "cannot read object %s: %s", s->hex, strerror(errno));
