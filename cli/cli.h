@@ -134,6 +134,7 @@ int cli_out_write(const char *path, const void *data, size_t len);
 	extern const cli_option cmd_##name##_options[]
 CLI_DECLARE(init);
 CLI_DECLARE(add);
+CLI_DECLARE(find);
 CLI_DECLARE(statement);
 CLI_DECLARE(correct);
 CLI_DECLARE(log);

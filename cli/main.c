@@ -36,6 +36,7 @@ static const cli_command commands[] = {
 	    "the klant's own statement (W6b)"),
 	CMD(log, cmd_log_options, cmd_log_check, DOSSIER, ID1, "every entry and event, from commit metadata; no decryption"),
 	CMD(show, cmd_show_options, cmd_show_check, DOSSIER | SIGN, ID_ENTRY, "decrypt one entry (the read is logged)"),
+	CMD(find, cmd_find_options, cmd_find_check, DOSSIER | SIGN, 1, 2, "takes one dossier ID and, optionally, TEXT", "find entries by title; one read, metadata only"),
 	CMD(correct, cmd_add_options, cmd_add_check, DOSSIER | SIGN, 2, -1, "which entry does this correct? give its ENTRY id",
 	    "a correction that supersedes an entry (P11.1)"),
 	CMD(approve, NULL, NULL, DOSSIER | SIGN, ID_ENTRY, "the klant's signed approval of a plan or report"),
