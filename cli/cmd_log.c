@@ -45,6 +45,8 @@ static json_t *event_json(const kluis_event *ev, const char *name)
 		json_object_set_new(o, "kind", json_string(ev->kind));
 	if (ev->purpose[0])
 		json_object_set_new(o, "purpose", json_string(ev->purpose));
+	if (ev->supersedes[0])
+		json_object_set_new(o, "supersedes", json_string(ev->supersedes));
 	json_object_set_new(o, "trail", json_string(ev->access ? "access" : "dossier"));
 	return o;
 }
@@ -81,6 +83,8 @@ int cmd_log(kluis_cli *cli, int argc, char **argv)
 			       ev->role[0] ? ev->role : "-", name, ev->fpr[0] ? ev->fpr + 24 : "-");
 			if (ev->purpose[0])
 				printf("  purpose=%s", ev->purpose);
+			if (ev->supersedes[0])
+				printf("  corrects=%s", ev->supersedes);
 			putchar('\n');
 		}
 		if (cli->json && any)

@@ -40,7 +40,7 @@ static bool reader_gone(void)
 
 static void print_summary(const json_t *meta)
 {
-	const char *keys[] = { "kind", "title", "origin", "basis", "special", "filename", "content_type", "created", "role", NULL };
+	const char *keys[] = { "kind", "title", "origin", "basis", "special", "filename", "content_type", "created", "role", "supersedes", NULL };
 	size_t i;
 
 	for (i = 0; keys[i]; i++) {

@@ -205,3 +205,13 @@ rm -rf "$T_WORK/nowhere"
 expect_exit 2 env KLUIS_VAULT="$T_WORK/nowhere" "$KLUIS" list
 [ ! -e "$T_WORK/nowhere" ] || fail "list created a vault"
 pass "list of a vault that does not exist exits 2 and creates nothing"
+
+# ---- a correction's link, in log and show ----
+C=$(k --as "$MEDEW" correct k-0001 "$A" -m "de verbeterde notitie")
+expect_exit 0 k --as "$DIR" log k-0001 --entry "$C"
+assert_match "$OUT" "correct +$C .* corrects=$A" "log shows what a correction corrects"
+expect_exit 0 k --as "$DIR" log k-0001 --entry "$C" --json
+assert_eq "$(jq -r '.events[0].supersedes' <<<"$OUT")" "$A" "log --json supersedes"
+shown=$(script -qec "$(printf '%q ' "$KLUIS" --as "$KLANT" show k-0001 "$C")" /dev/null | tr -d '\r')
+assert_contains "$shown" "supersedes: $A" "show on a terminal names the entry it corrects"
+pass "a correction's link shows in log (corrects=ENTRY, supersedes in --json) and in show, as correct --help says"

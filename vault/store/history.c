@@ -57,6 +57,8 @@ int kluis_event_from_commit(git_commit *c, bool access, kluis_event *ev)
 			snprintf(ev->kind, sizeof(ev->kind), "%s", v);
 		else if (strcmp(k, "Kluis-Purpose") == 0)
 			snprintf(ev->purpose, sizeof(ev->purpose), "%s", v);
+		else if (strcmp(k, "Kluis-Supersedes") == 0)
+			snprintf(ev->supersedes, sizeof(ev->supersedes), "%s", v);
 		else if (strcmp(k, "Kluis-Head") == 0)
 			ev->has_head = git_oid_fromstrn(&ev->head, v, strlen(v)) == 0 && strlen(v) == GIT_OID_HEXSZ;
 		else if (strcmp(k, "Kluis-Entry") == 0) {

@@ -160,6 +160,7 @@ typedef struct {
 	char fpr[41];
 	char kind[24];
 	char purpose[48];
+	char supersedes[KLUIS_ENTRY_ID_LEN + 1]; /* correct: the entry it corrects (Kluis-Supersedes) */
 	char **entries;       /* entry ids this event names */
 	size_t nentries;
 	bool access;          /* from refs/kluis/access */
