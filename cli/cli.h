@@ -182,4 +182,11 @@ typedef struct {
 int cli_event_filter_get(const kluis_cli *cli, cli_event_filter *f);
 bool cli_event_match(const cli_event_filter *f, const kluis_event *ev, const char *entry);
 
+/* `in` for a terminal: each control character (an escape sequence's start) as '?', cut to
+ * size; what others wrote (titles, file names, user ids, a forged commit's trailers) is
+ * printed through this. Returns out. */
+const char *cli_safe(const char *in, char *out, size_t size);
+/* The same in place, for the fields of one event of the history. */
+void cli_safe_event(kluis_event *ev);
+
 #endif

@@ -56,7 +56,9 @@ int cmd_audit(kluis_cli *cli, int argc, char **argv)
 	if (!cli->json)
 		printf("%-20s  %-13s  %-20s  %-40s  %-9s  %-21s  %s\n", "TIME", "ROLE", "NAME", "KEY", "ACTION", "ENTRY", "PURPOSE");
 	for (i = 0; i < n; i++) {
-		const char *name = ev[i].fpr[0] ? kluis_names_get(names, ev[i].fpr) : "-";
+		char name[64];
+		cli_safe_event(&ev[i]);
+		cli_safe(ev[i].fpr[0] ? kluis_names_get(names, ev[i].fpr) : "-", name, sizeof(name));
 		kluis_time_iso(ev[i].time, when);
 		git_oid_tostr(hex, sizeof(hex), &ev[i].commit);
 		for (j = 0; j < (ev[i].nentries ? ev[i].nentries : 1); j++) {

@@ -55,7 +55,10 @@ int cmd_find(kluis_cli *cli, int argc, char **argv)
 				json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?, s:b}", "entry", e->id, "time", when, "kind", e->kind,
 								     "title", title, "erased", e->erased));
 			else
-				printf("%s  %.10s  %-14s  %s\n", e->id, when, e->kind, e->erased ? "(gewist)" : title ? title : "-");
+			{
+				char safe[512];
+				printf("%s  %.10s  %-14s  %s\n", e->id, when, e->kind, e->erased ? "(gewist)" : title ? cli_safe(title, safe, sizeof(safe)) : "-");
+			}
 		}
 		json_decref(m);
 	}

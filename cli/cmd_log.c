@@ -68,8 +68,10 @@ int cmd_log(kluis_cli *cli, int argc, char **argv)
 	else
 		printf("%-20s  %-9s  %-21s  %-14s  %-13s  %-20s  %s\n", "TIME", "ACTION", "ENTRY", "KIND", "ROLE", "NAME", "KEY");
 	for (i = 0; i < n; i++) {
-		const kluis_event *ev = &events[i];
-		const char *name = ev->fpr[0] ? kluis_names_get(names, ev->fpr) : "-";
+		kluis_event *ev = &events[i];
+		char name[64];
+		cli_safe_event(ev); /* a forged commit's trailers reach no terminal's escapes */
+		cli_safe(ev->fpr[0] ? kluis_names_get(names, ev->fpr) : "-", name, sizeof(name));
 		bool any = false;
 		for (j = 0; j < (ev->nentries ? ev->nentries : 1); j++) {
 			const char *entry = ev->nentries ? ev->entries[j] : NULL;

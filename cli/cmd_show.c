@@ -45,8 +45,9 @@ static void print_summary(const json_t *meta)
 
 	for (i = 0; keys[i]; i++) {
 		const char *val = json_string_value(json_object_get(meta, keys[i]));
+		char safe[512];
 		if (val)
-			fprintf(stderr, "%s: %s\n", keys[i], val);
+			fprintf(stderr, "%s: %s\n", keys[i], cli_safe(val, safe, sizeof(safe)));
 	}
 }
 

@@ -248,3 +248,34 @@ bool cli_event_match(const cli_event_filter *f, const kluis_event *ev, const cha
 	       (!f->action || strcmp(ev->action, f->action) == 0) && (!f->role || strcmp(ev->role, f->role) == 0) &&
 	       (!f->entry || (entry && strcmp(entry, f->entry) == 0));
 }
+
+const char *cli_safe(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; in && in[i] && i + 1 < size; i++)
+		out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
+	out[size ? i : 0] = '\0';
+	return out;
+}
+
+static void safe_inplace(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+void cli_safe_event(kluis_event *ev)
+{
+	size_t i;
+
+	safe_inplace(ev->action);
+	safe_inplace(ev->role);
+	safe_inplace(ev->kind);
+	safe_inplace(ev->purpose);
+	safe_inplace(ev->supersedes);
+	safe_inplace(ev->fpr);
+	for (i = 0; i < ev->nentries; i++)
+		safe_inplace(ev->entries[i]);
+}

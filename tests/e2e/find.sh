@@ -33,3 +33,15 @@ expect_exit 1 k --as "$OUTSIDER" find k-1 plan
 n=$(git -C "$R" rev-list --count refs/kluis/access)
 assert_eq "$n" $((reads + 3)) "reads after the refused finds"
 pass "an unknown kind or too many words exit 2, an outsider 1; none of them is a read"
+
+# what others wrote reaches no terminal's escapes: kluis refuses a title with one, but a file
+# name comes from the file system as it is
+expect_exit 2 k --as "$MEDEW" add k-1 --kind note --title $'Rood\e[31m' -m "x"
+printf 'inhoud\n' >"$T_WORK/"$'bad\e[2Jname.txt'
+ESCF=$(k --as "$MEDEW" add k-1 --kind document --title "Brief" --file "$T_WORK/"$'bad\e[2Jname.txt')
+shown=$(script -qec "$(printf '%q ' "$KLUIS" --as "$MEDEW" show k-1 "$ESCF" --out "$T_WORK/f.out")" /dev/null)
+assert_not_contains "$shown" $'\e[2J' "show's summary of a file name with an escape"
+assert_contains "$shown" "filename: bad?[2Jname.txt" "the file name, its escape shown as ?"
+expect_exit 0 k --as "$MEDEW" log k-1
+assert_not_contains "$OUT$ERR" $'\e' "log"
+pass "a title with a control character is refused; a file name's is printed as '?'"
