@@ -308,11 +308,14 @@ int kluis_roles_authorize_held(const kluis_roles *r, const char *fpr, kluis_acti
 
 static int authorize(const kluis_roles *r, const char *fpr, kluis_action a, unsigned allowed, unsigned *role_out)
 {
-	unsigned held = kluis_roles_of(r, fpr), bit;
+	unsigned held = kluis_roles_of(r, fpr), ok = held & allowed, bit;
 	char who[128], has[128];
 
+	/* the klant adds only his own requests: a key that also holds a staff role adds in that */
+	if (a == KLUIS_ACT_ADD && (ok & ~KLUIS_ROLE_KLANT))
+		ok &= ~KLUIS_ROLE_KLANT;
 	for (bit = 1; bit <= KLUIS_ROLE_AUDITOR; bit <<= 1)
-		if (held & allowed & bit) {
+		if (ok & bit) {
 			if (role_out)
 				*role_out = bit;
 			return 0;
@@ -322,6 +325,6 @@ static int authorize(const kluis_roles *r, const char *fpr, kluis_action a, unsi
 		return kluis_error_set(KLUIS_EACCESS, "key %s holds no role in this dossier; only the %s may %s",
 				       fpr, who, kluis_action_name(a));
 	kluis_roles_mask_describe(held, has, sizeof(has));
-	return kluis_error_set(KLUIS_EACCESS, "key %.16s is the %s in this dossier, and only the %s may %s", fpr, has, who,
+	return kluis_error_set(KLUIS_EACCESS, "key %s is the %s in this dossier, and only the %s may %s", strlen(fpr) == 40 ? fpr + 24 : fpr, has, who,
 			       kluis_action_name(a));
 }

@@ -50,7 +50,7 @@ done
 for n in $(seq 1 26); do grep -q "^$n\. " <<<"$DEMO_OUT" || fail "the demo has no step $n"; done
 pass "kluis demo exits 0 in $ms ms, with every part of the traject and the commands it runs, steps 1-26"
 
-for refusal in "only the medewerker or directie may add" "was transferred"; do
+for refusal in "the klant adds his own words with kluis statement" "was transferred"; do
 	assert_contains "$DEMO_ERR" "$refusal" "the demo's refusals (klant adds a note; opdrachtgever adds to a held dossier)"
 done
 assert_contains "$DEMO_ERR" "erased; its ciphertext is gone" "the erasure"

@@ -259,6 +259,6 @@ expect_exit 0 ke pull d1
 assert_contains "$ERR" "gone from this vault" "pull of an erasure"
 if git -C "$LE" cat-file -e "$GONE" 2>/dev/null; then fail "the erased ciphertext $GONE is still in vault E after the pull"; fi
 expect_exit 0 ke verify d1 --full
-assert_contains "$ERR" "1 erased" "verify after the pulled erasure"
+assert_contains "$OUT" "1 erased" "verify after the pulled erasure"
 git -C "$LE" fsck --no-progress 2>/dev/null || fail "stock git fsck refuses vault E after the pulled erasure"
 pass "a pulled erase removes the ciphertext from the puller's loose objects and packs; verify reports the erasure; git fsck passes"

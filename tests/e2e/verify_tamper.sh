@@ -284,9 +284,9 @@ add_commit "$OUTSIDER" medewerker
 refused "$FC" "holds no role"
 
 # ---- authority at the parent commit (invariant 4) ----
-new_case "the klant adding an entry"
+new_case "the klant adding an entry (a note: he adds only his own requests)"
 add_commit "$KLANT" klant
-refused "$FC" "is the klant in this dossier, and only the"
+refused "$FC" "the klant adds only requests"
 
 new_case "the opdrachtgever adding an entry"
 add_commit "$OPDR" opdrachtgever

@@ -379,15 +379,15 @@ static void test_add_refusals(void **state)
 	int hook;
 
 	head_of(&before);
-	/* the klant may not add (only make statements) */
+	/* the klant adds only his own requests (his words go in a statement) */
 	kluis_error_clear();
 	assert_error(kluis_entry_add(dk, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
-		     "is the klant in this dossier, and only the medewerker or directie may add");
+		     "the klant adds his own words with kluis statement");
 	/* nor the opdrachtgever, nor a stranger */
 	assert_error(kluis_entry_add(dopd, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
-		     "is the opdrachtgever in this dossier, and only the medewerker or directie may add");
+		     "is the opdrachtgever in this dossier, and only the klant, medewerker or directie may add");
 	assert_error(kluis_entry_add(dx, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
-		     "holds no role in this dossier; only the medewerker or directie may add");
+		     "holds no role in this dossier; only the klant, medewerker or directie may add");
 	/* the medewerker may not make the klant's statement */
 	assert_error(kluis_entry_add(dm, KLUIS_ACT_STATEMENT, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
 		     "only the klant may statement");

@@ -245,7 +245,7 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 	if ((err = kluis_verify_repository(scratch, res->dossier, kr, &vo, NULL, &res->report)) < 0)
 		goto cleanup;
 	if (res->report.nfindings) {
-		char sum[512];
+		char sum[1024];
 		kluis_verify_report_summary(&res->report, sum, sizeof(sum));
 		err = kluis_error_set(KLUIS_EVERIFY, "refusing the push: dossier '%s' would not verify (%s)", res->dossier, sum);
 	}

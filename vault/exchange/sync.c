@@ -184,7 +184,7 @@ static int read_refs(git_repository *repo, const char *const names[R_COUNT], ref
 
 static int refuse_findings(const kluis_verify_report *rep, const char *fmt_what, const char *id, const char *tail)
 {
-	char sum[512];
+	char sum[1024];
 
 	kluis_verify_report_summary(rep, sum, sizeof(sum));
 	return kluis_error_set(KLUIS_EVERIFY, "%s '%s' does not verify (%s); %s", fmt_what, id, sum, tail);

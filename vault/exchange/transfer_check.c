@@ -635,7 +635,7 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 		*findings_out = rep;
 		memset(&rep, 0, sizeof(rep));
 	} else if (rep.nfindings) {
-		char sum[512];
+		char sum[1024];
 		kluis_verify_report_summary(&rep, sum, sizeof(sum));
 		if (h.mine && archive_keys_alone_verify(h.keysdir, out, &opts))
 			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive verifies on its own keys, but not with a key revoked or expired in your own keyring (%s)", sum);
