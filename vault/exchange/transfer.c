@@ -96,246 +96,319 @@ cleanup:
 	return err;
 }
 
-int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, kluis_progress_fn progress, void *progress_ctx,
-			   kluis_transfer_result *res)
-{
-	kluis_dossier *d = NULL;
-	kluis_txn *t = NULL;
-	kluis_signer *signer = NULL;
-	kluis_archive_writer *w = NULL;
-	kluis_keyring *kr;
-	kluis_transfer_key *keys = NULL;
+/* What a transfer carries from one phase to the next; kluis_dossier_transfer releases it. */
+struct transfer {
+	kluis_vault *v;
+	const char *id, *out;
+	kluis_transfer_result *res;
+	kluis_transfer_progress_adapter pa;
+	kluis_dossier *d;
+	kluis_txn *t;              /* holds the dossier's lock until the local copy is gone */
+	kluis_signer *signer;
+	kluis_archive_writer *w;
+	kluis_transfer_key *keys;
+	size_t nkeys;
 	kluis_dossier_status st;
+	const char *const *trust;
+	size_t ntrust;
+	const char **opdr;
+	size_t nopdr;
+	unsigned role;
+	char access_head[GIT_OID_HEXSZ + 1];
+	size_t access_count;
+	bool has_access;
+	char *work, *bundle;
+	kluis_buf mtext, msig;
+	bool archive_written;      /* `out` holds an archive not yet read back */
+	bool destroying;           /* the read-back verified and the local copy is going */
+};
+
+/* The dossier is closed (or holds an unfinished transfer) and verifies: only such a dossier leaves the house. */
+static int transfer_check_dossier(struct transfer *x)
+{
 	kluis_verify_opts opts;
 	kluis_verify_report rep;
-	kluis_checked_archive back;
-	kluis_transfer_progress_adapter pa = { progress, progress_ctx, NULL };
-	kluis_buf trailers = KLUIS_BUF_INIT, mtext = KLUIS_BUF_INIT, msig = KLUIS_BUF_INIT, fields = KLUIS_BUF_INIT, cert = KLUIS_BUF_INIT;
-	const char **opdr = NULL;
-	const char *const *trust;
-	char *work = NULL, *bundle = NULL, *mj = NULL, when[21], access_head[GIT_OID_HEXSZ + 1];
-	size_t nopdr = 0, ntrust, i, access_count = 0, nkeys = 0;
-	json_t *m = NULL, *opdr_arr = NULL, *members = NULL;
-	unsigned role = 0;
-	int64_t from;
-	bool archive_written = false, destroying = false, has_access = false, reuse = false;
-	int err = 0;
+	int err;
 
-	memset(res, 0, sizeof(*res));
 	memset(&rep, 0, sizeof(rep));
-	memset(&back, 0, sizeof(back));
-	if (kluis_path_exists(out))
-		return kluis_error_set(KLUIS_EEXISTS, "'%s' exists; kluis never overwrites, choose another name", out);
-	if ((err = kluis_dossier_open(&d, v, id)) < 0 || (err = kluis_dossier_status_get(d, &st)) < 0)
+	if ((err = kluis_dossier_open(&x->d, x->v, x->id)) < 0 || (err = kluis_dossier_status_get(x->d, &x->st)) < 0)
 		goto cleanup;
 	/* closed; or transferred here by an attempt that did not finish (finished below) */
-	if (strcmp(st.state, "closed") != 0 && strcmp(st.state, "transferred") != 0) {
-		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' is %s: close the traject first (kluis close %s)", id, st.state, id);
+	if (strcmp(x->st.state, "closed") != 0 && strcmp(x->st.state, "transferred") != 0) {
+		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' is %s: close the traject first (kluis close %s)", x->id, x->st.state, x->id);
 		goto cleanup;
 	}
-	/* only a dossier that verifies leaves the house */
-	if ((err = kluis_vault_trust(v, &trust, &ntrust)) < 0)
+	if ((err = kluis_vault_trust(x->v, &x->trust, &x->ntrust)) < 0)
 		goto cleanup;
 	memset(&opts, 0, sizeof(opts));
-	opts.trust = trust;
-	opts.ntrust = ntrust;
+	opts.trust = x->trust;
+	opts.ntrust = x->ntrust;
 	opts.no_cache = true;
-	if ((err = kluis_verify_dossier(v, id, &opts, &rep)) < 0)
+	if ((err = kluis_verify_dossier(x->v, x->id, &opts, &rep)) < 0)
 		goto cleanup;
-	if (rep.nfindings) {
-		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' does not verify (%s); nothing was transferred", id, rep.findings[0].message);
+	if (rep.nfindings)
+		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' does not verify (%s); nothing was transferred", x->id, rep.findings[0].message);
+cleanup:
+	kluis_verify_report_dispose(&rep);
+	return err;
+}
+
+/* A new `transfer` commit: who hands over to whom, the read log it vouches for, the state "transferred". */
+static int transfer_commit(struct transfer *x)
+{
+	kluis_buf trailers = KLUIS_BUF_INIT, text = KLUIS_BUF_INIT;
+	kluis_dossier_file f;
+	size_t i;
+	int err;
+
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(x->role))) < 0)
 		goto cleanup;
-	}
-	/* the archive's file can be made: otherwise nothing is recorded at all */
-	if ((err = kluis_archive_writer_open(&w, out)) < 0)
+	for (i = 0; i < x->nopdr; i++)
+		if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", x->opdr[i])) < 0)
+			goto cleanup;
+	if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", x->access_head, x->access_count)) < 0)
 		goto cleanup;
+	/* from the transfer on the dossier is the opdrachtgever's to hold: its state says so */
+	if ((err = kluis_dossier_file_load(x->d, &f)) < 0)
+		goto cleanup;
+	snprintf(f.state, sizeof(f.state), "transferred");
+	if ((err = kluis_dossier_file_format(&f, &text)) < 0 || (err = kluis_txn_put(x->t, "dossier", text.ptr, text.len)) < 0 ||
+	    (err = kluis_txn_commit(x->t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
+		goto cleanup;
+	/* the commit reloaded the roles: the fingerprints must point into the new copy */
+	free(x->opdr);
+	x->opdr = NULL;
+	err = kluis_roles_keys(&x->d->roles, KLUIS_ROLE_OPDRACHTGEVER, &x->opdr, &x->nopdr);
+cleanup:
+	kluis_buf_dispose(&trailers);
+	kluis_buf_dispose(&text);
+	return err;
+}
+
+/* Under the dossier's lock, its head is the signed `transfer` commit: made now, or left by an attempt that did not finish. */
+static int transfer_handover(struct transfer *x)
+{
+	bool reuse = false;
+	int err;
+
 	/* the handover is part of the dossier's own signed history (txn_begin reloads the roles,
 	 * so the fingerprints are taken after it). The transaction holds the dossier's lock until
-	 * the local copy is gone (t is freed at cleanup): a read waits for it, so the read log the
+	 * the local copy is gone (t is freed at the end): a read waits for it, so the read log the
 	 * transfer commit vouches for is the one in the bundle, and the last one here. */
-	if ((err = kluis_txn_begin(&t, d, KLUIS_ACT_TRANSFER)) < 0 ||
-	    (err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0 ||
-	    (err = kluis_transfer_access_log(d->repo, access_head, &has_access, &access_count)) < 0 ||
-	    (err = kluis_dossier_status_get(d, &st)) < 0) /* what the manifest counts, under the lock */
-		goto cleanup;
-	role = kluis_txn_role(t);
-	if ((err = unfinished_transfer(d, kluis_txn_actor(t), opdr, nopdr, access_head, access_count, &reuse)) < 0)
-		goto cleanup;
-	if (d->held && !reuse) {
-		err = kluis_error_set(KLUIS_ESTATE, "dossier '%s' was transferred already", id);
-		goto cleanup;
-	}
-	if (!reuse) {
-		if ((err = kluis_buf_printf(&trailers, "Kluis-Action: transfer\nKluis-Role: %s\n", kluis_role_name(role))) < 0)
-			goto cleanup;
-		for (i = 0; i < nopdr; i++)
-			if ((err = kluis_buf_printf(&trailers, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
-				goto cleanup;
-		if ((err = kluis_buf_printf(&trailers, "Kluis-Access-Head: %s\nKluis-Access-Count: %zu\n", access_head, access_count)) < 0)
-			goto cleanup;
-		/* from the transfer on the dossier is the opdrachtgever's to hold: its state says so */
-		{
-			kluis_dossier_file f;
-			kluis_buf text = KLUIS_BUF_INIT;
-			if ((err = kluis_dossier_file_load(d, &f)) == 0) {
-				snprintf(f.state, sizeof(f.state), "transferred");
-				if ((err = kluis_dossier_file_format(&f, &text)) == 0)
-					err = kluis_txn_put(t, "dossier", text.ptr, text.len);
-			}
-			kluis_buf_dispose(&text);
-			if (err < 0)
-				goto cleanup;
-		}
-		if ((err = kluis_txn_commit(t, "transfer -", (const char *)trailers.ptr, NULL)) < 0)
-			goto cleanup;
-		/* the commit reloaded the roles: the fingerprints must point into the new copy */
-		free(opdr);
-		opdr = NULL;
-		if ((err = kluis_roles_keys(&d->roles, KLUIS_ROLE_OPDRACHTGEVER, &opdr, &nopdr)) < 0)
-			goto cleanup;
-	}
+	if ((err = kluis_txn_begin(&x->t, x->d, KLUIS_ACT_TRANSFER)) < 0 ||
+	    (err = kluis_roles_keys(&x->d->roles, KLUIS_ROLE_OPDRACHTGEVER, &x->opdr, &x->nopdr)) < 0 ||
+	    (err = kluis_transfer_access_log(x->d->repo, x->access_head, &x->has_access, &x->access_count)) < 0 ||
+	    (err = kluis_dossier_status_get(x->d, &x->st)) < 0) /* what the manifest counts, under the lock */
+		return err;
+	x->role = kluis_txn_role(x->t);
+	if ((err = unfinished_transfer(x->d, kluis_txn_actor(x->t), x->opdr, x->nopdr, x->access_head, x->access_count, &reuse)) < 0)
+		return err;
+	if (x->d->held && !reuse)
+		return kluis_error_set(KLUIS_ESTATE, "dossier '%s' was transferred already", x->id);
+	return reuse ? 0 : transfer_commit(x);
+}
 
-	if ((err = kluis_vault_workdir(v, "transfer", &work)) < 0 || !(bundle = kluis_path_join(work, "dossier.bundle"))) {
-		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	pa.phase = "packing the history";
-	if ((err = kluis_bundle_write(d->repo, bundle, kluis_transfer_bundle_refs, has_access ? 3 : 2, kluis_transfer_progress, &pa)) < 0 ||
-	    (err = kluis_transfer_sha256_file(bundle, res->archive_sha256, &res->archive_size)) < 0)
-		goto cleanup;
-	git_oid_tostr(res->head, sizeof(res->head), &d->head);
-	{
-		char seq[32] = "0";
-		kluis_trailer_get(git_commit_message(d->head_commit), "Kluis-Seq", seq, sizeof(seq));
-		res->commits = (size_t)strtoull(seq, NULL, 10);
-	}
-	res->entries = st.entries;
-	res->reads = access_count;
+/* The bundle of the history up to the transfer commit is in the work directory; res says what it holds. */
+static int transfer_write_bundle(struct transfer *x)
+{
+	char seq[32] = "0";
+	int err;
+
+	if ((err = kluis_vault_workdir(x->v, "transfer", &x->work)) < 0 || !(x->bundle = kluis_path_join(x->work, "dossier.bundle")))
+		return err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	x->pa.phase = "packing the history";
+	if ((err = kluis_bundle_write(x->d->repo, x->bundle, kluis_transfer_bundle_refs, x->has_access ? 3 : 2, kluis_transfer_progress, &x->pa)) < 0 ||
+	    (err = kluis_transfer_sha256_file(x->bundle, x->res->archive_sha256, &x->res->archive_size)) < 0)
+		return err;
+	git_oid_tostr(x->res->head, sizeof(x->res->head), &x->d->head);
+	kluis_trailer_get(git_commit_message(x->d->head_commit), "Kluis-Seq", seq, sizeof(seq));
+	x->res->commits = (size_t)strtoull(seq, NULL, 10);
+	x->res->entries = x->st.entries;
+	x->res->reads = x->access_count;
+	return 0;
+}
+
+/* The keys are exported and the manifest, naming every member after it with its size, is signed. */
+static int transfer_sign_manifest(struct transfer *x)
+{
+	kluis_transfer_result *res = x->res;
+	kluis_keyring *kr;
+	json_t *m = NULL, *opdr_arr = NULL, *members = NULL;
+	const char *actor;
+	char *mj = NULL, when[21];
+	size_t i;
+	int err;
+
 	/* the keys first: the manifest names every member after it with its size */
-	if ((err = kluis_vault_keyring(v, &kr)) < 0 || (err = kluis_transfer_keys(d->repo, kr, &keys, &nkeys)) < 0)
+	if ((err = kluis_vault_keyring(x->v, &kr)) < 0 || (err = kluis_transfer_keys(x->d->repo, kr, &x->keys, &x->nkeys)) < 0)
 		goto cleanup;
 	members = json_pack("{s:I}", "dossier.bundle", (json_int_t)res->archive_size);
-	for (i = 0; members && i < nkeys; i++)
-		if (json_object_set_new(members, keys[i].member, json_integer((json_int_t)keys[i].len)) < 0) {
+	for (i = 0; members && i < x->nkeys; i++)
+		if (json_object_set_new(members, x->keys[i].member, json_integer((json_int_t)x->keys[i].len)) < 0) {
 			json_decref(members);
 			members = NULL;
 		}
 	kluis_time_iso(kluis_now(), when);
 	opdr_arr = json_array();
-	for (i = 0; i < nopdr; i++)
-		json_array_append_new(opdr_arr, json_string(opdr[i]));
-	{
-		const char *actor;
-		kluis_vault_actor(v, &actor);
-		m = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:O, s:I}", "kluis", "transfer-manifest", "version", 2,
-			      "dossier", id, "head", res->head, "commits", (json_int_t)res->commits, "entries", (json_int_t)res->entries,
-			      "reads", (json_int_t)res->reads, "bundle_sha256", res->archive_sha256, "bundle_size",
-			      (json_int_t)res->archive_size, "time", when, "exporter", actor, "opdrachtgever", opdr_arr, "checkpoint_seq",
-			      (json_int_t)res->commits);
-		/* the read log as the transfer commit vouches for it, and that commit */
-		if (m && (!members || json_object_set(m, "members", members) < 0 ||
-			  json_object_set_new(m, "access_head", json_string(access_head)) < 0 ||
-			  json_object_set_new(m, "access_count", json_integer((json_int_t)access_count)) < 0 ||
-			  json_object_set_new(m, "transfer_commit", json_string(res->head)) < 0)) {
-			json_decref(m);
-			m = NULL;
-		}
+	for (i = 0; i < x->nopdr; i++)
+		json_array_append_new(opdr_arr, json_string(x->opdr[i]));
+	kluis_vault_actor(x->v, &actor);
+	m = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:O, s:I}", "kluis", "transfer-manifest", "version", 2, "dossier",
+		      x->id, "head", res->head, "commits", (json_int_t)res->commits, "entries", (json_int_t)res->entries, "reads",
+		      (json_int_t)res->reads, "bundle_sha256", res->archive_sha256, "bundle_size", (json_int_t)res->archive_size, "time", when,
+		      "exporter", actor, "opdrachtgever", opdr_arr, "checkpoint_seq", (json_int_t)res->commits);
+	/* the read log as the transfer commit vouches for it, and that commit */
+	if (m && (!members || json_object_set(m, "members", members) < 0 || json_object_set_new(m, "access_head", json_string(x->access_head)) < 0 ||
+		  json_object_set_new(m, "access_count", json_integer((json_int_t)x->access_count)) < 0 ||
+		  json_object_set_new(m, "transfer_commit", json_string(res->head)) < 0)) {
+		json_decref(m);
+		m = NULL;
 	}
-	if (!m || !(mj = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS)) || (err = kluis_buf_puts(&mtext, mj)) < 0 ||
-	    (err = kluis_buf_puts(&mtext, "\n")) < 0) {
+	if (!m || !(mj = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS)) || (err = kluis_buf_puts(&x->mtext, mj)) < 0 ||
+	    (err = kluis_buf_puts(&x->mtext, "\n")) < 0) {
 		err = err < 0 ? err : kluis_error_set(KLUIS_EGENERIC, "cannot encode the manifest");
 		goto cleanup;
 	}
-	if ((err = kluis_vault_take_signer(v, &signer)) < 0 || (err = kluis_signer_sign(signer, mtext.ptr, mtext.len, &msig)) < 0)
-		goto cleanup;
-	/* write the archive: manifest, signature, keys, bundle (a reader checks the signed manifest
-	 * before it writes a byte it does not vouch for) */
-	pa.phase = "writing the archive";
-	kluis_archive_writer_set_progress(w, kluis_transfer_progress, &pa);
-	if ((err = kluis_archive_add_buffer(w, "manifest.json", mtext.ptr, mtext.len)) < 0 ||
-	    (err = kluis_archive_add_buffer(w, "manifest.json.asc", msig.ptr, msig.len)) < 0)
-		goto cleanup;
-	for (i = 0; i < nkeys; i++)
-		if ((err = kluis_archive_add_buffer(w, keys[i].member, keys[i].armored, keys[i].len)) < 0)
-			goto cleanup;
-	if ((err = kluis_archive_add_file(w, "dossier.bundle", bundle)) < 0 || (err = kluis_archive_writer_close(w)) < 0)
-		goto cleanup;
-	archive_written = true;
-	if ((err = kluis_transfer_sha256_file(out, res->archive_sha256, &res->archive_size)) < 0)
-		goto cleanup;
-	/* read it back and verify it completely, as the opdrachtgever will */
-	pa.phase = "reading it back";
-	{
-		char *check = kluis_path_join(work, "readback");
-		if (!check || (err = kluis_mkdir_p(check)) < 0 || (err = kluis_check_archive(v, out, check, trust, ntrust, false, &pa, &back, NULL)) < 0) {
-			free(check);
-			if (err < 0)
-				err = kluis_error_set(err, "the written archive did not verify: %s", kluis_error_last());
-			goto cleanup;
-		}
-		free(check);
-		if (!git_oid_equal(&back.head, &d->head) || strcmp(back.dossier, id) != 0) {
-			err = kluis_error_set(KLUIS_EVERIFY, "the written archive holds another head than the dossier");
-			goto cleanup;
-		}
-	}
-	/* record, then destroy, then certify */
-	for (i = 0; i < nopdr; i++)
-		if ((err = kluis_buf_printf(&fields, "Kluis-Opdrachtgever: %s\n", opdr[i])) < 0)
-			goto cleanup;
-	if ((err = kluis_buf_printf(&fields, "Kluis-Archive-Sha256: %s\nKluis-Head: %s\nKluis-Entries: %zu\n", res->archive_sha256, res->head,
-				    res->entries)) < 0 ||
-	    (err = kluis_ledger_append(v, "transfer", id, kluis_role_name(role), (const char *)fields.ptr, NULL)) < 0)
-		goto cleanup;
-	from = kluis_lifecycle_first_commit_time(d->repo, &d->head);
-	{
-		const char *actor;
-		kluis_vault_actor(v, &actor);
-		if ((err = kluis_lifecycle_certificate(&cert, id, from, (int64_t)git_commit_time(d->head_commit), res->commits, res->entries, res->reads,
-					    res->archive_sha256, nopdr ? opdr[0] : NULL,
-					    "Werklokaal privacyreglement art. 7: na overdracht aan de opdrachtgever wordt de lokale kopie vernietigd",
-					    "einde traject, dossier overgedragen", kluis_role_name(role), actor)) < 0)
-			goto cleanup;
-	}
-	kluis_dossier_free(d);
-	d = NULL;
-	destroying = true;
-	if ((err = kluis_lifecycle_destroy_local(v, id)) < 0)
-		goto cleanup;
-	kluis_buf_dispose(&fields);
-	if ((err = kluis_buf_printf(&fields, "Kluis-Archive-Sha256: %s\nKluis-Grounds: W7\n", res->archive_sha256)) < 0)
-		goto cleanup;
-	err = kluis_ledger_append(v, "destroy", id, kluis_role_name(role), (const char *)fields.ptr, (const char *)cert.ptr);
+	if ((err = kluis_vault_take_signer(x->v, &x->signer)) == 0)
+		err = kluis_signer_sign(x->signer, x->mtext.ptr, x->mtext.len, &x->msig);
 cleanup:
-	if (err < 0 && !destroying) {
+	free(mj);
+	json_decref(m);
+	json_decref(opdr_arr);
+	json_decref(members);
+	return err;
+}
+
+/* The archive is at `out`, complete, in the order manifest, signature, keys, bundle; res has its sha256 and size. */
+static int transfer_write_archive(struct transfer *x)
+{
+	size_t i;
+	int err;
+
+	/* a reader checks the signed manifest before it writes a byte it does not vouch for */
+	x->pa.phase = "writing the archive";
+	kluis_archive_writer_set_progress(x->w, kluis_transfer_progress, &x->pa);
+	if ((err = kluis_archive_add_buffer(x->w, "manifest.json", x->mtext.ptr, x->mtext.len)) < 0 ||
+	    (err = kluis_archive_add_buffer(x->w, "manifest.json.asc", x->msig.ptr, x->msig.len)) < 0)
+		return err;
+	for (i = 0; i < x->nkeys; i++)
+		if ((err = kluis_archive_add_buffer(x->w, x->keys[i].member, x->keys[i].armored, x->keys[i].len)) < 0)
+			return err;
+	if ((err = kluis_archive_add_file(x->w, "dossier.bundle", x->bundle)) < 0 || (err = kluis_archive_writer_close(x->w)) < 0)
+		return err;
+	x->archive_written = true;
+	return kluis_transfer_sha256_file(x->out, x->res->archive_sha256, &x->res->archive_size);
+}
+
+/* The written archive verifies completely, as the opdrachtgever will check it, and holds this dossier's head. */
+static int transfer_read_back(struct transfer *x)
+{
+	kluis_checked_archive back;
+	char *check = kluis_path_join(x->work, "readback");
+	int err;
+
+	memset(&back, 0, sizeof(back));
+	x->pa.phase = "reading it back";
+	err = check ? kluis_mkdir_p(check) : kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if (err == 0)
+		err = kluis_check_archive(x->v, x->out, check, x->trust, x->ntrust, false, &x->pa, &back, NULL);
+	if (err < 0) {
+		err = kluis_error_set(err, "the written archive did not verify: %s", kluis_error_last());
+		goto cleanup;
+	}
+	if (!git_oid_equal(&back.head, &x->d->head) || strcmp(back.dossier, x->id) != 0)
+		err = kluis_error_set(KLUIS_EVERIFY, "the written archive holds another head than the dossier");
+cleanup:
+	kluis_checked_archive_dispose(&back);
+	free(check);
+	return err;
+}
+
+/* The vault's ledger records the transfer: to whom, which archive, which head. */
+static int transfer_record(struct transfer *x)
+{
+	kluis_buf fields = KLUIS_BUF_INIT;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < x->nopdr; i++)
+		if ((err = kluis_buf_printf(&fields, "Kluis-Opdrachtgever: %s\n", x->opdr[i])) < 0)
+			goto cleanup;
+	if ((err = kluis_buf_printf(&fields, "Kluis-Archive-Sha256: %s\nKluis-Head: %s\nKluis-Entries: %zu\n", x->res->archive_sha256, x->res->head,
+				    x->res->entries)) < 0)
+		goto cleanup;
+	err = kluis_ledger_append(x->v, "transfer", x->id, kluis_role_name(x->role), (const char *)fields.ptr, NULL);
+cleanup:
+	kluis_buf_dispose(&fields);
+	return err;
+}
+
+/* The local copy is gone and the ledger's `destroy` event carries its certificate of destruction. */
+static int transfer_destroy(struct transfer *x)
+{
+	kluis_buf fields = KLUIS_BUF_INIT, cert = KLUIS_BUF_INIT;
+	const char *actor;
+	int64_t from = kluis_lifecycle_first_commit_time(x->d->repo, &x->d->head);
+	int err;
+
+	kluis_vault_actor(x->v, &actor);
+	if ((err = kluis_lifecycle_certificate(&cert, x->id, from, (int64_t)git_commit_time(x->d->head_commit), x->res->commits, x->res->entries,
+					       x->res->reads, x->res->archive_sha256, x->nopdr ? x->opdr[0] : NULL,
+					       "Werklokaal privacyreglement art. 7: na overdracht aan de opdrachtgever wordt de lokale kopie vernietigd",
+					       "einde traject, dossier overgedragen", kluis_role_name(x->role), actor)) < 0)
+		goto cleanup;
+	kluis_dossier_free(x->d);
+	x->d = NULL;
+	x->destroying = true;
+	if ((err = kluis_lifecycle_destroy_local(x->v, x->id)) < 0 ||
+	    (err = kluis_buf_printf(&fields, "Kluis-Archive-Sha256: %s\nKluis-Grounds: W7\n", x->res->archive_sha256)) < 0)
+		goto cleanup;
+	err = kluis_ledger_append(x->v, "destroy", x->id, kluis_role_name(x->role), (const char *)fields.ptr, (const char *)cert.ptr);
+cleanup:
+	kluis_buf_dispose(&fields);
+	kluis_buf_dispose(&cert);
+	return err;
+}
+
+int kluis_dossier_transfer(kluis_vault *v, const char *id, const char *out, kluis_progress_fn progress, void *progress_ctx,
+			   kluis_transfer_result *res)
+{
+	struct transfer x = { .v = v, .id = id, .out = out, .res = res, .pa = { progress, progress_ctx, NULL },
+			      .mtext = KLUIS_BUF_INIT, .msig = KLUIS_BUF_INIT };
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	if (kluis_path_exists(out))
+		return kluis_error_set(KLUIS_EEXISTS, "'%s' exists; kluis never overwrites, choose another name", out);
+	/* the archive's file is opened before the transfer commit: one that cannot be made records
+	 * nothing at all. Invariant 7 is enforced by this order: transfer_destroy runs only once
+	 * transfer_read_back has verified the archive at `out`; before that, any failure leaves
+	 * the dossier as it was and removes the archive. */
+	if ((err = transfer_check_dossier(&x)) < 0 || (err = kluis_archive_writer_open(&x.w, out)) < 0 || (err = transfer_handover(&x)) < 0 ||
+	    (err = transfer_write_bundle(&x)) < 0 || (err = transfer_sign_manifest(&x)) < 0 || (err = transfer_write_archive(&x)) < 0 ||
+	    (err = transfer_read_back(&x)) < 0 || (err = transfer_record(&x)) < 0 || (err = transfer_destroy(&x)) < 0)
+		goto cleanup;
+cleanup:
+	if (err < 0 && !x.destroying) {
 		/* an archive that was not verified must not look like a good one */
-		if (archive_written)
+		if (x.archive_written)
 			unlink(out);
 		err = kluis_error_set(err, "%s; the dossier stays here, intact", kluis_error_last());
 	} else if (err < 0) {
 		err = kluis_error_set(err, "%s (the verified archive is at %s)", kluis_error_last(), out);
 	}
-	kluis_checked_archive_dispose(&back);
-	kluis_verify_report_dispose(&rep);
-	kluis_archive_writer_free(w);
-	kluis_signer_free(signer);
-	kluis_txn_free(t);
-	kluis_dossier_free(d);
-	if (work)
-		kluis_rm_rf(work);
-	free(work);
-	free(bundle);
-	free(mj);
-	free(opdr);
-	json_decref(m);
-	json_decref(opdr_arr);
-	json_decref(members);
-	kluis_transfer_keys_free(keys, nkeys);
-	kluis_buf_dispose(&trailers);
-	kluis_buf_dispose(&mtext);
-	kluis_buf_dispose(&msig);
-	kluis_buf_dispose(&fields);
-	kluis_buf_dispose(&cert);
+	kluis_archive_writer_free(x.w);
+	kluis_signer_free(x.signer);
+	kluis_txn_free(x.t);
+	kluis_dossier_free(x.d);
+	if (x.work)
+		kluis_rm_rf(x.work);
+	free(x.work);
+	free(x.bundle);
+	free(x.opdr);
+	kluis_transfer_keys_free(x.keys, x.nkeys);
+	kluis_buf_dispose(&x.mtext);
+	kluis_buf_dispose(&x.msig);
 	return err;
 }
 
@@ -367,132 +440,160 @@ static int import_receipt_prepare(kluis_vault *v, const char *path, const kluis_
 	return err;
 }
 
+/* What an import carries from one phase to the next; kluis_dossier_import_with_receipt releases it. */
+struct import {
+	kluis_vault *v;
+	const char *actor;
+	const char *const *trust;
+	size_t ntrust;
+	kluis_transfer_progress_adapter pa;
+	kluis_checked_archive a;
+	char *work;                /* the archive extracted, its scratch repository */
+	char *final;               /* where the dossier goes in this vault */
+	char sha[65];              /* of the archive file */
+};
+
+/* The archive checks out completely and was handed over to this vault's actor, its opdrachtgever. */
+static int import_check(struct import *x, const char *archive)
+{
+	kluis_checked_archive *a = &x->a;
+	uint64_t size;
+	size_t i;
+	int err;
+
+	x->pa.phase = "reading the archive";
+	if ((err = kluis_vault_actor(x->v, &x->actor)) < 0 || (err = kluis_transfer_sha256_file(archive, x->sha, &size)) < 0 ||
+	    (err = kluis_mkdir_p(x->v->dossiers)) < 0 || (err = kluis_vault_workdir(x->v, "import", &x->work)) < 0 ||
+	    (err = kluis_check_archive(x->v, archive, x->work, x->trust, x->ntrust, true, &x->pa, a, NULL)) < 0)
+		return err;
+	if (!(kluis_roles_of(&a->roles, x->actor) & KLUIS_ROLE_OPDRACHTGEVER))
+		return kluis_error_set(KLUIS_EACCESS, "only the dossier's opdrachtgever may import it; key %s is not", x->actor);
+	/* and the handover was made to this opdrachtgever, as the transfer commit says */
+	for (i = 0; i < a->nnamed && strcmp(a->named[i], x->actor) != 0; i++)
+		;
+	if (i == a->nnamed)
+		return kluis_error_set(KLUIS_EACCESS, "the transfer of '%s' names another opdrachtgever (%s), not key %s: it was not handed over to you",
+				       a->dossier, a->nnamed ? a->named[0] : "none", x->actor);
+	return 0;
+}
+
+/* x->final names the dossier's place in this vault, still free. */
+static int import_target(struct import *x)
+{
+	char name[80];
+
+	snprintf(name, sizeof(name), "%s.git", x->a.dossier);
+	if (!(x->final = kluis_path_join(x->v->dossiers, name)))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if (kluis_path_exists(x->final))
+		return kluis_error_set(KLUIS_EEXISTS, "dossier '%s' is already in this vault", x->a.dossier);
+	return 0;
+}
+
+/* The archive's public keys and the trust roots lie with the dossier, so it verifies here for ten years. */
+static int import_keep_keys(struct import *x)
+{
+	kluis_buf data = KLUIS_BUF_INIT, t = KLUIS_BUF_INIT;
+	char *keysdir = kluis_path_join(x->a.repo_path, "kluis-keys"), *src = NULL, *tp = NULL;
+	DIR *dd = NULL;
+	struct dirent *de;
+	size_t i;
+	int err;
+
+	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(keysdir)) < 0)
+		goto cleanup;
+	src = kluis_path_join(x->work, "archive/keys");
+	dd = src ? opendir(src) : NULL;
+	while (dd && (de = readdir(dd)) != NULL) {
+		char *from, *dst;
+		if (de->d_name[0] == '.')
+			continue;
+		from = kluis_path_join(src, de->d_name);
+		dst = kluis_path_join(keysdir, de->d_name);
+		data.len = 0;
+		if (from && dst && kluis_file_read(&data, from, 1 << 20) == 0)
+			kluis_file_write_atomic(dst, data.ptr, data.len);
+		free(from);
+		free(dst);
+	}
+	tp = kluis_path_join(x->a.repo_path, "kluis-trust");
+	for (i = 0; i < x->ntrust; i++)
+		kluis_buf_printf(&t, "%s\n", x->trust[i]);
+	err = tp ? kluis_file_write_atomic(tp, t.ptr, t.len) : kluis_error_set(KLUIS_EGENERIC, "out of memory");
+cleanup:
+	if (dd)
+		closedir(dd);
+	kluis_buf_dispose(&data);
+	kluis_buf_dispose(&t);
+	free(src);
+	free(tp);
+	free(keysdir);
+	return err;
+}
+
+/* The dossier is in its place in this vault, with a checkpoint at the transfer commit. */
+static int import_move_into_place(struct import *x)
+{
+	git_repository *r = NULL;
+	int err;
+
+	git_repository_free(x->a.repo);
+	x->a.repo = NULL;
+	if (rename(x->a.repo_path, x->final) < 0)
+		return kluis_error_set(KLUIS_EGENERIC, "cannot move the imported dossier into place: %s", strerror(errno));
+	if ((err = kluis_repo_open(&r, x->final)) == 0)
+		err = kluis_checkpoint_write(x->v, x->a.dossier, r, &x->a.head);
+	git_repository_free(r);
+	return err;
+}
+
+/* The vault's ledger records the import: which archive, which head, from whom, kept until when. */
+static int import_record(struct import *x, int retention_years)
+{
+	kluis_buf fields = KLUIS_BUF_INIT;
+	char until[21], hex[GIT_OID_HEXSZ + 1];
+	int err;
+
+	kluis_time_iso(kluis_now() + (int64_t)retention_years * KLUIS_YEAR_SECONDS, until);
+	until[10] = '\0';
+	git_oid_tostr(hex, sizeof(hex), &x->a.head);
+	if ((err = kluis_buf_printf(&fields, "Kluis-Archive-Sha256: %s\nKluis-Head: %s\nKluis-Exporter: %s\nKluis-Retention-Years: %d\nKluis-Retention-Until: %s\n",
+				    x->sha, hex, x->a.exporter, retention_years, until)) == 0)
+		err = kluis_ledger_append(x->v, "import", x->a.dossier, "opdrachtgever", (const char *)fields.ptr, NULL);
+	kluis_buf_dispose(&fields);
+	return err;
+}
+
 int kluis_dossier_import_with_receipt(kluis_vault *v, const char *archive, const char *const *trust, size_t ntrust,
 				      int retention_years, const char *receipt_path, kluis_progress_fn progress, void *progress_ctx,
 				      char id_out[65])
 {
+	struct import x = { .v = v, .trust = trust, .ntrust = ntrust, .pa = { progress, progress_ctx, NULL } };
 	kluis_receipt_files *receipt = NULL;
-	kluis_checked_archive a;
-	kluis_transfer_progress_adapter pa = { progress, progress_ctx, NULL };
-	kluis_buf fields = KLUIS_BUF_INIT;
-	const char *const *vtrust;
-	const char *actor;
-	char *work = NULL, *final = NULL, name[80], until[21], sha[65], hex[GIT_OID_HEXSZ + 1], *keysdir = NULL;
-	uint64_t size;
-	size_t nvtrust, i;
 	int err;
 
-	memset(&a, 0, sizeof(a));
 	id_out[0] = '\0';
 	if (retention_years <= 0)
 		retention_years = 10;
-	if (!ntrust) {
-		if ((err = kluis_vault_trust(v, &vtrust, &nvtrust)) < 0)
-			return err;
-		trust = vtrust;
-		ntrust = nvtrust;
-	}
-	if (!ntrust)
+	if (!x.ntrust && (err = kluis_vault_trust(v, &x.trust, &x.ntrust)) < 0)
+		return err;
+	if (!x.ntrust)
 		return kluis_error_set(KLUIS_EINVAL, "no trust root: give --trust FPR, the sending organisation's directie key, learned from them directly");
-	pa.phase = "reading the archive";
-	if ((err = kluis_vault_actor(v, &actor)) < 0 || (err = kluis_transfer_sha256_file(archive, sha, &size)) < 0 ||
-	    (err = kluis_mkdir_p(v->dossiers)) < 0 || (err = kluis_vault_workdir(v, "import", &work)) < 0 ||
-	    (err = kluis_check_archive(v, archive, work, trust, ntrust, true, &pa, &a, NULL)) < 0)
+	/* the receipt is signed and written before anything is taken in, so that one that cannot be
+	 * made stops the import; it appears only once the import is complete (after its ledger event) */
+	if ((err = import_check(&x, archive)) < 0 || (err = import_target(&x)) < 0 ||
+	    (receipt_path && (err = import_receipt_prepare(v, receipt_path, &x.a, x.sha, x.actor, &receipt)) < 0) ||
+	    (err = import_keep_keys(&x)) < 0 || (err = import_move_into_place(&x)) < 0 || (err = import_record(&x, retention_years)) < 0)
 		goto cleanup;
-	if (!(kluis_roles_of(&a.roles, actor) & KLUIS_ROLE_OPDRACHTGEVER)) {
-		err = kluis_error_set(KLUIS_EACCESS, "only the dossier's opdrachtgever may import it; key %s is not", actor);
-		goto cleanup;
-	}
-	/* and the handover was made to this opdrachtgever, as the transfer commit says */
-	for (i = 0; i < a.nnamed && strcmp(a.named[i], actor) != 0; i++)
-		;
-	if (i == a.nnamed) {
-		err = kluis_error_set(KLUIS_EACCESS, "the transfer of '%s' names another opdrachtgever (%s), not key %s: it was not handed over to you",
-				      a.dossier, a.nnamed ? a.named[0] : "none", actor);
-		goto cleanup;
-	}
-	snprintf(name, sizeof(name), "%s.git", a.dossier);
-	if (!(final = kluis_path_join(v->dossiers, name))) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	if (kluis_path_exists(final)) {
-		err = kluis_error_set(KLUIS_EEXISTS, "dossier '%s' is already in this vault", a.dossier);
-		goto cleanup;
-	}
-	/* the receipt is signed and written now, so that one that cannot be made stops the
-	 * import before anything is taken in; it appears when the import is complete */
-	if (receipt_path && (err = import_receipt_prepare(v, receipt_path, &a, sha, actor, &receipt)) < 0)
-		goto cleanup;
-	/* keep the archive's public keys with the dossier, so it verifies here for ten years */
-	keysdir = kluis_path_join(a.repo_path, "kluis-keys");
-	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(keysdir)) < 0)
-		goto cleanup;
-	{
-		char *src = kluis_path_join(work, "archive/keys"), *dst;
-		DIR *dd = src ? opendir(src) : NULL;
-		struct dirent *de;
-		kluis_buf data = KLUIS_BUF_INIT;
-		while (dd && (de = readdir(dd)) != NULL) {
-			char *from;
-			if (de->d_name[0] == '.')
-				continue;
-			from = kluis_path_join(src, de->d_name);
-			dst = kluis_path_join(keysdir, de->d_name);
-			data.len = 0;
-			if (from && dst && kluis_file_read(&data, from, 1 << 20) == 0)
-				kluis_file_write_atomic(dst, data.ptr, data.len);
-			free(from);
-			free(dst);
-		}
-		if (dd)
-			closedir(dd);
-		kluis_buf_dispose(&data);
-		free(src);
-	}
-	{
-		kluis_buf t = KLUIS_BUF_INIT;
-		char *tp = kluis_path_join(a.repo_path, "kluis-trust");
-		for (i = 0; i < ntrust; i++)
-			kluis_buf_printf(&t, "%s\n", trust[i]);
-		err = tp ? kluis_file_write_atomic(tp, t.ptr, t.len) : kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		kluis_buf_dispose(&t);
-		free(tp);
-		if (err < 0)
-			goto cleanup;
-	}
-	git_repository_free(a.repo);
-	a.repo = NULL;
-	if (rename(a.repo_path, final) < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot move the imported dossier into place: %s", strerror(errno));
-		goto cleanup;
-	}
-	{
-		git_repository *r = NULL;
-		if ((err = kluis_repo_open(&r, final)) == 0)
-			err = kluis_checkpoint_write(v, a.dossier, r, &a.head);
-		git_repository_free(r);
-		if (err < 0)
-			goto cleanup;
-	}
-	kluis_time_iso(kluis_now() + (int64_t)retention_years * KLUIS_YEAR_SECONDS, until);
-	until[10] = '\0';
-	git_oid_tostr(hex, sizeof(hex), &a.head);
-	if ((err = kluis_buf_printf(&fields, "Kluis-Archive-Sha256: %s\nKluis-Head: %s\nKluis-Exporter: %s\nKluis-Retention-Years: %d\nKluis-Retention-Until: %s\n",
-				    sha, hex, a.exporter, retention_years, until)) < 0 ||
-	    (err = kluis_ledger_append(v, "import", a.dossier, "opdrachtgever", (const char *)fields.ptr, NULL)) < 0)
-		goto cleanup;
-	snprintf(id_out, 65, "%s", a.dossier);
+	snprintf(id_out, 65, "%s", x.a.dossier);
 	if (receipt && (err = kluis_receipt_publish(receipt)) < 0)
-		err = kluis_error_set(err, "dossier '%s' is imported, but its receipt is not: %s", a.dossier, kluis_error_last());
+		err = kluis_error_set(err, "dossier '%s' is imported, but its receipt is not: %s", x.a.dossier, kluis_error_last());
 cleanup:
 	kluis_receipt_files_free(receipt);
-	kluis_checked_archive_dispose(&a);
-	if (work)
-		kluis_rm_rf(work);
-	free(work);
-	free(final);
-	free(keysdir);
-	kluis_buf_dispose(&fields);
+	kluis_checked_archive_dispose(&x.a);
+	if (x.work)
+		kluis_rm_rf(x.work);
+	free(x.work);
+	free(x.final);
 	return err;
 }

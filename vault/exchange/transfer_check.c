@@ -373,7 +373,7 @@ cleanup:
 struct head {
 	kluis_vault *v;
 	bool own_keys;
-	const char *dir;          /* where the archive is extracted */
+	char *dir;                /* where the archive is extracted */
 	kluis_checked_archive *out;
 	kluis_keyring *mine;      /* the reader's own keyring, or NULL */
 	char *keysdir;
@@ -499,84 +499,75 @@ static int admit_member(const char *name, uint64_t size, void *payload)
 	return 0;
 }
 
-/*
- * Check a transfer archive completely, as `import` must before taking anything in. With
- * findings_out NULL, any finding in the history fails the check; otherwise the findings are
- * handed over there (for `kluis verify --bundle`, which reports them all) and the rest of the
- * checks go on. With `own_keys`, the reader's keyring (GNUPGHOME, if there is one) joins the
- * archive's keys, for its revocations; the read-back at transfer goes without, so that it
- * proves the archive's keys/ alone enough.
- */
-int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, const char *const *trust, size_t ntrust,
-			bool own_keys, kluis_transfer_progress_adapter *pa, kluis_checked_archive *out, kluis_verify_report *findings_out)
+/* Release what the archive's head holds (the reader's own keyring is the vault's). */
+static void head_dispose(struct head *h)
+{
+	json_decref(h->m);
+	kluis_buf_dispose(&h->manifest);
+	kluis_buf_dispose(&h->sig);
+	free(h->keysdir);
+	free(h->dir);
+}
+
+/* The archive is extracted under work/archive, its members in order and within their bounds, its signed manifest in h->m. */
+static int check_extract(struct head *h, const char *archive, const char *work, kluis_transfer_progress_adapter *pa)
 {
 	kluis_archive_limits limits;
 	kluis_archive_member *members = NULL;
-	kluis_buf roles_text = KLUIS_BUF_INIT;
-	kluis_bundle_ref *refs = NULL;
-	kluis_verify_opts opts;
-	kluis_verify_report rep;
-	manifest_access ma;
-	struct head h;
-	json_t *m;
-	git_commit *head_commit = NULL;
-	git_tree *head_tree = NULL;
-	char *dir = NULL, *p = NULL, *objects = NULL, sha[65];
-	const char *s;
-	size_t nmembers = 0, nrefs = 0, i, j;
-	uint64_t size;
+	size_t nmembers = 0;
 	int err;
 
-	memset(out, 0, sizeof(*out));
-	memset(&rep, 0, sizeof(rep));
-	memset(&h, 0, sizeof(h));
-	h.v = v;
-	h.own_keys = own_keys;
-	h.out = out;
-	h.manifest = (kluis_buf)KLUIS_BUF_INIT;
-	h.sig = (kluis_buf)KLUIS_BUF_INIT;
 	memset(&limits, 0, sizeof(limits));
 	limits.allowed = archive_members;
 	limits.max_members = 64;
 	limits.progress = kluis_transfer_progress;
 	limits.progress_payload = pa;
 	limits.admit = admit_member;
-	limits.admit_payload = &h;
-	dir = kluis_path_join(work, "archive");
-	h.dir = dir;
-	if ((err = dir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(dir)) < 0 ||
-	    (err = kluis_archive_extract(archive, dir, &limits, &members, &nmembers)) < 0)
+	limits.admit_payload = h;
+	h->dir = kluis_path_join(work, "archive");
+	if ((err = h->dir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(h->dir)) < 0 ||
+	    (err = kluis_archive_extract(archive, h->dir, &limits, &members, &nmembers)) < 0)
 		goto cleanup;
-	if (!h.bundle) {
+	if (!h->bundle)
 		err = kluis_error_set(KLUIS_EVERIFY, "the archive lacks %s", nmembers == 0 ? "manifest.json" : nmembers == 1 ? "manifest.json.asc" : "dossier.bundle");
-		goto cleanup;
-	}
-	m = h.m;
-	if (!m || !(s = json_string_value(json_object_get(m, "dossier"))) || !kluis_id_valid(s)) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest names no valid dossier id");
-		goto cleanup;
-	}
+cleanup:
+	kluis_archive_members_free(members, nmembers);
+	return err;
+}
+
+/* The signed manifest names a valid dossier id, the bundle's sha256, the head and the read log. */
+static int check_manifest(json_t *m, kluis_checked_archive *out, manifest_access *ma)
+{
+	const char *s;
+
+	if (!m || !(s = json_string_value(json_object_get(m, "dossier"))) || !kluis_id_valid(s))
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest names no valid dossier id");
 	snprintf(out->dossier, sizeof(out->dossier), "%s", s);
-	if (!(s = json_string_value(json_object_get(m, "bundle_sha256"))) || strlen(s) != 64) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest has no bundle_sha256");
-		goto cleanup;
-	}
+	if (!(s = json_string_value(json_object_get(m, "bundle_sha256"))) || strlen(s) != 64)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest has no bundle_sha256");
 	snprintf(out->bundle_sha256, sizeof(out->bundle_sha256), "%s", s);
-	if (!(s = json_string_value(json_object_get(m, "head"))) || git_oid_fromstr(&out->head, s) < 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the manifest has no head");
-		goto cleanup;
-	}
-	if ((err = manifest_access_get(m, &out->head, &ma)) < 0)
-		goto cleanup;
-	free(p);
-	p = kluis_path_join(dir, "dossier.bundle");
+	if (!(s = json_string_value(json_object_get(m, "head"))) || git_oid_fromstr(&out->head, s) < 0)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest has no head");
+	return manifest_access_get(m, &out->head, ma);
+}
+
+/* The bundle has the manifest's sha256 and is read into a scratch repository: only a dossier's refs, main at the manifest's head. */
+static int check_bundle(const char *dir, const char *work, kluis_transfer_progress_adapter *pa, kluis_checked_archive *out)
+{
+	kluis_bundle_ref *refs = NULL;
+	git_oid main;
+	char *p = kluis_path_join(dir, "dossier.bundle"), sha[65];
+	size_t nrefs = 0, i, j;
+	uint64_t size;
+	bool exists;
+	int err;
+
 	if ((err = p ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_transfer_sha256_file(p, sha, &size)) < 0)
 		goto cleanup;
 	if (strcmp(sha, out->bundle_sha256) != 0) {
 		err = kluis_error_set(KLUIS_EVERIFY, "dossier.bundle does not match the manifest's sha256");
 		goto cleanup;
 	}
-	/* the bundle, into a scratch repository */
 	out->repo_path = kluis_path_join(work, "dossier.git");
 	if ((err = out->repo_path ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 ||
 	    (err = kluis_repo_create(&out->repo, out->repo_path)) < 0 ||
@@ -593,19 +584,24 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 		if (strcmp(refs[i].name, "HEAD") != 0 && (err = kluis_repo_ref_cas(out->repo, refs[i].name, &refs[i].oid, NULL, "import")) < 0)
 			goto cleanup;
 	}
-	{
-		git_oid main;
-		bool exists;
-		if ((err = kluis_repo_ref(out->repo, "refs/heads/main", &main, &exists)) < 0)
-			goto cleanup;
-		if (!exists || !git_oid_equal(&main, &out->head)) {
-			err = kluis_error_set(KLUIS_EVERIFY, "the bundle's head is not the manifest's head");
-			goto cleanup;
-		}
-	}
-	if ((err = check_access_log(out->repo, &ma)) < 0)
+	if ((err = kluis_repo_ref(out->repo, "refs/heads/main", &main, &exists)) < 0)
 		goto cleanup;
-	/* the exporter is the dossier's directie or medewerker */
+	if (!exists || !git_oid_equal(&main, &out->head))
+		err = kluis_error_set(KLUIS_EVERIFY, "the bundle's head is not the manifest's head");
+cleanup:
+	kluis_bundle_refs_free(refs, nrefs);
+	free(p);
+	return err;
+}
+
+/* The manifest's signer is the dossier's directie or medewerker, and the head is that signer's handover of the closed dossier and this read log. */
+static int check_exporter(kluis_checked_archive *out, const manifest_access *ma)
+{
+	kluis_buf roles_text = KLUIS_BUF_INIT;
+	git_commit *head_commit = NULL;
+	git_tree *head_tree = NULL;
+	int err = 0;
+
 	if (git_commit_lookup(&head_commit, out->repo, &out->head) < 0 || git_commit_tree(&head_tree, head_commit) < 0 ||
 	    (err = kluis_repo_read_path(out->repo, head_tree, "roles", &roles_text)) < 0 ||
 	    (err = kluis_roles_parse(&out->roles, (const char *)roles_text.ptr, roles_text.len)) < 0) {
@@ -616,15 +612,28 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 		err = kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, who is not the dossier's directie or medewerker", out->exporter);
 		goto cleanup;
 	}
-	/* and the head is that exporter's signed handover of the closed dossier and this read log */
-	if ((err = check_transfer_commit(out, head_commit, head_tree, &ma)) < 0)
-		goto cleanup;
-	/* only then the whole history, as an auditor would (the cheap, specific refusals first) */
+	err = check_transfer_commit(out, head_commit, head_tree, ma);
+cleanup:
+	git_tree_free(head_tree);
+	git_commit_free(head_commit);
+	kluis_buf_dispose(&roles_text);
+	return err;
+}
+
+/* The whole history verifies from the trust roots, as an auditor would; or its findings are in findings_out. */
+static int check_history(const struct head *h, const char *const *trust, size_t ntrust, kluis_checked_archive *out, kluis_verify_report *findings_out)
+{
+	kluis_verify_opts opts;
+	kluis_verify_report rep;
+	char *objects = kluis_path_join(out->repo_path, "objects"), sum[1024];
+	int err;
+
+	memset(&rep, 0, sizeof(rep));
 	memset(&opts, 0, sizeof(opts));
 	opts.trust = trust;
 	opts.ntrust = ntrust;
 	opts.no_cache = true;
-	if (!(objects = kluis_path_join(out->repo_path, "objects"))) {
+	if (!objects) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
@@ -635,28 +644,41 @@ int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, c
 		*findings_out = rep;
 		memset(&rep, 0, sizeof(rep));
 	} else if (rep.nfindings) {
-		char sum[1024];
 		kluis_verify_report_summary(&rep, sum, sizeof(sum));
-		if (h.mine && archive_keys_alone_verify(h.keysdir, out, &opts))
+		if (h->mine && archive_keys_alone_verify(h->keysdir, out, &opts))
 			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive verifies on its own keys, but not with a key revoked or expired in your own keyring (%s)", sum);
 		else
 			err = kluis_error_set(KLUIS_EVERIFY, "the dossier in the archive does not verify (%s)", sum);
-		goto cleanup;
 	}
 cleanup:
 	kluis_verify_report_dispose(&rep);
-	git_tree_free(head_tree);
-	git_commit_free(head_commit);
-	kluis_bundle_refs_free(refs, nrefs);
-	kluis_archive_members_free(members, nmembers);
-	json_decref(h.m);
-	kluis_buf_dispose(&h.manifest);
-	kluis_buf_dispose(&h.sig);
-	kluis_buf_dispose(&roles_text);
-	free(p);
 	free(objects);
-	free(h.keysdir);
-	free(dir);
+	return err;
+}
+
+/*
+ * Check a transfer archive completely, as `import` must before taking anything in. With
+ * findings_out NULL, any finding in the history fails the check; otherwise the findings are
+ * handed over there (for `kluis verify --bundle`, which reports them all) and the rest of the
+ * checks go on. With `own_keys`, the reader's keyring (GNUPGHOME, if there is one) joins the
+ * archive's keys, for its revocations; the read-back at transfer goes without, so that it
+ * proves the archive's keys/ alone enough. The cheap, specific refusals come before the
+ * history's replay.
+ */
+int kluis_check_archive(kluis_vault *v, const char *archive, const char *work, const char *const *trust, size_t ntrust,
+			bool own_keys, kluis_transfer_progress_adapter *pa, kluis_checked_archive *out, kluis_verify_report *findings_out)
+{
+	struct head h = { .v = v, .own_keys = own_keys, .out = out, .manifest = KLUIS_BUF_INIT, .sig = KLUIS_BUF_INIT };
+	manifest_access ma;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = check_extract(&h, archive, work, pa)) < 0 || (err = check_manifest(h.m, out, &ma)) < 0 ||
+	    (err = check_bundle(h.dir, work, pa, out)) < 0 || (err = check_access_log(out->repo, &ma)) < 0 ||
+	    (err = check_exporter(out, &ma)) < 0 || (err = check_history(&h, trust, ntrust, out, findings_out)) < 0)
+		goto cleanup;
+cleanup:
+	head_dispose(&h);
 	if (err < 0)
 		kluis_checked_archive_dispose(out);
 	return err;
