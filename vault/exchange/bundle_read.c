@@ -370,6 +370,122 @@ struct span {
 	uint64_t off, len;
 };
 
+/* What a pass over a pack has found so far, and its two work buffers. */
+struct split_state {
+	struct span *spans;    /* the entries that stay in the pack */
+	size_t nspans, nbig;   /* nbig: large blobs written loose */
+	uint64_t last_big;     /* file offset of the last of them */
+	bool fits;             /* no OFS_DELTA reaches across a loose blob or out of range */
+	unsigned char *out, *zbuf; /* IO_CHUNK each: inflated output, deflated loose object */
+};
+
+/* One byte into *c, or "pack truncated" at the end or on error. */
+static int reader_next(struct pack_reader *r, int *c)
+{
+	if ((*c = reader_byte(r)) < 0)
+		return kluis_error_set(KLUIS_EVERIFY, "pack truncated");
+	return 0;
+}
+
+/* The pack header read: "PACK", version 2 or 3, and a count the file can hold. */
+static int read_pack_header(struct pack_reader *r, uint64_t start, uint32_t *version, uint32_t *count)
+{
+	unsigned char head[PACK_HEADER];
+	size_t k;
+	int c, err;
+
+	for (k = 0; k < PACK_HEADER; k++) {
+		if ((err = reader_next(r, &c)) < 0)
+			return err;
+		head[k] = (unsigned char)c;
+	}
+	*version = ((uint32_t)head[4] << 24) | ((uint32_t)head[5] << 16) | ((uint32_t)head[6] << 8) | head[7];
+	*count = ((uint32_t)head[8] << 24) | ((uint32_t)head[9] << 16) | ((uint32_t)head[10] << 8) | head[11];
+	if (memcmp(head, "PACK", 4) != 0 || (*version != 2 && *version != 3))
+		return kluis_error_set(KLUIS_EVERIFY, "not a version 2 or 3 pack");
+	if ((uint64_t)*count > (r->file_size - start) / 4) /* an entry takes at least 4 bytes */
+		return kluis_error_set(KLUIS_EVERIFY, "pack header claims more objects than it can hold");
+	return 0;
+}
+
+/* An entry's header consumed up to its zlib data: type, size, and a delta's base (an OFS_DELTA
+ * out of range or across a loose blob clears s->fits). */
+static int read_entry_header(struct pack_reader *r, uint64_t start, uint64_t entry, struct split_state *s,
+			     int *type, uint64_t *size)
+{
+	size_t k;
+	int c, shift, err;
+
+	if ((err = reader_next(r, &c)) < 0)
+		return err;
+	*type = (c >> 4) & 7;
+	*size = (uint64_t)(c & 15);
+	for (shift = 4; c & 0x80; shift += 7) {
+		if ((err = reader_next(r, &c)) < 0)
+			return err;
+		if (shift > 57)
+			return kluis_error_set(KLUIS_EVERIFY, "bad pack entry header");
+		*size |= (uint64_t)(c & 0x7f) << shift;
+	}
+	if (*type == 6) { /* OFS_DELTA: base at entry - distance */
+		uint64_t dist;
+
+		if ((err = reader_next(r, &c)) < 0)
+			return err;
+		dist = (uint64_t)(c & 0x7f);
+		while (c & 0x80) {
+			if ((err = reader_next(r, &c)) < 0)
+				return err;
+			if (dist >> 56)
+				return kluis_error_set(KLUIS_EVERIFY, "bad delta offset");
+			dist = ((dist + 1) << 7) | (uint64_t)(c & 0x7f);
+		}
+		if (dist > entry - start || (s->nbig && entry - dist <= s->last_big))
+			s->fits = false; /* out of range (the indexer says so), or across a removed blob */
+	} else if (*type == 7) {
+		for (k = 0; k < GIT_OID_RAWSZ; k++)
+			if ((err = reader_next(r, &c)) < 0)
+				return err;
+	}
+	return 0;
+}
+
+/* One entry consumed and checked: a large whole blob is in `repo` as a loose object, any other
+ * entry's span is listed. */
+static int split_entry(git_repository *repo, struct pack_reader *r, uint64_t start, struct split_state *s)
+{
+	uint64_t entry = start + r->consumed, size, dummy;
+	int type, err;
+
+	if ((err = read_entry_header(r, start, entry, s, &type, &size)) < 0)
+		return err;
+	if (type == GIT_OBJECT_BLOB && size > SPLIT_MIN) {
+		if ((err = split_blob(repo, r, size, s->out, s->zbuf)) < 0)
+			return err;
+		s->last_big = entry;
+		s->nbig++;
+		return 0;
+	}
+	if ((err = inflate_entry(r, NULL, s->out, &dummy)) < 0)
+		return err;
+	s->spans[s->nspans].off = entry;
+	s->spans[s->nspans++].len = start + r->consumed - entry;
+	return 0;
+}
+
+/* The last entry ends where the trailer starts, and the trailer is the SHA-1 of all before it. */
+static int check_trailer(struct pack_reader *r)
+{
+	unsigned char trailer[PACK_TRAILER];
+
+	if (r->off != r->end || r->pos != r->len)
+		return kluis_error_set(KLUIS_EVERIFY, "data after the pack's last entry");
+	if (pread(r->fd, trailer, PACK_TRAILER, (off_t)r->end) != PACK_TRAILER ||
+	    memcmp(trailer, gcry_md_read(r->sha1, GCRY_MD_SHA1), PACK_TRAILER) != 0)
+		return kluis_error_set(KLUIS_EVERIFY, "pack checksum mismatch");
+	return 0;
+}
+
 /*
  * Pass over the pack at [start, file_size) of `fd`: check it whole (entries, trailer SHA-1,
  * nothing after), write its large whole blobs into `repo` as loose objects, and list the other
@@ -381,14 +497,13 @@ static int split_pack(git_repository *repo, int fd, uint64_t start, uint64_t fil
 		      kluis_bundle_progress_cb progress, void *payload)
 {
 	struct pack_reader r;
-	struct span *spans = NULL;
-	unsigned char head[PACK_HEADER], trailer[PACK_TRAILER], *out = NULL, *zbuf = NULL;
-	uint64_t last_big = 0, entry, size, dummy;
+	struct split_state s;
 	uint32_t count, i;
-	size_t nspans = 0, nbig = 0, k;
-	int c, type, shift, err = 0;
+	int err = 0;
 
 	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	s.fits = true;
 	*spans_out = NULL;
 	*nspans_out = *nbig_out = 0;
 	*fits = true;
@@ -401,107 +516,37 @@ static int split_pack(git_repository *repo, int fd, uint64_t start, uint64_t fil
 	r.payload = payload;
 	r.file_size = file_size;
 	kluis_gcrypt_init();
-	if (gcry_md_open(&r.sha1, GCRY_MD_SHA1, 0) || !(r.buf = malloc(IO_CHUNK)) || !(out = malloc(IO_CHUNK)) ||
-	    !(zbuf = malloc(IO_CHUNK))) {
+	if (gcry_md_open(&r.sha1, GCRY_MD_SHA1, 0) || !(r.buf = malloc(IO_CHUNK)) || !(s.out = malloc(IO_CHUNK)) ||
+	    !(s.zbuf = malloc(IO_CHUNK))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	for (k = 0; k < PACK_HEADER; k++) {
-		if ((c = reader_byte(&r)) < 0) {
-			err = kluis_error_set(KLUIS_EVERIFY, "pack truncated");
-			goto cleanup;
-		}
-		head[k] = (unsigned char)c;
-	}
-	*version = ((uint32_t)head[4] << 24) | ((uint32_t)head[5] << 16) | ((uint32_t)head[6] << 8) | head[7];
-	count = ((uint32_t)head[8] << 24) | ((uint32_t)head[9] << 16) | ((uint32_t)head[10] << 8) | head[11];
-	if (memcmp(head, "PACK", 4) != 0 || (*version != 2 && *version != 3)) {
-		err = kluis_error_set(KLUIS_EVERIFY, "not a version 2 or 3 pack");
+	if ((err = read_pack_header(&r, start, version, &count)) < 0)
 		goto cleanup;
-	}
-	if ((uint64_t)count > (file_size - start) / 4) { /* an entry takes at least 4 bytes */
-		err = kluis_error_set(KLUIS_EVERIFY, "pack header claims more objects than it can hold");
-		goto cleanup;
-	}
-	if (!(spans = calloc(count ? count : 1, sizeof(*spans)))) {
+	if (!(s.spans = calloc(count ? count : 1, sizeof(*s.spans)))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	for (i = 0; i < count; i++) {
-		entry = start + r.consumed;
-		if ((c = reader_byte(&r)) < 0)
-			goto truncated;
-		type = (c >> 4) & 7;
-		size = (uint64_t)(c & 15);
-		for (shift = 4; c & 0x80; shift += 7) {
-			if ((c = reader_byte(&r)) < 0)
-				goto truncated;
-			if (shift > 57) {
-				err = kluis_error_set(KLUIS_EVERIFY, "bad pack entry header");
-				goto cleanup;
-			}
-			size |= (uint64_t)(c & 0x7f) << shift;
-		}
-		if (type == 6) { /* OFS_DELTA: base at entry - distance */
-			uint64_t dist;
-
-			if ((c = reader_byte(&r)) < 0)
-				goto truncated;
-			dist = (uint64_t)(c & 0x7f);
-			while (c & 0x80) {
-				if ((c = reader_byte(&r)) < 0)
-					goto truncated;
-				if (dist >> 56) {
-					err = kluis_error_set(KLUIS_EVERIFY, "bad delta offset");
-					goto cleanup;
-				}
-				dist = ((dist + 1) << 7) | (uint64_t)(c & 0x7f);
-			}
-			if (dist > entry - start || (nbig && entry - dist <= last_big))
-				*fits = false; /* out of range (the indexer says so), or across a removed blob */
-		} else if (type == 7) {
-			for (k = 0; k < GIT_OID_RAWSZ; k++)
-				if (reader_byte(&r) < 0)
-					goto truncated;
-		}
-		if (type == GIT_OBJECT_BLOB && size > SPLIT_MIN) {
-			if ((err = split_blob(repo, &r, size, out, zbuf)) < 0)
-				goto cleanup;
-			last_big = entry;
-			nbig++;
-			continue;
-		}
-		if ((err = inflate_entry(&r, NULL, out, &dummy)) < 0)
+	for (i = 0; i < count; i++)
+		if ((err = split_entry(repo, &r, start, &s)) < 0)
 			goto cleanup;
-		spans[nspans].off = entry;
-		spans[nspans++].len = start + r.consumed - entry;
-	}
-	if (r.off != r.end || r.pos != r.len) {
-		err = kluis_error_set(KLUIS_EVERIFY, "data after the pack's last entry");
+	if ((err = check_trailer(&r)) < 0)
 		goto cleanup;
-	}
-	if (pread(fd, trailer, PACK_TRAILER, (off_t)r.end) != PACK_TRAILER ||
-	    memcmp(trailer, gcry_md_read(r.sha1, GCRY_MD_SHA1), PACK_TRAILER) != 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "pack checksum mismatch");
-		goto cleanup;
-	}
 	if (progress)
 		(void)progress(file_size, file_size, payload);
-	*spans_out = spans;
-	*nspans_out = nspans;
-	*nbig_out = nbig;
-	spans = NULL;
-	goto cleanup;
-truncated:
-	err = kluis_error_set(KLUIS_EVERIFY, "pack truncated");
+	*spans_out = s.spans;
+	*nspans_out = s.nspans;
+	*nbig_out = s.nbig;
+	*fits = s.fits;
+	s.spans = NULL;
 cleanup:
 	if (r.cancelled)
 		err = kluis_error_set(KLUIS_EGENERIC, "reading the bundle was cancelled");
 	gcry_md_close(r.sha1);
 	free(r.buf);
-	free(out);
-	free(zbuf);
-	free(spans);
+	free(s.out);
+	free(s.zbuf);
+	free(s.spans);
 	return err;
 }
 
@@ -553,112 +598,123 @@ cleanup:
 	return err;
 }
 
-int kluis_bundle_read(git_repository *repo, const char *path, kluis_bundle_ref **refs_out,
-		      size_t *nrefs_out, kluis_bundle_progress_cb progress, void *payload)
+/* A bundle file being read: its descriptor and the one buffer for its header and its pack. */
+struct bundle_in {
+	const char *path;
+	int fd;
+	uint64_t size;
+	char *buf;         /* BUNDLE_HEADER_MAX + 1 bytes */
+	size_t have;       /* bytes read from fd so far */
+	size_t pack_start; /* offset of the pack's first byte, in the file and in buf */
+};
+
+/* The bundle is open, a regular file, and the buffer is allocated. */
+static int open_bundle(struct bundle_in *b)
 {
-	kluis_bundle_ref *refs = NULL;
-	git_odb *odb = NULL;
-	git_odb_writepack *wp = NULL;
+	struct stat st;
+
+	if ((b->fd = open(b->path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(b->fd, &st) < 0)
+		return kluis_error_set(KLUIS_EGENERIC, "cannot open bundle '%s': %s", b->path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return kluis_error_set(KLUIS_EVERIFY, "bundle '%s' is not a regular file", b->path);
+	b->size = (uint64_t)st.st_size;
+	if (!(b->buf = malloc(BUNDLE_HEADER_MAX + 1)))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	return 0;
+}
+
+/* The header is the v2 signature, complete ref lines and an empty line; pack_start is after it. */
+static int read_header(struct bundle_in *b, kluis_bundle_ref **refs, size_t *nrefs)
+{
+	size_t siglen = strlen(BUNDLE_SIGNATURE);
+	char *buf = b->buf, *end = NULL;
+	ssize_t r;
+
+	/* Read until the empty line that ends the header; the bytes after it start the pack. */
+	while (!end && b->have < BUNDLE_HEADER_MAX) {
+		if ((r = kluis_fd_read_some(b->fd, buf + b->have, BUNDLE_HEADER_MAX - b->have)) < 0)
+			return kluis_error_set(KLUIS_EGENERIC, "cannot read bundle '%s': %s", b->path, strerror(errno));
+		if (r == 0)
+			break;
+		b->have += (size_t)r;
+		buf[b->have] = '\0';
+		if (b->have >= siglen && memcmp(buf, BUNDLE_SIGNATURE, siglen) != 0)
+			break;
+		end = memmem(buf, b->have, "\n\n", 2);
+	}
+	if (b->have < siglen || memcmp(buf, BUNDLE_SIGNATURE, siglen) != 0)
+		return kluis_error_set(KLUIS_EVERIFY, "'%s' is not a git bundle v2 file", b->path);
+	if (!end)
+		return kluis_error_set(KLUIS_EVERIFY, "bundle '%s' has a truncated or oversized header", b->path);
+	if (memchr(buf, '\0', (size_t)(end - buf)) || memchr(buf, '\r', (size_t)(end - buf)))
+		return kluis_error_set(KLUIS_EVERIFY, "bundle '%s' has a malformed header", b->path);
+	end[1] = '\0';
+	b->pack_start = (size_t)(end + 2 - buf);
+	return parse_refs(buf + siglen, b->path, refs, nrefs);
+}
+
+/* The indexer has had the pack as it came: the header buffer's tail, then the rest of the file. */
+static int stream_pack(struct bundle_in *b, git_odb_writepack *wp, git_indexer_progress *stats, const char *what,
+		       kluis_bundle_progress_cb progress, void *payload)
+{
+	ssize_t r;
+
+	if (b->have > b->pack_start && wp->append(wp, b->buf + b->pack_start, b->have - b->pack_start, stats) < 0)
+		return kluis_git_fail(KLUIS_EVERIFY, what);
+	while ((r = kluis_fd_read_some(b->fd, b->buf, IO_CHUNK)) > 0) {
+		if (wp->append(wp, b->buf, (size_t)r, stats) < 0)
+			return kluis_git_fail(KLUIS_EVERIFY, what);
+		b->have += (size_t)r;
+		if (progress && progress(b->have, b->size, payload) != 0)
+			return kluis_error_set(KLUIS_EGENERIC, "reading bundle '%s' was cancelled", b->path);
+	}
+	if (r < 0)
+		return kluis_error_set(KLUIS_EGENERIC, "cannot read bundle '%s': %s", b->path, strerror(errno));
+	return 0;
+}
+
+/* The pack is checked whole, its large blobs are loose objects and the rest is indexed and committed. */
+static int index_pack(struct bundle_in *b, git_repository *repo, git_odb_writepack *wp,
+		      kluis_bundle_progress_cb progress, void *payload)
+{
 	git_indexer_progress stats;
-	git_packbuilder *check = NULL;
-	git_oid *tips = NULL;
 	struct span *spans = NULL;
 	size_t nspans = 0, nbig = 0;
 	uint32_t version = 2;
 	bool fits = true;
-	char *buf = NULL, *end = NULL, what[512];
-	size_t have = 0, nrefs = 0, i, siglen = strlen(BUNDLE_SIGNATURE);
-	struct stat st;
-	ssize_t r;
-	int fd = -1, err = 0;
+	char what[512];
+	int err = 0;
 
-	*refs_out = NULL;
-	*nrefs_out = 0;
 	memset(&stats, 0, sizeof(stats));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot open bundle '%s': %s", path, strerror(errno));
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = kluis_error_set(KLUIS_EVERIFY, "bundle '%s' is not a regular file", path);
-		goto cleanup;
-	}
-	if (!(buf = malloc(BUNDLE_HEADER_MAX + 1))) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	/* Read until the empty line that ends the header; the bytes after it start the pack. */
-	while (!end && have < BUNDLE_HEADER_MAX) {
-		if ((r = kluis_fd_read_some(fd, buf + have, BUNDLE_HEADER_MAX - have)) < 0) {
-			err = kluis_error_set(KLUIS_EGENERIC, "cannot read bundle '%s': %s", path, strerror(errno));
-			goto cleanup;
-		}
-		if (r == 0)
-			break;
-		have += (size_t)r;
-		buf[have] = '\0';
-		if (have >= siglen && memcmp(buf, BUNDLE_SIGNATURE, siglen) != 0)
-			break;
-		end = memmem(buf, have, "\n\n", 2);
-	}
-	if (have < siglen || memcmp(buf, BUNDLE_SIGNATURE, siglen) != 0) {
-		err = kluis_error_set(KLUIS_EVERIFY, "'%s' is not a git bundle v2 file", path);
-		goto cleanup;
-	}
-	if (!end) {
-		err = kluis_error_set(KLUIS_EVERIFY, "bundle '%s' has a truncated or oversized header", path);
-		goto cleanup;
-	}
-	if (memchr(buf, '\0', (size_t)(end - buf)) || memchr(buf, '\r', (size_t)(end - buf))) {
-		err = kluis_error_set(KLUIS_EVERIFY, "bundle '%s' has a malformed header", path);
-		goto cleanup;
-	}
-	end[1] = '\0';
-	if ((err = parse_refs(buf + siglen, path, &refs, &nrefs)) < 0)
-		goto cleanup;
-
-	if (git_repository_odb(&odb, repo) < 0 || git_odb_write_pack(&wp, odb, NULL, NULL) < 0) {
-		err = kluis_git_fail(KLUIS_EGENERIC, "cannot start reading a bundle's pack");
-		goto cleanup;
-	}
-	i = (size_t)(end + 2 - buf); /* first pack byte in buf */
-	snprintf(what, sizeof(what), "bundle '%s' has a truncated or corrupt pack", path);
-	if ((err = split_pack(repo, fd, (uint64_t)i, (uint64_t)st.st_size, &version, &spans, &nspans, &nbig, &fits,
-				progress, payload)) < 0) {
+	snprintf(what, sizeof(what), "bundle '%s' has a truncated or corrupt pack", b->path);
+	if ((err = split_pack(repo, b->fd, (uint64_t)b->pack_start, b->size, &version, &spans, &nspans, &nbig, &fits,
+			      progress, payload)) < 0) {
 		err = kluis_error_set(err, "%s: %s", what, kluis_error_last());
 		goto cleanup;
 	}
 	if (nbig > 0 && fits) {
-		if ((err = append_spans(wp, &stats, fd, version, spans, nspans, (unsigned char *)buf)) < 0) {
+		if ((err = append_spans(wp, &stats, b->fd, version, spans, nspans, (unsigned char *)b->buf)) < 0) {
 			err = kluis_error_set(err, "%s: %s", what, kluis_error_last());
 			goto cleanup;
 		}
-		goto indexed;
+	} else if ((err = stream_pack(b, wp, &stats, what, progress, payload)) < 0) {
+		goto cleanup;
 	}
-	if (have > i && wp->append(wp, buf + i, have - i, &stats) < 0) {
+	if (wp->commit(wp, &stats) < 0)
 		err = kluis_git_fail(KLUIS_EVERIFY, what);
-		goto cleanup;
-	}
-	while ((r = kluis_fd_read_some(fd, buf, IO_CHUNK)) > 0) {
-		if (wp->append(wp, buf, (size_t)r, &stats) < 0) {
-			err = kluis_git_fail(KLUIS_EVERIFY, what);
-			goto cleanup;
-		}
-		have += (size_t)r;
-		if (progress && progress(have, (uint64_t)st.st_size, payload) != 0) {
-			err = kluis_error_set(KLUIS_EGENERIC, "reading bundle '%s' was cancelled", path);
-			goto cleanup;
-		}
-	}
-	if (r < 0) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot read bundle '%s': %s", path, strerror(errno));
-		goto cleanup;
-	}
-indexed:
-	if (wp->commit(wp, &stats) < 0) {
-		err = kluis_git_fail(KLUIS_EVERIFY, what);
-		goto cleanup;
-	}
+cleanup:
+	free(spans);
+	return err;
+}
+
+/* Every advertised tip is in the object database, with all it reaches. */
+static int check_tips(const char *path, git_repository *repo, git_odb *odb, const kluis_bundle_ref *refs, size_t nrefs)
+{
+	git_packbuilder *check = NULL;
+	git_oid *tips = NULL;
+	char what[512];
+	size_t i;
+	int err = 0;
 
 	if (!(tips = calloc(nrefs, sizeof(*tips)))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
@@ -675,21 +731,44 @@ indexed:
 	if ((err = collect_objects(&check, repo, tips, nrefs)) < 0) {
 		snprintf(what, sizeof(what), "%s", kluis_error_last());
 		err = kluis_error_set(KLUIS_EVERIFY, "bundle '%s' is incomplete: %s", path, what);
+	}
+cleanup:
+	git_packbuilder_free(check);
+	free(tips);
+	return err;
+}
+
+int kluis_bundle_read(git_repository *repo, const char *path, kluis_bundle_ref **refs_out,
+		      size_t *nrefs_out, kluis_bundle_progress_cb progress, void *payload)
+{
+	struct bundle_in b = { .path = path, .fd = -1 };
+	kluis_bundle_ref *refs = NULL;
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	size_t nrefs = 0;
+	int err = 0;
+
+	*refs_out = NULL;
+	*nrefs_out = 0;
+	if ((err = open_bundle(&b)) < 0 || (err = read_header(&b, &refs, &nrefs)) < 0)
+		goto cleanup;
+	if (git_repository_odb(&odb, repo) < 0 || git_odb_write_pack(&wp, odb, NULL, NULL) < 0) {
+		err = kluis_git_fail(KLUIS_EGENERIC, "cannot start reading a bundle's pack");
 		goto cleanup;
 	}
+	if ((err = index_pack(&b, repo, wp, progress, payload)) < 0 ||
+	    (err = check_tips(path, repo, odb, refs, nrefs)) < 0)
+		goto cleanup;
 	*refs_out = refs;
 	*nrefs_out = nrefs;
 	refs = NULL;
 cleanup:
 	if (wp)
 		wp->free(wp);
-	git_packbuilder_free(check);
 	git_odb_free(odb);
 	kluis_bundle_refs_free(refs, nrefs);
-	free(spans);
-	free(tips);
-	free(buf);
-	if (fd >= 0)
-		close(fd);
+	free(b.buf);
+	if (b.fd >= 0)
+		close(b.fd);
 	return err;
 }

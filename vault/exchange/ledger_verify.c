@@ -605,146 +605,177 @@ static int chain(git_repository *repo, const git_oid *head, git_oid **out, size_
 	return 0;
 }
 
+/* The trust root is known; when the vault has a ledger, its repository and keyring are open and
+ * *oids lists its records, root first (*noids stays 0 otherwise). */
+static int ledger_open(lctx *x, const char *const *trust, size_t ntrust, git_oid **oids, size_t *noids)
+{
+	char *path = kluis_path_join(x->v->root, "ledger.git");
+	git_oid head;
+	bool exists;
+	int err = 0;
+
+	if (!path)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if (!trust && (err = kluis_vault_trust(x->v, &trust, &ntrust)) < 0)
+		goto cleanup;
+	x->trust = trust;
+	x->ntrust = ntrust;
+	if (!kluis_path_exists(path))
+		goto cleanup;
+	if ((err = kluis_repo_open(&x->repo, path)) < 0 || (err = kluis_repo_ref(x->repo, KLUIS_LEDGER_REF, &head, &exists)) < 0 || !exists)
+		goto cleanup;
+	if ((err = kluis_vault_keyring(x->v, &x->r.kr)) < 0)
+		goto cleanup;
+	x->r.repo = x->repo;
+	err = chain(x->repo, &head, oids, noids);
+cleanup:
+	free(path);
+	return err;
+}
+
+/* Why readable record i is invalid, or NULL: chained, of its schema, in sequence and in time,
+ * authorised, its tree and files as its trailers say. *t is its tree once it was looked up. */
+static const char *record_fault(lctx *x, const rcommit *c, const git_oid *oids, size_t i, int64_t prev_time,
+				git_tree *pt, git_tree **t, kluis_ledger_event *e, char *why, size_t whylen)
+{
+	const schema *s = NULL;
+	const char *bad, *p;
+	char want[5][160], seq[24];
+	size_t nwant = 0;
+	bool unchecked = false;
+
+	if ((i == 0) == c->has_parent || (i > 0 && !git_oid_equal(&c->parent, &oids[i - 1])))
+		return "not chained to the record before it";
+	if ((bad = check_schema(c, &s, why, whylen)))
+		return bad;
+	snprintf(seq, sizeof(seq), "%zu", i + 1);
+	if (strcmp(kluis_rcommit_value(c, "Kluis-Seq"), seq) != 0) {
+		snprintf(why, whylen, "Kluis-Seq is %s, not %s (a record removed or inserted?)", kluis_rcommit_value(c, "Kluis-Seq"), seq);
+		return why;
+	}
+	if (i > 0 && c->time < prev_time - KLUIS_CLOCK_TOLERANCE)
+		return "dated before the record before it";
+	/* `unchecked`: nothing is left to judge the authority by (docs/LEDGER.md) */
+	if ((bad = authorise(x, c, s->action, e->dossier, &unchecked)))
+		return bad;
+	(void)unchecked;
+	if ((p = kluis_rcommit_value(c, "Kluis-Certificate"))) {
+		snprintf(want[nwant++], 160, "%s", p);
+		snprintf(want[nwant++], 160, "%s.asc", p);
+	}
+	if ((p = kluis_rcommit_value(c, "Kluis-Reason")))
+		snprintf(want[nwant++], 160, "%s", p);
+	if ((p = kluis_rcommit_value(c, "Kluis-Receipt"))) {
+		snprintf(want[nwant++], 160, "%s", p);
+		snprintf(want[nwant++], 160, "%s.asc", p);
+	}
+	if (git_tree_lookup(t, x->repo, &c->tree) < 0)
+		return "its tree is missing";
+	if ((bad = check_tree(x, pt, *t, want, nwant, why, whylen)))
+		return bad;
+	return check_files(x, c, *t, e, why, whylen);
+}
+
+/* Record i is the last event of x->ev, valid or with the finding that says why not; *pt is its
+ * tree (the next record's is judged against it) and *prev_time its time. */
+static int judge_record(lctx *x, const git_oid *oids, size_t i, git_tree **pt, int64_t *prev_time)
+{
+	rcommit c;
+	git_tree *t = NULL;
+	const char *bad;
+	char why[256];
+	size_t before = x->r.rep->nfindings;
+	kluis_ledger_event *e;
+	int err;
+	/* unreadable or unsigned: kept as an invalid record, so that it is shown as such */
+	/* the commit object byte for byte and its signature: the dossier replay's own reader */
+	bool readable = kluis_rcommit_read(&x->r, &oids[i], &c) == 0;
+
+	if ((err = push_event(x, &c)) < 0) {
+		kluis_rcommit_dispose(&c);
+		return err;
+	}
+	e = &x->ev[x->n - 1];
+	if (!readable) {
+		/* the next record's tree is judged against this one's, if it has one */
+		if (!git_oid_is_zero(&c.tree) && git_tree_lookup(&t, x->repo, &c.tree) == 0) {
+			git_tree_free(*pt);
+			*pt = t;
+		}
+		*prev_time = c.time ? c.time : *prev_time;
+	} else {
+		if ((bad = record_fault(x, &c, oids, i, *prev_time, *pt, &t, e, why, sizeof(why))))
+			kluis_rfinding(&x->r, &c.oid, "ledger record %zu (%s %s): %s", i + 1, e->action, e->dossier, bad);
+		*prev_time = c.time;
+		/* the next record's tree is judged against this one's, valid or not */
+		git_tree_free(*pt);
+		*pt = t;
+		if (!*pt)
+			git_tree_lookup(pt, x->repo, &c.tree);
+	}
+	kluis_rcommit_dispose(&c);
+	e->valid = x->r.rep->nfindings == before;
+	if (!e->valid)
+		e->why = strdup(x->r.rep->findings[before].message);
+	return 0;
+}
+
+/* x->ev holds only the records of `dossier` (all of them when it is NULL), in order. */
+static void keep_dossier(lctx *x, const char *dossier)
+{
+	size_t i, keep;
+
+	for (i = 0, keep = 0; i < x->n; i++) {
+		if (dossier && strcmp(x->ev[i].dossier, dossier) != 0) {
+			free(x->ev[i].fields);
+			free(x->ev[i].certificate);
+			free(x->ev[i].certificate_sig);
+			free(x->ev[i].receipt);
+			free(x->ev[i].receipt_sig);
+			free(x->ev[i].why);
+			continue;
+		}
+		if (keep != i)
+			x->ev[keep] = x->ev[i];
+		keep++;
+	}
+	x->n = keep;
+}
+
 int kluis_ledger_read(kluis_vault *v, const char *const *trust, size_t ntrust, const char *dossier,
 		      kluis_ledger_event **events, size_t *n, kluis_verify_report *rep)
 {
 	lctx x;
-	git_oid head, *oids = NULL;
-	git_tree *pt = NULL, *t = NULL;
-	char *path = kluis_path_join(v->root, "ledger.git");
-	size_t noids = 0, i, keep;
+	git_oid *oids = NULL;
+	git_tree *pt = NULL;
+	size_t noids = 0, i;
 	int64_t prev_time = 0;
-	bool exists;
 	int err = 0;
 
 	memset(&x, 0, sizeof(x));
 	*events = NULL;
 	*n = 0;
-	if (!path)
-		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	x.v = v;
 	x.r.rep = rep;
 	x.r.id = "ledger";
-	if (!trust && (err = kluis_vault_trust(v, &trust, &ntrust)) < 0)
-		goto cleanup;
-	x.trust = trust;
-	x.ntrust = ntrust;
-	if (!kluis_path_exists(path))
-		goto cleanup;
-	if ((err = kluis_repo_open(&x.repo, path)) < 0 || (err = kluis_repo_ref(x.repo, KLUIS_LEDGER_REF, &head, &exists)) < 0 || !exists)
-		goto cleanup;
-	if ((err = kluis_vault_keyring(v, &x.r.kr)) < 0)
-		goto cleanup;
-	x.r.repo = x.repo;
-	if ((err = chain(x.repo, &head, &oids, &noids)) < 0)
+	if ((err = ledger_open(&x, trust, ntrust, &oids, &noids)) < 0 || noids == 0)
 		goto cleanup;
 	kluis_pgp_quiet_begin(x.r.kr);
-	for (i = 0; i < noids; i++) {
-		rcommit c;
-		const schema *s = NULL;
-		const char *bad = NULL;
-		char why[256], want[5][160];
-		size_t before = rep->nfindings, nwant = 0;
-		bool unchecked = false;
-		kluis_ledger_event *e;
-
-		/* unreadable or unsigned: kept as an invalid record, so that it is shown as such */
-		/* the commit object byte for byte and its signature: the dossier replay's own reader */
-		bool readable = kluis_rcommit_read(&x.r, &oids[i], &c) == 0;
-		if ((err = push_event(&x, &c)) < 0) {
-			kluis_rcommit_dispose(&c);
-			break;
-		}
-		if (!readable) {
-			/* the next record's tree is judged against this one's, if it has one */
-			git_tree *ct = NULL;
-			if (!git_oid_is_zero(&c.tree) && git_tree_lookup(&ct, x.repo, &c.tree) == 0) {
-				git_tree_free(pt);
-				pt = ct;
-			}
-			prev_time = c.time ? c.time : prev_time;
-			kluis_rcommit_dispose(&c);
-			goto judged;
-		}
-		e = &x.ev[x.n - 1];
-		if ((i == 0) == c.has_parent || (i > 0 && !git_oid_equal(&c.parent, &oids[i - 1])))
-			bad = "not chained to the record before it";
-		else if (!(bad = check_schema(&c, &s, why, sizeof(why)))) {
-			char seq[24];
-			snprintf(seq, sizeof(seq), "%zu", i + 1);
-			if (strcmp(kluis_rcommit_value(&c, "Kluis-Seq"), seq) != 0) {
-				snprintf(why, sizeof(why), "Kluis-Seq is %s, not %s (a record removed or inserted?)", kluis_rcommit_value(&c, "Kluis-Seq"), seq);
-				bad = why;
-			}
-		}
-		if (!bad && i > 0 && c.time < prev_time - KLUIS_CLOCK_TOLERANCE)
-			bad = "dated before the record before it";
-		if (!bad && (bad = authorise(&x, &c, s->action, e->dossier, &unchecked)) == NULL) {
-			const char *p;
-			if ((p = kluis_rcommit_value(&c, "Kluis-Certificate"))) {
-				snprintf(want[nwant++], 160, "%s", p);
-				snprintf(want[nwant++], 160, "%s.asc", p);
-			}
-			if ((p = kluis_rcommit_value(&c, "Kluis-Reason")))
-				snprintf(want[nwant++], 160, "%s", p);
-			if ((p = kluis_rcommit_value(&c, "Kluis-Receipt"))) {
-				snprintf(want[nwant++], 160, "%s", p);
-				snprintf(want[nwant++], 160, "%s.asc", p);
-			}
-			git_tree_free(t);
-			t = NULL;
-			if (git_tree_lookup(&t, x.repo, &c.tree) < 0)
-				bad = "its tree is missing";
-			else if (!(bad = check_tree(&x, pt, t, want, nwant, why, sizeof(why))))
-				bad = check_files(&x, &c, t, e, why, sizeof(why));
-		}
-		/* `unchecked`: nothing is left to judge the authority by (docs/LEDGER.md) */
-		if (bad)
-			kluis_rfinding(&x.r, &c.oid, "ledger record %zu (%s %s): %s", i + 1, e->action, e->dossier, bad);
-		(void)unchecked;
-		prev_time = c.time;
-		/* the next record's tree is judged against this one's, valid or not */
-		git_tree_free(pt);
-		pt = t;
-		t = NULL;
-		if (!pt)
-			git_tree_lookup(&pt, x.repo, &c.tree);
-		kluis_rcommit_dispose(&c);
-	judged:
-		e = &x.ev[x.n - 1];
-		e->valid = rep->nfindings == before;
-		if (!e->valid)
-			e->why = strdup(rep->findings[before].message);
-	}
+	for (i = 0; i < noids && err == 0; i++)
+		err = judge_record(&x, oids, i, &pt, &prev_time);
 	kluis_pgp_quiet_end(x.r.kr);
 	if (err < 0)
 		goto cleanup;
-	/* only the asked dossier's */
-	for (i = 0, keep = 0; i < x.n; i++) {
-		if (dossier && strcmp(x.ev[i].dossier, dossier) != 0) {
-			free(x.ev[i].fields);
-			free(x.ev[i].certificate);
-			free(x.ev[i].certificate_sig);
-			free(x.ev[i].receipt);
-			free(x.ev[i].receipt_sig);
-			free(x.ev[i].why);
-			continue;
-		}
-		if (keep != i)
-			x.ev[keep] = x.ev[i];
-		keep++;
-	}
+	keep_dossier(&x, dossier);
 	*events = x.ev;
-	*n = keep;
+	*n = x.n;
 	x.ev = NULL;
 	x.n = 0;
 cleanup:
 	kluis_ledger_events_free(x.ev, x.n);
 	git_tree_free(pt);
-	git_tree_free(t);
 	free(oids);
 	git_repository_free(x.repo);
-	free(path);
 	return err;
 }
 

@@ -585,131 +585,206 @@ cleanup:
 	return err;
 }
 
-int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
-{
-	kluis_dossier *d = NULL;
-	git_repository *scratch = NULL;
-	kluis_keyring *kr;
-	kluis_verify_opts vo;
-	kluis_verify_report rep;
-	kluis_roles roles = { NULL, 0 };
-	ref_set local, server, fetched, final;
-	const char *const *trust = o->trust, *actor, *divergent;
-	size_t ntrust = o->ntrust;
-	char *scratch_path = NULL, name[80], *dpath = NULL, lh[13], sh[13], *in_objects = NULL, *old_objects = NULL;
-	bool exists, ahead;
-	int lock = -1, err;
+/* A pull in progress: what each phase leaves for the next. */
+struct pull {
+	kluis_vault *v;
+	const char *id, *actor;
+	const kluis_sync_opts *o;
+	kluis_sync_result *res;
+	const char *const *trust;
+	size_t ntrust;
+	bool exists;               /* the vault has the dossier already */
+	kluis_dossier *d;          /* then opened, */
+	int lock;                  /* locked, */
+	ref_set local;             /* and its refs read (all absent otherwise) */
+	char *scratch_path;        /* the quarantine the server's refs are fetched into */
+	git_repository *scratch;
+	ref_set fetched, final;    /* the server's refs; what the dossier's will be */
+	kluis_roles roles;         /* the roles at the final main */
+};
 
-	memset(res, 0, sizeof(*res));
-	memset(&rep, 0, sizeof(rep));
-	memset(&vo, 0, sizeof(vo));
-	memset(&local, 0, sizeof(local));
-	snprintf(name, sizeof(name), "%s.git", id);
-	if ((err = kluis_sync_remote(v, id, o->remote, &res->remote)) < 0 || (err = kluis_vault_actor(v, &actor)) < 0)
+/* The remote, the actor and a trust root are known; a dossier already here is open and locked,
+ * and its refs are read. */
+static int pull_prepare(struct pull *p)
+{
+	char name[80], *dpath = NULL;
+	int err = 0;
+
+	snprintf(name, sizeof(name), "%s.git", p->id);
+	if ((err = kluis_sync_remote(p->v, p->id, p->o->remote, &p->res->remote)) < 0 ||
+	    (err = kluis_vault_actor(p->v, &p->actor)) < 0)
 		goto cleanup;
-	if (!ntrust && (err = kluis_vault_trust(v, &trust, &ntrust)) < 0)
+	if (!p->ntrust && (err = kluis_vault_trust(p->v, &p->trust, &p->ntrust)) < 0)
 		goto cleanup;
-	if (!ntrust) {
+	if (!p->ntrust) {
 		err = kluis_error_set(KLUIS_EINVAL, "vault %s has no trust root to verify '%s' with: give --trust FPR (the directie key that created the dossier)",
-				      v->root, id);
+				      p->v->root, p->id);
 		goto cleanup;
 	}
-	if (!(dpath = kluis_path_join(v->dossiers, name))) {
+	if (!(dpath = kluis_path_join(p->v->dossiers, name))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	exists = kluis_path_exists(dpath);
-	if (exists) {
-		/* the lock keeps the local refs still from the comparison to the update */
-		if ((err = kluis_dossier_open(&d, v, id)) < 0 || (err = check_syncer(&d->roles, actor, id, "pull")) < 0 ||
-		    (err = kluis_repo_lock(d->path, &lock)) < 0 || (err = read_refs(d->repo, ref_names, &local)) < 0)
-			goto cleanup;
-	}
-	if ((err = ls_remote(res->remote, &server)) < 0)
+	p->exists = kluis_path_exists(dpath);
+	/* the lock keeps the local refs still from the comparison to the update */
+	if (p->exists && ((err = kluis_dossier_open(&p->d, p->v, p->id)) < 0 ||
+			  (err = check_syncer(&p->d->roles, p->actor, p->id, "pull")) < 0 ||
+			  (err = kluis_repo_lock(p->d->path, &p->lock)) < 0 || (err = read_refs(p->d->repo, ref_names, &p->local)) < 0))
 		goto cleanup;
-	if (!server.has[R_MAIN]) {
-		err = kluis_error_set(KLUIS_ENOTFOUND, "the server %s holds no dossier '%s' (no refs/heads/main there)", res->remote, id);
-		goto cleanup;
-	}
-	if ((err = make_scratch(v, &scratch_path)) < 0 || (exists && (err = add_alternate(scratch_path, d->path)) < 0) ||
-	    (err = fetch_into(scratch_path, res->remote, &server)) < 0 || (err = kluis_repo_open(&scratch, scratch_path)) < 0 ||
-	    (err = read_refs(scratch, incoming_names, &fetched)) < 0)
-		goto cleanup;
-	if (!fetched.has[R_MAIN] || !fetched.has[R_CONTENT]) {
-		err = kluis_error_set(KLUIS_EVERIFY, "the server's copy of '%s' lacks refs/heads/main or refs/kluis/content; nothing was changed here", id);
-		goto cleanup;
-	}
-	if ((err = merge_ff(scratch, &local, &fetched, &final, &ahead, &divergent)) < 0)
-		goto cleanup;
+cleanup:
+	free(dpath);
+	return err;
+}
+
+/* The server's main, content and access refs are fetched into the scratch repository, where
+ * main and content are present. */
+static int pull_fetch(struct pull *p)
+{
+	ref_set server;
+	int err;
+
+	if ((err = ls_remote(p->res->remote, &server)) < 0)
+		return err;
+	if (!server.has[R_MAIN])
+		return kluis_error_set(KLUIS_ENOTFOUND, "the server %s holds no dossier '%s' (no refs/heads/main there)",
+				       p->res->remote, p->id);
+	if ((err = make_scratch(p->v, &p->scratch_path)) < 0 ||
+	    (p->exists && (err = add_alternate(p->scratch_path, p->d->path)) < 0) ||
+	    (err = fetch_into(p->scratch_path, p->res->remote, &server)) < 0 ||
+	    (err = kluis_repo_open(&p->scratch, p->scratch_path)) < 0 ||
+	    (err = read_refs(p->scratch, incoming_names, &p->fetched)) < 0)
+		return err;
+	if (!p->fetched.has[R_MAIN] || !p->fetched.has[R_CONTENT])
+		return kluis_error_set(KLUIS_EVERIFY, "the server's copy of '%s' lacks refs/heads/main or refs/kluis/content; nothing was changed here",
+				       p->id);
+	return 0;
+}
+
+/* The final refs are a fast-forward of both sides; a divergence is refused. */
+static int pull_merge(struct pull *p)
+{
+	const char *divergent;
+	char lh[13], sh[13];
+	bool ahead;
+	int err, k;
+
+	if ((err = merge_ff(p->scratch, &p->local, &p->fetched, &p->final, &ahead, &divergent)) < 0)
+		return err;
 	if (divergent) {
-		git_oid_tostr(lh, sizeof(lh), &local.oid[divergent == ref_names[R_MAIN] ? R_MAIN : R_ACCESS]);
-		git_oid_tostr(sh, sizeof(sh), &fetched.oid[divergent == ref_names[R_MAIN] ? R_MAIN : R_ACCESS]);
-		err = kluis_error_set(KLUIS_ECONFLICT, "the server's %s of '%s' (%s) has diverged from this vault's (%s): neither descends from the other; nothing was changed here",
-				      divergent, id, sh, lh);
-		goto cleanup;
+		k = divergent == ref_names[R_MAIN] ? R_MAIN : R_ACCESS;
+		git_oid_tostr(lh, sizeof(lh), &p->local.oid[k]);
+		git_oid_tostr(sh, sizeof(sh), &p->fetched.oid[k]);
+		return kluis_error_set(KLUIS_ECONFLICT, "the server's %s of '%s' (%s) has diverged from this vault's (%s): neither descends from the other; nothing was changed here",
+				       divergent, p->id, sh, lh);
 	}
-	res->local_ahead = ahead;
-	if (exists && same_refs(&final, &local)) {
-		res->up_to_date = true;
-		git_oid_cpy(&res->head, &local.oid[R_MAIN]);
-		err = 0;
-		goto cleanup;
-	}
+	p->res->local_ahead = ahead;
+	return 0;
+}
+
+/* The final state verifies as a whole with the vault's trust root, and the actor may pull it. */
+static int pull_verify(struct pull *p)
+{
+	kluis_keyring *kr;
+	kluis_verify_opts vo;
+	kluis_verify_report rep;
+	char *in_objects = NULL, *old_objects = NULL;
+	int err = 0;
+
+	memset(&rep, 0, sizeof(rep));
+	memset(&vo, 0, sizeof(vo));
 	/* verify exactly the state the dossier will have, with the vault's trust root */
-	vo.trust = trust;
-	vo.ntrust = ntrust;
+	vo.trust = p->trust;
+	vo.ntrust = p->ntrust;
 	vo.no_cache = true;
 	/* what the fetch brought is the scratch repository's own objects; the dossier's were there */
-	if (!(in_objects = kluis_path_join(scratch_path, "objects")) || (exists && !(old_objects = kluis_path_join(d->path, "objects")))) {
+	if (!(in_objects = kluis_path_join(p->scratch_path, "objects")) ||
+	    (p->exists && !(old_objects = kluis_path_join(p->d->path, "objects")))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
 	vo.incoming = in_objects;
 	vo.existing = old_objects;
-	if ((err = set_scratch_refs(scratch, &final)) < 0 || (err = kluis_vault_keyring(v, &kr)) < 0 ||
-	    (err = kluis_verify_repository(scratch, id, kr, &vo, NULL, &rep)) < 0)
+	if ((err = set_scratch_refs(p->scratch, &p->final)) < 0 || (err = kluis_vault_keyring(p->v, &kr)) < 0 ||
+	    (err = kluis_verify_repository(p->scratch, p->id, kr, &vo, NULL, &rep)) < 0)
 		goto cleanup;
 	if (rep.nfindings) {
-		err = refuse_findings(&rep, "the server's history of", id, "nothing was changed here");
+		err = refuse_findings(&rep, "the server's history of", p->id, "nothing was changed here");
 		goto cleanup;
 	}
-	if ((err = roles_at(scratch, &final.oid[R_MAIN], &roles)) < 0 || (err = check_syncer(&roles, actor, id, "pull")) < 0)
+	if ((err = roles_at(p->scratch, &p->final.oid[R_MAIN], &p->roles)) < 0)
 		goto cleanup;
-	res->main_moved = !local.has[R_MAIN] || !git_oid_equal(&local.oid[R_MAIN], &final.oid[R_MAIN]);
-	res->access_moved = final.has[R_ACCESS] && (!local.has[R_ACCESS] || !git_oid_equal(&local.oid[R_ACCESS], &final.oid[R_ACCESS]));
-	git_oid_cpy(&res->head, &final.oid[R_MAIN]);
-	if (!exists) {
-		if ((err = adopt_clone(v, id, scratch_path, &scratch, res->remote, &final.oid[R_MAIN])) < 0)
-			goto cleanup;
-		free(scratch_path);
-		scratch_path = NULL; /* it is the dossier now */
-		res->created = true;
-		if (!o->ntrust || (err = kluis_vault_trust_init(v, trust[0])) == 0)
-			err = kluis_ledger_append(v, "pull", id, kluis_role_name(kluis_roles_of(&roles, actor) & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_MEDEWERKER),
-						  NULL, NULL);
-		goto cleanup;
-	}
-	if ((err = copy_objects(scratch, &final, &local, d->path)) < 0 || (err = update_local(d, &final, &local)) < 0)
-		goto cleanup;
-	/* an erase or rewrap that came in: its old ciphertext leaves this vault too (P11.2) */
-	if (local.has[R_CONTENT] &&
-	    (err = kluis_content_purge_dropped(d->repo, &local.oid[R_CONTENT], &final.oid[R_CONTENT], &res->purged)) < 0)
-		goto cleanup;
-	/* like every write: the checkpoint follows main (a crash before this leaves it one step
-	 * behind, still a prefix of the history) */
-	if (res->main_moved)
-		err = kluis_checkpoint_write(v, id, d->repo, &final.oid[R_MAIN]);
+	err = check_syncer(&p->roles, p->actor, p->id, "pull");
 cleanup:
-	git_repository_free(scratch);
-	if (scratch_path)
-		kluis_rm_rf(scratch_path);
 	free(in_objects);
 	free(old_objects);
-	kluis_repo_unlock(lock);
-	kluis_roles_dispose(&roles);
 	kluis_verify_report_dispose(&rep);
-	kluis_dossier_free(d);
-	free(scratch_path);
-	free(dpath);
+	return err;
+}
+
+/* A new dossier: the scratch repository became it, and the ledger records the pull. */
+static int pull_adopt(struct pull *p)
+{
+	int err;
+
+	if ((err = adopt_clone(p->v, p->id, p->scratch_path, &p->scratch, p->res->remote, &p->final.oid[R_MAIN])) < 0)
+		return err;
+	free(p->scratch_path);
+	p->scratch_path = NULL; /* it is the dossier now */
+	p->res->created = true;
+	if (!p->o->ntrust || (err = kluis_vault_trust_init(p->v, p->trust[0])) == 0)
+		err = kluis_ledger_append(p->v, "pull", p->id,
+					  kluis_role_name(kluis_roles_of(&p->roles, p->actor) & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_MEDEWERKER),
+					  NULL, NULL);
+	return err;
+}
+
+/* An existing dossier: its objects and refs moved to the final state, dropped ciphertext purged,
+ * the checkpoint following main. */
+static int pull_update(struct pull *p)
+{
+	int err;
+
+	if ((err = copy_objects(p->scratch, &p->final, &p->local, p->d->path)) < 0 ||
+	    (err = update_local(p->d, &p->final, &p->local)) < 0)
+		return err;
+	/* an erase or rewrap that came in: its old ciphertext leaves this vault too (P11.2) */
+	if (p->local.has[R_CONTENT] &&
+	    (err = kluis_content_purge_dropped(p->d->repo, &p->local.oid[R_CONTENT], &p->final.oid[R_CONTENT], &p->res->purged)) < 0)
+		return err;
+	/* like every write: the checkpoint follows main (a crash before this leaves it one step
+	 * behind, still a prefix of the history) */
+	if (p->res->main_moved)
+		return kluis_checkpoint_write(p->v, p->id, p->d->repo, &p->final.oid[R_MAIN]);
+	return 0;
+}
+
+int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
+{
+	struct pull p = { .v = v, .id = id, .o = o, .res = res, .trust = o->trust, .ntrust = o->ntrust, .lock = -1 };
+	const ref_set *local = &p.local, *final = &p.final;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	if ((err = pull_prepare(&p)) < 0 || (err = pull_fetch(&p)) < 0 || (err = pull_merge(&p)) < 0)
+		goto cleanup;
+	if (p.exists && same_refs(final, local)) {
+		res->up_to_date = true;
+		git_oid_cpy(&res->head, &local->oid[R_MAIN]);
+		goto cleanup;
+	}
+	if ((err = pull_verify(&p)) < 0)
+		goto cleanup;
+	res->main_moved = !local->has[R_MAIN] || !git_oid_equal(&local->oid[R_MAIN], &final->oid[R_MAIN]);
+	res->access_moved = final->has[R_ACCESS] && (!local->has[R_ACCESS] || !git_oid_equal(&local->oid[R_ACCESS], &final->oid[R_ACCESS]));
+	git_oid_cpy(&res->head, &final->oid[R_MAIN]);
+	err = p.exists ? pull_update(&p) : pull_adopt(&p);
+cleanup:
+	git_repository_free(p.scratch);
+	if (p.scratch_path)
+		kluis_rm_rf(p.scratch_path);
+	kluis_repo_unlock(p.lock);
+	kluis_roles_dispose(&p.roles);
+	kluis_dossier_free(p.d);
+	free(p.scratch_path);
 	return err;
 }
