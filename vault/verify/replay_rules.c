@@ -488,135 +488,186 @@ static bool state_allows(rstep *s, bool open, bool closed)
 	return ok;
 }
 
-/* add, statement, correct, consent: new entry directories, nothing else. */
-static void act_entries(rstep *s)
+/* What an entries commit's message says: the entries it adds and what it says of each. */
+typedef struct {
+	const char *named[256], *special[256], *crefs[256], *restr[256];
+	size_t nnamed, nspecial, ncref, nrestr;
+	const char *kind, *sup, *cons, *copdr, *withdraws;
+	bool restricted[256]; /* per named entry: withheld from the opdrachtgever */
+} rnamed;
+
+/* FORMATS "Actions": the trailers an add, statement, correct or consent carries. */
+static void named_read(const rcommit *c, rnamed *m)
 {
-	replay *r = s->r;
-	const rcommit *c = s->c;
-	const char *named[256], *special[256], *crefs[256], *restr[256], *kind = kluis_rcommit_value(c, "Kluis-Kind");
-	size_t nnamed = kluis_rcommit_values(c, "Kluis-Entry", named, 256), nspecial = kluis_rcommit_values(c, "Kluis-Special", special, 256),
-	       ncref = kluis_rcommit_values(c, "Kluis-Consent-Ref", crefs, 256), nrestr = kluis_rcommit_values(c, "Kluis-Restricted", restr, 256),
-	       i, k;
-	const char *sup = kluis_rcommit_value(c, "Kluis-Supersedes"), *cons = kluis_rcommit_value(c, "Kluis-Consent"),
-		   *copdr = kluis_rcommit_value(c, "Kluis-Consent-Opdrachtgever"), *withdraws = kluis_rcommit_value(c, "Kluis-Withdraws");
+	m->kind = kluis_rcommit_value(c, "Kluis-Kind");
+	m->nnamed = kluis_rcommit_values(c, "Kluis-Entry", m->named, 256);
+	m->nspecial = kluis_rcommit_values(c, "Kluis-Special", m->special, 256);
+	m->ncref = kluis_rcommit_values(c, "Kluis-Consent-Ref", m->crefs, 256);
+	m->nrestr = kluis_rcommit_values(c, "Kluis-Restricted", m->restr, 256);
+	m->sup = kluis_rcommit_value(c, "Kluis-Supersedes");
+	m->cons = kluis_rcommit_value(c, "Kluis-Consent");
+	m->copdr = kluis_rcommit_value(c, "Kluis-Consent-Opdrachtgever");
+	m->withdraws = kluis_rcommit_value(c, "Kluis-Withdraws");
+}
+
+/* FORMATS "Actions", add/statement/correct/consent: the message, rendered from what it means
+ * (per entry its Special, Consent-Ref and Restricted; a correct's Supersedes, a consent's
+ * grant or withdrawal). */
+static bool entries_message(rstep *s, rnamed *m)
+{
 	const char *want_kind = s->action == KLUIS_ACT_STATEMENT ? "statement" : s->action == KLUIS_ACT_CORRECT ? "correction" :
 				s->action == KLUIS_ACT_CONSENT ? "consent" : NULL;
 	char subject[64];
-	bool restricted[256] = { false };
+	size_t i, k;
 
-	state_allows(s, true, s->action == KLUIS_ACT_STATEMENT);
-	only(s, false, false, false, true);
-	for (i = 0; i < s->ch.n; i++)
-		if (!s->ch.v[i].added)
-			kluis_rfinding(r, &c->oid, "changes existing entry %s in a %s commit", s->ch.v[i].id, kluis_action_name(s->action));
-	if (nnamed == 0 || nnamed > 256 || nspecial > 256 || ncref != nspecial || nrestr > 256) {
-		kluis_rfinding(r, &c->oid, "this %s names %zu entries in its message", kluis_action_name(s->action), nnamed);
-		return;
-	}
-	/* the message, rendered from what it means */
-	snprintf(subject, sizeof(subject), "%s %s", kluis_action_name(s->action), nnamed == 1 ? named[0] : "-");
+	snprintf(subject, sizeof(subject), "%s %s", kluis_action_name(s->action), m->nnamed == 1 ? m->named[0] : "-");
 	want(&s->w, "Kluis-Action", kluis_action_name(s->action));
-	for (i = 0; i < nnamed; i++)
-		want(&s->w, "Kluis-Entry", named[i]);
-	want(&s->w, "Kluis-Kind", want_kind ? want_kind : kind);
+	for (i = 0; i < m->nnamed; i++)
+		want(&s->w, "Kluis-Entry", m->named[i]);
+	want(&s->w, "Kluis-Kind", want_kind ? want_kind : m->kind);
 	want(&s->w, "Kluis-Role", kluis_role_name(s->role));
-	for (i = 0; i < nnamed; i++) {
-		for (k = 0; k < nspecial; k++)
-			if (strcmp(special[k], named[i]) == 0) {
-				want(&s->w, "Kluis-Special", special[k]);
-				want(&s->w, "Kluis-Consent-Ref", crefs[k]);
+	for (i = 0; i < m->nnamed; i++) {
+		for (k = 0; k < m->nspecial; k++)
+			if (strcmp(m->special[k], m->named[i]) == 0) {
+				want(&s->w, "Kluis-Special", m->special[k]);
+				want(&s->w, "Kluis-Consent-Ref", m->crefs[k]);
 			}
-		for (k = 0; k < nrestr; k++)
-			if (strcmp(restr[k], named[i]) == 0 && !restricted[i]) {
-				restricted[i] = true;
-				want(&s->w, "Kluis-Restricted", restr[k]);
+		for (k = 0; k < m->nrestr; k++)
+			if (strcmp(m->restr[k], m->named[i]) == 0 && !m->restricted[i]) {
+				m->restricted[i] = true;
+				want(&s->w, "Kluis-Restricted", m->restr[k]);
 			}
 		if (s->action == KLUIS_ACT_CORRECT && i == 0)
-			want(&s->w, "Kluis-Supersedes", sup);
+			want(&s->w, "Kluis-Supersedes", m->sup);
 		if (s->action == KLUIS_ACT_CONSENT && i == 0) {
-			want(&s->w, "Kluis-Consent", cons);
-			want(&s->w, "Kluis-Consent-Opdrachtgever", copdr);
-			if (cons && strcmp(cons, "withdraw") == 0)
-				want(&s->w, "Kluis-Withdraws", withdraws);
+			want(&s->w, "Kluis-Consent", m->cons);
+			want(&s->w, "Kluis-Consent-Opdrachtgever", m->copdr);
+			if (m->cons && strcmp(m->cons, "withdraw") == 0)
+				want(&s->w, "Kluis-Withdraws", m->withdraws);
 		}
 	}
-	wantf(&s->w, "Kluis-Seq", "%llu", r->seq + 1);
-	if (!message_is(r, c, subject, &s->w))
-		return;
+	wantf(&s->w, "Kluis-Seq", "%llu", s->r->seq + 1);
+	return message_is(s->r, s->c, subject, &s->w);
+}
+
+/* FORMATS "Actions" and "Held": the kinds each action writes (the klant's add only a request,
+ * a held dossier's add only a request), a correct or consent one entry. */
+static void entries_kinds(rstep *s, const rnamed *m)
+{
+	replay *r = s->r;
+	const char *kind = m->kind;
+
 	if (!kind || !kluis_strings_has(kinds, sizeof(kinds) / sizeof(kinds[0]) - 1, kind) ||
 	    (s->action == KLUIS_ACT_ADD && (strcmp(kind, "statement") == 0 || strcmp(kind, "correction") == 0 || strcmp(kind, "consent") == 0)))
-		kluis_rfinding(r, &c->oid, "Kluis-Kind '%s' is not a kind an %s writes", kind ? kind : "", kluis_action_name(s->action));
+		kluis_rfinding(r, &s->c->oid, "Kluis-Kind '%s' is not a kind an %s writes", kind ? kind : "", kluis_action_name(s->action));
 	/* the klant files his own requests (WerkPro 10-13); anything else he writes is a statement */
 	if (s->action == KLUIS_ACT_ADD && s->role == KLUIS_ROLE_KLANT && kind && strcmp(kind, "request") != 0)
-		kluis_rfinding(r, &c->oid, "the klant adds only requests (his own words go in a statement), not a %s", kind);
+		kluis_rfinding(r, &s->c->oid, "the klant adds only requests (his own words go in a statement), not a %s", kind);
 	if (r->transferred && s->action == KLUIS_ACT_ADD && kind && strcmp(kind, "request") != 0)
-		kluis_rfinding(r, &c->oid, "a held dossier takes only the klant's requests as new entries, not a %s", kind);
-	if ((s->action == KLUIS_ACT_CORRECT || s->action == KLUIS_ACT_CONSENT) && nnamed != 1)
-		kluis_rfinding(r, &c->oid, "a %s adds exactly one entry", kluis_action_name(s->action));
+		kluis_rfinding(r, &s->c->oid, "a held dossier takes only the klant's requests as new entries, not a %s", kind);
+	if ((s->action == KLUIS_ACT_CORRECT || s->action == KLUIS_ACT_CONSENT) && m->nnamed != 1)
+		kluis_rfinding(r, &s->c->oid, "a %s adds exactly one entry", kluis_action_name(s->action));
+}
 
-	/* the tree: exactly the named entries are added, each new */
-	if (s->ch.n != nnamed)
-		kluis_rfinding(r, &c->oid, "its message names %zu entries, its tree changes %zu", nnamed, s->ch.n);
+/* FORMATS "Actions", tree: exactly the named entries are added, each new, its id carrying the
+ * commit's time. False stops the action (an id that is not new). */
+static bool entries_added(rstep *s, const rnamed *m)
+{
+	replay *r = s->r;
+	const rcommit *c = s->c;
+	size_t i, k;
+
+	if (s->ch.n != m->nnamed)
+		kluis_rfinding(r, &c->oid, "its message names %zu entries, its tree changes %zu", m->nnamed, s->ch.n);
 	for (i = 0; i < s->ch.n; i++) {
 		rchange *x = &s->ch.v[i];
 		bool listed = false;
-		for (k = 0; k < nnamed; k++)
-			listed |= strcmp(named[k], x->id) == 0;
+		for (k = 0; k < m->nnamed; k++)
+			listed |= strcmp(m->named[k], x->id) == 0;
 		if (!listed || !x->added)
 			kluis_rfinding(r, &c->oid, "%s entry %s, which its message does not add", x->added ? "adds" : "changes", x->id);
 	}
-	for (i = 0; i < nnamed; i++) {
+	for (i = 0; i < m->nnamed; i++) {
 		int64_t t;
-		if (!kluis_entry_id_valid(named[i]) || kluis_rentry_find(r, named[i]) || (i && strcmp(named[i - 1], named[i]) == 0)) {
-			kluis_rfinding(r, &c->oid, "entry id %s is not new", named[i]);
-			return;
+		if (!kluis_entry_id_valid(m->named[i]) || kluis_rentry_find(r, m->named[i]) || (i && strcmp(m->named[i - 1], m->named[i]) == 0)) {
+			kluis_rfinding(r, &c->oid, "entry id %s is not new", m->named[i]);
+			return false;
 		}
-		if (!id_time(named[i], &t) || t < c->time - KLUIS_CLOCK_TOLERANCE || t > c->time + KLUIS_CLOCK_TOLERANCE)
-			kluis_rfinding(r, &c->oid, "entry id %s does not carry the commit's time", named[i]);
+		if (!id_time(m->named[i], &t) || t < c->time - KLUIS_CLOCK_TOLERANCE || t > c->time + KLUIS_CLOCK_TOLERANCE)
+			kluis_rfinding(r, &c->oid, "entry id %s does not carry the commit's time", m->named[i]);
 	}
-	/* P8: a special-category entry rests on a consent grant in force; it reaches the
-	 * opdrachtgever exactly when that consent says so */
-	for (k = 0; k < nspecial; k++) {
-		rentry *g = kluis_rentry_find(r, crefs[k]);
+	return true;
+}
+
+/* FORMATS P8: a special-category entry rests on a consent grant in force; it reaches the
+ * opdrachtgever exactly when that consent says so; no other entry is withheld. */
+static void entries_special(rstep *s, const rnamed *m)
+{
+	replay *r = s->r;
+	const rcommit *c = s->c;
+	size_t i, k;
+
+	for (k = 0; k < m->nspecial; k++) {
+		rentry *g = kluis_rentry_find(r, m->crefs[k]);
 		bool listed = false;
-		for (i = 0; i < nnamed; i++)
-			if (strcmp(named[i], special[k]) == 0) {
+		for (i = 0; i < m->nnamed; i++)
+			if (strcmp(m->named[i], m->special[k]) == 0) {
 				listed = true;
-				if (g && g->consent && g->grant && !g->withdrawn && restricted[i] == g->consent_opdr)
-					kluis_rfinding(r, &c->oid, "special-category entry %s is %s the opdrachtgever, against consent %s", special[k],
-						       restricted[i] ? "withheld from" : "encrypted to", crefs[k]);
+				if (g && g->consent && g->grant && !g->withdrawn && m->restricted[i] == g->consent_opdr)
+					kluis_rfinding(r, &c->oid, "special-category entry %s is %s the opdrachtgever, against consent %s", m->special[k],
+						       m->restricted[i] ? "withheld from" : "encrypted to", m->crefs[k]);
 			}
 		if (!listed)
-			kluis_rfinding(r, &c->oid, "Kluis-Special names %s, which this commit does not add", special[k]);
+			kluis_rfinding(r, &c->oid, "Kluis-Special names %s, which this commit does not add", m->special[k]);
 		if (!g || !g->consent || !g->grant || g->erased)
-			kluis_rfinding(r, &c->oid, "special-category entry %s cites consent %s, which is no consent grant of this dossier", special[k], crefs[k]);
+			kluis_rfinding(r, &c->oid, "special-category entry %s cites consent %s, which is no consent grant of this dossier", m->special[k],
+				       m->crefs[k]);
 		else if (g->withdrawn)
-			kluis_rfinding(r, &c->oid, "special-category entry %s cites consent %s, which was withdrawn", special[k], crefs[k]);
+			kluis_rfinding(r, &c->oid, "special-category entry %s cites consent %s, which was withdrawn", m->special[k], m->crefs[k]);
 	}
-	for (i = 0; i < nnamed; i++) {
+	for (i = 0; i < m->nnamed; i++) {
 		bool sp = false;
-		for (k = 0; k < nspecial; k++)
-			sp |= strcmp(special[k], named[i]) == 0;
-		if (restricted[i] && !sp)
-			kluis_rfinding(r, &c->oid, "entry %s is withheld from the opdrachtgever without a special category", named[i]);
+		for (k = 0; k < m->nspecial; k++)
+			sp |= strcmp(m->special[k], m->named[i]) == 0;
+		if (m->restricted[i] && !sp)
+			kluis_rfinding(r, &c->oid, "entry %s is withheld from the opdrachtgever without a special category", m->named[i]);
 	}
-	if (s->action == KLUIS_ACT_CORRECT) {
-		rentry *o = sup ? kluis_rentry_find(r, sup) : NULL;
-		if (!o || o->erased)
-			kluis_rfinding(r, &c->oid, "corrects entry %s, which does not exist", sup ? sup : "");
+}
+
+/* FORMATS "Actions", correct: Kluis-Supersedes names a live entry. */
+static void correct_supersedes(rstep *s, const rnamed *m)
+{
+	rentry *o = m->sup ? kluis_rentry_find(s->r, m->sup) : NULL;
+
+	if (!o || o->erased)
+		kluis_rfinding(s->r, &s->c->oid, "corrects entry %s, which does not exist", m->sup ? m->sup : "");
+}
+
+/* FORMATS "Actions", consent: grant|withdraw and yes|no; a withdrawal names a grant in force
+ * (which it withdraws). */
+static void consent_trailers(rstep *s, const rnamed *m)
+{
+	const char *cons = m->cons, *copdr = m->copdr;
+
+	if (!cons || (strcmp(cons, "grant") && strcmp(cons, "withdraw")) || !copdr || (strcmp(copdr, "yes") && strcmp(copdr, "no")))
+		kluis_rfinding(s->r, &s->c->oid, "consent trailers are not grant/withdraw and yes/no");
+	else if (strcmp(cons, "withdraw") == 0) {
+		rentry *g = m->withdraws ? kluis_rentry_find(s->r, m->withdraws) : NULL;
+		if (!g || !g->consent || !g->grant || g->withdrawn)
+			kluis_rfinding(s->r, &s->c->oid, "withdraws %s, which is no consent grant in force", m->withdraws ? m->withdraws : "");
+		else
+			g->withdrawn = true;
 	}
-	if (s->action == KLUIS_ACT_CONSENT) {
-		if (!cons || (strcmp(cons, "grant") && strcmp(cons, "withdraw")) || !copdr || (strcmp(copdr, "yes") && strcmp(copdr, "no")))
-			kluis_rfinding(r, &c->oid, "consent trailers are not grant/withdraw and yes/no");
-		else if (strcmp(cons, "withdraw") == 0) {
-			rentry *g = withdraws ? kluis_rentry_find(r, withdraws) : NULL;
-			if (!g || !g->consent || !g->grant || g->withdrawn)
-				kluis_rfinding(r, &c->oid, "withdraws %s, which is no consent grant in force", withdraws ? withdraws : "");
-			else
-				g->withdrawn = true;
-		}
-	}
-	/* the new entries: two pointers each, to ciphertext for the readers of this moment */
+}
+
+/* FORMATS "Pointers": each new entry holds exactly meta and body, pointers to ciphertext for
+ * the readers of this moment (less the opdrachtgever when withheld); the entries join the state. */
+static void entries_pointers(rstep *s, const rnamed *m)
+{
+	replay *r = s->r;
+	const rcommit *c = s->c;
+	size_t i, k;
+
 	for (i = 0; i < s->ch.n; i++) {
 		rchange *x = &s->ch.v[i];
 		git_oid mb, bb;
@@ -624,9 +675,9 @@ static void act_entries(rstep *s)
 		char what[96];
 		rentry *e;
 		bool rs = false;
-		for (k = 0; k < nnamed; k++)
-			if (strcmp(named[k], x->id) == 0)
-				rs = restricted[k];
+		for (k = 0; k < m->nnamed; k++)
+			if (strcmp(m->named[k], x->id) == 0)
+				rs = m->restricted[k];
 		if (!x->added || !kluis_entry_id_valid(x->id) || kluis_rentry_find(r, x->id))
 			continue;
 		if (!dir_of(r, &x->new_dir, "meta", "body", &mb, &bb)) {
@@ -634,10 +685,10 @@ static void act_entries(rstep *s)
 			continue;
 		}
 		snprintf(what, sizeof(what), "entry %s meta", x->id);
-		if (check_pointer(s->r, &c->oid, what, &mb, rs, &mp) < 0)
+		if (check_pointer(r, &c->oid, what, &mb, rs, &mp) < 0)
 			continue;
 		snprintf(what, sizeof(what), "entry %s body", x->id);
-		if (check_pointer(s->r, &c->oid, what, &bb, rs, &bp) < 0)
+		if (check_pointer(r, &c->oid, what, &bb, rs, &bp) < 0)
 			continue;
 		if (!(e = entry_insert(r, x->id)))
 			return;
@@ -645,13 +696,42 @@ static void act_entries(rstep *s)
 		git_oid_cpy(&e->meta, &mp.oid);
 		git_oid_cpy(&e->body, &bp.oid);
 		git_oid_cpy(&e->added_by, &c->oid);
-		if (s->action == KLUIS_ACT_CONSENT && cons) {
+		if (s->action == KLUIS_ACT_CONSENT && m->cons) {
 			e->consent = true;
-			e->grant = strcmp(cons, "grant") == 0;
-			e->consent_opdr = copdr && strcmp(copdr, "yes") == 0;
+			e->grant = strcmp(m->cons, "grant") == 0;
+			e->consent_opdr = m->copdr && strcmp(m->copdr, "yes") == 0;
 		}
 		r->rep->entries++;
 	}
+}
+
+/* add, statement, correct, consent: new entry directories, nothing else. */
+static void act_entries(rstep *s)
+{
+	rnamed m = { .nnamed = 0 };
+	size_t i;
+
+	named_read(s->c, &m);
+	state_allows(s, true, s->action == KLUIS_ACT_STATEMENT);
+	only(s, false, false, false, true);
+	for (i = 0; i < s->ch.n; i++)
+		if (!s->ch.v[i].added)
+			kluis_rfinding(s->r, &s->c->oid, "changes existing entry %s in a %s commit", s->ch.v[i].id, kluis_action_name(s->action));
+	if (m.nnamed == 0 || m.nnamed > 256 || m.nspecial > 256 || m.ncref != m.nspecial || m.nrestr > 256) {
+		kluis_rfinding(s->r, &s->c->oid, "this %s names %zu entries in its message", kluis_action_name(s->action), m.nnamed);
+		return;
+	}
+	if (!entries_message(s, &m))
+		return;
+	entries_kinds(s, &m);
+	if (!entries_added(s, &m))
+		return;
+	entries_special(s, &m);
+	if (s->action == KLUIS_ACT_CORRECT)
+		correct_supersedes(s, &m);
+	if (s->action == KLUIS_ACT_CONSENT)
+		consent_trailers(s, &m);
+	entries_pointers(s, &m);
 }
 
 static void act_approve(rstep *s)
