@@ -64,6 +64,12 @@ ENTRY = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
 class Ctx:
     def __init__(self, repo, fprs, oids, entries):
         self.repo, self.fprs, self.oids, self.entries = repo, fprs, oids, entries
+        self.mains = set()
+
+    def other_object(self, value):
+        """an object id of the repository that is not `value` and no commit of main"""
+        alts = [x for x in self.oids if x.lower() != value.lower() and x not in self.mains]
+        return alts[len(value) % len(alts)] if alts else value[:-1] + ("0" if value[-1] != "0" else "1")
 
     def other(self, value):
         """a plausible other value of the same kind"""
@@ -170,7 +176,12 @@ def message_mutations(ctx, c):
         skip_change = k in ("Kluis-Kind", "Kluis-Purpose")   # see LIMITS
         def t_change(cc, i=i):
             t = cc.trailers()
-            t[i] = (t[i][0], other_words(ctx, t[i][1]) if t[i][1] is not None else "x")
+            if t[i][0] == "Kluis-Head":
+                # another commit of main may be a head the read was as valid at (the model
+                # allows any): the mutation names an object that is no commit of main
+                t[i] = (t[i][0], ctx.other_object(t[i][1]))
+            else:
+                t[i] = (t[i][0], other_words(ctx, t[i][1]) if t[i][1] is not None else "x")
             cc.set_trailers(t)
             return cc
 
@@ -366,6 +377,7 @@ def main():
     oids = sorted(set(l.split()[0] for l in repo.git("rev-list", "--objects", "--all").decode().splitlines()))
     entries = sorted(set(re.findall(r"\d{8}T\d{6}Z-[0-9a-f]{4}", repo.git("log", "--format=%B", "main").decode())))
     ctx = Ctx(repo, [f for f in args.fprs.split() if f], oids, entries)
+    ctx.mains = set(chain)
 
     # enumerate (where, label, target, fn); target: ("main", index) or ("access", index)
     muts = []
