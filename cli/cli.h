@@ -180,6 +180,8 @@ typedef struct {
 	int64_t since, until;
 } cli_event_filter;
 int cli_event_filter_get(const kluis_cli *cli, cli_event_filter *f);
+/* A --kind that names a kind of entry, else KLUIS_EINVAL with the list. */
+int cli_kind_check(const char *kind);
 bool cli_event_match(const cli_event_filter *f, const kluis_event *ev, const char *entry);
 
 /* `in` for a terminal: each control character (an escape sequence's start) as '?', cut to

@@ -27,9 +27,7 @@ int cmd_find_check(kluis_cli *cli, int argc, char **argv)
 {
 	const char *kind = cli_str(cli, "kind");
 
-	if (kind && !kluis_entry_kind_known(kind))
-		return kluis_error_set(KLUIS_EINVAL, "unknown --kind '%s' (note, contact, circumstance, document, correspondence, plan, report, statement, consent, correction, request)", kind);
-	return CLI_OK;
+	return kind ? cli_kind_check(kind) : CLI_OK;
 }
 
 int cmd_find(kluis_cli *cli, int argc, char **argv)

@@ -214,6 +214,13 @@ int cli_out_write(const char *path, const void *data, size_t len)
 	return err;
 }
 
+int cli_kind_check(const char *kind)
+{
+	if (kluis_entry_kind_known(kind))
+		return 0;
+	return kluis_error_set(KLUIS_EINVAL, "unknown --kind '%s' (note, contact, circumstance, document, correspondence, plan, report, statement, consent, correction, request)", kind);
+}
+
 int cli_event_filter_get(const kluis_cli *cli, cli_event_filter *f)
 {
 	const char *since = cli_str(cli, "since"), *until = cli_str(cli, "until");
@@ -227,8 +234,8 @@ int cli_event_filter_get(const kluis_cli *cli, cli_event_filter *f)
 	f->entry = cli_str(cli, "entry");
 	f->since = INT64_MIN;
 	f->until = INT64_MAX;
-	if (f->kind && !kluis_entry_kind_known(f->kind))
-		return kluis_error_set(KLUIS_EINVAL, "unknown --kind '%s' (note, contact, circumstance, document, correspondence, plan, report, statement, consent, correction, request)", f->kind);
+	if (f->kind && cli_kind_check(f->kind) < 0)
+		return KLUIS_EINVAL;
 	if (f->action && strcmp(f->action, "access") != 0 && kluis_action_parse(f->action, &a) < 0)
 		return kluis_error_set(KLUIS_EINVAL, "unknown --action '%s' (init, add, statement, correct, consent, approve, erase, roles, rewrap, close, transfer, access)", f->action);
 	if (f->role && kluis_role_parse(f->role, &role) < 0)

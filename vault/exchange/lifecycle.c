@@ -26,17 +26,18 @@
 
 int kluis_dossier_create(kluis_vault *v, const kluis_init_opts *opts, git_oid *commit_out)
 {
-	kluis_dossier *d = NULL;
 	const char *actor = NULL;
+	char directie[41];
 	int err;
 
-	if ((err = kluis_dossier_init(v, opts, commit_out)) < 0 || (err = kluis_vault_actor(v, &actor)) < 0 ||
-	    (err = kluis_dossier_open(&d, v, opts->id)) < 0)
+	if ((err = kluis_dossier_init(v, opts, commit_out)) < 0 || (err = kluis_vault_actor(v, &actor)) < 0)
 		return err;
-	/* init let only the medewerker or the directie create it */
-	err = kluis_ledger_append(v, "create", opts->id, kluis_role_name(kluis_roles_of(&d->roles, actor)), NULL, NULL);
-	kluis_dossier_free(d);
-	return err;
+	/* init let only the medewerker or the directie create it, one key one role: the options
+	 * say which the actor is, without opening the new dossier again */
+	return kluis_ledger_append(v, "create", opts->id,
+				   kluis_fpr_normalize(opts->directie, directie) && strcmp(directie, actor) == 0 ? kluis_role_name(KLUIS_ROLE_DIRECTIE)
+											      : kluis_role_name(KLUIS_ROLE_MEDEWERKER),
+				   NULL, NULL);
 }
 
 int kluis_dossier_close(kluis_dossier *d)

@@ -80,20 +80,27 @@ fail:
 	return kluis_git_fail(KLUIS_EGENERIC, "cannot list the objects that arrived");
 }
 
+/* What is still to visit, each with the type its referrer says it has (a commit's tree and
+ * parents, a tree entry's mode): a blob is marked without being read, and the three tips,
+ * whose type nothing states, are asked for their header only. */
 typedef struct {
-	git_oid *v;
+	struct visit {
+		git_oid id;
+		git_object_t type;
+	} *v;
 	size_t n, cap;
 } oidstack;
 
-static int push(oidstack *st, const git_oid *id)
+static int push(oidstack *st, const git_oid *id, git_object_t type)
 {
 	if (st->n == st->cap) {
-		git_oid *g = realloc(st->v, (st->cap = st->cap ? 2 * st->cap : 256) * sizeof(*g));
+		struct visit *g = realloc(st->v, (st->cap = st->cap ? 2 * st->cap : 256) * sizeof(*g));
 		if (!g)
 			return -1;
 		st->v = g;
 	}
-	git_oid_cpy(&st->v[st->n++], id);
+	git_oid_cpy(&st->v[st->n].id, id);
+	st->v[st->n++].type = type;
 	return 0;
 }
 
@@ -106,9 +113,8 @@ static int walk(replay *r, oidset *in, oidstack *st)
 	if (git_repository_odb(&odb, r->repo) < 0)
 		return kluis_git_fail(KLUIS_EGENERIC, "cannot open the object database");
 	while (st->n && err == 0) {
-		git_oid id = st->v[--st->n];
-		ssize_t k = find(in, &id);
-		git_object_t type;
+		struct visit at = st->v[--st->n];
+		ssize_t k = find(in, &at.id);
 		size_t size, i;
 		git_object *o = NULL;
 
@@ -116,25 +122,27 @@ static int walk(replay *r, oidset *in, oidstack *st)
 			continue;
 		in->hit[k] = 1;
 		/* unreadable objects are the replay's findings; here they reach nothing further */
-		if (git_odb_read_header(&size, &type, odb, &id) < 0 || type == GIT_OBJECT_BLOB ||
-		    git_object_lookup(&o, r->repo, &id, type) < 0) {
+		if ((at.type == GIT_OBJECT_ANY && git_odb_read_header(&size, &at.type, odb, &at.id) < 0) || at.type == GIT_OBJECT_BLOB ||
+		    git_object_lookup(&o, r->repo, &at.id, at.type) < 0) {
 			git_error_clear();
 			continue;
 		}
-		if (type == GIT_OBJECT_COMMIT) {
+		if (at.type == GIT_OBJECT_COMMIT) {
 			const git_commit *c = (const git_commit *)o;
-			if (push(st, git_commit_tree_id(c)) < 0)
+			if (push(st, git_commit_tree_id(c), GIT_OBJECT_TREE) < 0)
 				err = -1;
 			for (i = 0; err == 0 && i < git_commit_parentcount(c); i++)
-				if (push(st, git_commit_parent_id(c, (unsigned)i)) < 0)
+				if (push(st, git_commit_parent_id(c, (unsigned)i), GIT_OBJECT_COMMIT) < 0)
 					err = -1;
-		} else if (type == GIT_OBJECT_TREE) {
+		} else if (at.type == GIT_OBJECT_TREE) {
 			const git_tree *t = (const git_tree *)o;
-			for (i = 0; err == 0 && i < git_tree_entrycount(t); i++)
-				if (push(st, git_tree_entry_id(git_tree_entry_byindex(t, i))) < 0)
+			for (i = 0; err == 0 && i < git_tree_entrycount(t); i++) {
+				const git_tree_entry *te = git_tree_entry_byindex(t, i);
+				if (push(st, git_tree_entry_id(te), git_tree_entry_type(te)) < 0)
 					err = -1;
-		} else if (type == GIT_OBJECT_TAG) {
-			if (push(st, git_tag_target_id((const git_tag *)o)) < 0)
+			}
+		} else if (at.type == GIT_OBJECT_TAG) {
+			if (push(st, git_tag_target_id((const git_tag *)o), GIT_OBJECT_ANY) < 0)
 				err = -1;
 		}
 		git_object_free(o);
@@ -170,7 +178,7 @@ int kluis_rincoming_check(replay *r, const char *incoming, const char *existing)
 		bool has;
 		if ((err = kluis_repo_ref(r->repo, refs[i], &tip, &has)) < 0)
 			goto cleanup;
-		if (has && push(&st, &tip) < 0) {
+		if (has && push(&st, &tip, GIT_OBJECT_ANY) < 0) {
 			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 			goto cleanup;
 		}
