@@ -138,6 +138,7 @@ CLI_DECLARE(find);
 CLI_DECLARE(statement);
 CLI_DECLARE(correct);
 CLI_DECLARE(log);
+CLI_DECLARE(sync);
 CLI_DECLARE(show);
 CLI_DECLARE(list);
 CLI_DECLARE(demo);

@@ -1,6 +1,7 @@
 /*
- * cmd_sync.c - kluis push and kluis pull: keep a dossier in step with a central git server
- * (the library side is vault/exchange/sync.c; the server's check is `kluis hook pre-receive`).
+ * cmd_sync.c - kluis push, kluis pull and kluis sync: keep dossiers in step with a central git
+ * server (the library side is vault/exchange/sync.c, reconcile.c and sync_all.c; the server's
+ * check is `kluis hook pre-receive`).
  */
 #include "cli.h"
 #include "vault/exchange/sync.h"
@@ -14,10 +15,11 @@ const char cmd_push_usage[] =
 	"Send dossier ID's signed history to a central git server: refs/heads/main,\n"
 	"refs/kluis/content and refs/kluis/access, all three or none (git push --atomic).\n\n"
 	"Before anything is sent the dossier is verified here, exactly as 'kluis verify ID' does;\n"
-	"a dossier with any finding is not pushed. main and access only fast-forward: when the\n"
-	"server holds commits this vault lacks, run 'kluis pull ID' first. The server's own\n"
-	"pre-receive hook (hooks/pre-receive) verifies the push again with its own trust root and\n"
-	"keyring, and its reason is shown when it refuses.\n\n"
+	"a dossier with any finding is not pushed. main and access only fast-forward on the\n"
+	"server: when it holds commits this vault lacks, push pulls first (see kluis pull --help:\n"
+	"this vault's unpublished work is replayed on the server's) and pushes the result. The\n"
+	"server's own pre-receive hook (hooks/pre-receive) verifies the push again with its own\n"
+	"trust root and keyring, and its reason is shown when it refuses.\n\n"
 	"REMOTE is anything stock git can push to: a path (/srv/kluis/ID.git), file://, ssh://\n"
 	"or host:path, https://. Without REMOTE: the dossier repository's remote.origin.url (set\n"
 	"by a pull that created the dossier), else the vault's 'remote URL-PREFIX' line in\n"
@@ -29,13 +31,61 @@ const char cmd_pull_usage[] =
 	"Usage: kluis pull ID [REMOTE] [--trust FPR]...\n\n"
 	"Fetch dossier ID from a central git server into a scratch repository under VAULT/tmp,\n"
 	"verify the whole history there (as 'kluis verify' does, with this vault's trust root and\n"
-	"the public keys in GNUPGHOME) and only then update the local dossier, under its lock.\n"
-	"Fast-forward only: when the server's history and this vault's have diverged nothing is\n"
-	"changed. Local work the server lacks is kept (push it). A dossier this vault does not\n"
-	"have yet is created, with REMOTE recorded as its origin; a vault without a trust root\n"
-	"needs --trust FPR (the directie key that created the dossier) for that.\n\n"
+	"the public keys in GNUPGHOME) and only then update the local dossier, under its lock.\n\n"
+	"When both the server and this vault moved since they were last in step, this vault's\n"
+	"unpublished commits and reads are replayed on top of the server's, re-signed by you:\n"
+	"entries never conflict (each is new); a roles change is made again (the server's new\n"
+	"entries are re-encrypted too) and so is a close; read records follow the server's, in\n"
+	"order. The same entry erased on both sides, an entry written here while the server changed\n"
+	"the roles, a transfer, or another key's unpublished work cannot be replayed: the pull then\n"
+	"changes nothing and says which commit and why. The result is verified as a whole before\n"
+	"anything moves here; push it (or use kluis sync). A server history that was rewritten\n"
+	"or rolled back is refused.\n\n"
+	"Local work the server lacks is kept (push it). A dossier this vault does not have yet is\n"
+	"created, with REMOTE recorded as its origin; a vault without a trust root needs --trust\n"
+	"FPR (the directie key that created the dossier) for that.\n\n"
 	"REMOTE and its default: as for 'kluis push' (see kluis push --help).\n"
 	"Who may: the dossier's medewerker or directie.\n";
+
+const char cmd_sync_usage[] =
+	"Usage: kluis sync ID [REMOTE]\n"
+	"       kluis sync --all\n\n"
+	"Bring dossier ID in step with the central git server both ways: pull (verified; when both\n"
+	"sides moved, this vault's unpublished commits and reads are replayed on the server's, see\n"
+	"kluis pull --help), then push what the server lacks. Run it as often as you like: a\n"
+	"dossier already in step costs one round trip.\n\n"
+	"--all syncs every dossier this vault holds with the server of the vault's 'remote\n"
+	"URL-PREFIX' line (VAULT/kluis.conf). The server's refs of all dossiers are learned in one\n"
+	"round trip (a path is read directly; over ssh the server's kluis-heads command answers,\n"
+	"see docs/OPERATIONS.md; other servers cost one ls-remote per dossier), and only dossiers\n"
+	"that changed on either side are pulled and pushed. One line per dossier that changed or\n"
+	"failed, then a summary; a failing dossier does not stop the others (exit 1 if any failed).\n\n"
+	"Who may: the dossier's medewerker or directie.\n";
+
+const cli_option cmd_sync_options[] = {
+	{ "all", 0, NULL, 0, "every dossier of the vault, in one listing of the server" },
+	{ NULL, 0, NULL, 0, NULL },
+};
+
+int cmd_sync_check(kluis_cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (cli_flag(cli, "all") ? argc != 0 : argc < 1)
+		return cli_usage_error(cli, cli_flag(cli, "all") ? "sync --all takes no dossier ID" : "sync takes a dossier ID, or --all");
+	return 0;
+}
+
+static json_t *result_json(const char *id, const char *verb, const kluis_sync_result *r)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), &r->head);
+	return json_pack("{s:s, s:s, s:s?, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:I}", "dossier", id, "action", verb, "remote",
+			 r->remote, "head", hex, "up_to_date", r->up_to_date, "created", r->created, "main_moved", r->main_moved,
+			 "local_ahead", r->local_ahead, "pushed", r->pushed, "reconciled", r->reconciled, "replayed_commits",
+			 (json_int_t)r->replayed_commits, "replayed_reads", (json_int_t)r->replayed_reads, "purged_objects",
+			 (json_int_t)r->purged);
+}
 
 static void report(kluis_cli *cli, const char *verb, const char *prep, const char *id, const kluis_sync_result *r)
 {
@@ -43,11 +93,12 @@ static void report(kluis_cli *cli, const char *verb, const char *prep, const cha
 
 	git_oid_tostr(hex, sizeof(hex), &r->head);
 	if (cli->json) {
-		cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:I}", "dossier", id, "action", verb, "remote", r->remote,
-					 "head", hex, "up_to_date", r->up_to_date, "created", r->created, "main_moved", r->main_moved,
-					 "local_ahead", r->local_ahead, "purged_objects", (json_int_t)r->purged));
+		cli_print_json(result_json(id, verb, r));
 		return;
 	}
+	if (r->reconciled)
+		fprintf(stderr, "kluis: %s: the server and this vault had both moved: %zu commits and %zu reads of this vault replayed on the server's history, re-signed by you\n",
+			id, r->replayed_commits, r->replayed_reads);
 	if (r->created)
 		fprintf(stderr, "kluis: %s: created from %s and verified (head %.12s)\n", id, r->remote, hex);
 	else if (r->up_to_date)
@@ -59,6 +110,60 @@ static void report(kluis_cli *cli, const char *verb, const char *prep, const cha
 			id, r->purged);
 	if (r->local_ahead)
 		fprintf(stderr, "kluis: %s: this vault holds changes the server lacks: kluis push %s\n", id, id);
+}
+
+/* sync --all: one line per dossier that changed or failed */
+static void each(void *ctx, const char *id, int err, const kluis_sync_result *r)
+{
+	kluis_cli *cli = ctx;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	if (err < 0) {
+		if (cli->json)
+			cli_print_json(json_pack("{s:s, s:s, s:s}", "dossier", id, "action", "failed", "error", kluis_error_last()));
+		else
+			fprintf(stderr, "kluis: %s: %s\n", id, kluis_error_last());
+		return;
+	}
+	if (cli->json) {
+		cli_print_json(result_json(id, "synced", r));
+		return;
+	}
+	git_oid_tostr(hex, sizeof(hex), &r->head);
+	fprintf(stderr, "kluis: %s: %s%s%s (head %.12s)\n", id, r->created ? "created" : r->main_moved || r->access_moved ? "pulled" : "",
+		r->pushed ? (r->main_moved || r->access_moved ? " and pushed" : "pushed") : "",
+		r->reconciled ? ", this vault's work replayed on the server's" : "", hex);
+}
+
+static int sync_all(kluis_cli *cli)
+{
+	kluis_sync_opts o = { .remote = NULL };
+	kluis_sync_all_result sum;
+	int err = kluis_sync_all(cli->vault, &o, each, cli, &sum);
+
+	if (err < 0 && !sum.failed)
+		return err;
+	if (!cli->json)
+		fprintf(stderr, "kluis: sync --all: %zu dossiers, %zu synced, %zu already in step, %zu failed (%s)\n", sum.dossiers, sum.synced,
+			sum.unchanged, sum.failed, sum.one_listing ? "the server listed them in one round trip" : "one round trip per dossier");
+	return err;
+}
+
+int cmd_sync(kluis_cli *cli, int argc, char **argv)
+{
+	kluis_sync_opts o = { .remote = argc == 2 ? argv[1] : NULL };
+	kluis_sync_result r;
+	int err;
+
+	if (cli_flag(cli, "all"))
+		return sync_all(cli);
+	if (argc > 2)
+		return cli_usage_error(cli, "sync takes a dossier ID and at most one REMOTE");
+	memset(&r, 0, sizeof(r));
+	if ((err = kluis_sync_dossier(cli->vault, argv[0], &o, &r)) == 0)
+		report(cli, "synced", "with", argv[0], &r);
+	kluis_sync_result_dispose(&r);
+	return err;
 }
 
 const cli_option cmd_pull_options[] = {

@@ -66,6 +66,8 @@ static const cli_command commands[] = {
 	CMD(push, NULL, NULL, VAULT, 1, 2, "takes a dossier ID and at most one REMOTE", "send a verified dossier to the central git server"),
 	CMD(pull, cmd_pull_options, cmd_pull_check, VAULT | CREATE, 1, 2, "takes a dossier ID and at most one REMOTE",
 	    "fetch a dossier from the server; verified before anything moves"),
+	CMD(sync, cmd_sync_options, cmd_sync_check, VAULT, 0, 2, "takes a dossier ID (and at most one REMOTE), or --all",
+	    "pull and push a dossier, or --all of them; both sides' work reconciled"),
 	CMD(hook, NULL, NULL, 0, 1, 1, "takes one hook name: pre-receive", "the server's pre-receive check (hooks/pre-receive runs it)"),
 	CMD(demo, cmd_demo_options, NULL, 0, 0, 0, "takes no arguments", "the whole traject, two organisations and an auditor, in throwaway vaults"),
 	CMD(help, NULL, NULL, 0, 0, 1, "takes at most one COMMAND", "this list, or what a command does: kluis help COMMAND"),

@@ -1150,6 +1150,21 @@ c_C6() {
 	MSG=$(msg add "$NE" klant $(($(seq_of "$H") + 1)) request)
 	raw_commit "$T" "$H" klant "$KLANT" "$TM" "$MSG" | land "$KLANT"
 }
+def C7 "an add whose entry was written 2 days before its commit (an offline vault's entry, replayed when it synced)"
+c_C7() {
+	EXPECT=accepted
+	ENTRY_TIME=$(($(now) - 2 * 86400)) legit_add
+}
+def F57 "an add whose entry id says it was written 31 days before its commit (beyond KLUIS_ENTRY_AGE_MAX)"
+c_F57() {
+	WHY="entry id [^ ]* does not carry a time it was written"
+	ENTRY_TIME=$(($(now) - 31 * 86400)) legit_add
+}
+def F58 "an add whose entry id says it was written 2 hours after its commit"
+c_F58() {
+	WHY="entry id [^ ]* does not carry a time it was written"
+	ENTRY_TIME=$(($(now) + 7200)) legit_add
+}
 
 # =====================================================================================
 for c in "${CASES[@]}"; do

@@ -61,7 +61,7 @@ assert_contains "$OUT" "kluis.conf" "push --help (where the default remote comes
 assert_contains "$OUT" "verif" "push --help (what is verified)"
 expect_exit 0 k pull --help
 assert_contains "$OUT" "--trust" "pull --help"
-assert_contains "$OUT" "diverged" "pull --help"
+assert_contains "$OUT" "replayed" "pull --help (both sides moved)"
 expect_exit 0 k hook --help
 assert_contains "$OUT" "kluis.trust" "hook --help"
 pass "push, pull and hook --help explain REMOTE, its default and what is verified"
@@ -218,20 +218,59 @@ assert_contains "$ERR" "nothing was pushed" "push of a dossier that does not ver
 assert_eq "$(refs_of "$SRV")" "$BEFORE" "server refs after the refused push"
 pass "push refuses a dossier that does not verify locally; nothing is sent"
 
-# ---- divergence: both vaults add, B pushes first ----
-expect_exit 0 k --as "$MEDEW" add d1 -m "A's unpushed note"
+# ---- both vaults add and read, B pushes first: A's push replays A's work on the server's ----
+expect_exit 0 k --as "$MEDEW" add d1 -m "A's unpushed note $MARK"
+AID=$OUT
+expect_exit 0 k --as "$MEDEW" show d1 "$AID"
 expect_exit 0 kb add d1 -m "B's note"
+BID=$OUT
+expect_exit 0 kb show d1 "$BID"
+expect_exit 0 kb push d1
+SERVER_MAIN=$(ref_of "$SRV" refs/heads/main)
+expect_exit 0 k --as "$MEDEW" push d1
+assert_contains "$ERR" "replayed" "A's push after B's"
+same_refs "$LA" "$SRV" "server after A's reconciled push"
+git -C "$SRV" merge-base --is-ancestor "$SERVER_MAIN" refs/heads/main || fail "A's push rewrote the server's main"
+expect_exit 0 k verify d1 --full
+verify_all_commits "$SRV" "$AUD" main
+verify_all_commits "$SRV" "$AUD" refs/kluis/access
+expect_exit 0 kb pull d1
+same_refs "$LB" "$SRV" "vault B after pulling A's replayed work"
+expect_exit 0 kb verify d1 --full
+expect_exit 0 kb show d1 "$AID"
+assert_contains "$OUT" "A's unpushed note $MARK" "A's replayed entry read in vault B"
+# every read on record exactly once: A's show of its own entry, B's show of B's, B's new show
+expect_exit 0 kb audit d1 --json
+python3 - "$T_OUT" "$AID" "$BID" <<'PY' || fail "the reconciled read log lost or doubled a read"
+import json, sys
+d = json.load(open(sys.argv[1]))
+evs = d["events"] if isinstance(d, dict) else d
+reads = [e for e in evs if e.get("action") == "access"]
+for want, n in ((sys.argv[2], 1), (sys.argv[3], 1)):
+    got = [e for e in reads if e.get("entry") == want and e.get("purpose") != "rewrap"]
+    assert len(got) >= n, (want, got)
+PY
+pass "both vaults added and read: A's push replayed A's commit and read on the server's history; both vaults and the server verify; the entry reads in B"
+
+# ---- the same entry erased on both sides: a conflict the replay refuses, nothing moves ----
+VD=$T_ROOT/vaultd
+kd() { GNUPGHOME=$BH KLUIS_VAULT=$VD "$KLUIS" "$@"; }
+expect_exit 0 kb add d1 -m "to be erased"
+EID=$OUT
+expect_exit 0 kb push d1
+expect_exit 0 kd pull d1 "$SRV" --trust "$DIR"
+expect_exit 0 kb erase d1 "$EID" --reason "op verzoek van de klant"
 expect_exit 0 kb push d1
 SERVER_NOW=$(refs_of "$SRV")
-LOCAL_BEFORE=$(refs_of "$LA")
-expect_exit 1 k --as "$MEDEW" push d1
-assert_contains "$ERR" "kluis pull d1" "push behind the server"
-assert_eq "$(refs_of "$SRV")" "$SERVER_NOW" "server refs after A's non-fast-forward push"
-expect_exit 1 k --as "$MEDEW" pull d1
-assert_contains "$ERR" "diverged" "pull of a divergent server"
-assert_eq "$(refs_of "$LA")" "$LOCAL_BEFORE" "vault A's refs after the refused pull"
-expect_exit 0 k verify d1
-pass "divergent histories: push is refused (not a fast-forward), pull is refused, nothing moved on either side"
+expect_exit 0 kd erase d1 "$EID" --reason "op verzoek van de klant"
+LOCAL_BEFORE=$(refs_of "$VD/dossiers/d1.git")
+expect_exit 1 kd push d1
+assert_contains "$ERR" "both sides changed" "the same entry erased in two vaults"
+assert_contains "$ERR" "nothing was changed here" "the same entry erased in two vaults"
+assert_eq "$(refs_of "$SRV")" "$SERVER_NOW" "server refs after the conflicting push"
+assert_eq "$(refs_of "$VD/dossiers/d1.git")" "$LOCAL_BEFORE" "vault D's refs after the refused replay"
+expect_exit 0 kd verify d1
+pass "the same entry erased on both sides: the replay refuses with the path both changed; neither the server nor the vault moved"
 
 # ---- local work the server lacks is kept by a pull ----
 expect_exit 0 kb add d1 -m "B's unpushed note"
@@ -259,6 +298,6 @@ expect_exit 0 ke pull d1
 assert_contains "$ERR" "gone from this vault" "pull of an erasure"
 if git -C "$LE" cat-file -e "$GONE" 2>/dev/null; then fail "the erased ciphertext $GONE is still in vault E after the pull"; fi
 expect_exit 0 ke verify d1 --full
-assert_contains "$OUT" "1 erased" "verify after the pulled erasure"
+assert_contains "$OUT" "2 erased" "verify after the pulled erasure (this one and the one erased on both sides above)"
 git -C "$LE" fsck --no-progress 2>/dev/null || fail "stock git fsck refuses vault E after the pulled erasure"
 pass "a pulled erase removes the ciphertext from the puller's loose objects and packs; verify reports the erasure; git fsck passes"

@@ -13,6 +13,7 @@
  * backwards or sideways.
  */
 #include "vault/exchange/sync.h"
+#include "vault/exchange/sync_internal.h"
 #include "vault/store/checkpoint.h"
 #include "vault/git/gitchild.h"
 #include "vault/store/internal.h"
@@ -25,19 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAIN_REF "refs/heads/main"
-#define CONTENT_REF "refs/kluis/content"
-#define ACCESS_REF "refs/kluis/access"
-
-enum { R_MAIN, R_CONTENT, R_ACCESS, R_COUNT };
 static const char *const ref_names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
 static const char *const incoming_names[R_COUNT] = { "refs/kluis/incoming/main", "refs/kluis/incoming/content",
 						     "refs/kluis/incoming/access" };
-
-typedef struct {
-	git_oid oid[R_COUNT];
-	bool has[R_COUNT];
-} ref_set;
 
 void kluis_sync_result_dispose(kluis_sync_result *r)
 {
@@ -82,7 +73,7 @@ static int dossier_origin(const char *repo_path, char **out)
 }
 
 /* The `remote URL-PREFIX` line of kluis.conf, or NULL. */
-static int vault_remote_prefix(kluis_vault *v, char **out)
+int kluis_sync_remote_prefix(kluis_vault *v, char **out)
 {
 	kluis_buf conf = KLUIS_BUF_INIT;
 	char *path = kluis_path_join(v->root, "kluis.conf"), *line, *save = NULL, *val;
@@ -149,7 +140,7 @@ int kluis_sync_remote(kluis_vault *v, const char *id, const char *given, char **
 		}
 		return err;
 	}
-	if ((err = vault_remote_prefix(v, &prefix)) < 0)
+	if ((err = kluis_sync_remote_prefix(v, &prefix)) < 0)
 		return err;
 	if (!prefix)
 		return kluis_error_set(KLUIS_EINVAL, "no remote for dossier '%s': give REMOTE, or add a line 'remote URL-PREFIX' to %s/kluis.conf (the dossier's ID.git is appended)",
@@ -190,6 +181,68 @@ static int refuse_findings(const kluis_verify_report *rep, const char *fmt_what,
 	return kluis_error_set(KLUIS_EVERIFY, "%s '%s' does not verify (%s); %s", fmt_what, id, sum, tail);
 }
 
+/* ---- what this vault last saw on the server ----
+ *
+ * VAULT/sync/ID: the server's main and read log as this vault last saw them (after a pull,
+ * what it fetched; after a push, what it sent). A server whose main or read log no longer
+ * descends from that has rolled back or rewritten the history it held: a pull refuses it,
+ * instead of taking commits this vault had published for unpublished work to replay. */
+
+static int seen_path(kluis_vault *v, const char *id, char **out)
+{
+	char *dir = kluis_path_join(v->root, "sync");
+	int err;
+
+	*out = NULL;
+	if (!dir)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if ((err = kluis_mkdir_p(dir)) == 0 && !(*out = kluis_path_join(dir, id)))
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	free(dir);
+	return err;
+}
+
+static int seen_read(kluis_vault *v, const char *id, ref_set *s)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	char *path = NULL, name[16], hex[GIT_OID_HEXSZ + 1], *line, *save = NULL;
+	int err, k;
+
+	memset(s, 0, sizeof(*s));
+	if ((err = seen_path(v, id, &path)) < 0)
+		return err;
+	if ((err = kluis_file_read(&text, path, 4096)) == KLUIS_ENOTFOUND)
+		err = 0;
+	else if (err == 0)
+		for (line = strtok_r((char *)text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (sscanf(line, "%15s %40s", name, hex) != 2)
+				continue;
+			k = strcmp(name, "main") == 0 ? R_MAIN : strcmp(name, "access") == 0 ? R_ACCESS : -1;
+			if (k >= 0 && git_oid_fromstr(&s->oid[k], hex) == 0)
+				s->has[k] = true;
+		}
+	kluis_buf_dispose(&text);
+	free(path);
+	return err;
+}
+
+static int seen_write(kluis_vault *v, const char *id, const ref_set *s)
+{
+	kluis_buf text = KLUIS_BUF_INIT;
+	char *path = NULL, hex[2][GIT_OID_HEXSZ + 1];
+	int err;
+
+	git_oid_tostr(hex[0], sizeof(hex[0]), &s->oid[R_MAIN]);
+	git_oid_tostr(hex[1], sizeof(hex[1]), &s->oid[R_ACCESS]);
+	if ((err = seen_path(v, id, &path)) == 0 &&
+	    (err = kluis_buf_printf(&text, "kluis-sync 1\nmain %s\n%s%s%s", s->has[R_MAIN] ? hex[0] : "-", s->has[R_ACCESS] ? "access " : "",
+				    s->has[R_ACCESS] ? hex[1] : "", s->has[R_ACCESS] ? "\n" : "")) == 0)
+		err = kluis_file_write_atomic(path, text.ptr, text.len);
+	kluis_buf_dispose(&text);
+	free(path);
+	return err;
+}
+
 /* ---- push ---- */
 
 /* Read `git push --porcelain` output: count moved refs; the first rejection's summary. */
@@ -211,7 +264,7 @@ static void porcelain(const char *text, size_t *moved, char rejected[KLUIS_GIT_L
 	}
 }
 
-int kluis_sync_push(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
+static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
 {
 	kluis_dossier *d = NULL;
 	kluis_verify_opts vo;
@@ -270,9 +323,12 @@ int kluis_sync_push(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	porcelain((const char *)out.ptr, &res->refs_updated, reason);
 	if (status != 0) {
 		char server[KLUIS_GIT_LINE_MAX + 1];
-		if (kluis_git_line_find((const char *)errout.ptr, "remote: kluis: ", server))
+		/* the hook's refusal is its first line; a push that lost a race to another (the ref
+		 * moved between the hook and the update) is a server that moved: pull and retry */
+		if (strstr(reason, "hook declined") && kluis_git_line_find((const char *)errout.ptr, "remote: kluis: ", server))
 			err = kluis_error_set(KLUIS_EVERIFY, "the server refused the push of '%s': %s", id, server);
-		else if (strstr(reason, "fetch first") || strstr(reason, "non-fast-forward"))
+		else if (strstr(reason, "fetch first") || strstr(reason, "non-fast-forward") || strstr(reason, "failed to update ref") ||
+			 strstr(reason, "cannot lock ref") || strstr(reason, "atomic") || strstr(reason, "stale info"))
 			err = kluis_error_set(KLUIS_ECONFLICT, "the server's history of '%s' has commits this vault lacks (%s): run kluis pull %s, then push again",
 					      id, reason, id);
 		else if (reason[0])
@@ -285,7 +341,7 @@ int kluis_sync_push(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	}
 	git_oid_cpy(&res->head, &local.oid[R_MAIN]);
 	res->up_to_date = res->refs_updated == 0;
-	err = 0;
+	err = seen_write(v, id, &local);
 cleanup:
 	kluis_repo_unlock(lock);
 	kluis_verify_report_dispose(&rep);
@@ -296,10 +352,66 @@ cleanup:
 	return err;
 }
 
+/* A server that moved is pulled first (this vault's work replayed on it), then pushed to;
+ * again if it moved once more meanwhile, a few times at most. */
+int kluis_sync_push(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
+{
+	kluis_sync_result pulled;
+	bool reconciled = false;
+	size_t commits = 0, reads = 0, purged = 0;
+	int tries, err;
+
+	for (tries = 0;; tries++) {
+		err = push_once(v, id, o, res);
+		if (err != KLUIS_ECONFLICT || tries == 3)
+			break;
+		kluis_sync_result_dispose(res);
+		memset(&pulled, 0, sizeof(pulled));
+		err = kluis_sync_pull(v, id, o, &pulled);
+		reconciled |= pulled.reconciled;
+		commits += pulled.replayed_commits;
+		reads += pulled.replayed_reads;
+		purged += pulled.purged;
+		kluis_sync_result_dispose(&pulled);
+		if (err < 0)
+			break;
+	}
+	if (err == 0) {
+		res->reconciled = reconciled;
+		res->replayed_commits = commits;
+		res->replayed_reads = reads;
+		res->purged = purged;
+		res->pushed = res->refs_updated > 0;
+	}
+	return err;
+}
+
+int kluis_sync_dossier(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
+{
+	kluis_sync_result pushed;
+	int err;
+
+	if ((err = kluis_sync_pull(v, id, o, res)) < 0 || !res->local_ahead)
+		return err;
+	memset(&pushed, 0, sizeof(pushed));
+	if ((err = kluis_sync_push(v, id, o, &pushed)) == 0) {
+		git_oid_cpy(&res->head, &pushed.head);
+		res->pushed = pushed.refs_updated > 0;
+		res->up_to_date = false;
+		res->local_ahead = false;
+		res->reconciled |= pushed.reconciled;
+		res->replayed_commits += pushed.replayed_commits;
+		res->replayed_reads += pushed.replayed_reads;
+		res->purged += pushed.purged;
+	}
+	kluis_sync_result_dispose(&pushed);
+	return err;
+}
+
 /* ---- pull ---- */
 
 /* Which of the three refs the server has (git ls-remote). */
-static int ls_remote(const char *remote, ref_set *s)
+int kluis_sync_ls_remote(const char *remote, ref_set *s)
 {
 	kluis_buf out = KLUIS_BUF_INIT, errout = KLUIS_BUF_INIT;
 	const char *args[] = { "ls-remote", "--", remote, MAIN_REF, CONTENT_REF, ACCESS_REF, NULL };
@@ -643,7 +755,7 @@ static int pull_fetch(struct pull *p)
 	ref_set server;
 	int err;
 
-	if ((err = ls_remote(p->res->remote, &server)) < 0)
+	if ((err = kluis_sync_ls_remote(p->res->remote, &server)) < 0)
 		return err;
 	if (!server.has[R_MAIN])
 		return kluis_error_set(KLUIS_ENOTFOUND, "the server %s holds no dossier '%s' (no refs/heads/main there)",
@@ -660,29 +772,69 @@ static int pull_fetch(struct pull *p)
 	return 0;
 }
 
-/* The final refs are a fast-forward of both sides; a divergence is refused. */
-static int pull_merge(struct pull *p)
-{
-	const char *divergent;
-	char lh[13], sh[13];
-	bool ahead;
-	int err, k;
+static int verify_scratch(struct pull *p, const ref_set *s, bool arrived);
 
-	if ((err = merge_ff(p->scratch, &p->local, &p->fetched, &p->final, &ahead, &divergent)) < 0)
-		return err;
-	if (divergent) {
-		k = divergent == ref_names[R_MAIN] ? R_MAIN : R_ACCESS;
-		git_oid_tostr(lh, sizeof(lh), &p->local.oid[k]);
-		git_oid_tostr(sh, sizeof(sh), &p->fetched.oid[k]);
-		return kluis_error_set(KLUIS_ECONFLICT, "the server's %s of '%s' (%s) has diverged from this vault's (%s): neither descends from the other; nothing was changed here",
-				       divergent, p->id, sh, lh);
+/* The server still holds what this vault last saw there: no rollback, no rewrite. */
+static int pull_check_seen(struct pull *p)
+{
+	static const char *const what[R_COUNT] = { "history", "", "read log" };
+	ref_set seen;
+	char hex[13];
+	int k, rc, err;
+
+	if (!p->exists || (err = seen_read(p->v, p->id, &seen)) < 0)
+		return p->exists ? err : 0;
+	for (k = 0; k < R_COUNT; k++) {
+		if (k == R_CONTENT || !seen.has[k] || (p->fetched.has[k] && git_oid_equal(&seen.oid[k], &p->fetched.oid[k])))
+			continue;
+		rc = p->fetched.has[k] ? git_graph_descendant_of(p->scratch, &p->fetched.oid[k], &seen.oid[k]) : 0;
+		if (rc < 0)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the server's history with what this vault saw there");
+		if (rc == 0) {
+			git_oid_tostr(hex, sizeof(hex), &seen.oid[k]);
+			return kluis_error_set(KLUIS_EVERIFY, "the server's %s of '%s' no longer holds %s, which it held when this vault last synced: the server rolled back or rewrote it; nothing was changed here (tell the server's administrator)",
+					       what[k], p->id, hex);
+		}
 	}
-	p->res->local_ahead = ahead;
 	return 0;
 }
 
-/* The final state verifies as a whole with the vault's trust root, and the actor may pull it. */
-static int pull_verify(struct pull *p)
+/* The final refs are a fast-forward of both sides; when both moved, this vault's work is
+ * replayed on the server's (reconcile.c). */
+static int pull_merge(struct pull *p)
+{
+	const char *divergent;
+	bool ahead;
+	int err;
+
+	if ((err = merge_ff(p->scratch, &p->local, &p->fetched, &p->final, &ahead, &divergent)) < 0)
+		return err;
+	p->res->local_ahead = ahead;
+	if (!divergent)
+		return 0;
+	/* the server's history is judged on its own first, everything that arrived with it too:
+	 * a forged server is refused as such, before anything of this vault's is replayed on it */
+	if ((err = verify_scratch(p, &p->fetched, true)) < 0)
+		return err;
+	if ((err = kluis_reconcile(p->v, p->id, p->scratch_path, &p->local, &p->fetched, &p->final, &p->res->replayed_commits,
+				   &p->res->replayed_reads)) < 0)
+		return err;
+	/* the replay wrote through its own handle: see its objects afresh */
+	git_repository_free(p->scratch);
+	p->scratch = NULL;
+	if ((err = kluis_repo_open(&p->scratch, p->scratch_path)) < 0)
+		return err;
+	p->res->local_ahead = p->res->reconciled = true;
+	return 0;
+}
+
+/*
+ * The state `s` of the scratch repository verifies as a whole with the vault's trust root.
+ * arrived: the objects the fetch brought are judged too (FORMATS, "What arrives"); a replay's
+ * result is verified without it, its fetched objects having passed before the replay and the
+ * rest having been written here.
+ */
+static int verify_scratch(struct pull *p, const ref_set *s, bool arrived)
 {
 	kluis_keyring *kr;
 	kluis_verify_opts vo;
@@ -697,28 +849,34 @@ static int pull_verify(struct pull *p)
 	vo.ntrust = p->ntrust;
 	vo.no_cache = true;
 	/* what the fetch brought is the scratch repository's own objects; the dossier's were there */
-	if (!(in_objects = kluis_path_join(p->scratch_path, "objects")) ||
-	    (p->exists && !(old_objects = kluis_path_join(p->d->path, "objects")))) {
+	if (arrived && (!(in_objects = kluis_path_join(p->scratch_path, "objects")) ||
+			(p->exists && !(old_objects = kluis_path_join(p->d->path, "objects"))))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
 	vo.incoming = in_objects;
 	vo.existing = old_objects;
-	if ((err = set_scratch_refs(p->scratch, &p->final)) < 0 || (err = kluis_vault_keyring(p->v, &kr)) < 0 ||
+	if ((err = set_scratch_refs(p->scratch, s)) < 0 || (err = kluis_vault_keyring(p->v, &kr)) < 0 ||
 	    (err = kluis_verify_repository(p->scratch, p->id, kr, &vo, NULL, &rep)) < 0)
 		goto cleanup;
-	if (rep.nfindings) {
-		err = refuse_findings(&rep, "the server's history of", p->id, "nothing was changed here");
-		goto cleanup;
-	}
-	if ((err = roles_at(p->scratch, &p->final.oid[R_MAIN], &p->roles)) < 0)
-		goto cleanup;
-	err = check_syncer(&p->roles, p->actor, p->id, "pull");
+	if (rep.nfindings)
+		err = refuse_findings(&rep, arrived ? "the server's history of" : "the replay of this vault's work on the server's history of",
+				      p->id, "nothing was changed here");
 cleanup:
 	free(in_objects);
 	free(old_objects);
 	kluis_verify_report_dispose(&rep);
 	return err;
+}
+
+/* The final state verifies, and the actor may pull it. */
+static int pull_verify(struct pull *p)
+{
+	int err;
+
+	if ((err = verify_scratch(p, &p->final, !p->res->reconciled)) < 0 || (err = roles_at(p->scratch, &p->final.oid[R_MAIN], &p->roles)) < 0)
+		return err;
+	return check_syncer(&p->roles, p->actor, p->id, "pull");
 }
 
 /* A new dossier: the scratch repository became it, and the ledger records the pull. */
@@ -751,9 +909,10 @@ static int pull_update(struct pull *p)
 	if (p->local.has[R_CONTENT] &&
 	    (err = kluis_content_purge_dropped(p->d->repo, &p->local.oid[R_CONTENT], &p->final.oid[R_CONTENT], &p->res->purged)) < 0)
 		return err;
-	/* like every write: the checkpoint follows main (a crash before this leaves it one step
-	 * behind, still a prefix of the history) */
-	if (p->res->main_moved)
+	/* like every write: the checkpoint follows main and the read log (a crash before this
+	 * leaves it one step behind, still a prefix of the history, unless this pull replayed the
+	 * vault's work: then the next verify names the rollback until a pull or write renews it) */
+	if (p->res->main_moved || p->res->access_moved)
 		return kluis_checkpoint_write(p->v, p->id, p->d->repo, &p->final.oid[R_MAIN]);
 	return 0;
 }
@@ -765,11 +924,12 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	if ((err = pull_prepare(&p)) < 0 || (err = pull_fetch(&p)) < 0 || (err = pull_merge(&p)) < 0)
+	if ((err = pull_prepare(&p)) < 0 || (err = pull_fetch(&p)) < 0 || (err = pull_check_seen(&p)) < 0 || (err = pull_merge(&p)) < 0)
 		goto cleanup;
 	if (p.exists && same_refs(final, local)) {
 		res->up_to_date = true;
 		git_oid_cpy(&res->head, &local->oid[R_MAIN]);
+		err = seen_write(v, id, &p.fetched);
 		goto cleanup;
 	}
 	if ((err = pull_verify(&p)) < 0)
@@ -777,7 +937,8 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	res->main_moved = !local->has[R_MAIN] || !git_oid_equal(&local->oid[R_MAIN], &final->oid[R_MAIN]);
 	res->access_moved = final->has[R_ACCESS] && (!local->has[R_ACCESS] || !git_oid_equal(&local->oid[R_ACCESS], &final->oid[R_ACCESS]));
 	git_oid_cpy(&res->head, &final->oid[R_MAIN]);
-	err = p.exists ? pull_update(&p) : pull_adopt(&p);
+	if ((err = p.exists ? pull_update(&p) : pull_adopt(&p)) == 0)
+		err = seen_write(v, id, &p.fetched);
 cleanup:
 	git_repository_free(p.scratch);
 	if (p.scratch_path)

@@ -43,6 +43,10 @@ typedef struct {
 	git_oid head;               /* main after the operation */
 	size_t refs_updated;        /* push: refs the server moved */
 	size_t purged;              /* pull: ciphertext objects an incoming erase or rewrap removed */
+	bool reconciled;            /* pull: both sides had moved; this vault's work was replayed */
+	size_t replayed_commits;    /* then: commits of main and records of the read log replayed */
+	size_t replayed_reads;
+	bool pushed;                /* sync: something was pushed */
 } kluis_sync_result;
 
 /*
@@ -69,6 +73,34 @@ int kluis_sync_push(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res);
 
 void kluis_sync_result_dispose(kluis_sync_result *r);
+
+/*
+ * Sync dossier `id` both ways: pull (replaying this vault's unpublished work on the server's
+ * when both moved), then push what the server lacks. A conflict the replay cannot resolve is
+ * KLUIS_ECONFLICT with what to do; nothing local has changed then.
+ */
+int kluis_sync_dossier(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res);
+
+typedef struct {
+	size_t dossiers;            /* held by the vault */
+	size_t unchanged;           /* the same on the server: nothing was done */
+	size_t synced;              /* pulled, pushed or both */
+	size_t failed;
+	bool one_listing;           /* the server's refs of every dossier came in one round trip */
+} kluis_sync_all_result;
+
+/* Called once per dossier that was synced or failed (err: its error, kluis_error_last()). */
+typedef void (*kluis_sync_each_fn)(void *ctx, const char *id, int err, const kluis_sync_result *r);
+
+/*
+ * Sync every dossier the vault holds with the vault's `remote URL-PREFIX`. The server's refs
+ * of all of them are learned first, in one round trip where the server can list them (a
+ * local path: read directly; ssh: the server's `kluis-heads` command, see docs/OPERATIONS.md;
+ * else one `git ls-remote` per dossier), and only a dossier whose refs differ on either side
+ * is pulled and pushed. A failing dossier does not stop the others; returns KLUIS_ECONFLICT
+ * when any failed (sum->failed says how many), KLUIS_EINVAL when the vault has no remote.
+ */
+int kluis_sync_all(kluis_vault *v, const kluis_sync_opts *o, kluis_sync_each_fn each, void *ctx, kluis_sync_all_result *sum);
 
 /* ---- the server side (hooks/pre-receive runs `kluis hook pre-receive`) ---- */
 

@@ -39,8 +39,8 @@ static const char *find_git(void)
 	return NULL;
 }
 
-/* Keep at most OUTPUT_MAX bytes of what a child writes; read the rest away. */
-static int drain(const char *name, int fd, kluis_buf *into, bool *open_)
+/* Keep at most `max` bytes of what a child writes; read the rest away. */
+static int drain(const char *name, int fd, kluis_buf *into, size_t max, bool *open_)
 {
 	char chunk[4096];
 	ssize_t got = read(fd, chunk, sizeof(chunk));
@@ -51,8 +51,8 @@ static int drain(const char *name, int fd, kluis_buf *into, bool *open_)
 		*open_ = false;
 		return 0;
 	}
-	if (into->len < OUTPUT_MAX)
-		return kluis_buf_put(into, chunk, (size_t)got < OUTPUT_MAX - into->len ? (size_t)got : OUTPUT_MAX - into->len);
+	if (into->len < max)
+		return kluis_buf_put(into, chunk, (size_t)got < max - into->len ? (size_t)got : max - into->len);
 	return 0;
 }
 
@@ -140,9 +140,9 @@ int kluis_child_run(const struct kluis_child *c, int *status)
 			err = kluis_error_set(KLUIS_EGENERIC, "cannot wait for %s: %s", name, strerror(errno));
 			break;
 		}
-		if (out_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(name, outp[0], c->out, &out_open)) < 0)
+		if (out_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(name, outp[0], c->out, c->out_max ? c->out_max : OUTPUT_MAX, &out_open)) < 0)
 			break;
-		if (err_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(name, errp[0], c->err, &err_open)) < 0)
+		if (err_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) && (err = drain(name, errp[0], c->err, OUTPUT_MAX, &err_open)) < 0)
 			break;
 	}
 cleanup:

@@ -22,6 +22,7 @@ struct kluis_child {
 	kluis_buf *out, *err;    /* its stdout, stderr captured here (at most 256 KiB each, NUL-terminated);
 				  * NULL: kluis's own */
 	bool out_to_err;         /* with out NULL: its stdout goes to kluis's stderr */
+	size_t out_max;          /* what is kept of its stdout (0: 256 KiB) */
 };
 
 /*

@@ -122,7 +122,8 @@ cleanup:
 	return err;
 }
 
-int kluis_dossier_open(kluis_dossier **out, kluis_vault *v, const char *id)
+/* Open the dossier `id` held in the repository at `path` (NULL: the vault's own). */
+static int dossier_open_at(kluis_dossier **out, kluis_vault *v, const char *id, const char *path)
 {
 	kluis_dossier *d = NULL;
 	char name[80];
@@ -135,9 +136,10 @@ int kluis_dossier_open(kluis_dossier **out, kluis_vault *v, const char *id)
 	if (!d)
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	d->vault = v;
+	d->scratch = path != NULL;
 	snprintf(d->id, sizeof(d->id), "%s", id);
 	snprintf(name, sizeof(name), "%s.git", id);
-	d->path = kluis_path_join(v->dossiers, name);
+	d->path = path ? strdup(path) : kluis_path_join(v->dossiers, name);
 	if (!d->path) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto fail;
@@ -157,6 +159,16 @@ int kluis_dossier_open(kluis_dossier **out, kluis_vault *v, const char *id)
 fail:
 	kluis_dossier_free(d);
 	return err;
+}
+
+int kluis_dossier_open(kluis_dossier **out, kluis_vault *v, const char *id)
+{
+	return dossier_open_at(out, v, id, NULL);
+}
+
+int kluis_dossier_open_scratch(kluis_dossier **out, kluis_vault *v, const char *id, const char *path)
+{
+	return dossier_open_at(out, v, id, path);
 }
 
 void kluis_dossier_free(kluis_dossier *d)
@@ -339,10 +351,7 @@ static int content_path_for(const git_oid *oid, char out[64])
 
 static int put_content(kluis_txn *t, const kluis_pointer *p)
 {
-	char path[64];
-
-	content_path_for(&p->oid, path);
-	return add_update(&t->content_updates, &t->ncontent, path, &p->oid, GIT_TREE_UPDATE_UPSERT);
+	return kluis_txn_keep_content(t, &p->oid);
 }
 
 int kluis_txn_encrypt_stream(kluis_txn *t, const char *const *readers, size_t nreaders,
@@ -416,6 +425,14 @@ int kluis_txn_remove_content(kluis_txn *t, const git_oid *oid)
 
 	content_path_for(oid, path);
 	return add_update(&t->content_updates, &t->ncontent, path, NULL, GIT_TREE_UPDATE_REMOVE);
+}
+
+int kluis_txn_keep_content(kluis_txn *t, const git_oid *oid)
+{
+	char path[64];
+
+	content_path_for(oid, path);
+	return add_update(&t->content_updates, &t->ncontent, path, oid, GIT_TREE_UPDATE_UPSERT);
 }
 
 int kluis_txn_put_pointer(kluis_txn *t, const char *path, const kluis_pointer *p)
@@ -525,8 +542,10 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 		git_oid_cpy(out, &main_new);
 	if ((err = kluis_dossier_reload(d)) < 0)
 		goto cleanup;
-	/* the checkpoint lags at most one commit behind after a crash here: still a prefix */
-	err = kluis_checkpoint_write(d->vault, d->id, d->repo, &main_new);
+	/* the checkpoint lags at most one commit behind after a crash here: still a prefix (a
+	 * scratch copy's commits are not the vault's until they are adopted) */
+	if (!d->scratch)
+		err = kluis_checkpoint_write(d->vault, d->id, d->repo, &main_new);
 cleanup:
 	kluis_buf_dispose(&msg);
 	git_tree_free(content_tree);

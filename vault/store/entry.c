@@ -194,7 +194,7 @@ static int new_entry_id(kluis_dossier *d, char (*taken)[KLUIS_ENTRY_ID_LEN + 1],
 
 /* The keys an entry is encrypted to: every reader; for a special category, the opdrachtgever
  * only when the consent in force names it (P8; UWV accepts no medical information). */
-static int entry_readers(kluis_dossier *d, bool restricted, const char ***readers, size_t *n)
+int kluis_entry_readers(kluis_dossier *d, bool restricted, const char ***readers, size_t *n)
 {
 	kluis_keyring *kr;
 	unsigned mask = d->held ? KLUIS_ROLES_READING_HELD : KLUIS_ROLES_READING;
@@ -234,7 +234,7 @@ static int add_one(kluis_txn *t, kluis_dossier *d, kluis_action action, const kl
 	memset(&src, 0, sizeof(src));
 	src.fd = -1;
 	src.name = "standard input";
-	if ((err = entry_readers(d, restricted, &readers, &nreaders)) < 0 || (err = kluis_sha256_new(&src.sha)) < 0 ||
+	if ((err = kluis_entry_readers(d, restricted, &readers, &nreaders)) < 0 || (err = kluis_sha256_new(&src.sha)) < 0 ||
 	    (err = kluis_sha256_new(&src.plain)) < 0 || (err = kluis_commitment_new_salt(body_salt, body_salt_hex)) < 0)
 		goto cleanup;
 	kluis_sha256_update(src.plain, body_salt, sizeof(body_salt));

@@ -209,7 +209,8 @@ cleanup:
  * plaintext was produced; a refused or failed decryption leaves none). lock_held: the caller
  * (a write transaction) holds the dossier lock already.
  */
-static int access_record(kluis_dossier *d, const char *entry_id, const char *purpose, bool lock_held)
+static int access_record(kluis_dossier *d, const char *entry_id, const char *purpose, const git_oid *at, const kluis_roles *roles,
+			 bool lock_held)
 {
 	kluis_signer *signer = NULL;
 	git_treebuilder *tb = NULL;
@@ -226,7 +227,7 @@ static int access_record(kluis_dossier *d, const char *entry_id, const char *pur
 	if (!purpose || !kluis_purpose_valid(purpose))
 		return kluis_error_set(KLUIS_EINVAL, "--purpose '%s' must be a short code of [a-z0-9-] (e.g. begeleiding, inzage, rapportage), never prose", purpose ? purpose : "");
 	if ((err = kluis_vault_actor(d->vault, &actor)) < 0 ||
-	    (err = kluis_roles_authorize(&d->roles, actor, KLUIS_ACT_ACCESS, &role)) < 0 ||
+	    (err = kluis_roles_authorize(roles, actor, KLUIS_ACT_ACCESS, &role)) < 0 ||
 	    (err = kluis_vault_take_signer(d->vault, &signer)) < 0 || (!lock_held && (err = kluis_repo_lock(d->path, &lock)) < 0) ||
 	    (err = kluis_repo_ref(d->repo, ACCESS_REF, &old, &exists)) < 0)
 		goto cleanup;
@@ -264,7 +265,7 @@ static int access_record(kluis_dossier *d, const char *entry_id, const char *pur
 		if (when < prev_time)
 			when = prev_time;
 	}
-	git_oid_tostr(head, sizeof(head), &d->head);
+	git_oid_tostr(head, sizeof(head), at);
 	if ((err = kluis_buf_printf(&msg, "access %s\n\nKluis-Action: access\nKluis-Entry: %s\nKluis-Role: %s\nKluis-Purpose: %s\nKluis-Head: %s\nKluis-Seq: %llu\n",
 				    entry_id ? entry_id : "-", entry_id ? entry_id : "-", kluis_role_name(role), purpose, head, next_seq)) < 0 ||
 	    (err = kluis_repo_commit(d->repo, &tree, exists ? &old : NULL, kluis_role_name(role), actor, when,
@@ -272,7 +273,8 @@ static int access_record(kluis_dossier *d, const char *entry_id, const char *pur
 	    (err = kluis_repo_ref_cas(d->repo, ACCESS_REF, &new_id, exists ? &old : NULL, "access")) < 0)
 		goto cleanup;
 	/* the checkpoint vouches for the read log too: a record cut off later is caught */
-	err = kluis_checkpoint_write(d->vault, d->id, d->repo, &d->head);
+	if (!d->scratch)
+		err = kluis_checkpoint_write(d->vault, d->id, d->repo, &d->head);
 cleanup:
 	kluis_repo_unlock(lock);
 	git_treebuilder_free(tb);
@@ -283,10 +285,31 @@ cleanup:
 
 int kluis_access_record(kluis_dossier *d, const char *entry_id, const char *purpose)
 {
-	return access_record(d, entry_id, purpose, false);
+	return access_record(d, entry_id, purpose, &d->head, &d->roles, false);
 }
 
 int kluis_access_record_locked(kluis_dossier *d, const char *entry_id, const char *purpose)
 {
-	return access_record(d, entry_id, purpose, true);
+	return access_record(d, entry_id, purpose, &d->head, &d->roles, true);
+}
+
+int kluis_access_replay(kluis_dossier *d, const char *entry_id, const char *purpose, const git_oid *head)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	kluis_buf text = KLUIS_BUF_INIT;
+	kluis_roles roles = { NULL, 0 };
+	int err;
+
+	/* the role is the one the reader held at the head the record names (FORMATS, "The read log") */
+	if (git_commit_lookup(&c, d->repo, head) < 0 || git_commit_tree(&t, c) < 0)
+		err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the commit a read record names");
+	else if ((err = kluis_repo_read_path(d->repo, t, "roles", &text)) == 0 &&
+		 (err = kluis_roles_parse(&roles, (const char *)text.ptr, text.len)) == 0)
+		err = access_record(d, entry_id, purpose, head, &roles, false);
+	kluis_roles_dispose(&roles);
+	kluis_buf_dispose(&text);
+	git_tree_free(t);
+	git_commit_free(c);
+	return err;
 }

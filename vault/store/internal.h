@@ -49,7 +49,13 @@ struct kluis_dossier {
 	git_tree *head_tree;
 	kluis_roles roles;
 	bool held;      /* transferred: held by the opdrachtgever (dossier file state `transferred`) */
+	bool scratch;   /* a scratch copy (a sync's replay): its writes move no checkpoint */
 };
+
+/* A scratch copy of dossier `id` at `path` (a sync replays this vault's unpublished work on
+ * the server's history there): writes go through the same transactions, but the vault's
+ * checkpoint is left alone until the copy is adopted. */
+int kluis_dossier_open_scratch(kluis_dossier **out, kluis_vault *v, const char *id, const char *path);
 
 /* The actor's signer: the one prepared early if any, else a new one. Caller frees it. */
 int kluis_vault_take_signer(kluis_vault *v, kluis_signer **out);
@@ -79,11 +85,18 @@ int kluis_txn_put(kluis_txn *t, const char *path, const void *data, size_t len);
 /* Remove `path` from the main tree / a ciphertext object from refs/kluis/content. */
 int kluis_txn_remove(kluis_txn *t, const char *path);
 int kluis_txn_remove_content(kluis_txn *t, const git_oid *oid);
+/* Keep a ciphertext object that is already in the object store in content (a replay). */
+int kluis_txn_keep_content(kluis_txn *t, const git_oid *oid);
 /* Put a pointer file at path. */
 int kluis_txn_put_pointer(kluis_txn *t, const char *path, const kluis_pointer *p);
 /* Commit: message = subject line, blank line, trailers (already formatted). */
 int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, git_oid *out);
 void kluis_txn_free(kluis_txn *t);
+
+/* The keys an entry written now is encrypted to: every reader of the head (of a held dossier:
+ * the klant and the opdrachtgever), less the opdrachtgever when `restricted` (P8); each
+ * checked as a recipient. *readers is malloc'd (the strings are the roles'). */
+int kluis_entry_readers(kluis_dossier *d, bool restricted, const char ***readers, size_t *n);
 
 /* Entry tree paths: entries/XX/ID. */
 void kluis_entry_dir(const char *entry_id, char out[64]);
@@ -107,6 +120,11 @@ int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f);
  */
 #define KLUIS_CLOCK_TOLERANCE (3600)
 /*
+ * How long before its commit an entry may have been written (its id carries the time): a
+ * vault that was offline replays its entries when it syncs, in commits dated then.
+ */
+#define KLUIS_ENTRY_AGE_MAX (30 * 24 * 3600)
+/*
  * How long a writer waits for its clock to pass its parent's time (a commit is never signed
  * before its parent): a vault whose clock is behind by more is told to set it right.
  */
@@ -115,6 +133,9 @@ int kluis_dossier_file_load(kluis_dossier *d, kluis_dossier_file *f);
 /* kluis_access_record for a caller that holds the dossier lock already (a write transaction
  * that decrypts for its own decision, e.g. the consent register). */
 int kluis_access_record_locked(kluis_dossier *d, const char *entry_id, const char *purpose);
+/* A read record naming `head` (a commit of main, not necessarily the head), in the role the
+ * actor held there: a sync replays this vault's unpublished reads on the server's log. */
+int kluis_access_replay(kluis_dossier *d, const char *entry_id, const char *purpose, const git_oid *head);
 
 /* The event one commit of main (or of the read log, `access`) records: its trailers as `kluis
  * log` reads them, nothing checked (history.c; the commit's own parser for fuzz/fuzz_trailers.c). */

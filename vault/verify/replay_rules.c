@@ -593,8 +593,11 @@ static bool entries_added(rstep *s, const rnamed *m)
 			kluis_rfinding(r, &c->oid, "entry id %s is not new", m->named[i]);
 			return false;
 		}
-		if (!id_time(m->named[i], &t) || t < c->time - KLUIS_CLOCK_TOLERANCE || t > c->time + KLUIS_CLOCK_TOLERANCE)
-			kluis_rfinding(r, &c->oid, "entry id %s does not carry the commit's time", m->named[i]);
+		/* written when it was added: not after its commit, at most KLUIS_ENTRY_AGE_MAX before
+		 * (an offline vault's entry is replayed when it syncs) */
+		if (!id_time(m->named[i], &t) || t < c->time - KLUIS_ENTRY_AGE_MAX || t > c->time + KLUIS_CLOCK_TOLERANCE)
+			kluis_rfinding(r, &c->oid, "entry id %s does not carry a time it was written (not after its commit, at most 30 days before)",
+				       m->named[i]);
 	}
 	return true;
 }
