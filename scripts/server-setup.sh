@@ -6,8 +6,9 @@
 # Invariants it keeps: the only pre-receive hook of every repository is hooks/pre-receive (via
 # gitolite's LOCAL_CODE/hooks/common, linked into new repositories too); trust roots, keyring and
 # kluis binary live in ONE place, the gitolite user's global git config, which git and kluis's
-# hook read inside every repository; no rule grants '+' (rewind, delete) and git itself refuses
-# deletions and non-fast-forwards. The block between "# kluis begin" and "# kluis end" in
+# hook read inside every repository; main and access only fast-forward (the hook, and gitolite's
+# RW rules), refs/kluis/content is replaced by every change (RW+: it is one parentless commit),
+# no other ref may be written, and git itself refuses deletions. The block between "# kluis begin" and "# kluis end" in
 # gitolite.conf belongs to this script; everything else there is the administrator's.
 set -euo pipefail
 
@@ -18,14 +19,17 @@ Usage: scripts/server-setup.sh [OPTIONS]      (as root, on Debian 12)
 Installs gitolite3 and openssh-server and sets gitolite up as the central server of kluis
 dossiers:
   - repositories dossiers/ID.git, created by the first `kluis push` of a dossier (gitolite wild
-    repositories: the advisers' group @kluis-advisers may create (C), read and push (RW), never
-    rewind or delete; the vaults' kluis.conf says `remote ssh://USER@HOST[:PORT]/dossiers`);
+    repositories: the advisers' group @kluis-advisers may create them, read them and push main
+    and refs/kluis/access (fast-forward only) and refs/kluis/content (one parentless commit,
+    replaced by every change); nobody deletes a ref; the vaults' kluis.conf says
+    `remote ssh://USER@HOST[:PORT]/dossiers`);
   - the kluis verifier (hooks/pre-receive -> `kluis hook pre-receive`) as the pre-receive hook
     of every repository, new ones included: a push that `kluis verify` would refuse is refused,
     with the reason on the pusher's screen;
   - trust roots, public keyring and kluis binary in one place, the gitolite user's global git
-    config (kluis.trust, kluis.gnupghome, kluis.program), with receive.fsckObjects,
-    receive.denyDeletes and receive.denyNonFastForwards on;
+    config (kluis.trust, kluis.gnupghome, kluis.program), with receive.fsckObjects and
+    receive.denyDeletes on (receive.denyNonFastForwards off: content is replaced, and the hook
+    refuses a rewind of main or access);
   - the gitolite command kluis-heads: `ssh USER@HOST kluis-heads` prints every dossier the
     caller may read with its three refs, in one round trip (docs/OPERATIONS.md).
 
@@ -153,7 +157,6 @@ if [ -f "$home/.gitolite.rc" ]; then
 else
 	[ -n "$admin_key" ] || die "gitolite is not set up yet: give --admin-key FILE (the administrator's ssh public key)"
 	install -o "$user" -m 644 "$admin_key" "$home/admin.pub"
-	as_user git config --global init.defaultBranch main   # new dossier repositories: HEAD is main
 	out=$(as_user sh -c 'cd && gitolite setup -pk admin.pub' 2>&1) || die "gitolite setup failed: $out"
 	rm -f "$home/admin.pub"
 	say "gitolite: set up in $home, administrator 'admin' with key $admin_key"
@@ -190,12 +193,15 @@ gset() { # KEY VALUE
 		say "git config --global $1 $2"
 	fi
 }
-gset init.defaultBranch main
+gset init.defaultBranch main   # a new dossier repository's HEAD names its main (after gitolite's setup: gitolite-admin is master)
 gset kluis.program "$kluis"
 gset kluis.gnupghome "$keyring"
 gset receive.fsckObjects true
 gset receive.denyDeletes true
-gset receive.denyNonFastForwards true
+# refs/kluis/content is replaced, never fast-forwarded, by every change: git's blanket
+# denyNonFastForwards would refuse every second push. main and access only grow: the kluis hook
+# refuses their rewinds, and so do gitolite's RW rules below
+gset receive.denyNonFastForwards false
 if [ ${#trust[@]} -gt 0 ]; then
 	as_user git config --global --unset-all kluis.trust || true
 	for f in "${trust[@]}"; do as_user git config --global --add kluis.trust "${f// /}"; done
@@ -230,15 +236,24 @@ members=$(printf '%s\n' $members | sort -u | tr '\n' ' ')
 	sed -e '/^# kluis begin/,/^# kluis end/d' -e '/^repo testing$/{N;/\n[[:space:]]*RW+[[:space:]]*=[[:space:]]*@all$/d}' "$conf"
 	printf '# kluis begin (scripts/server-setup.sh rewrites this block; add advisers with --adviser)\n'
 	[ -z "${members// /}" ] || printf '@kluis-advisers = %s\n' "${members% }"
-	printf 'repo dossiers/..*\n    C   =   @kluis-advisers\n    RW  =   @kluis-advisers\n# kluis end\n'
+	# main and access only grow (RW: gitolite refuses a rewind too); content is one parentless
+	# commit that every change replaces (RW+); no other ref; deletions: receive.denyDeletes
+	cat <<'EOF'
+repo dossiers/..*
+    C                               =   @kluis-advisers
+    RW      refs/heads/main$        =   @kluis-advisers
+    RW      refs/kluis/access$      =   @kluis-advisers
+    RW+     refs/kluis/content$     =   @kluis-advisers
+# kluis end
+EOF
 } >"$work/conf.new"
 chown "$user:" "$work/conf.new"
 as_user cp "$work/conf.new" "$conf"
 if [ -n "$(as_user git -C "$work/admin" status --porcelain)" ]; then
 	as_user git -C "$work/admin" add -A
 	as_user git -C "$work/admin" -c user.name=server-setup -c user.email="server-setup@$(hostname)" commit -q -m "kluis: dossier rule, advisers:${members% }"
-	as_user sh -c "cd '$work/admin' && gitolite push -q origin HEAD" 2>&1 | grep -v '^remote: *$' || true
-	[ "$(as_user git -C "$work/admin" rev-parse HEAD)" = "$(as_user git -C "$home/repositories/gitolite-admin.git" rev-parse HEAD)" ] ||
+	as_user sh -c "cd '$work/admin' && gitolite push -q origin HEAD:master" 2>&1 | grep -v '^remote: *$' || true
+	[ "$(as_user git -C "$work/admin" rev-parse HEAD)" = "$(as_user git -C "$home/repositories/gitolite-admin.git" rev-parse master)" ] ||
 		die "gitolite did not take the new gitolite.conf (see above)"
 	say "gitolite.conf: repo dossiers/..* for @kluis-advisers:${members% }"
 else
