@@ -202,7 +202,8 @@ gset receive.denyDeletes true
 # denyNonFastForwards would refuse every second push. main and access only grow: the kluis hook
 # refuses their rewinds, and so do gitolite's RW rules below
 gset receive.denyNonFastForwards false
-if [ ${#trust[@]} -gt 0 ]; then
+want=$(for f in "${trust[@]}"; do printf '%s\n' "${f// /}"; done)
+if [ ${#trust[@]} -gt 0 ] && [ "$(as_user git config --global --get-all kluis.trust || true)" != "$want" ]; then
 	as_user git config --global --unset-all kluis.trust || true
 	for f in "${trust[@]}"; do as_user git config --global --add kluis.trust "${f// /}"; done
 	say "git config --global kluis.trust: ${trust[*]}"
@@ -256,6 +257,7 @@ if [ -n "$(as_user git -C "$work/admin" status --porcelain)" ]; then
 	[ "$(as_user git -C "$work/admin" rev-parse HEAD)" = "$(as_user git -C "$home/repositories/gitolite-admin.git" rev-parse master)" ] ||
 		die "gitolite did not take the new gitolite.conf (see above)"
 	say "gitolite.conf: repo dossiers/..* for @kluis-advisers:${members% }"
+	[ -n "${members// /}" ] || say "no advisers yet: add them with --adviser NAME=KEY.pub"
 else
 	say "gitolite.conf: up to date (advisers:${members% })"
 fi
