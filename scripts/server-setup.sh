@@ -60,7 +60,7 @@ die() { printf 'server-setup: %s\n' "$*" >&2; exit 1; }
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 
 src=$(cd "$(dirname "$0")/.." && pwd)
-user=git home= keyring= host= port=22 admin_key= kluis= install=1
+user=git home='' keyring='' host='' port=22 admin_key='' kluis='' install=1
 trust=() imports=() advisers=()
 while [ $# -gt 0 ]; do
 	case $1 in
