@@ -20,6 +20,7 @@ DEPS=(build-essential cmake pkg-config git gnupg
       libcmocka-dev valgrind python3 tar gzip
       sqv                           # tests/e2e/stock_witness.sh: Sequoia, a second OpenPGP verifier
       strace                        # tests/e2e/transfer.sh injects faults and delays with it
+      gitolite3 openssh-server      # tests/e2e/gitolite.sh: the central server (scripts/server-setup.sh)
       scdoc man-db                  # the man pages (docs/man/*.scd to roff); install.sh reads them
       tzdata                        # tests/e2e/inzage_report.sh checks Amsterdam times against zoneinfo
       chromium fonts-dejavu-core    # tests/e2e/inzage_export.sh renders the HTML inzage headless
