@@ -268,3 +268,56 @@ expect_exit 0 k verify d1
 expect_exit 0 kb pull d1
 expect_exit 0 kb verify d1
 pass "at the end: the server's repository is whole (fsck), both vaults verify"
+
+# ---- both vaults add and read at the same time over ssh, round after round, and sync ----
+: >"$T_ROOT/A.ids"
+: >"$T_ROOT/B.ids"
+: >"$T_ROOT/A.reads"
+: >"$T_ROOT/B.reads"
+round() { # TAG ROUND KLUIS-COMMAND...: two adds, one read, a sync
+	local tag=$1 r=$2 id i
+	shift 2
+	for i in 1 2; do
+		id=$("$@" add d1 -m "$tag over ssh, round $r, note $i" 2>>"$T_ROOT/$tag.log") || return 1
+		printf '%s\n' "$id" >>"$T_ROOT/$tag.ids"
+	done
+	"$@" show d1 "$id" >/dev/null 2>>"$T_ROOT/$tag.log" || return 1
+	printf '%s\n' "$id" >>"$T_ROOT/$tag.reads"
+	"$@" sync d1 >>"$T_ROOT/$tag.log" 2>&1 || { echo "round $r: sync failed" >>"$T_ROOT/$tag.log"; return 1; }
+}
+for r in 1 2 3; do
+	round A "$r" k --as "$MEDEW" &
+	pa=$!
+	round B "$r" kb &
+	pb=$!
+	wait "$pa" || fail "vault A, round $r: $(tail -3 "$T_ROOT/A.log")"
+	wait "$pb" || fail "vault B, round $r: $(tail -3 "$T_ROOT/B.log")"
+done
+grep_q replayed "$T_ROOT/A.log" "$T_ROOT/B.log" || fail "no round over ssh needed a replay: the vaults did not race"
+expect_exit 0 k --as "$MEDEW" sync d1
+expect_exit 0 kb sync d1
+expect_exit 0 k --as "$MEDEW" sync d1
+for r in refs/heads/main refs/kluis/content refs/kluis/access; do
+	assert_eq "$(ref_of "$LA" "$r")" "$(ref_of "$SRV" "$r")" "vault A's $r after the rounds"
+	assert_eq "$(ref_of "$VB/dossiers/d1.git" "$r")" "$(ref_of "$SRV" "$r")" "vault B's $r after the rounds"
+done
+for id in $(cat "$T_ROOT/A.ids" "$T_ROOT/B.ids"); do
+	assert_eq "$(git -C "$SRV" ls-tree -r --name-only refs/heads/main entries | grep -c "/$id/meta$" || true)" 1 "entry $id on the server"
+done
+reads_by() { git -C "$SRV" log --format='%ae %(trailers:key=Kluis-Entry,valueonly,separator=)' refs/kluis/access | awk -v w="$1" -v e="$2" '$1 == w && $2 == e' | wc -l; }
+for id in $(cat "$T_ROOT/A.reads"); do assert_eq "$(reads_by "$MEDEW" "$id")" 1 "A's read of $id on the server"; done
+for id in $(cat "$T_ROOT/B.reads"); do assert_eq "$(reads_by "$DIR" "$id")" 1 "B's read of $id on the server"; done
+expect_exit 0 k verify d1 --full
+expect_exit 0 kb verify d1 --full
+verify_all_commits "$SRV" "$AUD" refs/heads/main
+verify_all_commits "$SRV" "$AUD" refs/kluis/access
+pass "3 rounds of parallel adds, reads and syncs over ssh in two vaults: every entry and every read on the server exactly once; both vaults verify; stock git verify-commit accepts the server's history"
+
+# ---- sync --all over ssh: one kluis-heads listing, only what changed ----
+expect_exit 0 kb add d1 -m "only this changed"
+expect_exit 0 kb push d1
+expect_exit 0 k --as "$MEDEW" sync --all
+assert_contains "$ERR" "1 dossiers, 1 synced, 0 already in step, 0 failed (the server listed them in one round trip)" "sync --all over ssh"
+expect_exit 0 k --as "$MEDEW" sync --all
+assert_contains "$ERR" "0 synced, 1 already in step" "a second sync --all over ssh"
+pass "sync --all over ssh asks gitolite's kluis-heads once and syncs only what changed"

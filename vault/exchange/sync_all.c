@@ -97,18 +97,48 @@ static int parse_oid(const char *hex, git_oid *oid, bool *has)
 	return *has && (strlen(hex) != GIT_OID_HEXSZ || git_oid_fromstr(oid, hex) < 0) ? -1 : 0;
 }
 
+/* GIT_SSH_COMMAND, else the user's core.sshCommand, else NULL (plain ssh); *out malloc'd,
+ * with ` "$@"` appended for sh -c. */
+static int ssh_command(char **out)
+{
+	git_config *cfg = NULL;
+	git_buf b = { NULL, 0, 0 };
+	const char *env = getenv("GIT_SSH_COMMAND");
+	int err = 0;
+
+	*out = NULL;
+	if (!(env && *env) && git_config_open_default(&cfg) == 0 && git_config_get_string_buf(&b, cfg, "core.sshCommand") == 0)
+		env = b.ptr;
+	if (env && *env && asprintf(out, "%s \"$@\"", env) < 0) {
+		*out = NULL;
+		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	}
+	git_buf_dispose(&b);
+	git_config_free(cfg);
+	return err;
+}
+
 /* One `ssh HOST kluis-heads`; l->known stays false when the server does not answer it (then
  * the caller asks per dossier). */
 static int list_ssh(const char *prefix, char **ids, size_t n, listing *l)
 {
-	char host[256], port[16], dir[512], repo[600], h[3][64], *line, *save = NULL, *want = NULL;
-	const char *argv[10];
+	char host[256], port[16], dir[512], repo[600], h[3][64], *line, *save = NULL, *want = NULL, *cmd = NULL;
+	const char *argv[16];
 	kluis_buf out = KLUIS_BUF_INIT, errout = KLUIS_BUF_INIT;
 	size_t na = 0, i;
 	int status, err, k;
 
 	if (!ssh_parts(prefix, host, sizeof(host), port, sizeof(port), dir, sizeof(dir)))
 		return 0;
+	/* the ssh git itself would run: GIT_SSH_COMMAND, else core.sshCommand, through the shell
+	 * as git runs it, with the host and command as arguments (never in the shell's text) */
+	if ((err = ssh_command(&cmd)) < 0)
+		goto cleanup;
+	if (cmd) {
+		argv[na++] = "/bin/sh";
+		argv[na++] = "-c";
+		argv[na++] = cmd;
+	}
 	argv[na++] = "ssh";
 	argv[na++] = "-o";
 	argv[na++] = "BatchMode=yes"; /* never a password prompt */
@@ -120,7 +150,9 @@ static int list_ssh(const char *prefix, char **ids, size_t n, listing *l)
 	argv[na++] = host;
 	argv[na++] = "kluis-heads";
 	argv[na] = NULL;
-	if ((err = kluis_child_run(&(struct kluis_child){ .file = "ssh", .argv = argv, .out = &out, .err = &errout, .out_max = LISTING_MAX }, &status)) < 0 ||
+	if ((err = kluis_child_run(&(struct kluis_child){ .file = cmd ? "/bin/sh" : "ssh", .argv = argv, .out = &out, .err = &errout,
+							  .out_max = LISTING_MAX },
+				   &status)) < 0 ||
 	    status != 0)
 		goto cleanup; /* not a kluis server: ask per dossier */
 	for (line = strtok_r((char *)out.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -149,6 +181,7 @@ static int list_ssh(const char *prefix, char **ids, size_t n, listing *l)
 	}
 	l->known = true;
 cleanup:
+	free(cmd);
 	free(want);
 	kluis_buf_dispose(&out);
 	kluis_buf_dispose(&errout);
