@@ -22,6 +22,7 @@ DEPS=(build-essential cmake pkg-config git gnupg
       strace                        # tests/e2e/transfer.sh injects faults and delays with it
       scdoc man-db                  # the man pages (docs/man/*.scd to roff); install.sh reads them
       tzdata                        # tests/e2e/inzage_report.sh checks Amsterdam times against zoneinfo
+      exim4-daemon-light            # tests/e2e/notify.sh: the real MTA hooks/notify-mail sends through
       chromium fonts-dejavu-core    # tests/e2e/inzage_export.sh renders the HTML inzage headless
       clang libclang-rt-14-dev)     # fuzz/: libFuzzer (the runtime is only recommended by clang)
 BENCH_DEPS=(pass time)              # bench/: the peer (pass), /usr/bin/time -v
