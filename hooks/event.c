@@ -168,6 +168,13 @@ int kluis_hook_queue(const char *vault_root, const char *dossier, git_commit *co
 			goto cleanup;
 	}
 cleanup:
+	if (err < 0 && json) { /* the commit stands: say so, or the user makes it again */
+		char why[400];
+
+		snprintf(why, sizeof(why), "%s", kluis_error_last());
+		err = kluis_error_set(err, "the commit of '%s' is made, but its event for the vault's hooks could not be queued (%s): tell the klant yourself",
+				      dossier, why);
+	}
 	free(json);
 	free(path);
 	free(queue);
