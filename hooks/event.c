@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #define EVENT_MAX (64u << 20) /* a rewrap of a very large dossier names every entry */
+#define PATH_BUF (PATH_MAX + 256) /* a queue file's path, with room for ".state" */
 
 /* The hooks, and the actions each hears of: post-add keeps its old contract (additions). */
 static const char *const HOOKS[] = { "post-commit", "post-add" };
@@ -129,9 +131,9 @@ cleanup:
 int kluis_hook_queue(const char *vault_root, const char *dossier, git_commit *commit, const kluis_roles *roles)
 {
 	char *hooks = kluis_path_join(vault_root, "hooks"), *queue = NULL, *path = NULL, *json = NULL, action[16], name[160];
+	bool present[sizeof(HOOKS) / sizeof(HOOKS[0])] = { false }, any = false;
 	unsigned long long seq;
 	struct timespec now;
-	bool any = false;
 	size_t h;
 	int err = 0;
 
@@ -139,13 +141,13 @@ int kluis_hook_queue(const char *vault_root, const char *dossier, git_commit *co
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
-	for (h = 0; h < sizeof(HOOKS) / sizeof(HOOKS[0]) && !any; h++) {
+	for (h = 0; h < sizeof(HOOKS) / sizeof(HOOKS[0]); h++) {
 		free(path);
 		if (!(path = kluis_path_join(hooks, HOOKS[h]))) {
 			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 			goto cleanup;
 		}
-		any = executable(path);
+		any |= present[h] = executable(path);
 	}
 	if (!any)
 		goto cleanup;
@@ -153,13 +155,11 @@ int kluis_hook_queue(const char *vault_root, const char *dossier, git_commit *co
 		goto cleanup;
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (h = 0; h < sizeof(HOOKS) / sizeof(HOOKS[0]); h++) {
-		free(path);
-		path = NULL;
-		snprintf(name, sizeof(name), "%s/%s", hooks, HOOKS[h]);
-		if (!hook_applies(h, action) || !executable(name))
+		if (!present[h] || !hook_applies(h, action))
 			continue;
 		/* the name sorts in the order the events were made: nanoseconds, then the dossier's seq */
 		snprintf(name, sizeof(name), "%020lld-%s-%010llu.%s", (long long)now.tv_sec * 1000000000LL + now.tv_nsec, dossier, seq, HOOKS[h]);
+		free(path);
 		if (!(path = kluis_path_join(queue, name))) {
 			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 			goto cleanup;
@@ -305,7 +305,7 @@ cleanup:
 static void state_read(const char *queue, const char *name, kluis_hook_pending *p)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
-	char path[512], *reason;
+	char path[PATH_BUF], *reason;
 
 	p->attempts = 0;
 	p->status = -1;
@@ -326,7 +326,7 @@ static int state_write(const char *queue, const char *name, int status, const ch
 {
 	kluis_hook_pending p;
 	kluis_buf text = KLUIS_BUF_INIT;
-	char path[512];
+	char path[PATH_BUF];
 	int err;
 
 	state_read(queue, name, &p);
@@ -409,7 +409,7 @@ cleanup:
 
 int kluis_hook_pending_list(const char *vault_root, kluis_hook_pending **out, size_t *nout)
 {
-	char *queue = kluis_path_join(vault_root, "hooks/queue"), path[512];
+	char *queue = kluis_path_join(vault_root, "hooks/queue"), path[PATH_BUF];
 	struct dirent **names = NULL;
 	kluis_hook_pending *list = NULL;
 	kluis_buf text = KLUIS_BUF_INIT;
