@@ -17,7 +17,7 @@ const char cmd_add_usage[] =
 	"Add an entry to dossier ID, encrypted to every reader (klant, medewerker, directie,\n"
 	"opdrachtgever), in one signed commit. Several --file make several entries in one commit;\n"
 	"- reads the text from standard input. The klant sees every addition in 'kluis log' (W6b);\n"
-	"the vault's post-add hook runs after.\n\n"
+	"the vault's post-commit hook (and the older post-add) runs after.\n\n"
 	"Output: one entry id per line on stdout.  Example:\n"
 	"  id=$(kluis add k-0042 --kind contact --origin klant -m 'Intake gesprek: ...')\n";
 
@@ -102,7 +102,7 @@ int cmd_add(kluis_cli *cli, int argc, char **argv)
 	kluis_entry_input *in = NULL;
 	char (*ids)[KLUIS_ENTRY_ID_LEN + 1] = NULL;
 	size_t nfiles, n, i;
-	int rc = CLI_OK, hook = -1;
+	int rc = CLI_OK;
 	json_t *arr;
 
 	files = cli_list(cli, "file", &nfiles);
@@ -117,7 +117,7 @@ int cmd_add(kluis_cli *cli, int argc, char **argv)
 		fill(cli, argv, &in[i], nfiles ? files[i] : NULL);
 	if (in[0].fd == STDIN_FILENO && isatty(STDIN_FILENO))
 		fprintf(stderr, "kluis: reading the entry from standard input; end with Ctrl-D\n");
-	if ((rc = kluis_entry_add(cli->dossier, action, in, n, ids, &hook, cli_progress, "encrypting")) < 0)
+	if ((rc = kluis_entry_add(cli->dossier, action, in, n, ids, cli_progress, "encrypting")) < 0)
 		goto cleanup;
 	if (cli->json) {
 		arr = json_array();
@@ -128,8 +128,6 @@ int cmd_add(kluis_cli *cli, int argc, char **argv)
 		for (i = 0; i < n; i++)
 			printf("%s\n", ids[i]);
 	}
-	if (hook > 0)
-		cli_warn("the vault's post-add hook exited with status %d; the entry is committed", hook);
 cleanup:
 	if (text)
 		kluis_wipe((void *)text, strlen(text)); /* plaintext in the argument vector */

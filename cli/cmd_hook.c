@@ -1,11 +1,14 @@
 /*
- * cmd_hook.c - kluis hook pre-receive: the server's check of a push, run by hooks/pre-receive
- * inside a bare dossier repository on the central git server (vault/exchange/receive.c does the work).
+ * cmd_hook.c - kluis hook status: the vault's hook events still queued (hooks/event.h), read
+ * without opening the vault or running anything; and kluis hook pre-receive: the server's
+ * check of a push, run by hooks/pre-receive inside a bare dossier repository on the central
+ * git server (vault/exchange/receive.c does the work).
  *
  * Its stderr reaches the pusher as `remote: ...` lines; the first line is the reason (kluis
  * push shows it), then one line per verification finding.
  */
 #include "cli.h"
+#include "hooks/event.h"
 #include "vault/exchange/sync.h"
 
 #include <stdio.h>
@@ -17,7 +20,14 @@
 #define FINDINGS_SHOWN 20
 
 const char cmd_hook_usage[] =
-	"Usage: kluis hook pre-receive\n\n"
+	"Usage: kluis hook status\n"
+	"       kluis hook pre-receive\n\n"
+	"status: the events of the vault's hooks that are still queued, oldest first: dossier,\n"
+	"action, commit, hook, attempts, age and the last failure. After every commit on a dossier\n"
+	"kluis runs VAULT/hooks/post-commit (and, for additions, the older VAULT/hooks/post-add);\n"
+	"an event whose hook failed stays in VAULT/hooks/queue/ and the next kluis command that\n"
+	"opens the vault runs it again. Nothing is run or opened here; --json gives the list.\n\n"
+	"pre-receive: "
 	"The check a central kluis server runs on every push; git runs it through hooks/pre-receive\n"
 	"(copy that file into the bare repository's hooks/ and make it executable). It reads git's\n"
 	"'OLD NEW REF' lines on stdin and refuses, with exit 1 and the reason, any push that\n"
@@ -33,6 +43,57 @@ const char cmd_hook_usage[] =
 	"  kluis.dossier ID     the dossier id (else the repository's name without .git)\n"
 	"  kluis.program PATH   read by hooks/pre-receive: the kluis binary (else kluis in PATH)\n";
 
+static void age_text(int64_t seconds, char out[16])
+{
+	if (seconds < 120)
+		snprintf(out, 16, "%llds", (long long)seconds);
+	else if (seconds < 7200)
+		snprintf(out, 16, "%lldm", (long long)seconds / 60);
+	else if (seconds < 2 * 86400)
+		snprintf(out, 16, "%lldh", (long long)seconds / 3600);
+	else
+		snprintf(out, 16, "%lldd", (long long)seconds / 86400);
+}
+
+static int hook_status(kluis_cli *cli)
+{
+	kluis_hook_pending *p = NULL;
+	char queued[21], last[21], age[16];
+	json_t *list;
+	size_t n = 0, i;
+	int64_t now = kluis_now();
+	int rc;
+
+	if (!kluis_path_exists(cli->vault_dir))
+		return kluis_error_set(KLUIS_ENOTFOUND, "no vault at '%s': give --vault DIR or set KLUIS_VAULT", cli->vault_dir);
+	if ((rc = kluis_hook_pending_list(cli->vault_dir, &p, &n)) < 0)
+		return rc;
+	if (cli->json) {
+		list = json_array();
+		for (i = 0; list && i < n; i++) {
+			kluis_time_iso(p[i].queued, queued);
+			kluis_time_iso(p[i].last_attempt, last);
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s?, s:i, s:s?, s:s}", "dossier", p[i].dossier,
+							      "action", p[i].action, "commit", p[i].commit, "seq", (json_int_t)p[i].seq, "hook", p[i].hook,
+							      "attempts", (json_int_t)p[i].attempts, "queued", queued,
+							      "last_attempt", p[i].attempts ? last : NULL, "status", p[i].status,
+							      "error", p[i].attempts ? p[i].error : NULL, "file", p[i].file));
+		}
+		rc = cli_print_json(json_pack("{s:o}", "pending", list));
+	} else if (n == 0)
+		printf("no hook events pending\n");
+	else {
+		printf("%-16s %-10s %-12s %-11s %8s %5s  %s\n", "DOSSIER", "ACTION", "COMMIT", "HOOK", "ATTEMPTS", "AGE", "LAST FAILURE");
+		for (i = 0; i < n; i++) {
+			age_text(now - p[i].queued, age);
+			printf("%-16s %-10s %-12.12s %-11s %8u %5s  %s\n", p[i].dossier, p[i].action, p[i].commit, p[i].hook, p[i].attempts, age,
+			       p[i].attempts ? p[i].error : "not run yet");
+		}
+	}
+	free(p);
+	return rc;
+}
+
 int cmd_hook(kluis_cli *cli, int argc, char **argv)
 {
 	kluis_receive_result res;
@@ -43,8 +104,10 @@ int cmd_hook(kluis_cli *cli, int argc, char **argv)
 	int rc = CLI_OK, err;
 
 	memset(&res, 0, sizeof(res));
+	if (strcmp(argv[0], "status") == 0)
+		return hook_status(cli);
 	if (strcmp(argv[0], "pre-receive") != 0)
-		return cli_usage_error(cli, "hook takes one hook name: pre-receive");
+		return cli_usage_error(cli, "hook takes one word: status or pre-receive");
 	while ((got = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
 		if (got < 0) {
 			rc = kluis_error_set(KLUIS_EGENERIC, "refusing the push: cannot read git's ref updates: %m");

@@ -28,7 +28,7 @@ static int add_request(kluis_dossier *d, const char *type, int64_t received, con
 	kluis_entry_input in;
 	kluis_buf body = KLUIS_SECRET_BUF_INIT;
 	char rec[21], due[21], extra[256], ids[1][KLUIS_ENTRY_ID_LEN + 1];
-	int err, hook;
+	int err;
 
 	memset(&in, 0, sizeof(in));
 	in.fd = -1;
@@ -47,7 +47,7 @@ static int add_request(kluis_dossier *d, const char *type, int64_t received, con
 	in.extra_meta = extra;
 	in.origin = done_id ? "medewerker" : "klant";
 	in.basis = "legal";
-	if ((err = kluis_entry_add(d, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL)) == 0) {
+	if ((err = kluis_entry_add(d, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL)) == 0) {
 		if (cli->json)
 			cli_print_json(json_pack("{s:s, s:s?, s:s?}", "request", ids[0], "deadline", done_id ? NULL : due, "done", done_id));
 		else

@@ -23,6 +23,7 @@ DEPS=(build-essential cmake pkg-config git gnupg
       gitolite3 openssh-server      # tests/e2e/gitolite.sh: the central server (scripts/server-setup.sh)
       scdoc man-db                  # the man pages (docs/man/*.scd to roff); install.sh reads them
       tzdata                        # tests/e2e/inzage_report.sh checks Amsterdam times against zoneinfo
+      exim4-daemon-light            # tests/e2e/notify.sh: the real MTA hooks/notify-mail sends through
       chromium fonts-dejavu-core    # tests/e2e/inzage_export.sh renders the HTML inzage headless
       clang libclang-rt-14-dev)     # fuzz/: libFuzzer (the runtime is only recommended by clang)
 BENCH_DEPS=(pass time)              # bench/: the peer (pass), /usr/bin/time -v

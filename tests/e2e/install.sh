@@ -3,7 +3,7 @@
 # user needs beside the binary: the man pages (man kluis, man kluis-add, a page for every
 # command naming every option its --help names), the bash completion (commands, options,
 # usage words, dossier and entry ids, read from a real vault without recording a read), the
-# server's hooks/pre-receive and the docs. Any piece missing fails the test.
+# server's hooks/pre-receive, the notifier hooks/notify-mail and the docs. Any piece missing fails the test.
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
 
@@ -105,10 +105,12 @@ assert_eq "$(env PATH=/usr/bin:/bin bash -c '. "$0"; COMP_WORDS=(kluis ""); COMP
 pass "no vault, no dossier, no binary: nothing completes and nothing is printed"
 
 # ---- the server hook and the docs ----
-H=$P/share/kluis/hooks/pre-receive
-[ -x "$H" ] || fail "no executable $H"
-cmp -s "$H" "$SRC/hooks/pre-receive" || fail "$H is not hooks/pre-receive"
-pass "share/kluis/hooks/pre-receive installed, executable"
+for h in pre-receive notify-mail; do
+	H=$P/share/kluis/hooks/$h
+	[ -x "$H" ] || fail "no executable $H"
+	cmp -s "$H" "$SRC/hooks/$h" || fail "$H is not hooks/$h"
+done
+pass "share/kluis/hooks/pre-receive and notify-mail installed, executable"
 for f in README.md docs/SPEC.md docs/FORMATS.md docs/THREAT_MODEL.md docs/OPERATIONS.md; do
 	cmp -s "$P/share/doc/kluis/$f" "$SRC/$f" || fail "share/doc/kluis/$f is missing or not the source's $f"
 done

@@ -1,6 +1,6 @@
 /*
  * test_child.c - the one way kluis starts a child process (kluis_child_run, vault/git/gitchild.c)
- * and the post-add hook that runs through it (hooks/event.c).
+ * and the queue of event hooks that runs through it (hooks/event.c).
  *
  * Each case runs /bin/sh with a one-line script and checks what the child saw (argv, stdin,
  * environment) and what kluis got back (captured output, exit status, 128+signal, 127 for a
@@ -81,34 +81,84 @@ static void test_not_executable_is_127(void **state)
 	assert_int_equal(status, 127);
 }
 
-/* The hook: its status; one whose interpreter is missing is a status (127), not an error
- * (the entry is committed by then: kluis warns). */
-static void test_post_add_hook(void **state)
+/* Write a queued event by hand, as kluis_hook_queue would (its own test is test_store's). */
+static void queue_event(const char *dir, const char *name, const char *dossier, const char *action)
 {
-	char dir[] = "/tmp/kluis-child-XXXXXX", path[128], cmd[512];
-	const char ids[1][22] = { "20261207T120000Z-abcd" };
-	int status = -2;
+	char path[256];
 	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hooks/queue/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "{\"version\":1,\"dossier\":\"%s\",\"commit\":\"%040d\",\"seq\":2,\"action\":\"%s\","
+		   "\"entries\":[\"20261207T120000Z-abcd\"],\"klant\":[\"%040d\"],\"vertegenwoordiger\":[]}\n", dossier, 7, action, 1);
+	fclose(f);
+}
+
+static void write_hook(const char *path, const char *body)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "w"));
+	fputs(body, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0700), 0);
+}
+
+/* The queue: a hook gets the old arguments and environment and the event on stdin; a failure
+ * (exit status, or no interpreter: 127) stays queued with its attempts counted and holds back
+ * that dossier's later events only; a success removes the event. */
+static void test_hook_queue(void **state)
+{
+	char dir[] = "/tmp/kluis-child-XXXXXX", path[128], cmd[768], hook[128];
+	kluis_hook_run_result r;
+	kluis_hook_pending *p;
+	size_t n;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/hooks", dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	snprintf(path, sizeof(path), "%s/hooks/post-add", dir);
-	assert_non_null(f = fopen(path, "w"));
-	fprintf(f, "#!/bin/sh\necho \"$KLUIS_DOSSIER $KLUIS_ACTION $* $KLUIS_VAULT\" > %s/args\nexit 4\n", dir);
-	fclose(f);
-	assert_int_equal(chmod(path, 0700), 0);
-	assert_int_equal(kluis_hook_post_add(dir, "k-0001", "add", ids, 1, &status), 0);
-	assert_int_equal(status, 4);
-	snprintf(cmd, sizeof(cmd), "grep -qx 'k-0001 add k-0001 add 20261207T120000Z-abcd %s' %s/args", dir, dir);
+	snprintf(path, sizeof(path), "%s/hooks/queue", dir);
+	assert_int_equal(kluis_mkdir_p(path), 0);
+	snprintf(hook, sizeof(hook), "%s/hooks/post-add", dir);
+	snprintf(cmd, sizeof(cmd), "#!/bin/sh\necho \"$KLUIS_DOSSIER $KLUIS_ACTION $* $KLUIS_VAULT $KLUIS_KLANT\" >> %s/args\ncat >> %s/stdin\n"
+		 "[ \"$1\" = k-0002 ] || exit 4\n", dir, dir);
+	write_hook(hook, cmd);
+	queue_event(dir, "00000000000000000001-k-0001-0000000002.post-add", "k-0001", "add");
+	queue_event(dir, "00000000000000000002-k-0001-0000000003.post-add", "k-0001", "statement");
+	queue_event(dir, "00000000000000000003-k-0002-0000000002.post-add", "k-0002", "add");
+	assert_int_equal(kluis_hook_run_queue(dir, &r), 0);
+	assert_int_equal(r.ran, 2); /* k-0001's statement waits for its add */
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.status, 4);
+	snprintf(cmd, sizeof(cmd), "grep -qx 'k-0001 add k-0001 add 20261207T120000Z-abcd %s %040d' %s/args && [ $(wc -l < %s/args) = 2 ] &&"
+		 " grep -q '\"dossier\":\"k-0002\"' %s/stdin", dir, 1, dir, dir, dir);
 	assert_int_equal(system(cmd), 0);
+	assert_int_equal(kluis_hook_pending_list(dir, &p, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(p[0].dossier, "k-0001");
+	assert_string_equal(p[0].action, "add");
+	assert_int_equal(p[0].attempts, 1);
+	assert_int_equal(p[0].status, 4);
+	assert_non_null(strstr(p[0].error, "exited with status 4"));
+	assert_string_equal(p[1].action, "statement");
+	assert_int_equal(p[1].attempts, 0);
+	free(p);
 
-	assert_non_null(f = fopen(path, "w"));
-	fprintf(f, "#!/nonexistent/interpreter\n");
-	fclose(f);
-	assert_int_equal(kluis_hook_post_add(dir, "k-0001", "add", ids, 1, &status), 0);
-	assert_int_equal(status, 127);
+	write_hook(hook, "#!/nonexistent/interpreter\n");
+	assert_int_equal(kluis_hook_run_queue(dir, &r), 0);
+	assert_int_equal(r.status, 127);
+	assert_int_equal(kluis_hook_pending_list(dir, &p, &n), 0);
+	assert_int_equal(p[0].attempts, 2);
+	free(p);
+
+	write_hook(hook, "#!/bin/sh\nexit 0\n");
+	assert_int_equal(kluis_hook_run_queue(dir, &r), 0);
+	assert_int_equal(r.ran, 2);
+	assert_int_equal(r.failed, 0);
+	assert_int_equal(kluis_hook_pending_list(dir, &p, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(p);
+	snprintf(cmd, sizeof(cmd), "[ -z \"$(ls -A %s/hooks/queue)\" ]", dir);
+	assert_int_equal(system(cmd), 0); /* no .state left behind */
 	assert_int_equal(kluis_rm_rf(dir), 0);
 }
 
@@ -118,7 +168,7 @@ int main(void)
 		cmocka_unit_test(test_output_status_and_stdin),
 		cmocka_unit_test(test_environment),
 		cmocka_unit_test(test_not_executable_is_127),
-		cmocka_unit_test(test_post_add_hook),
+		cmocka_unit_test(test_hook_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

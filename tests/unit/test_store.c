@@ -29,6 +29,7 @@
 #include "vault/base/error.h"
 #include "vault/base/util.h"
 #include "vault/store/vault.h"
+#include "hooks/event.h"
 
 #define DOSSIER "d-2026-001"
 #define NOTE "Gesprek met klant: marker-7f3e9c, afspraken over werkhervatting.\n"
@@ -350,14 +351,15 @@ static void test_add_note(void **state)
 	kluis_dossier *d = open_dossier(v);
 	kluis_entry_input in = text_input(NOTE);
 	char ids[1][KLUIS_ENTRY_ID_LEN + 1];
-	int hook = 12345;
 	git_oid before, after;
+	char queue[256];
 
 	head_of(&before);
 	memset(ids, 0, sizeof(ids));
-	CHECK(kluis_entry_add(d, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL));
+	CHECK(kluis_entry_add(d, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL));
 	assert_true(kluis_entry_id_valid(ids[0]));
-	assert_int_equal(hook, -1);  /* no hook in this vault */
+	snprintf(queue, sizeof(queue), "%s/hooks/queue", g_vault);
+	assert_false(kluis_path_exists(queue)); /* no hook in this vault: nothing queued */
 	snprintf(g_entry, sizeof(g_entry), "%s", ids[0]);
 	head_of(&after);
 	assert_false(git_oid_equal(&before, &after));
@@ -376,59 +378,58 @@ static void test_add_refusals(void **state)
 	kluis_entry_input in = text_input("should never be stored: marker-55aa\n"), two;
 	char ids[2][KLUIS_ENTRY_ID_LEN + 1];
 	git_oid before, after;
-	int hook;
 
 	head_of(&before);
 	/* the klant adds only his own requests (his words go in a statement) */
 	kluis_error_clear();
-	assert_error(kluis_entry_add(dk, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
+	assert_error(kluis_entry_add(dk, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EACCESS,
 		     "the klant adds his own words with kluis statement");
 	/* nor the opdrachtgever, nor a stranger */
-	assert_error(kluis_entry_add(dopd, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
+	assert_error(kluis_entry_add(dopd, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EACCESS,
 		     "is the opdrachtgever in this dossier, and only the klant, medewerker or directie may add");
-	assert_error(kluis_entry_add(dx, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
+	assert_error(kluis_entry_add(dx, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EACCESS,
 		     "holds no role in this dossier; only the klant, medewerker or directie may add");
 	/* the medewerker may not make the klant's statement */
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_STATEMENT, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_STATEMENT, &in, 1, ids, NULL, NULL), KLUIS_EACCESS,
 		     "only the klant may statement");
 
 	/* bad input from an allowed actor */
 	in.kind = "gossip";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "unknown kind 'gossip'");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EINVAL, "unknown kind 'gossip'");
 	in.kind = "statement";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "has its own command");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EINVAL, "has its own command");
 	in.kind = NULL;
 	in.special = "shoe-size";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "unknown --special 'shoe-size'");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EINVAL, "unknown --special 'shoe-size'");
 	/* a special category needs the klant's consent in force first (P8) */
 	in.special = "health";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EACCESS,
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EACCESS,
 		     "no consent in force for the special category 'health'");
 	in.special = NULL;
 	in.basis = "because";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "unknown --basis");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EINVAL, "unknown --basis");
 	in.basis = NULL;
 	in.origin = "buurman";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "unknown --origin");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EINVAL, "unknown --origin");
 	in.origin = NULL;
 	in.title = "line\nbreak";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "--title has control characters");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 1, ids, NULL, NULL), KLUIS_EINVAL, "--title has control characters");
 	in.title = NULL;
 	/* exactly one source */
 	two = in;
 	two.path = "/etc/hostname";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "exactly one of");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, NULL, NULL), KLUIS_EINVAL, "exactly one of");
 	two = in;
 	two.text = NULL;
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "exactly one of");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, NULL, NULL), KLUIS_EINVAL, "exactly one of");
 	two = in;
 	two.text_len = 0;
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "the text is empty");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, NULL, NULL), KLUIS_EINVAL, "the text is empty");
 	two = text_input("x");
 	two.text = NULL;
 	two.path = "/nonexistent/kluis-test-file";
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, &hook, NULL, NULL), KLUIS_EINVAL, "cannot read '/nonexistent/kluis-test-file'");
-	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 0, ids, &hook, NULL, NULL), KLUIS_EINVAL, "nothing to add");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &two, 1, ids, NULL, NULL), KLUIS_EINVAL, "cannot read '/nonexistent/kluis-test-file'");
+	assert_error(kluis_entry_add(dm, KLUIS_ACT_ADD, &in, 0, ids, NULL, NULL), KLUIS_EINVAL, "nothing to add");
 
 	/* nothing of that reached the dossier */
 	head_of(&after);
@@ -601,7 +602,9 @@ static void test_status_and_second_add(void **state)
 	kluis_dossier_status st;
 	kluis_entry_input in[2];
 	char ids[2][KLUIS_ENTRY_ID_LEN + 1], hookpath[256], *args;
-	int hook = 0;
+	kluis_hook_run_result ran;
+	kluis_hook_pending *pending;
+	size_t npending;
 	git_oid head;
 
 	CHECK(kluis_dossier_status_get(d, &st));
@@ -625,8 +628,20 @@ static void test_status_and_second_add(void **state)
 	in[0].kind = "contact";
 	in[0].origin = "klant";
 	in[1] = text_input("derde notitie\n");
-	CHECK(kluis_entry_add(d, KLUIS_ACT_ADD, in, 2, ids, &hook, NULL, NULL));
-	assert_int_equal(hook, 3);
+	CHECK(kluis_entry_add(d, KLUIS_ACT_ADD, in, 2, ids, NULL, NULL));
+	/* the commit queued its event; the run fails (exit 3) and leaves it queued, counted */
+	CHECK(kluis_hook_run_queue(g_vault, &ran));
+	assert_int_equal(ran.ran, 1);
+	assert_int_equal(ran.failed, 1);
+	assert_int_equal(ran.status, 3);
+	CHECK(kluis_hook_pending_list(g_vault, &pending, &npending));
+	assert_int_equal(npending, 1);
+	assert_string_equal(pending[0].hook, "post-add");
+	assert_string_equal(pending[0].dossier, DOSSIER);
+	assert_string_equal(pending[0].action, "add");
+	assert_int_equal(pending[0].attempts, 1);
+	assert_int_equal(pending[0].status, 3);
+	free(pending);
 	assert_string_not_equal(ids[0], ids[1]);
 	args = capture(NULL, "cat %s/hook.args", g_root);
 	assert_non_null(strstr(args, DOSSIER " add "));
@@ -635,6 +650,7 @@ static void test_status_and_second_add(void **state)
 	assert_null(strstr(args, "notitie"));
 	free(args);
 	unlink(hookpath);
+	assert_int_equal(run("rm -r %s/hooks/queue", g_vault), 0);
 
 	CHECK(kluis_dossier_status_get(d, &st));
 	assert_int_equal(st.entries, 3);

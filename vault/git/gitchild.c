@@ -2,9 +2,9 @@
  * gitchild.c - the one way kluis starts a child process (kluis_child_run), stock git for push
  * and pull (kluis_git_run), and reading git's messages safely (see gitchild.h).
  *
- * Invariants: a child gets a fixed argv (no shell) and stdin from /dev/null; every child is
- * waited for on every path (killed first when kluis gives up on it); what is kept of its
- * output is bounded (OUTPUT_MAX). posix_spawn, not fork: a fork of a large multi-threaded
+ * Invariants: a child gets a fixed argv (no shell) and stdin from /dev/null or a named file;
+ * every child is waited for on every path (killed first when kluis gives up on it); what is
+ * kept of its output is bounded (OUTPUT_MAX). posix_spawn, not fork: a fork of a large multi-threaded
  * process copies its page tables and runs nothing of kluis's in the child.
  *
  * Why git is a child and not libgit2: see sync.c. Its environment is minimal: PATH (fixed),
@@ -106,7 +106,7 @@ int kluis_child_run(const struct kluis_child *c, int *status)
 		goto cleanup;
 	}
 	fa_init = true;
-	rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, c->in_path ? c->in_path : "/dev/null", O_RDONLY, 0);
 	if (rc == 0 && c->out)
 		rc = posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
 	else if (rc == 0 && c->out_to_err)

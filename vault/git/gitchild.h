@@ -2,8 +2,8 @@
  * gitchild.h - the one way kluis starts a child process; stock git as a child (push and
  * pull; see sync.h for why), and reading its messages safely.
  *
- * A child runs with a fixed argv (no shell) and stdin from /dev/null; callers put `--` before
- * any argument that comes from the user.
+ * A child runs with a fixed argv (no shell) and stdin from /dev/null (or the file in_path);
+ * callers put `--` before any argument that comes from the user.
  */
 #ifndef KLUIS_GITCHILD_H
 #define KLUIS_GITCHILD_H
@@ -23,6 +23,7 @@ struct kluis_child {
 				  * NULL: kluis's own */
 	bool out_to_err;         /* with out NULL: its stdout goes to kluis's stderr */
 	size_t out_max;          /* what is kept of its stdout (0: 256 KiB) */
+	const char *in_path;     /* its stdin: this file (a hook's event), else /dev/null */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include "vault/store/internal.h"
 #include "vault/store/commitment.h"
 #include "vault/store/checkpoint.h"
+#include "hooks/event.h"
 #include "vault/pgp/crypto.h"
 
 #include <errno.h>
@@ -542,10 +543,16 @@ int kluis_txn_commit(kluis_txn *t, const char *subject, const char *trailers, gi
 		git_oid_cpy(out, &main_new);
 	if ((err = kluis_dossier_reload(d)) < 0)
 		goto cleanup;
-	/* the checkpoint lags at most one commit behind after a crash here: still a prefix (a
-	 * scratch copy's commits are not the vault's until they are adopted) */
-	if (!d->scratch)
-		err = kluis_checkpoint_write(d->vault, d->id, d->repo, &main_new);
+	/* a scratch copy's commits (a sync's replay) are not the vault's until they are adopted,
+	 * and the klant was told of the work they replay when it was first done */
+	if (d->scratch)
+		goto cleanup;
+	/* the checkpoint lags at most one commit behind after a crash here: still a prefix */
+	if ((err = kluis_checkpoint_write(d->vault, d->id, d->repo, &main_new)) < 0)
+		goto cleanup;
+	/* invariant 5: every commit on main is an event for the vault's hooks (hooks/event.h),
+	 * queued here and run when the command ends */
+	err = kluis_hook_queue(d->vault->root, d->id, d->head_commit, &d->roles);
 cleanup:
 	kluis_buf_dispose(&msg);
 	git_tree_free(content_tree);

@@ -13,7 +13,6 @@
 #include "vault/store/internal.h"
 #include "vault/store/commitment.h"
 #include "vault/pgp/crypto.h"
-#include "hooks/event.h"
 #include "vault/store/rights.h"
 
 #include <errno.h>
@@ -360,7 +359,7 @@ static int check_supersedes(kluis_dossier *d, const char *id)
 }
 
 int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_input *in, size_t n,
-		    char (*ids)[KLUIS_ENTRY_ID_LEN + 1], int *hook_status,
+		    char (*ids)[KLUIS_ENTRY_ID_LEN + 1],
 		    kluis_progress_fn progress, void *progress_ctx)
 {
 	kluis_txn *t = NULL;
@@ -371,8 +370,6 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 	size_t i;
 	int err;
 
-	if (hook_status)
-		*hook_status = -1;
 	if (n == 0)
 		return kluis_error_set(KLUIS_EINVAL, "nothing to add");
 	for (i = 0; i < n; i++) {
@@ -447,10 +444,6 @@ int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_inp
 				    extra.ptr ? (const char *)extra.ptr : "")) < 0 ||
 	    (err = kluis_txn_commit(t, subject, (const char *)trailers.ptr, NULL)) < 0)
 		goto cleanup;
-	kluis_txn_free(t);
-	t = NULL;
-	/* invariant 5: the klant hears of every addition */
-	err = kluis_hook_post_add(d->vault->root, d->id, kluis_action_name(action), (const char (*)[KLUIS_ENTRY_ID_LEN + 1])ids, n, hook_status);
 cleanup:
 	kluis_txn_free(t);
 	kluis_buf_dispose(&trailers);

@@ -244,7 +244,7 @@ int kluis_consent_record(kluis_dossier *d, bool grant, const char *grant_id, con
 	kluis_buf body = KLUIS_SECRET_BUF_INIT, trailers = KLUIS_BUF_INIT;
 	json_t *extra = NULL;
 	char *extra_text = NULL, ids[1][KLUIS_ENTRY_ID_LEN + 1];
-	int err, hook;
+	int err;
 
 	if (!purpose || !*purpose)
 		return kluis_error_set(KLUIS_EINVAL, "consent needs --purpose TEXT (what the data may be used for)");
@@ -290,7 +290,7 @@ int kluis_consent_record(kluis_dossier *d, bool grant, const char *grant_id, con
 	in.extra_trailers = (const char *)trailers.ptr;
 	in.origin = "klant";
 	in.basis = "consent";
-	if ((err = kluis_entry_add(d, KLUIS_ACT_CONSENT, &in, 1, ids, &hook, NULL, NULL)) == 0)
+	if ((err = kluis_entry_add(d, KLUIS_ACT_CONSENT, &in, 1, ids, NULL, NULL)) == 0)
 		snprintf(id_out, KLUIS_ENTRY_ID_LEN + 1, "%s", ids[0]);
 cleanup:
 	if (extra_text) {

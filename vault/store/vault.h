@@ -119,11 +119,11 @@ typedef void (*kluis_progress_fn)(void *ctx, const char *phase, uint64_t done, u
 
 /*
  * Add entries in one signed commit (action add or statement). ids receives each new entry
- * id (array of n x [KLUIS_ENTRY_ID_LEN+1]). Runs the vault's post-add hook afterwards;
- * *hook_status gets its exit status (-1 when there is no hook).
+ * id (array of n x [KLUIS_ENTRY_ID_LEN+1]). Like every commit, it queues an event for the
+ * vault's hooks (hooks/event.h).
  */
 int kluis_entry_add(kluis_dossier *d, kluis_action action, const kluis_entry_input *in, size_t n,
-		    char (*ids)[KLUIS_ENTRY_ID_LEN + 1], int *hook_status,
+		    char (*ids)[KLUIS_ENTRY_ID_LEN + 1],
 		    kluis_progress_fn progress, void *progress_ctx);
 
 /* Validate the fields of an input (also done by _add); for early, precise usage errors. */
