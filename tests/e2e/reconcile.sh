@@ -125,6 +125,18 @@ expect_exit 0 kb show d1 "$AID"
 assert_contains "$OUT" "written before the roles change" "A's re-encrypted entry read in vault B"
 pass "a roles change made on the server while A wrote: A's entry was re-encrypted to the new readers (a second opdrachtgever key among them), verified, readable"
 
+# ---- the same roles change made in two vaults: made once ----
+expect_exit 0 kc pull d1
+expect_exit 0 kb roles d1 --remove "$OUTSIDER"
+expect_exit 0 kb push d1
+expect_exit 0 kc roles d1 --remove "$OUTSIDER"
+expect_exit 0 kc sync d1
+assert_eq "$(refs_of "$VC/dossiers/d1.git")" "$(refs_of "$SRV")" "vault C and the server after two equal roles changes"
+assert_eq "$(git -C "$SRV" log --format='%(trailers:key=Kluis-Role-Removed,valueonly,separator=)' refs/heads/main | grep -c "$OUTSIDER")" 1 "roles commits removing the key on the server"
+expect_exit 0 kc verify d1 --full
+expect_exit 0 ka pull d1
+pass "the same roles change made in two vaults is made once on the server (with one rewrap); all verify"
+
 # ---- the server rolls its history back: refused, nothing moves here ----
 GOOD=$(ref_of "$SRV" refs/heads/main)
 git -C "$SRV" update-ref refs/heads/main "$GOOD~1"

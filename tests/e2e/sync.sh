@@ -252,25 +252,37 @@ for want, n in ((sys.argv[2], 1), (sys.argv[3], 1)):
 PY
 pass "both vaults added and read: A's push replayed A's commit and read on the server's history; both vaults and the server verify; the entry reads in B"
 
-# ---- the same entry erased on both sides: a conflict the replay refuses, nothing moves ----
+# ---- the same entry erased on both sides: erased once, the server's erase stands ----
 VD=$T_ROOT/vaultd
 kd() { GNUPGHOME=$BH KLUIS_VAULT=$VD "$KLUIS" "$@"; }
 expect_exit 0 kb add d1 -m "to be erased"
 EID=$OUT
+expect_exit 0 kb add d1 -m "to be erased here, rewrapped there"
+RID=$OUT
 expect_exit 0 kb push d1
 expect_exit 0 kd pull d1 "$SRV" --trust "$DIR"
 expect_exit 0 kb erase d1 "$EID" --reason "op verzoek van de klant"
 expect_exit 0 kb push d1
-SERVER_NOW=$(refs_of "$SRV")
+SERVER_ERASE=$(ref_of "$SRV" refs/heads/main)
 expect_exit 0 kd erase d1 "$EID" --reason "op verzoek van de klant"
+expect_exit 0 kd push d1
+assert_eq "$(git -C "$SRV" log --format='%(trailers:key=Kluis-Entry,valueonly,separator=) %(trailers:key=Kluis-Action,valueonly,separator=)' refs/heads/main | grep -c "^$EID erase$")" 1 "erase commits of $EID on the server"
+expect_exit 0 kd verify d1 --full
+pass "the same entry erased in two vaults: erased once on the server (the first erase stands); both verify"
+
+# ---- an entry erased here while the server rewrapped it: a conflict; nothing moves ----
+expect_exit 0 kb roles d1 --add opdrachtgever "$OUTSIDER"
+expect_exit 0 kb push d1
+SERVER_NOW=$(refs_of "$SRV")
+expect_exit 0 kd erase d1 "$RID" --reason "op verzoek van de klant"
 LOCAL_BEFORE=$(refs_of "$VD/dossiers/d1.git")
 expect_exit 1 kd push d1
-assert_contains "$ERR" "both sides changed" "the same entry erased in two vaults"
-assert_contains "$ERR" "nothing was changed here" "the same entry erased in two vaults"
+assert_contains "$ERR" "both sides changed it" "an entry erased here and rewrapped on the server"
+assert_contains "$ERR" "nothing was changed here" "an entry erased here and rewrapped on the server"
 assert_eq "$(refs_of "$SRV")" "$SERVER_NOW" "server refs after the conflicting push"
 assert_eq "$(refs_of "$VD/dossiers/d1.git")" "$LOCAL_BEFORE" "vault D's refs after the refused replay"
 expect_exit 0 kd verify d1
-pass "the same entry erased on both sides: the replay refuses with the path both changed; neither the server nor the vault moved"
+pass "an entry erased in one vault while the server rewrapped it: the replay refuses, naming the path both changed; neither the server nor the vault moved"
 
 # ---- local work the server lacks is kept by a pull ----
 expect_exit 0 kb add d1 -m "B's unpushed note"

@@ -9,8 +9,8 @@
  *     the commit found it: an entry is a new path, so two vaults' entries never conflict; the
  *     same entry erased on both sides, or anything else the server changed meanwhile, does.
  *   - roles (with the rewrap that follows it) and close are done again on the new state: the
- *     server's new entries are rewrapped to the new readers too, the close is dated now, and a
- *     close both sides made is made once.
+ *     server's new entries are rewrapped to the new readers too, the close is dated now; a
+ *     close, or a roles change, that both sides made is made once (the server's).
  *   - transfer is never replayed: it vouches for a read log and a history that have grown.
  *   - an entry written here while the server changed the roles was encrypted to the readers
  *     of before: the actor decrypts it (checked against its commitment) and re-encrypts it to
@@ -45,6 +45,7 @@ struct rc {
 	git_oid *redone;            /* rewraps done again: their records were made again too */
 	size_t nredone;
 	bool rewrap_next;           /* a roles change was done again: its rewrap with it */
+	bool skip_rewrap;           /* ... or was the server's already: its rewrap too */
 	bool reencrypted;           /* the commit being replayed re-encrypted an object */
 	size_t commits, reads;
 };
@@ -365,6 +366,15 @@ static int redo_roles(struct rc *x, git_commit *c)
 	if (kluis_trailer_get(msg, "Kluis-Role-Added", added, sizeof(added)) &&
 	    (sscanf(added, "%31s %63s", role_name, fpr) != 2 || kluis_role_parse(role_name, &role) < 0))
 		return conflict(x, c, "its Kluis-Role-Added trailer cannot be read");
+	/* the server's roles already are what this change makes them (the same change made on
+	 * both sides): made once, the server's, with its rewrap */
+	if ((err = kluis_dossier_reload(x->sd)) < 0)
+		return err;
+	if ((!removed[0] || !kluis_roles_of(&x->sd->roles, removed)) && (!role || kluis_roles_of(&x->sd->roles, fpr) == role)) {
+		x->rewrap_next = true;
+		x->skip_rewrap = true;
+		return map_add(x, git_commit_id(c), &x->sd->head);
+	}
 	if ((err = kluis_roles_change(x->sd, role, role ? fpr : NULL, removed[0] ? removed : NULL, &n)) < 0) {
 		char why[400];
 		snprintf(why, sizeof(why), "its roles change cannot be made on the server's roles (%s)", kluis_error_last());
@@ -394,6 +404,7 @@ static int replay_commit(struct rc *x, git_commit *c)
 		if (!x->rewrap_next)
 			return conflict(x, c, "a rewrap is replayed only with the roles change it follows");
 		x->rewrap_next = false;
+		x->skip_rewrap = false;
 		if (!(g = realloc(x->redone, (x->nredone + 1) * sizeof(*g))))
 			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		x->redone = g;
@@ -412,6 +423,23 @@ static int replay_commit(struct rc *x, git_commit *c)
 		if (strcmp(f.state, "open") == 0 && (err = kluis_dossier_close(x->sd)) < 0)
 			return err;
 		return map_add(x, git_commit_id(c), &x->sd->head);
+	}
+	case KLUIS_ACT_ERASE: {
+		/* erased on both sides: erased once, the server's (its erase record stands) */
+		char entry[64] = "", dir[64], at[96];
+		git_tree_entry *te = NULL;
+		bool done;
+		if (!kluis_trailer_get(git_commit_message(c), "Kluis-Entry", entry, sizeof(entry)) || !kluis_entry_id_valid(entry))
+			return conflict(x, c, "its Kluis-Entry trailer cannot be read");
+		if ((err = kluis_dossier_reload(x->sd)) < 0)
+			return err;
+		kluis_entry_dir(entry, dir);
+		snprintf(at, sizeof(at), "%s/erased", dir);
+		done = git_tree_entry_bypath(&te, x->sd->head_tree, at) == 0;
+		git_tree_entry_free(te);
+		if (done)
+			return map_add(x, git_commit_id(c), &x->sd->head);
+		return replay_diff(x, c, action);
 	}
 	case KLUIS_ACT_TRANSFER:
 		return conflict(x, c, "a transfer vouches for the whole history and read log, and the server's have grown since; nothing is handed over twice. Pull the server's work first: move this vault's copy aside and run kluis pull again, then transfer");
