@@ -198,18 +198,23 @@ static bool same(const ref_set *a, const ref_set *b)
 	return true;
 }
 
-/* This vault's refs of dossier `id`. */
+/* This vault's refs of dossier `id`: the refs only (a dossier that differs is opened in full
+ * by the sync that follows). */
 static int local_refs(kluis_vault *v, const char *id, ref_set *r)
 {
-	kluis_dossier *d = NULL;
-	int k, err;
+	git_repository *repo = NULL;
+	char name[80], *path;
+	int k, err = 0;
 
 	memset(r, 0, sizeof(*r));
-	if ((err = kluis_dossier_open(&d, v, id)) < 0)
-		return err;
-	for (k = 0; k < R_COUNT && err == 0; k++)
-		err = kluis_repo_ref(d->repo, names[k], &r->oid[k], &r->has[k]);
-	kluis_dossier_free(d);
+	snprintf(name, sizeof(name), "%s.git", id);
+	if (!(path = kluis_path_join(v->dossiers, name)))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	if ((err = kluis_repo_open(&repo, path)) == 0)
+		for (k = 0; k < R_COUNT && err == 0; k++)
+			err = kluis_repo_ref(repo, names[k], &r->oid[k], &r->has[k]);
+	git_repository_free(repo);
+	free(path);
 	return err;
 }
 
