@@ -172,3 +172,21 @@ assert_contains "$ERR" "0 synced, 3 already in step" "a second sync --all"
 expect_exit 2 ka sync
 expect_exit 2 ka sync d1 --all
 pass "sync --all learns the server's refs in one listing and syncs only the dossier that changed; a second run does nothing"
+
+# ---- a push or pull of one entry sends the new objects, not the dossier's every ciphertext ----
+objects_in() { git -C "$1" count-objects -v | awk '$1 == "count:" || $1 == "in-pack:" { n += $2 } END { print n }'; }
+for i in $(seq 1 15); do expect_exit 0 kb add d3 -m "note $i of many"; done
+expect_exit 0 kb push d3
+expect_exit 0 ka pull d3
+BEFORE_SRV=$(objects_in "$SRVROOT/d3.git")
+BEFORE_A=$(objects_in "$VA/dossiers/d3.git")
+expect_exit 0 kb add d3 -m "one more"
+expect_exit 0 kb push d3
+expect_exit 0 ka pull d3
+SENT=$(( $(objects_in "$SRVROOT/d3.git") - BEFORE_SRV ))
+GOT=$(( $(objects_in "$VA/dossiers/d3.git") - BEFORE_A ))
+CIPHER=$(git -C "$SRVROOT/d3.git" ls-tree -r refs/kluis/content | wc -l)
+[ "$SENT" -le 16 ] || fail "a push of one entry sent $SENT objects to the server (the dossier holds $CIPHER ciphertexts)"
+[ "$GOT" -le 16 ] || fail "a pull of one entry brought $GOT objects (the dossier holds $CIPHER ciphertexts)"
+expect_exit 0 ka verify d3 --full
+pass "a push and a pull of one entry move $SENT and $GOT objects, not the dossier's $CIPHER ciphertexts again"

@@ -400,6 +400,20 @@ static int replay_commit(struct rc *x, git_commit *c)
 	if (git_commit_parentcount(c) != 1 || !kluis_trailer_get(git_commit_message(c), "Kluis-Action", name, sizeof(name)) ||
 	    kluis_action_parse(name, &action) < 0)
 		return conflict(x, c, "it is not a commit kluis replays");
+	/* the same roles change made on both sides can be the same commit, byte for byte (one
+	 * directie key, one parent, the same second): then only its rewrap differs, and the
+	 * server holds its own rewrap after it */
+	if (action == KLUIS_ACT_REWRAP && !x->rewrap_next) {
+		const git_oid *roles = git_commit_parent_id(c, 0);
+		git_commit *p = NULL;
+		char pa[32] = "";
+		int rc = git_oid_equal(roles, &x->sd->head) ? 1 : git_graph_descendant_of(x->sd->repo, &x->sd->head, roles);
+		if (rc < 0)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the histories");
+		if (rc == 1 && git_commit_lookup(&p, x->sd->repo, roles) == 0)
+			x->rewrap_next = kluis_trailer_get(git_commit_message(p), "Kluis-Action", pa, sizeof(pa)) && strcmp(pa, "roles") == 0;
+		git_commit_free(p);
+	}
 	if (action == KLUIS_ACT_REWRAP) {
 		if (!x->rewrap_next)
 			return conflict(x, c, "a rewrap is replayed only with the roles change it follows");

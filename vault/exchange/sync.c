@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const ref_names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
 static const char *const incoming_names[R_COUNT] = { "refs/kluis/incoming/main", "refs/kluis/incoming/content",
@@ -183,8 +184,8 @@ static int refuse_findings(const kluis_verify_report *rep, const char *fmt_what,
 
 /* ---- what this vault last saw on the server ----
  *
- * VAULT/sync/ID: the server's main and read log as this vault last saw them (after a pull,
- * what it fetched; after a push, what it sent). A server whose main or read log no longer
+ * VAULT/sync/ID: the server's three refs as this vault last saw them (after a pull, what it
+ * fetched; after a push, what it sent). A server whose main or read log no longer
  * descends from that has rolled back or rewritten the history it held: a pull refuses it,
  * instead of taking commits this vault had published for unpublished work to replay. */
 
@@ -217,7 +218,7 @@ static int seen_read(kluis_vault *v, const char *id, ref_set *s)
 		for (line = strtok_r((char *)text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			if (sscanf(line, "%15s %40s", name, hex) != 2)
 				continue;
-			k = strcmp(name, "main") == 0 ? R_MAIN : strcmp(name, "access") == 0 ? R_ACCESS : -1;
+			k = strcmp(name, "main") == 0 ? R_MAIN : strcmp(name, "content") == 0 ? R_CONTENT : strcmp(name, "access") == 0 ? R_ACCESS : -1;
 			if (k >= 0 && git_oid_fromstr(&s->oid[k], hex) == 0)
 				s->has[k] = true;
 		}
@@ -229,18 +230,63 @@ static int seen_read(kluis_vault *v, const char *id, ref_set *s)
 static int seen_write(kluis_vault *v, const char *id, const ref_set *s)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
-	char *path = NULL, hex[2][GIT_OID_HEXSZ + 1];
-	int err;
+	static const char *const key[R_COUNT] = { "main", "content", "access" };
+	char *path = NULL, hex[GIT_OID_HEXSZ + 1];
+	int k, err;
 
-	git_oid_tostr(hex[0], sizeof(hex[0]), &s->oid[R_MAIN]);
-	git_oid_tostr(hex[1], sizeof(hex[1]), &s->oid[R_ACCESS]);
-	if ((err = seen_path(v, id, &path)) == 0 &&
-	    (err = kluis_buf_printf(&text, "kluis-sync 1\nmain %s\n%s%s%s", s->has[R_MAIN] ? hex[0] : "-", s->has[R_ACCESS] ? "access " : "",
-				    s->has[R_ACCESS] ? hex[1] : "", s->has[R_ACCESS] ? "\n" : "")) == 0)
-		err = kluis_file_write_atomic(path, text.ptr, text.len);
+	if ((err = seen_path(v, id, &path)) < 0 || (err = kluis_buf_printf(&text, "kluis-sync 1\n")) < 0)
+		goto cleanup;
+	for (k = 0; k < R_COUNT; k++)
+		if (s->has[k] && (err = kluis_buf_printf(&text, "%s %s\n", key[k], git_oid_tostr(hex, sizeof(hex), &s->oid[k]))) < 0)
+			goto cleanup;
+	err = kluis_file_write_atomic(path, text.ptr, text.len);
+cleanup:
 	kluis_buf_dispose(&text);
 	free(path);
 	return err;
+}
+
+/*
+ * Why git is told the repository is shallow: refs/kluis/content is one parentless commit that
+ * every write replaces, so the server's and ours share no history, only trees and blobs. git
+ * then cannot leave out what the other side has: a push or fetch of one new entry sends every
+ * ciphertext of the dossier again. A repository git believes shallow makes both sides mark
+ * the trees of every commit the other side has as had ("aggressive" edges), so only the new
+ * objects travel. The commit named is a content commit (for a push the server's previous one,
+ * which git must not be asked to push; for a fetch this vault's), which has no parent anyway,
+ * so the graft changes no history; kluis's own reading (libgit2) and verification never
+ * depend on it, and the file is removed before the repository is used for anything else.
+ */
+static bool has_object(git_repository *repo, const git_oid *oid)
+{
+	git_odb *odb = NULL;
+	bool has = git_repository_odb(&odb, repo) == 0 && git_odb_exists(odb, oid);
+
+	git_odb_free(odb);
+	return has;
+}
+
+static int shallow_mark(const char *repo_path, const git_oid *parentless)
+{
+	char hex[GIT_OID_HEXSZ + 2], *path = kluis_path_join(repo_path, "shallow");
+	int err;
+
+	if (!path)
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	git_oid_tostr(hex, sizeof(hex), parentless);
+	strcat(hex, "\n");
+	err = kluis_file_write_atomic(path, hex, strlen(hex));
+	free(path);
+	return err;
+}
+
+static void shallow_unmark(const char *repo_path)
+{
+	char *path = kluis_path_join(repo_path, "shallow");
+
+	if (path)
+		unlink(path);
+	free(path);
 }
 
 /* ---- push ---- */
@@ -264,8 +310,11 @@ static void porcelain(const char *text, size_t *moved, char rejected[KLUIS_GIT_L
 	}
 }
 
+static int add_alternate(const char *scratch, const char *dossier_path);
+
 static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
 {
+	ref_set seen;
 	kluis_dossier *d = NULL;
 	kluis_verify_opts vo;
 	kluis_verify_report rep;
@@ -296,9 +345,20 @@ static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, k
 		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' changed while it was being verified; nothing was pushed, run the command again", id);
 		goto cleanup;
 	}
-	if (!(real = realpath(d->path, NULL))) {
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot resolve the dossier's path: %s", strerror(errno));
-		goto cleanup;
+	/* git pushes from a transport repository that sees the dossier's objects and that git
+	 * believes shallow at the content commit: only new objects travel (shallow_mark) */
+	{
+		git_repository *tr = NULL;
+		if ((err = kluis_vault_workdir(v, "push", &real)) < 0 || (err = kluis_repo_create(&tr, real)) < 0)
+			goto cleanup;
+		git_repository_free(tr);
+		if ((err = add_alternate(real, d->path)) < 0 || (err = seen_read(v, id, &seen)) < 0)
+			goto cleanup;
+		/* the server's content as last seen, not the one pushed: git refuses to push what
+		 * its shallow file names */
+		if (seen.has[R_CONTENT] && !git_oid_equal(&seen.oid[R_CONTENT], &local.oid[R_CONTENT]) &&
+		    has_object(d->repo, &seen.oid[R_CONTENT]) && (err = shallow_mark(real, &seen.oid[R_CONTENT])) < 0)
+			goto cleanup;
 	}
 	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", real);
 	args[na++] = gitdir;
@@ -343,6 +403,8 @@ static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, k
 	res->up_to_date = res->refs_updated == 0;
 	err = seen_write(v, id, &local);
 cleanup:
+	if (real)
+		kluis_rm_rf(real);
 	kluis_repo_unlock(lock);
 	kluis_verify_report_dispose(&rep);
 	kluis_buf_dispose(&out);
@@ -762,10 +824,12 @@ static int pull_fetch(struct pull *p)
 				       p->res->remote, p->id);
 	if ((err = make_scratch(p->v, &p->scratch_path)) < 0 ||
 	    (p->exists && (err = add_alternate(p->scratch_path, p->d->path)) < 0) ||
+	    (p->exists && p->local.has[R_CONTENT] && (err = shallow_mark(p->scratch_path, &p->local.oid[R_CONTENT])) < 0) ||
 	    (err = fetch_into(p->scratch_path, p->res->remote, &server)) < 0 ||
 	    (err = kluis_repo_open(&p->scratch, p->scratch_path)) < 0 ||
 	    (err = read_refs(p->scratch, incoming_names, &p->fetched)) < 0)
 		return err;
+	shallow_unmark(p->scratch_path);
 	if (!p->fetched.has[R_MAIN] || !p->fetched.has[R_CONTENT])
 		return kluis_error_set(KLUIS_EVERIFY, "the server's copy of '%s' lacks refs/heads/main or refs/kluis/content; nothing was changed here",
 				       p->id);
