@@ -165,48 +165,66 @@ int kluis_lifecycle_certificate(kluis_buf *out, const char *id, int64_t from, in
 
 /* ---- retention ---- */
 
-static void retention_of(kluis_vault *v, const char *id, kluis_ledger_event *ev, size_t nev, kluis_retention *r)
+/* The retention of dossier `id`: W7 from its last import record among `imports` (the ledger's
+ * valid import records that carry a deadline), else P13.2 from its head's dossier file. */
+static void retention_of(kluis_vault *v, const char *id, bool entries, kluis_ledger_event *const *imports, size_t nimports,
+			 kluis_retention *r)
 {
-	kluis_dossier *d = NULL;
-	kluis_dossier_status st;
+	const kluis_ledger_event *imp = NULL;
+	bool readable;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dossier, sizeof(r->dossier), "%s", id);
-	for (i = nev; i-- > 0;) {
-		const char *until = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Until");
-		if (strcmp(ev[i].dossier, id) == 0 && strcmp(ev[i].action, "import") == 0 && until) {
-			snprintf(r->state, sizeof(r->state), "imported");
-			r->imported = true;
-			r->years = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years") ? atoi(kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years")) : 10;
-			kluis_time_parse(until, &r->deadline);
-			snprintf(r->rule, sizeof(r->rule), "W7: %s years at the opdrachtgever", kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years"));
-			return;
-		}
-	}
-	if (kluis_dossier_open(&d, v, id) < 0 || kluis_dossier_status_get(d, &st) < 0) {
-		snprintf(r->state, sizeof(r->state), "unreadable");
-		kluis_dossier_free(d);
+	readable = kluis_dossier_summary(v, id, entries, &r->status) == 0;
+	for (i = nimports; i-- > 0 && !imp;)
+		if (strcmp(imports[i]->dossier, id) == 0)
+			imp = imports[i];
+	if (imp) {
+		const char *years = kluis_ledger_field_get(imp, "Kluis-Retention-Years");
+		snprintf(r->state, sizeof(r->state), "imported");
+		r->imported = true;
+		r->years = years ? atoi(years) : 10;
+		kluis_time_parse(kluis_ledger_field_get(imp, "Kluis-Retention-Until"), &r->deadline);
+		snprintf(r->rule, sizeof(r->rule), "W7: %s years at the opdrachtgever", years);
 		return;
 	}
-	snprintf(r->state, sizeof(r->state), "%s", st.state);
-	r->years = st.retention_years;
-	snprintf(r->rule, sizeof(r->rule), "P13.2: %d years after the end of service", st.retention_years);
-	if (st.closed)
-		r->deadline = st.closed + (int64_t)st.retention_years * KLUIS_YEAR_SECONDS;
-	kluis_dossier_free(d);
+	if (!readable) {
+		snprintf(r->state, sizeof(r->state), "unreadable");
+		return;
+	}
+	snprintf(r->state, sizeof(r->state), "%s", r->status.state);
+	r->years = r->status.retention_years;
+	snprintf(r->rule, sizeof(r->rule), "P13.2: %d years after the end of service", r->status.retention_years);
+	if (r->status.closed)
+		r->deadline = r->status.closed + (int64_t)r->status.retention_years * KLUIS_YEAR_SECONDS;
 }
 
-int kluis_retention_list(kluis_vault *v, kluis_retention **out, size_t *n)
+/* The import records with a deadline, in ledger order: a vault holds few, the dossiers many. */
+static int imports_of(kluis_ledger_event *ev, size_t nev, kluis_ledger_event ***out, size_t *n)
 {
-	kluis_ledger_event *ev = NULL;
+	size_t i;
+
+	*n = 0;
+	if (!(*out = calloc(nev + 1, sizeof(**out))))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	for (i = 0; i < nev; i++)
+		if (strcmp(ev[i].action, "import") == 0 && kluis_ledger_field_get(&ev[i], "Kluis-Retention-Until"))
+			(*out)[(*n)++] = &ev[i];
+	return 0;
+}
+
+int kluis_retention_list(kluis_vault *v, bool entries, kluis_retention **out, size_t *n)
+{
+	kluis_ledger_event *ev = NULL, **imports = NULL;
 	char **ids = NULL;
-	size_t nev = 0, nids = 0, i;
+	size_t nev = 0, nids = 0, nimports = 0, i;
 	int err;
 
 	*out = NULL;
 	*n = 0;
-	if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0 || (err = kluis_ledger_events(v, NULL, &ev, &nev)) < 0)
+	if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0 || (err = kluis_ledger_events(v, NULL, &ev, &nev)) < 0 ||
+	    (err = imports_of(ev, nev, &imports, &nimports)) < 0)
 		goto cleanup;
 	*out = calloc(nids + 1, sizeof(**out));
 	if (!*out) {
@@ -214,9 +232,10 @@ int kluis_retention_list(kluis_vault *v, kluis_retention **out, size_t *n)
 		goto cleanup;
 	}
 	for (i = 0; i < nids; i++)
-		retention_of(v, ids[i], ev, nev, &(*out)[i]);
+		retention_of(v, ids[i], entries, imports, nimports, &(*out)[i]);
 	*n = nids;
 cleanup:
+	free(imports);
 	kluis_ledger_events_free(ev, nev);
 	kluis_strings_free(ids, nids);
 	return err;
@@ -224,15 +243,15 @@ cleanup:
 
 int kluis_retention_get(kluis_vault *v, const char *id, kluis_retention *r)
 {
-	kluis_ledger_event *ev = NULL;
-	size_t nev = 0;
+	kluis_ledger_event *ev = NULL, **imports = NULL;
+	size_t nev = 0, nimports = 0;
 	int err;
 
-	if ((err = kluis_ledger_events(v, id, &ev, &nev)) < 0)
-		return err;
-	retention_of(v, id, ev, nev, r);
+	if ((err = kluis_ledger_events(v, id, &ev, &nev)) == 0 && (err = imports_of(ev, nev, &imports, &nimports)) == 0)
+		retention_of(v, id, false, imports, nimports, r);
+	free(imports);
 	kluis_ledger_events_free(ev, nev);
-	return 0;
+	return err;
 }
 
 /* ---- destroy ---- */
@@ -325,7 +344,8 @@ int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bo
 		goto cleanup;
 	}
 	role = kluis_role_name(held & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_OPDRACHTGEVER);
-	retention_of(v, id, ev, nev, &r);
+	if ((err = kluis_retention_get(v, id, &r)) < 0)
+		goto cleanup;
 	if (r.deadline)
 		kluis_time_iso(r.deadline, deadline);
 	if (!force && (!r.deadline || r.deadline > kluis_now())) {

@@ -93,6 +93,10 @@ typedef struct {
 } kluis_dossier_status;
 
 int kluis_dossier_status_get(kluis_dossier *d, kluis_dossier_status *st);
+/* The same status of dossier `id` as its head says now, without opening the dossier the
+ * general way (summary.c: for list and retention over thousands); entries counted only when
+ * `count`. */
+int kluis_dossier_summary(kluis_vault *v, const char *id, bool count, kluis_dossier_status *st);
 
 /* ---- entries ---- */
 
