@@ -7,7 +7,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 const char cmd_list_usage[] =
 	"Usage: kluis list [--json]\n\n"
@@ -39,8 +38,9 @@ int cmd_list(kluis_cli *cli, int argc, char **argv)
 	if (!cli->json)
 		printf("%-24s  %-8s  %7s  %-20s  %s\n", "DOSSIER", "STATE", "ENTRIES", "LAST CHANGE", "RETENTION");
 	for (i = 0; i < n; i++) {
-		/* a dossier that cannot be read: the general open names why (and list stops, as ever) */
-		if (strcmp(r[i].state, "unreadable") == 0 && (rc = kluis_dossier_open(&d, cli->vault, r[i].dossier)) < 0)
+		/* a dossier whose head cannot be read (no head: status zeroed): the general open names
+		 * why, and list stops, as ever */
+		if (git_oid_is_zero(&r[i].status.head) && (rc = kluis_dossier_open(&d, cli->vault, r[i].dossier)) < 0)
 			goto cleanup;
 		kluis_dossier_free(d);
 		d = NULL;

@@ -109,6 +109,7 @@ static int summary_general(kluis_vault *v, const char *id, kluis_dossier_status 
 	kluis_dossier *d = NULL;
 	int err;
 
+	memset(st, 0, sizeof(*st));
 	if ((err = kluis_dossier_open(&d, v, id)) == 0)
 		err = kluis_dossier_status_get(d, st);
 	kluis_dossier_free(d);
