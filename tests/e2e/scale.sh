@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # e2e/scale.sh - `kluis list` and `kluis retention` over many dossiers read each dossier's head
-# once, cheaply (vault/store/summary.c), and the ledger once, its signatures up to the last clean
-# run taken from that run's kept verdict (ledger_verify.c, replay_state.c). What this holds them
-# to: the same rows as the dossiers' heads say (a packed dossier, read the general way, too; a
-# new entry shows at once), no repository config opened per dossier (strace), and no edit of the
-# kept verdict or of the ledger behind it gets a forged record accepted.
+# once, cheaply (vault/store/summary.c), entry counts kept by entries/ tree id (lifecycle.c),
+# and the ledger once, its signatures up to the last clean run taken from that run's kept
+# verdict (ledger_verify.c, replay_state.c). What this holds them to: the same rows as the
+# dossiers' heads say (a packed dossier, read the general way, too; a new entry shows at once),
+# no repository config opened per dossier (strace), no edited or forged kept count shown, and no
+# edit of the kept verdict or of the ledger behind it gets a forged record accepted.
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
 command -v strace >/dev/null || fail "strace is missing (scripts/bootstrap.sh test installs it)"
@@ -47,6 +48,31 @@ expect_exit 0 k list --json
 assert_eq "$(rows | sed -n 1p)" "k-0001 open 3 True False 2" "list of a packed dossier"
 expect_exit 0 k verify k-0001
 pass "list shows a new entry at once, and a packed dossier (packed-refs, one pack) the same"
+
+# ---- the entry counts kept by list: keyed by the entries/ tree, under the HMAC key ----
+expect_exit 0 k --as "$MEDEW" add k-0003 -m "vier"
+expect_exit 0 k list --json
+assert_eq "$(rows | sed -n 3p)" "k-0003 open 1 True False 2" "list after k-0003's first entry"
+MEMO=$(grep -l '^kluis-entries 1$' "$CACHE"/* 2>/dev/null || true)
+[ -n "$MEMO" ] || fail "no kept entry counts in $CACHE after list"
+assert_eq "$(stat -c %a "$MEMO")" 600 "the kept counts' mode"
+T3=$(git -C "$(repo_of k-0003)" rev-parse main:entries)
+grep -qx "$T3 1" "$MEMO" || fail "the kept counts lack k-0003's entries tree $T3 with 1: $(cat "$MEMO")"
+sed -i "s/^$T3 1$/$T3 99/" "$MEMO"
+expect_exit 0 k list --json
+assert_eq "$(rows | sed -n 3p)" "k-0003 open 1 True False 2" "list after the kept count was edited"
+grep -qx "$T3 1" "$MEMO" || fail "the edited counts were not rewritten"
+python3 - "$MEMO" "$T3" <<'PY'
+import hmac, hashlib, os, sys
+path, tree = sys.argv[1:]
+body = open(path).read()
+body = body[:body.index("mac ")].replace(tree + " 1\n", tree + " 99\n")
+open(path, "w").write(body + "mac " + hmac.new(os.urandom(32), body.encode(), hashlib.sha256).hexdigest() + "\n")
+PY
+grep -qx "$T3 99" "$MEMO" || fail "the forged counts were not written"
+expect_exit 0 k list --json
+assert_eq "$(rows | sed -n 3p)" "k-0003 open 1 True False 2" "list after the kept counts were forged under another key"
+pass "list keeps entry counts by entries/ tree (0600, HMAC); an edited count, or counts forged under another key, are not shown: counted again"
 
 # ---- the ledger's kept verdict ----
 VOUCH=$(grep -l '^kluis-vouched 1$' "$CACHE"/* 2>/dev/null || true)

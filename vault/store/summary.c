@@ -73,11 +73,24 @@ cleanup:
 	return err;
 }
 
-/* The entries under entries/XX/ of the head's tree. */
-static int count_entries(git_repository *repo, git_tree *head, size_t *count)
+static int count_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(&((const kluis_entry_count *)a)->tree, &((const kluis_entry_count *)b)->tree);
+}
+
+void kluis_entry_memo_sort(kluis_entry_count *v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), count_cmp);
+}
+
+/* The entries under entries/XX/ of the head's tree: from the memo by the entries/ tree's id, or
+ * counted, one read of each shard. */
+static int count_entries(git_repository *repo, git_tree *head, kluis_entry_memo *memo, size_t *count)
 {
 	git_tree_entry *te = NULL;
 	git_tree *entries = NULL, *shard = NULL;
+	kluis_entry_count key, *hit = NULL;
 	size_t i;
 	int rc, err = 0;
 
@@ -85,17 +98,38 @@ static int count_entries(git_repository *repo, git_tree *head, size_t *count)
 	rc = git_tree_entry_bypath(&te, head, "entries");
 	if (rc == GIT_ENOTFOUND)
 		return 0;
-	if (rc < 0 || git_tree_lookup(&entries, repo, git_tree_entry_id(te)) < 0) {
+	if (rc < 0)
+		return KLUIS_EGENERIC;
+	git_oid_cpy(&key.tree, git_tree_entry_id(te));
+	if (memo && memo->nknown)
+		hit = bsearch(&key, memo->known, memo->nknown, sizeof(key), count_cmp);
+	if (hit) {
+		*count = hit->n;
+	} else if (git_tree_lookup(&entries, repo, &key.tree) < 0) {
 		err = KLUIS_EGENERIC;
-		goto cleanup;
+	} else {
+		for (i = 0; i < git_tree_entrycount(entries) && err == 0; i++) {
+			if (git_tree_lookup(&shard, repo, git_tree_entry_id(git_tree_entry_byindex(entries, i))) < 0)
+				err = KLUIS_EGENERIC;
+			else
+				*count += git_tree_entrycount(shard);
+			git_tree_free(shard);
+			shard = NULL;
+		}
+		if (memo)
+			memo->misses++;
 	}
-	for (i = 0; i < git_tree_entrycount(entries) && err == 0; i++) {
-		if (git_tree_lookup(&shard, repo, git_tree_entry_id(git_tree_entry_byindex(entries, i))) < 0)
-			err = KLUIS_EGENERIC;
-		else
-			*count += git_tree_entrycount(shard);
-		git_tree_free(shard);
-		shard = NULL;
+	if (err == 0 && memo) {
+		if (memo->nseen == memo->capseen) {
+			kluis_entry_count *g = realloc(memo->seen, (memo->capseen = memo->capseen ? 2 * memo->capseen : 256) * sizeof(*g));
+			if (!g) {
+				err = KLUIS_EGENERIC;
+				goto cleanup;
+			}
+			memo->seen = g;
+		}
+		key.n = *count;
+		memo->seen[memo->nseen++] = key;
 	}
 cleanup:
 	git_tree_free(entries);
@@ -116,7 +150,7 @@ static int summary_general(kluis_vault *v, const char *id, kluis_dossier_status 
 	return err;
 }
 
-int kluis_dossier_summary(kluis_vault *v, const char *id, bool count, kluis_dossier_status *st)
+int kluis_dossier_summary(kluis_vault *v, const char *id, bool count, kluis_entry_memo *memo, kluis_dossier_status *st)
 {
 	git_repository *repo = NULL;
 	git_commit *head = NULL;
@@ -134,7 +168,7 @@ int kluis_dossier_summary(kluis_vault *v, const char *id, bool count, kluis_doss
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	if (!main_ref(path, &st->head) || open_objects(path, &repo) < 0 || git_commit_lookup(&head, repo, &st->head) < 0 ||
 	    git_commit_tree(&tree, head) < 0 || kluis_repo_read_path(repo, tree, "dossier", &text) < 0 ||
-	    kluis_dossier_file_parse(&f, (const char *)text.ptr, text.len) < 0 || (count && count_entries(repo, tree, &st->entries) < 0))
+	    kluis_dossier_file_parse(&f, (const char *)text.ptr, text.len) < 0 || (count && count_entries(repo, tree, memo, &st->entries) < 0))
 		goto cleanup;
 	snprintf(st->state, sizeof(st->state), "%s", f.state);
 	st->created = f.created;

@@ -205,5 +205,7 @@ int kluis_replay_state_load(replay *r, const char *path, git_oid *access, size_t
  * under the same HMAC key; load gives head and n back, KLUIS_ENOTFOUND when nothing checks out. */
 int kluis_replay_vouch_save(const replay *r, const char *path, const char *const *trust, size_t ntrust, const git_oid *head, size_t n);
 int kluis_replay_vouch_load(const replay *r, const char *path, const char *const *trust, size_t ntrust, git_oid *head, size_t *n);
+/* The HMAC-SHA256 of data under the same key, in hex (for other kept verdicts: lifecycle.c). */
+int kluis_replay_mac(const void *data, size_t len, char out[65]);
 
 #endif

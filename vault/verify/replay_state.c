@@ -363,3 +363,14 @@ cleanup:
 	kluis_buf_dispose(&want);
 	return err;
 }
+
+int kluis_replay_mac(const void *data, size_t len, char out[65])
+{
+	unsigned char key[32];
+	int err;
+
+	if ((err = mac_key(key)) == 0)
+		err = mac_hex(key, data, len, out);
+	kluis_wipe(key, sizeof(key));
+	return err;
+}
