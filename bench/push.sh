@@ -9,8 +9,8 @@
 # ~7 min for 10,000; kept, printed at the end). The directory is only read: the vault, the
 # keys and the servers are copied into PDIR=/tmp/kp.XXXXXX and removed at the end.
 #
-#   servers: S1 = git clone --mirror of the dossier + the hook, kluis.trust (directie),
-#            kluis.gnupghome (public keys only); S2 = the same clone, no hook; C = a clone of S2
+#   servers: S1 = git clone --mirror --no-local (packed) of the dossier + the hook, kluis.trust (directie),
+#            kluis.gnupghome (public keys only); S2 = the same clone, no hook; C = a packed clone of S2
 #   (0) the first push to S1: one new commit, kluis push; the hook has no checkpoint yet, so it
 #       replays the whole history (the cost of every push before the server's checkpoint)
 #   then PUSH_RUNS times: one `kluis add` (untimed), and timed
@@ -18,6 +18,7 @@
 #   (b) git push S2 ...          the same commit, stock git, no hook
 #   (c) git -C C fetch           the same commit, stock git, from S2
 #   (d) kluis --version          process start
+#   (h0), (h) the hook's own wall time on (0) and (a) (a wrapper around hooks/pre-receive notes it)
 # The hook's own line ("N commits, 1 replayed from the server's checkpoint") is checked for
 # every (a), so a run that was not incremental is a failure, not a figure.
 #
@@ -63,16 +64,27 @@ echo "bench: kluis binary $KLUIS ($(date -u -r "$KLUIS" +%FT%TZ)), sha256 $(sha2
 echo "bench: $(kb_machine)" >&2
 kb_note "$PDIR/note"
 
-git clone -q --mirror "$REPO" "$S1"
-git clone -q --mirror "$REPO" "$S2"
+# packed, as a server is after its gc: a local clone would hardlink the vault's loose objects
+# (130,000 for 10,000 commits), and then every push starts git's background `gc --auto`,
+# which repacks them all while the next runs are timed
+git clone -q --mirror --no-local "$REPO" "$S1"
+git clone -q --mirror --no-local "$REPO" "$S2"
 # the hook as shipped, run with a cache of its own (the server user's, apart from the vault's)
 cp "$KB_ROOT/hooks/pre-receive" "$S1/hooks/kluis-pre-receive"
-printf '#!/bin/sh\nXDG_CACHE_HOME=%s exec "$(dirname "$0")/kluis-pre-receive"\n' "$PDIR/srvcache" >"$S1/hooks/pre-receive"
+# (the wrapper also notes the hook's own wall time, in microseconds, in $PDIR/hook.us)
+cat >"$S1/hooks/pre-receive" <<EOF
+#!/bin/sh
+t0=\$(date +%s%N)
+XDG_CACHE_HOME=$PDIR/srvcache "\$(dirname "\$0")/kluis-pre-receive"
+rc=\$?
+echo \$(( (\$(date +%s%N) - t0) / 1000 )) >>$PDIR/hook.us
+exit \$rc
+EOF
 chmod 755 "$S1/hooks/pre-receive" "$S1/hooks/kluis-pre-receive"
 git -C "$S1" config kluis.program "$K"
 git -C "$S1" config --add kluis.trust "$F3"
 git -C "$S1" config kluis.gnupghome "$PDIR/p"
-git clone -q --mirror "$S2" "$C"
+git clone -q --mirror --no-local "$S2" "$C"
 COMMITS=$(git -C "$REPO" rev-list --count main)
 echo "bench: dossier $ID: $COMMITS commits, $(du -sh "$REPO" | cut -f1)" >&2
 
@@ -104,6 +116,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 "$K" --vault "$V" verify "$ID" >/dev/null 2>&1 || { echo "bench: the dossier does not verify" >&2; exit 1; }
 add
 timed "$S/first" kpush
+tail -1 "$PDIR/hook.us" >"$S/hookfirst"
 grep -qx "head $(git -C "$S1" rev-parse main)" <<<"$(hook_head)" || { echo "bench: the hook kept no checkpoint at S1's head" >&2; exit 1; }
 gpush
 gfetch
@@ -111,14 +124,20 @@ echo "bench: (0) first kluis push (the hook replays all $((COMMITS + 1)) commits
 for ((r = 1; r <= RUNS; r++)); do
 	add
 	timed "$S/kpush" kpush
+	tail -1 "$PDIR/hook.us" >>"$S/hook"
 	grep -qx "head $(git -C "$S1" rev-parse main)" <<<"$(hook_head)" || { echo "bench: the hook's checkpoint did not move to S1's head" >&2; exit 1; }
 	timed "$S/gpush" gpush
 	timed "$S/gfetch" gfetch
 	timed "$S/ver" "$K" --version
 	[ "$(git -C "$S1" rev-parse main)" = "$(git -C "$C" rev-parse main)" ] || { echo "bench: S1 and C differ after run $r" >&2; exit 1; }
 done
-# one stock push to S1 (hook) of one more commit, to show the hook's own line
+# one stock push to S1 (hook) of one more commit, to show the hook's own line; first the size
+# of the pack git sends for it (main and content against the server's), and for main alone
 add
+packsize() { printf '%s\n' "$@" | git -C "$REPO" pack-objects --revs --stdout --thin -q | wc -c; }
+PACK_ALL=$(packsize "$(git -C "$REPO" rev-parse main)" "$(git -C "$REPO" rev-parse refs/kluis/content)" \
+	"^$(git -C "$S1" rev-parse main)" "^$(git -C "$S1" rev-parse refs/kluis/content)")
+PACK_MAIN=$(packsize "$(git -C "$REPO" rev-parse main)" "^$(git -C "$S1" rev-parse main)")
 HOOKLINE=$(git -C "$REPO" push "$S1" $(refspecs) 2>&1 | grep -o "verifies with this push (.*)" || true)
 echo "bench: the hook on the last push: $HOOKLINE" >&2
 grep -q "1 replayed from the server's checkpoint" <<<"$HOOKLINE" || { echo "bench: the last push was not incremental" >&2; exit 1; }
@@ -128,11 +147,15 @@ cat <<EOF
 
 Server dossier: $COMMITS commits before the runs; $(kb_machine); load $LOAD0 before, $LOAD1 after.
 The hook on a stock push of one more commit: "$HOOKLINE".
+The pack git sends for that commit: $PACK_ALL bytes (main and refs/kluis/content), $PACK_MAIN bytes
+for main alone.
 
 | what | runs | median ms |
 | --- | --- | --- |
 | (0) first \`kluis push\` of one commit (hook without a checkpoint: full replay) | 1 | $(ms "$S/first") |
+| (h0) the hook alone, on (0) | 1 | $(ms "$S/hookfirst") |
 | (a) \`kluis push\` of one commit (hook resumed from its checkpoint) | $RUNS | **$(ms "$S/kpush")** |
+| (h) the hook alone, on (a) | $RUNS | **$(ms "$S/hook")** |
 | (b) \`git push\` of the same commit, no hook | $RUNS | $(ms "$S/gpush") |
 | (c) \`git fetch\` of the same commit | $RUNS | $(ms "$S/gfetch") |
 | (d) \`kluis --version\` | $RUNS | $(ms "$S/ver") |

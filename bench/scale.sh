@@ -9,6 +9,8 @@
 # about 12 minutes here (~60 ms an init, KLUIS_NO_FSYNC); keep the vault and reuse it.
 #
 # Then times, with the vault warm in the page cache:
+#   (a0) kluis list                      once, with nothing kept in the cache (the verifier's
+#                                        kept verdicts: the ledger's signatures, entry counts)
 #   (a) kluis list                       (SCALE_RUNS times, median)
 #   (b) kluis retention --due            today: nothing is due
 #   (c) kluis retention --due            KLUIS_NOW two years on: the closed ones are due
@@ -18,6 +20,7 @@
 #
 # Environment:
 #   SCALE_N=10000        dossiers to make
+#   SCALE_ENTRIES=20     entries in every 100th dossier
 #   SCALE_REUSE=DIR      reuse (and top up to N) the vault a previous run kept in DIR
 #   SCALE_RUNS=5         timed runs of each
 #   SCALE_BUILD_ONLY=1   build (or top up) the vault, time nothing
@@ -57,6 +60,8 @@ if [ ! -f "$SDIR/keys.env" ]; then
 fi
 . "$SDIR/keys.env"
 export GNUPGHOME=$G
+export HOME=$SDIR/home XDG_CACHE_HOME=$SDIR/home/.cache   # the verifier's kept verdicts, private to this run
+mkdir -p "$XDG_CACHE_HOME"
 cp "$KLUIS" "$SDIR/kluis"   # a rebuild during the run changes nothing
 K=$SDIR/kluis
 echo "bench: kluis binary $KLUIS ($(date -u -r "$KLUIS" +%FT%TZ)), sha256 $(sha256sum "$K" | cut -c1-16)" >&2
@@ -80,9 +85,23 @@ if [ "$have" -lt "$N" ]; then
 		((i % 500 == 0)) && printf 'bench: %d/%d dossiers, %.0f s\n' "$i" "$N" "$((($(kb_now) - t0) / 1000000))" >&2
 	done
 fi
+# every 100th dossier (d-00001, d-00101, ...: none closed) gets SCALE_ENTRIES entries (single
+# kluis add commands, a 4 KB note each)
+E=${SCALE_ENTRIES:-20}
+kb_note "$SDIR/note"
+for ((i = 1; i <= N; i += 100)); do
+	id=$(printf 'd-%05d' "$i")
+	[ ! -e "$SDIR/entries.$id" ] || continue
+	for ((e = 1; e <= E; e++)); do
+		KLUIS_NO_FSYNC=1 "$K" --vault "$V" --as "$F2" add "$id" - <"$SDIR/note" >/dev/null 2>"$SDIR/init.err" ||
+			{ echo "bench: kluis add to $id failed: $(cat "$SDIR/init.err")" >&2; exit 1; }
+	done
+	: >"$SDIR/entries.$id"
+	((i % 2000 == 1)) && echo "bench: $E entries in every 100th dossier from $id" >&2
+done
 HAVE=$(find "$V/dossiers" -maxdepth 1 -name 'd-*.git' | wc -l)
 CLOSED=$((HAVE / 10))
-echo "bench: vault of $HAVE dossiers ($CLOSED closed), $(du -sh "$V" | cut -f1)" >&2
+echo "bench: vault of $HAVE dossiers ($CLOSED closed, every 100th with $E entries), $(du -sh "$V" | cut -f1)" >&2
 [ -z "${SCALE_BUILD_ONLY:-}" ] || exit 0
 
 # ---- timing ----
@@ -106,7 +125,11 @@ due() { "$K" --vault "$V" retention --due; }
 due_later() { KLUIS_NOW=$LATER "$K" --vault "$V" retention --due; }
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# the first list after the vault was made counts every dossier's entries (no kept counts yet)
+rm -rf "$XDG_CACHE_HOME/kluis"
 list >/dev/null   # warm the page cache, untimed
+rm -rf "$XDG_CACHE_HOME/kluis"
+timed "$S/cold" list
 for ((r = 1; r <= RUNS; r++)); do
 	timed "$S/list" list
 	[ "$(rows)" -eq "$HAVE" ] || { echo "bench: list printed $(rows) rows, not $HAVE" >&2; exit 1; }
@@ -121,10 +144,11 @@ verdict() { awk -v t="$1" 'BEGIN { print (t < 1000 ? "met" : "MISSED") }'; }
 
 cat <<EOF
 
-Vault: $HAVE dossiers ($CLOSED closed), $(du -sh "$V" | cut -f1); $(kb_machine); load $LOAD0 before, $LOAD1 after.
+Vault: $HAVE dossiers ($CLOSED closed, every 100th with $E entries), $(du -sh "$V" | cut -f1); $(kb_machine); load $LOAD0 before, $LOAD1 after.
 
 | what | runs | median ms | target |
 | --- | --- | --- | --- |
+| (a0) \`kluis list\`, nothing kept yet (every entries/ tree read, every ledger signature checked) | 1 | $(ms "$S/cold") | |
 | (a) \`kluis list\` | $RUNS | **$(ms "$S/list")** | < 1000: $(verdict "$(ms "$S/list")") |
 | (b) \`kluis retention --due\` (none due) | $RUNS | **$(ms "$S/due")** | < 1000: $(verdict "$(ms "$S/due")") |
 | (c) \`kluis retention --due\` two years on ($CLOSED due) | $RUNS | $(ms "$S/later") | |
