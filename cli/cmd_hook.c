@@ -133,7 +133,8 @@ int cmd_hook(kluis_cli *cli, int argc, char **argv)
 		goto cleanup;
 	}
 	if (res.updates)
-		fprintf(stderr, "kluis: dossier '%s' verifies with this push (%zu commits)\n", res.dossier, res.report.total_commits);
+		fprintf(stderr, "kluis: dossier '%s' verifies with this push (%zu commits, %zu replayed%s)\n", res.dossier,
+			res.report.total_commits, res.report.commits, res.report.incremental ? " from the server's checkpoint" : ": all");
 cleanup:
 	kluis_receive_result_dispose(&res);
 	kluis_buf_dispose(&input);

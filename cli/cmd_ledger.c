@@ -64,7 +64,7 @@ int cmd_ledger(kluis_cli *cli, int argc, char **argv)
 			fprintf(stderr, "kluis: the opdrachtgever's receipt of '%s' is verified and recorded in the ledger\n", id);
 		return err;
 	}
-	if ((err = kluis_ledger_read(v, NULL, 0, argc == 2 ? argv[1] : NULL, &ev, &n, &rep)) < 0) {
+	if ((err = kluis_ledger_read(v, NULL, 0, false, argc == 2 ? argv[1] : NULL, &ev, &n, &rep)) < 0) {
 		rc = err;
 		goto cleanup;
 	}

@@ -30,7 +30,7 @@ int cmd_retention(kluis_cli *cli, int argc, char **argv)
 	int64_t now = kluis_now();
 	int rc = CLI_OK;
 
-	if ((rc = kluis_retention_list(cli->vault, &r, &n)) < 0)
+	if ((rc = kluis_retention_list(cli->vault, false, &r, &n)) < 0)
 		goto cleanup;
 	if (!cli->json)
 		printf("%-24s  %-9s  %-10s  %-4s  %s\n", "DOSSIER", "STATE", "DEADLINE", "DUE", "RULE");

@@ -173,7 +173,7 @@ static int verify_ledger(kluis_cli *cli, kluis_vault *v, const kluis_verify_opts
 	int err;
 
 	memset(&r, 0, sizeof(r));
-	if ((err = kluis_ledger_check_vault(v, o->ntrust ? o->trust : NULL, o->ntrust, &r, &records)) < 0) {
+	if ((err = kluis_ledger_check_vault(v, o->ntrust ? o->trust : NULL, o->ntrust, o->no_cache, &r, &records)) < 0) {
 		json_decref(findings);
 		kluis_verify_report_dispose(&r);
 		return err;

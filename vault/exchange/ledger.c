@@ -249,7 +249,7 @@ int kluis_ledger_events(kluis_vault *v, const char *dossier, kluis_ledger_event 
 		free(cache.path);
 		free(cache.finding);
 		memset(&cache, 0, sizeof(cache));
-		if ((err = kluis_ledger_read(v, NULL, 0, NULL, &cache.ev, &cache.n, &rep)) < 0)
+		if ((err = kluis_ledger_read(v, NULL, 0, false, NULL, &cache.ev, &cache.n, &rep)) < 0)
 			goto cleanup;
 		if (rep.nfindings && !(cache.finding = strdup(rep.findings[0].message))) {
 			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");

@@ -70,9 +70,11 @@ int kluis_ledger_append(kluis_vault *v, const char *action, const char *dossier,
  * Read and verify the whole ledger with the keyring of v and the trust roots `trust` (NULL:
  * the vault's). Every event (with dossier non-NULL only that dossier's) comes back, oldest
  * first, each with `valid` set; every problem is a finding in `rep` (which the caller
- * disposes). Returns <0 only when the ledger could not be read at all.
+ * disposes). Returns <0 only when the ledger could not be read at all. The records' signatures
+ * up to the last clean run's last record are taken from its kept verdict (replay_state.c),
+ * unless `full`: then every signature is checked again.
  */
-int kluis_ledger_read(kluis_vault *v, const char *const *trust, size_t ntrust, const char *dossier,
+int kluis_ledger_read(kluis_vault *v, const char *const *trust, size_t ntrust, bool full, const char *dossier,
 		      kluis_ledger_event **events, size_t *n, kluis_verify_report *rep);
 
 /*
@@ -90,7 +92,7 @@ const char *kluis_ledger_field_get(const kluis_ledger_event *e, const char *key)
  * later destroy); each the ledger brought in and did not transfer or destroy must be there.
  * Findings go to rep (commit zero when they concern no record).
  */
-int kluis_ledger_check_vault(kluis_vault *v, const char *const *trust, size_t ntrust, kluis_verify_report *rep, size_t *records);
+int kluis_ledger_check_vault(kluis_vault *v, const char *const *trust, size_t ntrust, bool full, kluis_verify_report *rep, size_t *records);
 
 /*
  * `kluis ledger receipt FILE`: verify the importer's receipt FILE (FILE.asc its detached

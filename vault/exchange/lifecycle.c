@@ -15,6 +15,7 @@
 #include "vault/store/history.h"
 #include "vault/exchange/ledger.h"
 #include "vault/exchange/lifecycle_internal.h"
+#include "vault/verify/replay.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -165,58 +166,164 @@ int kluis_lifecycle_certificate(kluis_buf *out, const char *id, int64_t from, in
 
 /* ---- retention ---- */
 
-static void retention_of(kluis_vault *v, const char *id, kluis_ledger_event *ev, size_t nev, kluis_retention *r)
+/* The retention of dossier `id`: W7 from its last import record among `imports` (the ledger's
+ * valid import records that carry a deadline), else P13.2 from its head's dossier file; its
+ * entries counted through `entries` when that is not NULL. */
+static void retention_of(kluis_vault *v, const char *id, kluis_entry_memo *entries, kluis_ledger_event *const *imports, size_t nimports,
+			 kluis_retention *r)
 {
-	kluis_dossier *d = NULL;
-	kluis_dossier_status st;
+	const kluis_ledger_event *imp = NULL;
+	bool readable;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dossier, sizeof(r->dossier), "%s", id);
-	for (i = nev; i-- > 0;) {
-		const char *until = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Until");
-		if (strcmp(ev[i].dossier, id) == 0 && strcmp(ev[i].action, "import") == 0 && until) {
-			snprintf(r->state, sizeof(r->state), "imported");
-			r->imported = true;
-			r->years = kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years") ? atoi(kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years")) : 10;
-			kluis_time_parse(until, &r->deadline);
-			snprintf(r->rule, sizeof(r->rule), "W7: %s years at the opdrachtgever", kluis_ledger_field_get(&ev[i], "Kluis-Retention-Years"));
-			return;
-		}
-	}
-	if (kluis_dossier_open(&d, v, id) < 0 || kluis_dossier_status_get(d, &st) < 0) {
-		snprintf(r->state, sizeof(r->state), "unreadable");
-		kluis_dossier_free(d);
+	readable = kluis_dossier_summary(v, id, entries != NULL, entries, &r->status) == 0;
+	for (i = nimports; i-- > 0 && !imp;)
+		if (strcmp(imports[i]->dossier, id) == 0)
+			imp = imports[i];
+	if (imp) {
+		const char *years = kluis_ledger_field_get(imp, "Kluis-Retention-Years");
+		snprintf(r->state, sizeof(r->state), "imported");
+		r->imported = true;
+		r->years = years ? atoi(years) : 10;
+		kluis_time_parse(kluis_ledger_field_get(imp, "Kluis-Retention-Until"), &r->deadline);
+		snprintf(r->rule, sizeof(r->rule), "W7: %s years at the opdrachtgever", years);
 		return;
 	}
-	snprintf(r->state, sizeof(r->state), "%s", st.state);
-	r->years = st.retention_years;
-	snprintf(r->rule, sizeof(r->rule), "P13.2: %d years after the end of service", st.retention_years);
-	if (st.closed)
-		r->deadline = st.closed + (int64_t)st.retention_years * KLUIS_YEAR_SECONDS;
-	kluis_dossier_free(d);
+	if (!readable) {
+		snprintf(r->state, sizeof(r->state), "unreadable");
+		return;
+	}
+	snprintf(r->state, sizeof(r->state), "%s", r->status.state);
+	r->years = r->status.retention_years;
+	snprintf(r->rule, sizeof(r->rule), "P13.2: %d years after the end of service", r->status.retention_years);
+	if (r->status.closed)
+		r->deadline = r->status.closed + (int64_t)r->status.retention_years * KLUIS_YEAR_SECONDS;
 }
 
-int kluis_retention_list(kluis_vault *v, kluis_retention **out, size_t *n)
+/* The import records with a deadline, in ledger order: a vault holds few, the dossiers many. */
+static int imports_of(kluis_ledger_event *ev, size_t nev, kluis_ledger_event ***out, size_t *n)
 {
-	kluis_ledger_event *ev = NULL;
+	size_t i;
+
+	*n = 0;
+	if (!(*out = calloc(nev + 1, sizeof(**out))))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	for (i = 0; i < nev; i++)
+		if (strcmp(ev[i].action, "import") == 0 && kluis_ledger_field_get(&ev[i], "Kluis-Retention-Until"))
+			(*out)[(*n)++] = &ev[i];
+	return 0;
+}
+
+/*
+ * The entry counts of the last list (kluis_entry_memo in vault.h): `kluis-entries 1`, then
+ * `<entries/ tree id> <count>` lines sorted by id, then `mac <hex>`, the HMAC-SHA256 under the
+ * verifier's key (replay_state.c) over everything before it, in the verifier's cache beside the
+ * other kept verdicts. A count is a pure function of the tree id the head pins, so the memo
+ * cannot show what the head does not say; one whose MAC fails is not read (everything counted).
+ */
+static char *memo_path(kluis_vault *v)
+{
+	return kluis_replay_state_path(v->root, ".entries");
+}
+
+static void memo_load(kluis_vault *v, kluis_entry_memo *m)
+{
+	kluis_buf b = KLUIS_BUF_INIT;
+	char *path = memo_path(v), mac[65], *line, *save = NULL, *end;
+	size_t cap = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (!path || kluis_file_read(&b, path, 64u << 20) < 0 || kluis_buf_cstr(&b) < 0 || b.len < 16 + 70 ||
+	    memcmp(b.ptr, "kluis-entries 1\n", 16) != 0 || !(end = strstr((char *)b.ptr, "\nmac ")) || end + 70 != (char *)b.ptr + b.len ||
+	    kluis_replay_mac(b.ptr, (size_t)(end + 1 - (char *)b.ptr), mac) < 0 || memcmp(mac, end + 5, 64) != 0)
+		goto cleanup;
+	end[1] = '\0';
+	for (line = strtok_r((char *)b.ptr + 16, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		kluis_entry_count c;
+		char *num;
+		if (strlen(line) < GIT_OID_HEXSZ + 2 || line[GIT_OID_HEXSZ] != ' ' || git_oid_fromstrn(&c.tree, line, GIT_OID_HEXSZ) < 0)
+			break;
+		c.n = (size_t)strtoull(line + GIT_OID_HEXSZ + 1, &num, 10);
+		if (*num)
+			break;
+		if (m->nknown == cap) {
+			kluis_entry_count *g = realloc(m->known, (cap = cap ? 2 * cap : 1024) * sizeof(*g));
+			if (!g)
+				break;
+			m->known = g;
+		}
+		m->known[m->nknown++] = c;
+	}
+	if (line) { /* a line we never write: nothing of it counts */
+		free(m->known);
+		m->known = NULL;
+		m->nknown = 0;
+	}
+	kluis_entry_memo_sort(m->known, m->nknown);
+cleanup:
+	kluis_buf_dispose(&b);
+	free(path);
+}
+
+/* What this run saw, when it had to count any or saw fewer dossiers than the memo held. */
+static void memo_save(kluis_vault *v, kluis_entry_memo *m)
+{
+	kluis_buf b = KLUIS_BUF_INIT;
+	char *path = NULL, mac[65], hex[GIT_OID_HEXSZ + 1];
+	size_t i;
+
+	if (!m->misses && m->nseen == m->nknown)
+		return;
+	kluis_entry_memo_sort(m->seen, m->nseen);
+	if (!(path = memo_path(v)) || kluis_buf_printf(&b, "kluis-entries 1\n") < 0)
+		goto cleanup;
+	for (i = 0; i < m->nseen; i++) {
+		git_oid_tostr(hex, sizeof(hex), &m->seen[i].tree);
+		if ((i && git_oid_equal(&m->seen[i].tree, &m->seen[i - 1].tree)) || kluis_buf_printf(&b, "%s %zu\n", hex, m->seen[i].n) == 0)
+			continue;
+		goto cleanup;
+	}
+	if (kluis_replay_mac(b.ptr, b.len, mac) == 0 && kluis_buf_printf(&b, "mac %s\n", mac) == 0)
+		(void)kluis_file_write_replace(path, b.ptr, b.len);
+cleanup:
+	kluis_error_clear();
+	kluis_buf_dispose(&b);
+	free(path);
+}
+
+int kluis_retention_list(kluis_vault *v, bool entries, kluis_retention **out, size_t *n)
+{
+	kluis_ledger_event *ev = NULL, **imports = NULL;
+	kluis_entry_memo memo;
 	char **ids = NULL;
-	size_t nev = 0, nids = 0, i;
+	size_t nev = 0, nids = 0, nimports = 0, i;
 	int err;
+
+	memset(&memo, 0, sizeof(memo));
 
 	*out = NULL;
 	*n = 0;
-	if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0 || (err = kluis_ledger_events(v, NULL, &ev, &nev)) < 0)
+	if ((err = kluis_vault_dossier_ids(v, &ids, &nids)) < 0 || (err = kluis_ledger_events(v, NULL, &ev, &nev)) < 0 ||
+	    (err = imports_of(ev, nev, &imports, &nimports)) < 0)
 		goto cleanup;
 	*out = calloc(nids + 1, sizeof(**out));
 	if (!*out) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
+	if (entries)
+		memo_load(v, &memo);
 	for (i = 0; i < nids; i++)
-		retention_of(v, ids[i], ev, nev, &(*out)[i]);
+		retention_of(v, ids[i], entries ? &memo : NULL, imports, nimports, &(*out)[i]);
 	*n = nids;
+	if (entries)
+		memo_save(v, &memo);
 cleanup:
+	free(memo.known);
+	free(memo.seen);
+	free(imports);
 	kluis_ledger_events_free(ev, nev);
 	kluis_strings_free(ids, nids);
 	return err;
@@ -224,15 +331,15 @@ cleanup:
 
 int kluis_retention_get(kluis_vault *v, const char *id, kluis_retention *r)
 {
-	kluis_ledger_event *ev = NULL;
-	size_t nev = 0;
+	kluis_ledger_event *ev = NULL, **imports = NULL;
+	size_t nev = 0, nimports = 0;
 	int err;
 
-	if ((err = kluis_ledger_events(v, id, &ev, &nev)) < 0)
-		return err;
-	retention_of(v, id, ev, nev, r);
+	if ((err = kluis_ledger_events(v, id, &ev, &nev)) == 0 && (err = imports_of(ev, nev, &imports, &nimports)) == 0)
+		retention_of(v, id, NULL, imports, nimports, r);
+	free(imports);
 	kluis_ledger_events_free(ev, nev);
-	return 0;
+	return err;
 }
 
 /* ---- destroy ---- */
@@ -325,7 +432,8 @@ int kluis_dossier_destroy(kluis_vault *v, const char *id, const char *reason, bo
 		goto cleanup;
 	}
 	role = kluis_role_name(held & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_OPDRACHTGEVER);
-	retention_of(v, id, ev, nev, &r);
+	if ((err = kluis_retention_get(v, id, &r)) < 0)
+		goto cleanup;
 	if (r.deadline)
 		kluis_time_iso(r.deadline, deadline);
 	if (!force && (!r.deadline || r.deadline > kluis_now())) {

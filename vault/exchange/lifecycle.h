@@ -60,9 +60,12 @@ typedef struct {
 	int years;             /* the retention term in years */
 	bool imported;         /* W7: the term runs at the opdrachtgever from the import */
 	char rule[64];         /* "P13.2: 2 years after the end of service", "W7: 10 years at the opdrachtgever" */
+	kluis_dossier_status status; /* what the head says (entries counted only when asked); all
+				      * zero, and state "unreadable" unless imported, when it cannot be read */
 } kluis_retention;
 
-int kluis_retention_list(kluis_vault *v, kluis_retention **out, size_t *n);
+/* Every dossier of the vault, the ledger read once; `entries`: count each one's entries too. */
+int kluis_retention_list(kluis_vault *v, bool entries, kluis_retention **out, size_t *n);
 /* The retention of one dossier (the same rules). */
 int kluis_retention_get(kluis_vault *v, const char *id, kluis_retention *r);
 

@@ -8,6 +8,17 @@
  * (its refs only; its object database is the server's, quarantine included) and runs the
  * same verifier as `kluis verify` over it, so the server accepts exactly what kluis would.
  *
+ * A push costs what it brings, not the whole history: like `kluis verify`, the check keeps the
+ * verifier's own checkpoint (replay_state.c: the replayed state at the accepted head, under an
+ * HMAC whose key only the server's user can read, in that user's cache, bound to the dossier,
+ * the trust roots and the keyring's bytes) and resumes there when the pushed main descends from
+ * it. What the resumed run still covers in full: every object that arrived (the quarantine walk
+ * of replay_incoming.c), refs/kluis/content against the whole state, the read log from the
+ * checkpoint's record. A state file that is missing, edited or bound to other keys or trust
+ * roots means a full replay. The checkpoint is written before git moves the refs; if the push
+ * then fails, the kept state is still the verdict on commits the hash chain pins, so a later
+ * push of the same commits may resume from it.
+ *
  * Refused besides what the verifier refuses: refs other than the three of a dossier, the
  * deletion of any of them, and a main or access that does not fast-forward (the receiving
  * git accepts forced pushes by default; the hook is what keeps history append-only).
@@ -15,6 +26,7 @@
 #include "vault/git/objstream.h"
 #include "vault/exchange/sync.h"
 #include "vault/store/internal.h"
+#include "vault/verify/replay.h"
 
 #include <git2/sys/repository.h>
 #include <stdio.h>
@@ -157,7 +169,7 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 	trust_list trust;
 	git_oid final[R_COUNT];
 	bool has[R_COUNT];
-	char tmpl[4096], *repo_dir = NULL, *old_objects = NULL, hex[13] = "-";
+	char tmpl[4096], *repo_dir = NULL, *old_objects = NULL, *state_path = NULL, hex[13] = "-";
 	int i, rc, err;
 
 	memset(res, 0, sizeof(*res));
@@ -231,7 +243,6 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 		goto cleanup;
 	vo.trust = trust.ptr;
 	vo.ntrust = trust.n;
-	vo.no_cache = true;
 	/* what the push brought waits in git's quarantine; the server's objects are beside it */
 	if (!(vo.incoming = getenv("GIT_QUARANTINE_PATH")) || !*vo.incoming) {
 		err = kluis_error_set(KLUIS_EGENERIC, "refusing the push: git gave the hook no quarantine (GIT_QUARANTINE_PATH), so what the push brought cannot be told apart; the server needs git 2.11 or later");
@@ -242,7 +253,10 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 		goto cleanup;
 	}
 	vo.existing = old_objects;
-	if ((err = kluis_verify_repository(scratch, res->dossier, kr, &vo, NULL, &res->report)) < 0)
+	/* the server's checkpoint, keyed by this repository's real path and the dossier (none when
+	 * the hook's user has no cache directory: then every push replays in full) */
+	state_path = kluis_replay_state_path(git_repository_path(srv), res->dossier);
+	if ((err = kluis_verify_repository(scratch, res->dossier, kr, &vo, state_path, &res->report)) < 0)
 		goto cleanup;
 	if (res->report.nfindings) {
 		char sum[1024];
@@ -250,6 +264,7 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 		err = kluis_error_set(KLUIS_EVERIFY, "refusing the push: dossier '%s' would not verify (%s)", res->dossier, sum);
 	}
 cleanup:
+	free(state_path);
 	free(old_objects);
 	git_reference_free(ref);
 	kluis_keyring_free(kr);

@@ -118,6 +118,8 @@ typedef struct {
  *   kluis.trust FPR       trust root(s) of the dossier's first commit (required; several allowed)
  *   kluis.gnupghome DIR   public keyring to verify with (else $GNUPGHOME, else ~/.gnupg)
  *   kluis.dossier ID      the dossier id (else the repository directory's name without .git)
+ * The verifier resumes from the hook's own checkpoint (the hook user's cache, receive.c) when
+ * the pushed main descends from it; res->report says how many commits it replayed.
  * Returns 0 when the push may go in; KLUIS_EVERIFY (findings in res->report), KLUIS_EACCESS
  * or KLUIS_EINVAL with the reason otherwise.
  */

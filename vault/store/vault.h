@@ -93,6 +93,25 @@ typedef struct {
 } kluis_dossier_status;
 
 int kluis_dossier_status_get(kluis_dossier *d, kluis_dossier_status *st);
+/*
+ * Entry counts by the id of a dossier's entries/ tree, of which a count is a pure function:
+ * `known` sorted by tree (kluis_entry_memo_find), `seen` what kluis_dossier_summary counted or
+ * found this run, `misses` how many it had to count itself. The caller keeps it (lifecycle.c,
+ * under the verifier's HMAC key) so a list over thousands reads each entries/ tree once.
+ */
+typedef struct {
+	git_oid tree;
+	size_t n;
+} kluis_entry_count;
+typedef struct {
+	kluis_entry_count *known, *seen;
+	size_t nknown, nseen, capseen, misses;
+} kluis_entry_memo;
+/* The same status of dossier `id` as its head says now, without opening the dossier the
+ * general way (summary.c: for list and retention over thousands); entries counted only when
+ * `count`, through `memo` when it is not NULL. */
+int kluis_dossier_summary(kluis_vault *v, const char *id, bool count, kluis_entry_memo *memo, kluis_dossier_status *st);
+void kluis_entry_memo_sort(kluis_entry_count *v, size_t n);
 
 /* ---- entries ---- */
 

@@ -81,6 +81,9 @@ typedef struct {
 	/* signatures checked ahead (replay_sigs.c) for main's commits in order */
 	rsigs *sigs;
 	size_t sig_next;
+	/* the caller vouches for the next commit's signature (the ledger's kept verdict,
+	 * kluis_replay_vouch_load): taken as its author's, at its own time, not checked again */
+	bool sig_vouched;
 
 	/* per-run caches */
 	git_tree *entries_tree; /* the last entries tree read: the next commit's parent's (over
@@ -197,5 +200,12 @@ char *kluis_replay_state_path(const char *vault_root, const char *id);
 int kluis_replay_state_save(const replay *r, const char *path, const git_oid *access, size_t reads);
 /* Load a kept state into the fresh r; KLUIS_ENOTFOUND when there is none that checks out. */
 int kluis_replay_state_load(replay *r, const char *path, git_oid *access, size_t *reads);
+/* A kept verdict on a chain's signatures alone (the ledger's): its first n commits, up to and
+ * including `head`, were all found clean with r's keyring and these trust roots. Save writes it
+ * under the same HMAC key; load gives head and n back, KLUIS_ENOTFOUND when nothing checks out. */
+int kluis_replay_vouch_save(const replay *r, const char *path, const char *const *trust, size_t ntrust, const git_oid *head, size_t n);
+int kluis_replay_vouch_load(const replay *r, const char *path, const char *const *trust, size_t ntrust, git_oid *head, size_t *n);
+/* The HMAC-SHA256 of data under the same key, in hex (for other kept verdicts: lifecycle.c). */
+int kluis_replay_mac(const void *data, size_t len, char out[65]);
 
 #endif

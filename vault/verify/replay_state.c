@@ -304,3 +304,73 @@ cleanup:
 	}
 	return err;
 }
+
+/* ---- a kept verdict on a chain's signatures (the ledger's) ---- */
+
+/* The exact text of a verdict on the first n commits up to head, its MAC line included. */
+static int vouch_text(const replay *r, const char *const *trust, size_t ntrust, const git_oid *head, size_t n, kluis_buf *out)
+{
+	unsigned char key[32];
+	char digest[65], hex[GIT_OID_HEXSZ + 1], mac[65];
+	size_t i;
+	int err;
+
+	if (kluis_keyring_digest(r->kr, digest) < 0)
+		return KLUIS_ENOTFOUND;
+	hex_of(head, hex);
+	if ((err = kluis_buf_printf(out, "kluis-vouched 1\nchain %s\nkeyring %s\n", r->id, digest)) < 0)
+		return err;
+	for (i = 0; i < ntrust; i++)
+		if ((err = kluis_buf_printf(out, "trust %s\n", trust[i])) < 0)
+			return err;
+	if ((err = kluis_buf_printf(out, "head %s\ncount %zu\n", hex, n)) < 0 || (err = mac_key(key)) < 0)
+		return err;
+	if ((err = mac_hex(key, out->ptr, out->len, mac)) == 0)
+		err = kluis_buf_printf(out, "mac %s\n", mac);
+	kluis_wipe(key, sizeof(key));
+	return err;
+}
+
+int kluis_replay_vouch_save(const replay *r, const char *path, const char *const *trust, size_t ntrust, const git_oid *head, size_t n)
+{
+	kluis_buf b = KLUIS_BUF_INIT;
+	int err;
+
+	if ((err = vouch_text(r, trust, ntrust, head, n, &b)) == 0)
+		err = kluis_file_write_replace(path, b.ptr, b.len);
+	kluis_buf_dispose(&b);
+	return err;
+}
+
+int kluis_replay_vouch_load(const replay *r, const char *path, const char *const *trust, size_t ntrust, git_oid *head, size_t *n)
+{
+	kluis_buf b = KLUIS_BUF_INIT, want = KLUIS_BUF_INIT;
+	char hex[GIT_OID_HEXSZ + 1];
+	const char *p;
+	int err;
+
+	/* head and count as the file says, then the whole file must be what we would write */
+	if ((err = kluis_file_read(&b, path, 65536)) < 0)
+		goto cleanup;
+	err = KLUIS_ENOTFOUND;
+	if (kluis_buf_cstr(&b) < 0 || !(p = strstr((const char *)b.ptr, "\nhead ")) || sscanf(p, "\nhead %40s\ncount %zu\n", hex, n) != 2 ||
+	    !oid_of(hex, head) || vouch_text(r, trust, ntrust, head, *n, &want) < 0)
+		goto cleanup;
+	if (want.len == b.len && memcmp(want.ptr, b.ptr, b.len) == 0)
+		err = 0;
+cleanup:
+	kluis_buf_dispose(&b);
+	kluis_buf_dispose(&want);
+	return err;
+}
+
+int kluis_replay_mac(const void *data, size_t len, char out[65])
+{
+	unsigned char key[32];
+	int err;
+
+	if ((err = mac_key(key)) == 0)
+		err = mac_hex(key, data, len, out);
+	kluis_wipe(key, sizeof(key));
+	return err;
+}

@@ -51,7 +51,8 @@ int kluis_verify_dossier(kluis_vault *v, const char *id, const kluis_verify_opts
  * Verify a repository (e.g. unpacked from a bundle) holding dossier `id`, with keyring kr.
  * `state_path` (NULL: none) is where the verifier keeps its own checkpoint of this dossier
  * (replay_state.c): a run resumes from it when the history descends from it, and a clean run
- * renews it. Bundles, archives, the server hook and pull pass NULL: a full replay.
+ * renews it. Bundles, archives and pull pass NULL: a full replay. The server hook passes its
+ * own (receive.c).
  */
 int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring *kr, const kluis_verify_opts *opts,
 			    const char *state_path, kluis_verify_report *report);
