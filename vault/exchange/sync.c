@@ -1,6 +1,8 @@
 /*
- * sync.c - kluis push / kluis pull (see sync.h): the remote, push through stock git, and the
- * quarantine-verify-then-move protocol of a pull. The git child itself is gitchild.c.
+ * sync.c - kluis push and kluis sync ID (see sync.h): the remote, what this vault last saw on
+ * the server, push through stock git from a transport repository, and the helpers pull.c
+ * shares. The pull is pull.c, the replay of unpublished work reconcile.c, sync --all
+ * sync_all.c; the git child itself is gitchild.c.
  *
  * Why stock git as a child and not libgit2's transports: a server's pre-receive hook is run
  * only by git's receive-pack. libgit2's local transport writes the objects and refs of a
@@ -8,28 +10,20 @@
  * the server's verification. REMOTE may not start with `-` and always follows `--`.
  *
  * Invariants: a push sends exactly the object ids that were verified under the dossier lock,
- * atomically; a pull moves local refs only to a state that was verified as a whole, by
- * compare-and-swap under the lock, content before main, and never moves main or access
- * backwards or sideways.
+ * atomically, and records what it sent as what the server holds (VAULT/sync/ID).
  */
 #include "vault/exchange/sync.h"
 #include "vault/exchange/sync_internal.h"
-#include "vault/store/checkpoint.h"
 #include "vault/git/gitchild.h"
 #include "vault/store/internal.h"
-#include "vault/exchange/ledger.h"
-#include "vault/store/rights.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char *const ref_names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
-static const char *const incoming_names[R_COUNT] = { "refs/kluis/incoming/main", "refs/kluis/incoming/content",
-						     "refs/kluis/incoming/access" };
+const char *const kluis_sync_ref_names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
 
 void kluis_sync_result_dispose(kluis_sync_result *r)
 {
@@ -156,7 +150,7 @@ int kluis_sync_remote(kluis_vault *v, const char *id, const char *given, char **
 }
 
 /* Only the dossier's medewerker or directie sync it (SPEC). */
-static int check_syncer(const kluis_roles *roles, const char *actor, const char *id, const char *what)
+int kluis_sync_check_syncer(const kluis_roles *roles, const char *actor, const char *id, const char *what)
 {
 	if (kluis_roles_of(roles, actor) & (KLUIS_ROLE_MEDEWERKER | KLUIS_ROLE_DIRECTIE))
 		return 0;
@@ -164,7 +158,7 @@ static int check_syncer(const kluis_roles *roles, const char *actor, const char 
 			       id, what, actor);
 }
 
-static int read_refs(git_repository *repo, const char *const names[R_COUNT], ref_set *s)
+int kluis_sync_read_refs(git_repository *repo, const char *const names[R_COUNT], ref_set *s)
 {
 	int i, err;
 
@@ -174,7 +168,7 @@ static int read_refs(git_repository *repo, const char *const names[R_COUNT], ref
 	return 0;
 }
 
-static int refuse_findings(const kluis_verify_report *rep, const char *fmt_what, const char *id, const char *tail)
+int kluis_sync_refuse(const kluis_verify_report *rep, const char *fmt_what, const char *id, const char *tail)
 {
 	char sum[1024];
 
@@ -203,7 +197,7 @@ static int seen_path(kluis_vault *v, const char *id, char **out)
 	return err;
 }
 
-static int seen_read(kluis_vault *v, const char *id, ref_set *s)
+int kluis_sync_seen_read(kluis_vault *v, const char *id, ref_set *s)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
 	char *path = NULL, name[16], hex[GIT_OID_HEXSZ + 1], *line, *save = NULL;
@@ -227,7 +221,7 @@ static int seen_read(kluis_vault *v, const char *id, ref_set *s)
 	return err;
 }
 
-static int seen_write(kluis_vault *v, const char *id, const ref_set *s)
+int kluis_sync_seen_write(kluis_vault *v, const char *id, const ref_set *s)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
 	static const char *const key[R_COUNT] = { "main", "content", "access" };
@@ -266,7 +260,7 @@ static bool has_object(git_repository *repo, const git_oid *oid)
 	return has;
 }
 
-static int shallow_mark(const char *repo_path, const git_oid *parentless)
+int kluis_sync_shallow_mark(const char *repo_path, const git_oid *parentless)
 {
 	char hex[GIT_OID_HEXSZ + 2], *path = kluis_path_join(repo_path, "shallow");
 	int err;
@@ -280,7 +274,7 @@ static int shallow_mark(const char *repo_path, const git_oid *parentless)
 	return err;
 }
 
-static void shallow_unmark(const char *repo_path)
+void kluis_sync_shallow_unmark(const char *repo_path)
 {
 	char *path = kluis_path_join(repo_path, "shallow");
 
@@ -310,11 +304,29 @@ static void porcelain(const char *text, size_t *moved, char rejected[KLUIS_GIT_L
 	}
 }
 
-static int add_alternate(const char *scratch, const char *dossier_path);
+/* git pushes from a transport repository under VAULT/tmp that sees the dossier's objects and
+ * that git believes shallow at the server's previous content commit, so only new objects
+ * travel (kluis_sync_shallow_mark); *out is its path. */
+static int push_transport(kluis_vault *v, const char *id, kluis_dossier *d, const ref_set *local, char **out)
+{
+	git_repository *tr = NULL;
+	ref_set seen;
+	int err;
+
+	if ((err = kluis_vault_workdir(v, "push", out)) < 0 || (err = kluis_repo_create(&tr, *out)) < 0)
+		return err;
+	git_repository_free(tr);
+	if ((err = kluis_sync_add_alternate(*out, d->path)) < 0 || (err = kluis_sync_seen_read(v, id, &seen)) < 0)
+		return err;
+	/* the server's content as last seen, not the one pushed: git refuses to push what its
+	 * shallow file names */
+	if (seen.has[R_CONTENT] && !git_oid_equal(&seen.oid[R_CONTENT], &local->oid[R_CONTENT]) && has_object(d->repo, &seen.oid[R_CONTENT]))
+		return kluis_sync_shallow_mark(*out, &seen.oid[R_CONTENT]);
+	return 0;
+}
 
 static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
 {
-	ref_set seen;
 	kluis_dossier *d = NULL;
 	kluis_verify_opts vo;
 	kluis_verify_report rep;
@@ -329,37 +341,24 @@ static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, k
 	memset(&rep, 0, sizeof(rep));
 	memset(&vo, 0, sizeof(vo));
 	if ((err = kluis_dossier_open(&d, v, id)) < 0 || (err = kluis_sync_remote(v, id, o->remote, &res->remote)) < 0 ||
-	    (err = kluis_vault_actor(v, &actor)) < 0 || (err = check_syncer(&d->roles, actor, id, "push")) < 0)
+	    (err = kluis_vault_actor(v, &actor)) < 0 || (err = kluis_sync_check_syncer(&d->roles, actor, id, "push")) < 0)
 		goto cleanup;
 	/* the lock holds writers (and erasure's purge of packs) off until git has sent the objects */
 	if ((err = kluis_repo_lock(d->path, &lock)) < 0 || (err = kluis_dossier_reload(d)) < 0 ||
-	    (err = check_syncer(&d->roles, actor, id, "push")) < 0 || (err = kluis_verify_dossier(v, id, &vo, &rep)) < 0)
+	    (err = kluis_sync_check_syncer(&d->roles, actor, id, "push")) < 0 || (err = kluis_verify_dossier(v, id, &vo, &rep)) < 0)
 		goto cleanup;
 	if (rep.nfindings) {
-		err = refuse_findings(&rep, "dossier", id, "nothing was pushed (kluis verify shows every finding)");
+		err = kluis_sync_refuse(&rep, "dossier", id, "nothing was pushed (kluis verify shows every finding)");
 		goto cleanup;
 	}
-	if ((err = read_refs(d->repo, ref_names, &local)) < 0)
+	if ((err = kluis_sync_read_refs(d->repo, kluis_sync_ref_names, &local)) < 0)
 		goto cleanup;
 	if (!local.has[R_CONTENT] || !git_oid_equal(&local.oid[R_MAIN], &rep.head)) {
 		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' changed while it was being verified; nothing was pushed, run the command again", id);
 		goto cleanup;
 	}
-	/* git pushes from a transport repository that sees the dossier's objects and that git
-	 * believes shallow at the content commit: only new objects travel (shallow_mark) */
-	{
-		git_repository *tr = NULL;
-		if ((err = kluis_vault_workdir(v, "push", &real)) < 0 || (err = kluis_repo_create(&tr, real)) < 0)
-			goto cleanup;
-		git_repository_free(tr);
-		if ((err = add_alternate(real, d->path)) < 0 || (err = seen_read(v, id, &seen)) < 0)
-			goto cleanup;
-		/* the server's content as last seen, not the one pushed: git refuses to push what
-		 * its shallow file names */
-		if (seen.has[R_CONTENT] && !git_oid_equal(&seen.oid[R_CONTENT], &local.oid[R_CONTENT]) &&
-		    has_object(d->repo, &seen.oid[R_CONTENT]) && (err = shallow_mark(real, &seen.oid[R_CONTENT])) < 0)
-			goto cleanup;
-	}
+	if ((err = push_transport(v, id, d, &local, &real)) < 0)
+		goto cleanup;
 	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", real);
 	args[na++] = gitdir;
 	args[na++] = "push";
@@ -374,7 +373,7 @@ static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, k
 		git_oid_tostr(hex, sizeof(hex), &local.oid[i]);
 		/* content is one parentless commit that every write replaces: it cannot fast-forward;
 		 * main and access must, and --atomic keeps content from moving when they cannot */
-		snprintf(spec[i], sizeof(spec[i]), "%s%s:%s", i == R_CONTENT ? "+" : "", hex, ref_names[i]);
+		snprintf(spec[i], sizeof(spec[i]), "%s%s:%s", i == R_CONTENT ? "+" : "", hex, kluis_sync_ref_names[i]);
 		args[na++] = spec[i];
 	}
 	args[na] = NULL;
@@ -401,7 +400,7 @@ static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, k
 	}
 	git_oid_cpy(&res->head, &local.oid[R_MAIN]);
 	res->up_to_date = res->refs_updated == 0;
-	err = seen_write(v, id, &local);
+	err = kluis_sync_seen_write(v, id, &local);
 cleanup:
 	if (real)
 		kluis_rm_rf(real);
@@ -470,7 +469,7 @@ int kluis_sync_dossier(kluis_vault *v, const char *id, const kluis_sync_opts *o,
 	return err;
 }
 
-/* ---- pull ---- */
+/* ---- shared with pull.c ---- */
 
 /* Which of the three refs the server has (git ls-remote). */
 int kluis_sync_ls_remote(const char *remote, ref_set *s)
@@ -492,7 +491,7 @@ int kluis_sync_ls_remote(const char *remote, ref_set *s)
 		if (sscanf(line, "%40s %255s", hex, name) != 2)
 			continue;
 		for (i = 0; i < R_COUNT; i++)
-			if (strcmp(name, ref_names[i]) == 0 && git_oid_fromstr(&s->oid[i], hex) == 0)
+			if (strcmp(name, kluis_sync_ref_names[i]) == 0 && git_oid_fromstr(&s->oid[i], hex) == 0)
 				s->has[i] = true;
 	}
 cleanup:
@@ -501,164 +500,8 @@ cleanup:
 	return err;
 }
 
-static int fetch_into(const char *scratch, const char *remote, const ref_set *server)
-{
-	kluis_buf out = KLUIS_BUF_INIT, errout = KLUIS_BUF_INIT;
-	char gitdir[PATH_MAX + 16], spec[R_COUNT][96], reason[KLUIS_GIT_LINE_MAX + 1];
-	const char *args[16];
-	size_t na = 0;
-	int status, err, i;
-
-	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", scratch);
-	args[na++] = gitdir;
-	args[na++] = "-c";
-	args[na++] = "fetch.fsckObjects=true"; /* stock git checks every object it receives, too */
-	args[na++] = "fetch";
-	args[na++] = "--no-tags";
-	args[na++] = "--no-write-fetch-head";
-	args[na++] = "--quiet";
-	args[na++] = "--";
-	args[na++] = remote;
-	for (i = 0; i < R_COUNT; i++)
-		if (server->has[i]) {
-			snprintf(spec[i], sizeof(spec[i]), "+%s:%s", ref_names[i], incoming_names[i]);
-			args[na++] = spec[i];
-		}
-	args[na] = NULL;
-	if ((err = kluis_git_run(args, &out, &errout, &status)) == 0 && status != 0) {
-		kluis_git_line_last((const char *)errout.ptr, reason);
-		err = kluis_error_set(KLUIS_EGENERIC, "cannot fetch from %s: %s", remote, reason);
-	}
-	kluis_buf_dispose(&out);
-	kluis_buf_dispose(&errout);
-	return err;
-}
-
-/*
- * The state after the pull, ref by ref: the server's when it descends from ours (or we have
- * none), ours when ours descends from the server's (unpushed local work). Neither: divergent.
- */
-static int merge_ff(git_repository *scratch, const ref_set *local, const ref_set *server, ref_set *final, bool *local_ahead,
-		    const char **divergent)
-{
-	int i, rc = 0;
-
-	*divergent = NULL;
-	*local_ahead = false;
-	*final = *local;
-	for (i = 0; i < R_COUNT; i++) {
-		if (i == R_CONTENT || !server->has[i] || (local->has[i] && git_oid_equal(&local->oid[i], &server->oid[i])))
-			continue;
-		if (!local->has[i] || (rc = git_graph_descendant_of(scratch, &server->oid[i], &local->oid[i])) == 1) {
-			final->oid[i] = server->oid[i];
-			final->has[i] = true;
-			continue;
-		}
-		if (rc < 0)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the histories");
-		if ((rc = git_graph_descendant_of(scratch, &local->oid[i], &server->oid[i])) == 1) {
-			*local_ahead = true;
-			continue;
-		}
-		if (rc < 0)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the histories");
-		*divergent = ref_names[i];
-		return 0;
-	}
-	/* content belongs to main: it moves exactly when main does */
-	if (!local->has[R_MAIN] || !git_oid_equal(&final->oid[R_MAIN], &local->oid[R_MAIN])) {
-		final->oid[R_CONTENT] = server->oid[R_CONTENT];
-		final->has[R_CONTENT] = server->has[R_CONTENT];
-	}
-	return 0;
-}
-
-static bool same_refs(const ref_set *a, const ref_set *b)
-{
-	int i;
-
-	for (i = 0; i < R_COUNT; i++)
-		if (a->has[i] != b->has[i] || (a->has[i] && !git_oid_equal(&a->oid[i], &b->oid[i])))
-			return false;
-	return true;
-}
-
-/* Point the scratch repository's three refs at `s` (and drop the incoming ones). */
-static int set_scratch_refs(git_repository *scratch, const ref_set *s)
-{
-	git_reference *ref = NULL;
-	int i, rc;
-
-	for (i = 0; i < R_COUNT; i++) {
-		if (s->has[i])
-			rc = git_reference_create(&ref, scratch, ref_names[i], &s->oid[i], 1, "kluis pull");
-		else if ((rc = git_reference_lookup(&ref, scratch, ref_names[i])) == 0)
-			rc = git_reference_delete(ref);
-		else if (rc == GIT_ENOTFOUND)
-			rc = 0;
-		git_reference_free(ref);
-		ref = NULL;
-		if (rc < 0)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the pulled state");
-		if ((rc = git_reference_lookup(&ref, scratch, incoming_names[i])) == 0)
-			rc = git_reference_delete(ref);
-		git_reference_free(ref);
-		ref = NULL;
-		if (rc < 0 && rc != GIT_ENOTFOUND)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the pulled state");
-	}
-	return 0;
-}
-
-/* Copy the objects the new state needs and `local` lacks into the dossier, as one pack. */
-static int copy_objects(git_repository *scratch, const ref_set *final, const ref_set *local, const char *dossier_path)
-{
-	git_packbuilder *pb = NULL;
-	git_revwalk *walk = NULL;
-	char *objects = kluis_path_join(dossier_path, "objects"), *pack = objects ? kluis_path_join(objects, "pack") : NULL;
-	int i, err = 0;
-
-	if (!pack) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	if (git_revwalk_new(&walk, scratch) < 0 || git_packbuilder_new(&pb, scratch) < 0)
-		goto fail;
-	for (i = 0; i < R_COUNT; i++) {
-		if (final->has[i] && git_revwalk_push(walk, &final->oid[i]) < 0)
-			goto fail;
-		if (local->has[i] && git_revwalk_hide(walk, &local->oid[i]) < 0)
-			goto fail;
-	}
-	if (git_packbuilder_insert_walk(pb, walk) < 0 ||
-	    (git_packbuilder_object_count(pb) && git_packbuilder_write(pb, pack, 0, NULL, NULL) < 0))
-		goto fail;
-	goto cleanup;
-fail:
-	err = kluis_git_fail(KLUIS_EGENERIC, "cannot copy the pulled objects into the dossier");
-cleanup:
-	git_packbuilder_free(pb);
-	git_revwalk_free(walk);
-	free(pack);
-	free(objects);
-	return err;
-}
-
-/* The scratch bare repository a pull fetches into, under VAULT/tmp. */
-static int make_scratch(kluis_vault *v, char **out)
-{
-	git_repository *repo = NULL;
-	int err;
-
-	if ((err = kluis_vault_workdir(v, "pull", out)) < 0)
-		return err;
-	err = kluis_repo_create(&repo, *out);
-	git_repository_free(repo);
-	return err;
-}
-
 /* The scratch repository sees the dossier's objects (so fetch sends only what is new). */
-static int add_alternate(const char *scratch, const char *dossier_path)
+int kluis_sync_add_alternate(const char *scratch, const char *dossier_path)
 {
 	char *real = realpath(dossier_path, NULL), *info = kluis_path_join(scratch, "objects/info"), *file = NULL, *line = NULL;
 	int err;
@@ -680,336 +523,5 @@ cleanup:
 	free(file);
 	free(info);
 	free(real);
-	return err;
-}
-
-static int roles_at(git_repository *repo, const git_oid *commit, kluis_roles *out)
-{
-	git_commit *c = NULL;
-	git_tree *t = NULL;
-	kluis_buf text = KLUIS_BUF_INIT;
-	int err;
-
-	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&t, c) < 0)
-		err = kluis_git_fail(KLUIS_EVERIFY, "cannot read the pulled head");
-	else if ((err = kluis_repo_read_path(repo, t, "roles", &text)) == 0)
-		err = kluis_roles_parse(out, (const char *)text.ptr, text.len);
-	kluis_buf_dispose(&text);
-	git_tree_free(t);
-	git_commit_free(c);
-	return err;
-}
-
-static int update_local(kluis_dossier *d, const ref_set *final, const ref_set *local)
-{
-	static const int order[R_COUNT] = { R_CONTENT, R_MAIN, R_ACCESS }; /* content before main */
-	git_odb *odb = NULL;
-	int i, k, err;
-
-	if (git_repository_odb(&odb, d->repo) < 0 || git_odb_refresh(odb) < 0) {
-		git_odb_free(odb);
-		return kluis_git_fail(KLUIS_EGENERIC, "cannot reload the dossier's objects");
-	}
-	git_odb_free(odb);
-	for (k = 0; k < R_COUNT; k++) {
-		i = order[k];
-		if (!final->has[i] || (local->has[i] && git_oid_equal(&final->oid[i], &local->oid[i])))
-			continue;
-		if ((err = kluis_repo_ref_cas(d->repo, ref_names[i], &final->oid[i], local->has[i] ? &local->oid[i] : NULL, "kluis pull")) < 0)
-			return err;
-	}
-	return 0;
-}
-
-/* The new dossier: the verified scratch repository moved into place, origin recorded. */
-static int adopt_clone(kluis_vault *v, const char *id, const char *scratch_path, git_repository **scratch, const char *remote,
-		       const git_oid *head)
-{
-	git_config *cfg = NULL;
-	git_repository *repo = NULL;
-	char name[80], *final_path = NULL;
-	int err;
-
-	if (git_repository_config(&cfg, *scratch) < 0 || git_config_set_string(cfg, "remote.origin.url", remote) < 0) {
-		err = kluis_git_fail(KLUIS_EGENERIC, "cannot record the remote in the new dossier");
-		goto cleanup;
-	}
-	git_config_free(cfg);
-	cfg = NULL;
-	git_repository_free(*scratch);
-	*scratch = NULL;
-	snprintf(name, sizeof(name), "%s.git", id);
-	if ((err = kluis_mkdir_p(v->dossiers)) < 0)
-		goto cleanup;
-	if (!(final_path = kluis_path_join(v->dossiers, name))) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	if (kluis_path_exists(final_path) || rename(scratch_path, final_path) < 0) {
-		err = kluis_error_set(KLUIS_EEXISTS, "dossier '%s' appeared in %s while it was being pulled; run kluis pull %s again", id, v->root, id);
-		goto cleanup;
-	}
-	if ((err = kluis_repo_open(&repo, final_path)) < 0)
-		goto cleanup;
-	err = kluis_checkpoint_write(v, id, repo, head);
-cleanup:
-	git_repository_free(repo);
-	git_config_free(cfg);
-	free(final_path);
-	return err;
-}
-
-/* A pull in progress: what each phase leaves for the next. */
-struct pull {
-	kluis_vault *v;
-	const char *id, *actor;
-	const kluis_sync_opts *o;
-	kluis_sync_result *res;
-	const char *const *trust;
-	size_t ntrust;
-	bool exists;               /* the vault has the dossier already */
-	kluis_dossier *d;          /* then opened, */
-	int lock;                  /* locked, */
-	ref_set local;             /* and its refs read (all absent otherwise) */
-	char *scratch_path;        /* the quarantine the server's refs are fetched into */
-	git_repository *scratch;
-	ref_set fetched, final;    /* the server's refs; what the dossier's will be */
-	kluis_roles roles;         /* the roles at the final main */
-};
-
-/* The remote, the actor and a trust root are known; a dossier already here is open and locked,
- * and its refs are read. */
-static int pull_prepare(struct pull *p)
-{
-	char name[80], *dpath = NULL;
-	int err = 0;
-
-	snprintf(name, sizeof(name), "%s.git", p->id);
-	if ((err = kluis_sync_remote(p->v, p->id, p->o->remote, &p->res->remote)) < 0 ||
-	    (err = kluis_vault_actor(p->v, &p->actor)) < 0)
-		goto cleanup;
-	if (!p->ntrust && (err = kluis_vault_trust(p->v, &p->trust, &p->ntrust)) < 0)
-		goto cleanup;
-	if (!p->ntrust) {
-		err = kluis_error_set(KLUIS_EINVAL, "vault %s has no trust root to verify '%s' with: give --trust FPR (the directie key that created the dossier)",
-				      p->v->root, p->id);
-		goto cleanup;
-	}
-	if (!(dpath = kluis_path_join(p->v->dossiers, name))) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	p->exists = kluis_path_exists(dpath);
-	/* the lock keeps the local refs still from the comparison to the update */
-	if (p->exists && ((err = kluis_dossier_open(&p->d, p->v, p->id)) < 0 ||
-			  (err = check_syncer(&p->d->roles, p->actor, p->id, "pull")) < 0 ||
-			  (err = kluis_repo_lock(p->d->path, &p->lock)) < 0 || (err = read_refs(p->d->repo, ref_names, &p->local)) < 0))
-		goto cleanup;
-cleanup:
-	free(dpath);
-	return err;
-}
-
-/* The server's main, content and access refs are fetched into the scratch repository, where
- * main and content are present. */
-static int pull_fetch(struct pull *p)
-{
-	ref_set server;
-	int err;
-
-	if ((err = kluis_sync_ls_remote(p->res->remote, &server)) < 0)
-		return err;
-	if (!server.has[R_MAIN])
-		return kluis_error_set(KLUIS_ENOTFOUND, "the server %s holds no dossier '%s' (no refs/heads/main there)",
-				       p->res->remote, p->id);
-	if ((err = make_scratch(p->v, &p->scratch_path)) < 0 ||
-	    (p->exists && (err = add_alternate(p->scratch_path, p->d->path)) < 0) ||
-	    (p->exists && p->local.has[R_CONTENT] && (err = shallow_mark(p->scratch_path, &p->local.oid[R_CONTENT])) < 0) ||
-	    (err = fetch_into(p->scratch_path, p->res->remote, &server)) < 0 ||
-	    (err = kluis_repo_open(&p->scratch, p->scratch_path)) < 0 ||
-	    (err = read_refs(p->scratch, incoming_names, &p->fetched)) < 0)
-		return err;
-	shallow_unmark(p->scratch_path);
-	if (!p->fetched.has[R_MAIN] || !p->fetched.has[R_CONTENT])
-		return kluis_error_set(KLUIS_EVERIFY, "the server's copy of '%s' lacks refs/heads/main or refs/kluis/content; nothing was changed here",
-				       p->id);
-	return 0;
-}
-
-static int verify_scratch(struct pull *p, const ref_set *s, bool arrived);
-
-/* The server still holds what this vault last saw there: no rollback, no rewrite. */
-static int pull_check_seen(struct pull *p)
-{
-	static const char *const what[R_COUNT] = { "history", "", "read log" };
-	ref_set seen;
-	char hex[13];
-	int k, rc, err;
-
-	if (!p->exists || (err = seen_read(p->v, p->id, &seen)) < 0)
-		return p->exists ? err : 0;
-	for (k = 0; k < R_COUNT; k++) {
-		if (k == R_CONTENT || !seen.has[k] || (p->fetched.has[k] && git_oid_equal(&seen.oid[k], &p->fetched.oid[k])))
-			continue;
-		rc = p->fetched.has[k] ? git_graph_descendant_of(p->scratch, &p->fetched.oid[k], &seen.oid[k]) : 0;
-		if (rc < 0)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the server's history with what this vault saw there");
-		if (rc == 0) {
-			git_oid_tostr(hex, sizeof(hex), &seen.oid[k]);
-			return kluis_error_set(KLUIS_EVERIFY, "the server's %s of '%s' no longer holds %s, which it held when this vault last synced: the server rolled back or rewrote it; nothing was changed here (tell the server's administrator)",
-					       what[k], p->id, hex);
-		}
-	}
-	return 0;
-}
-
-/* The final refs are a fast-forward of both sides; when both moved, this vault's work is
- * replayed on the server's (reconcile.c). */
-static int pull_merge(struct pull *p)
-{
-	const char *divergent;
-	bool ahead;
-	int err;
-
-	if ((err = merge_ff(p->scratch, &p->local, &p->fetched, &p->final, &ahead, &divergent)) < 0)
-		return err;
-	p->res->local_ahead = ahead;
-	if (!divergent)
-		return 0;
-	/* the server's history is judged on its own first, everything that arrived with it too:
-	 * a forged server is refused as such, before anything of this vault's is replayed on it */
-	if ((err = verify_scratch(p, &p->fetched, true)) < 0)
-		return err;
-	if ((err = kluis_reconcile(p->v, p->id, p->scratch_path, &p->local, &p->fetched, &p->final, &p->res->replayed_commits,
-				   &p->res->replayed_reads)) < 0)
-		return err;
-	/* the replay wrote through its own handle: see its objects afresh */
-	git_repository_free(p->scratch);
-	p->scratch = NULL;
-	if ((err = kluis_repo_open(&p->scratch, p->scratch_path)) < 0)
-		return err;
-	p->res->local_ahead = p->res->reconciled = true;
-	return 0;
-}
-
-/*
- * The state `s` of the scratch repository verifies as a whole with the vault's trust root.
- * arrived: the objects the fetch brought are judged too (FORMATS, "What arrives"); a replay's
- * result is verified without it, its fetched objects having passed before the replay and the
- * rest having been written here.
- */
-static int verify_scratch(struct pull *p, const ref_set *s, bool arrived)
-{
-	kluis_keyring *kr;
-	kluis_verify_opts vo;
-	kluis_verify_report rep;
-	char *in_objects = NULL, *old_objects = NULL;
-	int err = 0;
-
-	memset(&rep, 0, sizeof(rep));
-	memset(&vo, 0, sizeof(vo));
-	/* verify exactly the state the dossier will have, with the vault's trust root */
-	vo.trust = p->trust;
-	vo.ntrust = p->ntrust;
-	vo.no_cache = true;
-	/* what the fetch brought is the scratch repository's own objects; the dossier's were there */
-	if (arrived && (!(in_objects = kluis_path_join(p->scratch_path, "objects")) ||
-			(p->exists && !(old_objects = kluis_path_join(p->d->path, "objects"))))) {
-		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
-		goto cleanup;
-	}
-	vo.incoming = in_objects;
-	vo.existing = old_objects;
-	if ((err = set_scratch_refs(p->scratch, s)) < 0 || (err = kluis_vault_keyring(p->v, &kr)) < 0 ||
-	    (err = kluis_verify_repository(p->scratch, p->id, kr, &vo, NULL, &rep)) < 0)
-		goto cleanup;
-	if (rep.nfindings)
-		err = refuse_findings(&rep, arrived ? "the server's history of" : "the replay of this vault's work on the server's history of",
-				      p->id, "nothing was changed here");
-cleanup:
-	free(in_objects);
-	free(old_objects);
-	kluis_verify_report_dispose(&rep);
-	return err;
-}
-
-/* The final state verifies, and the actor may pull it. */
-static int pull_verify(struct pull *p)
-{
-	int err;
-
-	if ((err = verify_scratch(p, &p->final, !p->res->reconciled)) < 0 || (err = roles_at(p->scratch, &p->final.oid[R_MAIN], &p->roles)) < 0)
-		return err;
-	return check_syncer(&p->roles, p->actor, p->id, "pull");
-}
-
-/* A new dossier: the scratch repository became it, and the ledger records the pull. */
-static int pull_adopt(struct pull *p)
-{
-	int err;
-
-	if ((err = adopt_clone(p->v, p->id, p->scratch_path, &p->scratch, p->res->remote, &p->final.oid[R_MAIN])) < 0)
-		return err;
-	free(p->scratch_path);
-	p->scratch_path = NULL; /* it is the dossier now */
-	p->res->created = true;
-	if (!p->o->ntrust || (err = kluis_vault_trust_init(p->v, p->trust[0])) == 0)
-		err = kluis_ledger_append(p->v, "pull", p->id,
-					  kluis_role_name(kluis_roles_of(&p->roles, p->actor) & KLUIS_ROLE_DIRECTIE ? KLUIS_ROLE_DIRECTIE : KLUIS_ROLE_MEDEWERKER),
-					  NULL, NULL);
-	return err;
-}
-
-/* An existing dossier: its objects and refs moved to the final state, dropped ciphertext purged,
- * the checkpoint following main. */
-static int pull_update(struct pull *p)
-{
-	int err;
-
-	if ((err = copy_objects(p->scratch, &p->final, &p->local, p->d->path)) < 0 ||
-	    (err = update_local(p->d, &p->final, &p->local)) < 0)
-		return err;
-	/* an erase or rewrap that came in: its old ciphertext leaves this vault too (P11.2) */
-	if (p->local.has[R_CONTENT] &&
-	    (err = kluis_content_purge_dropped(p->d->repo, &p->local.oid[R_CONTENT], &p->final.oid[R_CONTENT], &p->res->purged)) < 0)
-		return err;
-	/* like every write: the checkpoint follows main and the read log (a crash before this
-	 * leaves it one step behind, still a prefix of the history, unless this pull replayed the
-	 * vault's work: then the next verify names the rollback until a pull or write renews it) */
-	if (p->res->main_moved || p->res->access_moved)
-		return kluis_checkpoint_write(p->v, p->id, p->d->repo, &p->final.oid[R_MAIN]);
-	return 0;
-}
-
-int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kluis_sync_result *res)
-{
-	struct pull p = { .v = v, .id = id, .o = o, .res = res, .trust = o->trust, .ntrust = o->ntrust, .lock = -1 };
-	const ref_set *local = &p.local, *final = &p.final;
-	int err;
-
-	memset(res, 0, sizeof(*res));
-	if ((err = pull_prepare(&p)) < 0 || (err = pull_fetch(&p)) < 0 || (err = pull_check_seen(&p)) < 0 || (err = pull_merge(&p)) < 0)
-		goto cleanup;
-	if (p.exists && same_refs(final, local)) {
-		res->up_to_date = true;
-		git_oid_cpy(&res->head, &local->oid[R_MAIN]);
-		err = seen_write(v, id, &p.fetched);
-		goto cleanup;
-	}
-	if ((err = pull_verify(&p)) < 0)
-		goto cleanup;
-	res->main_moved = !local->has[R_MAIN] || !git_oid_equal(&local->oid[R_MAIN], &final->oid[R_MAIN]);
-	res->access_moved = final->has[R_ACCESS] && (!local->has[R_ACCESS] || !git_oid_equal(&local->oid[R_ACCESS], &final->oid[R_ACCESS]));
-	git_oid_cpy(&res->head, &final->oid[R_MAIN]);
-	if ((err = p.exists ? pull_update(&p) : pull_adopt(&p)) == 0)
-		err = seen_write(v, id, &p.fetched);
-cleanup:
-	git_repository_free(p.scratch);
-	if (p.scratch_path)
-		kluis_rm_rf(p.scratch_path);
-	kluis_repo_unlock(p.lock);
-	kluis_roles_dispose(&p.roles);
-	kluis_dossier_free(p.d);
-	free(p.scratch_path);
 	return err;
 }

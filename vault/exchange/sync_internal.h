@@ -1,11 +1,13 @@
 /*
- * sync_internal.h - what sync.c (push, pull, sync --all) and reconcile.c (the replay of
- * unpublished work on the server's history) share: the three refs of a dossier.
+ * sync_internal.h - what sync.c (push, sync ID), pull.c, sync_all.c and reconcile.c (the
+ * replay of unpublished work on the server's history) share: the three refs of a dossier and
+ * the plumbing around them.
  */
 #ifndef KLUIS_SYNC_INTERNAL_H
 #define KLUIS_SYNC_INTERNAL_H
 
 #include "vault/store/internal.h"
+#include "vault/verify/verify.h"
 
 #define MAIN_REF "refs/heads/main"
 #define CONTENT_REF "refs/kluis/content"
@@ -17,6 +19,25 @@ typedef struct {
 	git_oid oid[R_COUNT];
 	bool has[R_COUNT];
 } ref_set;
+
+/* The three refs' names, in R_ order. */
+extern const char *const kluis_sync_ref_names[R_COUNT];
+
+/* Only the dossier's medewerker or directie sync it (SPEC): KLUIS_EACCESS otherwise. */
+int kluis_sync_check_syncer(const kluis_roles *roles, const char *actor, const char *id, const char *what);
+/* The refs `names` of repo into s. */
+int kluis_sync_read_refs(git_repository *repo, const char *const names[R_COUNT], ref_set *s);
+/* KLUIS_EVERIFY: "<what> '<id>' does not verify (<summary>); <tail>". */
+int kluis_sync_refuse(const kluis_verify_report *rep, const char *what, const char *id, const char *tail);
+/* VAULT/sync/ID: the server's refs as this vault last saw them (all absent: never). */
+int kluis_sync_seen_read(kluis_vault *v, const char *id, ref_set *s);
+int kluis_sync_seen_write(kluis_vault *v, const char *id, const ref_set *s);
+/* Make git believe the repository shallow at a parentless commit, so only new objects travel
+ * (sync.c says why); unmark before the repository is used for anything else. */
+int kluis_sync_shallow_mark(const char *repo_path, const git_oid *parentless);
+void kluis_sync_shallow_unmark(const char *repo_path);
+/* The scratch repository sees the dossier's objects (objects/info/alternates). */
+int kluis_sync_add_alternate(const char *scratch, const char *dossier_path);
 
 /* The vault's `remote URL-PREFIX` line of kluis.conf, or NULL (*out malloc'd). */
 int kluis_sync_remote_prefix(kluis_vault *v, char **out);
