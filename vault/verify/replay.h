@@ -83,8 +83,8 @@ typedef struct {
 	size_t sig_next;
 
 	/* per-run caches */
-	git_tree *entries_tree; /* the last entries tree read: the next commit's parent's (over
-				 * libgit2's 4 KB cache limit for trees, it would be read twice) */
+	git_odb_object *entries_raw; /* the last entries tree judged, its names in order: the next
+				      * commit's parent's (replay_rules.c, diff_entries) */
 	struct rkeyids {
 		char fpr[41];
 		char **ids;

@@ -139,7 +139,7 @@ static void replay_dispose(replay *r)
 	free(r->missing);
 	free(r->missing_at);
 	free(r->old_want);
-	git_tree_free(r->entries_tree);
+	git_odb_object_free(r->entries_raw);
 	kluis_roles_dispose(&r->roles);
 }
 
