@@ -42,7 +42,7 @@ struct rsigs {
 	bool stop;
 	/* ciphertext checks handed over, in order: done by one thread of their own, taken from ct_taken */
 	rct **ct;
-	size_t nct, ct_cap, ct_taken;
+	size_t nct, ct_cap, ct_taken, ct_next;
 	pthread_t ct_tid;
 	bool ct_started;
 	size_t nthreads;
@@ -96,22 +96,23 @@ static void *work(void *arg)
 	return NULL;
 }
 
+#define CT_BATCH 8
+
 /* The ciphertext checks, oldest first, as the replay hands them over. */
 static void *ct_work(void *arg)
 {
 	struct rsigs *s = arg;
-	size_t i = 0;
 	rct *j;
 
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		while (i == s->nct && !s->stop)
+		while (s->ct_next == s->nct && !s->stop)
 			pthread_cond_wait(&s->more, &s->lock);
 		if (s->stop) {
 			pthread_mutex_unlock(&s->lock);
 			break;
 		}
-		j = s->ct[i++];
+		j = s->ct[s->ct_next++];
 		pthread_mutex_unlock(&s->lock);
 		kluis_rct_check(s->repo, j);
 		pthread_mutex_lock(&s->lock);
@@ -139,7 +140,9 @@ bool kluis_rsigs_ct_put(rsigs *s, rct *j)
 	}
 	if (s->nct < s->ct_cap) {
 		s->ct[s->nct++] = j;
-		pthread_cond_signal(&s->more);
+		/* woken for a few at a time (a wake-up is a system call), or when the replay waits */
+		if (s->nct - s->ct_next >= CT_BATCH)
+			pthread_cond_signal(&s->more);
 		ok = true;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -154,6 +157,8 @@ rct *kluis_rsigs_ct_take(rsigs *s, bool wait)
 		return NULL;
 	pthread_mutex_lock(&s->lock);
 	if (s->ct_taken < s->nct) {
+		if (wait && !s->ct[s->ct_taken]->done)
+			pthread_cond_signal(&s->more);
 		while (wait && !s->ct[s->ct_taken]->done)
 			pthread_cond_wait(&s->ready, &s->lock);
 		if (s->ct[s->ct_taken]->done)
