@@ -222,7 +222,9 @@ int kluis_rsigs_start(rsigs **out, git_repository *repo, kluis_keyring *kr, cons
 			kluis_rsigs_stop(s);
 			return 0;
 		}
-	/* none: the replay checks the ciphertext itself */
+	/* libgcrypt set up here, once, not by whichever thread hashes first; no thread: the replay
+	 * checks the ciphertext itself */
+	kluis_gcrypt_init();
 	s->ct_started = pthread_create(&s->ct_tid, NULL, ct_work, s) == 0;
 	*out = s;
 	return 0;
