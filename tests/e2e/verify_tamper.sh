@@ -653,6 +653,36 @@ expect_exit 0 env GNUPGHOME="$AUD" "$KLUIS" audit "$D" --since 2000-01-01 --unti
 assert_eq "$(jq '.events | length' <<<"$OUT")" "$all" "events from 2000 to 2099"
 pass "kluis audit --since/--until select by time"
 
+# ---- findings in the order of the history, whichever thread read the ciphertext ----
+# With workers, a ciphertext is read and hashed on a thread of its own while the replay goes
+# on; its findings must still come where the check was: A's meta ciphertext (to three of the
+# four readers) before A's body (no pointer), before B's own findings (dated before A), before
+# B's ciphertext.
+new_case "findings in history order with the ciphertext read on a worker"
+printf 'klare tekst %s\n' "$RANDOM" >"$T_WORK/plain2.txt"
+H=$(G rev-parse main)
+make_entry "$KLANT" "$MEDEW" "$DIR"
+NA=$NE
+t=$(tree_edit "$H" "$(entry_dir "$NE")/meta=$NE_META" "$(entry_dir "$NE")/body=$(put_blob "$T_WORK/plain2.txt")")
+FA=$(forge "$MEDEW" medewerker "$t" "$(msg add "$NE" medewerker $(($(seq_of "$H") + 1)))" -p "$H")
+make_entry "$KLANT" "$MEDEW" "$DIR"
+t=$(tree_edit "$FA" "$(entry_dir "$NE")/meta=$NE_META" "$(entry_dir "$NE")/body=$NE_BODY")
+FB=$(FORGE_DATE=$(($(ctime_of "$FA") - 3600)) forge "$MEDEW" medewerker "$t" "$(msg add "$NE" medewerker $(($(seq_of "$FA") + 1)))" -p "$FA")
+G update-ref refs/heads/main "$FB"
+for t in 0 3; do
+	env KLUIS_THREADS=$t GNUPGHOME="$AUD" "$KLUIS" --vault "$CV" verify "$D" --full >"$T_ROOT/order.$t" 2>/dev/null || true
+done
+cmp -s "$T_ROOT/order.0" "$T_ROOT/order.3" ||
+	fail "findings differ on worker threads: $(diff "$T_ROOT/order.0" "$T_ROOT/order.3" | head -20)"
+line_of() { grep -n -F "$1" "$T_ROOT/order.3" | head -1 | cut -d: -f1; }
+l1=$(line_of "$FA entry $NA meta: not encrypted to the reader $OPDR")
+l2=$(line_of "$FA entry $NA body: not a valid pointer")
+l3=$(line_of "$FB dated before its parent")
+l4=$(line_of "$FB entry $NE meta: not encrypted to the reader $OPDR")
+[ -n "$l1" ] && [ -n "$l2" ] && [ -n "$l3" ] && [ -n "$l4" ] && [ "$l1" -lt "$l2" ] && [ "$l2" -lt "$l3" ] && [ "$l3" -lt "$l4" ] ||
+	fail "findings not in history order (lines $l1 $l2 $l3 $l4): $(cat "$T_ROOT/order.3")"
+pass "$CASE: the same findings on one thread and on workers, in history order"
+
 # ---- the verifier's worker threads change nothing ----
 # A short history is verified on one thread unless KLUIS_THREADS asks for workers; with 3 the
 # commits of these small dossiers are spread one by one over the workers. Every forged vault

@@ -3,8 +3,9 @@
  * and undeltified pack entries, streamed; and the lean backend that reads loose objects whole
  * for libgit2's object database.
  *
- * Invariants: memory per open stream is two fixed buffers (IN_CHUNK of compressed input, the
- * caller's output) plus zlib's state, whatever the object's size, except on the documented
+ * Invariants: memory per open stream is fixed buffers (IN_CHUNK of compressed input,
+ * LOOSE_FIRST of a loose object's first bytes, the caller's output) plus zlib's state,
+ * whatever the object's size, except on the documented
  * whole-object path; a stream never yields more or fewer bytes than the object's header says
  * without failing with KLUIS_EVERIFY; a loose header is taken only as git writes it; nothing
  * is mapped (mmap pages would count as the process's resident memory), everything is read with
@@ -28,7 +29,8 @@
  *   - Speed: libgit2 reads an object with access(2), open(2), fstat(2), read(2) and close(2),
  *     each on the full path, after its pack backend has looked first; verification reads ~9
  *     objects a commit. The backend opens "xx/yyyy" relative to the objects directory and
- *     reads it with one pread(2).
+ *     reads it with one pread(2), into one stream whose buffers and zlib state serve every
+ *     read (no allocation but the object's own).
  *
  * It cannot let a wrong object through: libgit2 hashes whatever a backend returns and refuses
  * content that does not hash to the id asked for. A file that is not there or cannot be
@@ -44,6 +46,7 @@
 #include <git2/sys/odb_backend.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,7 @@
 
 #define IN_CHUNK (64 * 1024)
 #define LOOSE_HEADER_MAX 64
+#define LOOSE_FIRST (8 * 1024)
 /* Larger objects (inflated) the lean backend leaves to libgit2: it would allocate them whole. */
 #define LEAN_MAX (64ULL << 20)
 /* In front of libgit2's loose (1) and pack (2) backends. */
@@ -69,11 +73,14 @@ struct kluis_objstream {
 	z_stream z;
 	bool z_live, z_end;
 	unsigned char *in;
-	/* bytes of content inflated along with a loose object's header, not yet handed out */
-	unsigned char pend[LOOSE_HEADER_MAX];
 	size_t pend_len, pend_pos;
 	uint64_t size, produced;
 	char hex[GIT_OID_HEXSZ + 1];
+	/* a loose object's first bytes: its header and the content inflated along with it, handed
+	 * out from pend_pos (a small object whole, inflated in one call: zlib's fast loop decodes
+	 * only while it has 258 bytes of room, so a 64-byte buffer decoded byte by byte); last, and
+	 * not zeroed when a stream is made */
+	unsigned char pend[LOOSE_FIRST];
 };
 
 static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -159,13 +166,17 @@ static int inflate_some(kluis_objstream *s, unsigned char *out, size_t len, size
 	return 0;
 }
 
+/* A stream that has inflated before is reset, not set up again: its zlib state and window
+ * (~40 KB of allocations a read otherwise) serve the next object (the lean backend's). */
 static int start_zlib(kluis_objstream *s, int fd, uint64_t off)
 {
 	s->fd = fd;
 	s->off = off;
 	if (!s->in && !(s->in = malloc(IN_CHUNK)))
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	if (inflateInit(&s->z) != Z_OK)
+	s->z.next_in = NULL;
+	s->z.avail_in = 0;
+	if (s->z_live ? inflateReset(&s->z) != Z_OK : inflateInit(&s->z) != Z_OK)
 		return kluis_error_set(KLUIS_EGENERIC, "cannot start zlib");
 	s->z_live = true;
 	return 0;
@@ -207,24 +218,23 @@ static int loose_header(const char *hdr, size_t have, git_object_t *type, uint64
 /* The loose object file open at fd (the stream owns it from here): its header read. */
 static int loose_open(kluis_objstream *s, int fd, git_object_t *type)
 {
-	char hdr[LOOSE_HEADER_MAX];
 	size_t have = 0, got, hlen;
 	int err;
 
 	if ((err = start_zlib(s, fd, 0)) < 0)
 		return err;
-	/* "<type> <size>\0", then content: inflate a little until the NUL shows */
-	while (have < LOOSE_HEADER_MAX && !memchr(hdr, '\0', have)) {
-		if ((err = inflate_some(s, (unsigned char *)hdr + have, LOOSE_HEADER_MAX - have, &got)) < 0)
+	/* "<type> <size>\0", then content: inflate until the NUL shows */
+	while (have < LOOSE_HEADER_MAX && !memchr(s->pend, '\0', have)) {
+		if ((err = inflate_some(s, s->pend + have, sizeof(s->pend) - have, &got)) < 0)
 			return err;
 		if (got == 0)
 			break;
 		have += got;
 	}
-	if (loose_header(hdr, have, type, &s->size, &hlen) < 0)
+	if (loose_header((const char *)s->pend, have < LOOSE_HEADER_MAX ? have : LOOSE_HEADER_MAX, type, &s->size, &hlen) < 0)
 		return corrupt(s, "bad loose object header");
-	s->pend_len = have - hlen;
-	memcpy(s->pend, hdr + hlen, s->pend_len);
+	s->pend_pos = hlen;
+	s->pend_len = have;
 	return 0;
 }
 
@@ -389,10 +399,11 @@ static int objstream_open(kluis_objstream **out, git_repository *repo, const git
 	int rc, err = 0;
 
 	*out = NULL;
-	if (!(s = calloc(1, sizeof(*s)))) {
+	if (!(s = malloc(sizeof(*s)))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
+	memset(s, 0, offsetof(kluis_objstream, pend));
 	s->fd = -1;
 	git_oid_tostr(s->hex, sizeof(s->hex), oid);
 	if (stream_loose) {
@@ -600,44 +611,45 @@ int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, 
 typedef struct {
 	git_odb_backend parent;
 	int objects_fd;
-	pthread_mutex_t lock; /* for `in`: libgit2 may read one odb from several threads */
-	unsigned char *in;    /* compressed input, reused from one read to the next */
+	pthread_mutex_t lock; /* for `s`: libgit2 may read one odb from several threads */
+	kluis_objstream s;    /* one stream for every read: its input buffer and zlib state reused */
 } lean_backend;
 
 static int lean_read(void **data, size_t *size, git_object_t *type, git_odb_backend *backend, const git_oid *oid)
 {
 	lean_backend *b = (lean_backend *)backend;
-	kluis_objstream s;
-	char name[GIT_OID_HEXSZ + 2];
+	kluis_objstream *s = &b->s;
+	char hex[GIT_OID_HEXSZ + 1], name[GIT_OID_HEXSZ + 2];
 	unsigned char *out = NULL, more;
 	size_t got = 0, n;
 	int fd, err, rc = GIT_PASSTHROUGH;
 
-	memset(&s, 0, sizeof(s));
-	s.fd = -1;
-	git_oid_tostr(s.hex, sizeof(s.hex), oid);
-	snprintf(name, sizeof(name), "%.2s/%s", s.hex, s.hex + 2);
+	git_oid_tostr(hex, sizeof(hex), oid);
+	snprintf(name, sizeof(name), "%.2s/%s", hex, hex + 2);
 	if ((fd = openat(b->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return GIT_PASSTHROUGH;
 	pthread_mutex_lock(&b->lock);
-	s.in = b->in;
-	if ((err = loose_open(&s, fd, type)) < 0)
+	memcpy(s->hex, hex, sizeof(hex));
+	s->z_end = false;
+	s->pend_len = s->pend_pos = 0;
+	s->size = s->produced = 0;
+	if ((err = loose_open(s, fd, type)) < 0)
 		goto refused;
-	if (s.size > LEAN_MAX)
+	if (s->size > LEAN_MAX)
 		goto cleanup; /* large (a well-compressed document): libgit2's to read */
-	if (!(out = git_odb_backend_data_alloc(backend, (size_t)s.size + 1))) {
+	if (!(out = git_odb_backend_data_alloc(backend, (size_t)s->size + 1))) {
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto refused;
 	}
 	/* exactly the size its header states: the stream must end there (one byte more is asked) */
-	for (; got < s.size; got += n)
-		if ((err = kluis_objstream_read(&s, out + got, (size_t)s.size - got, &n)) < 0)
+	for (; got < s->size; got += n)
+		if ((err = kluis_objstream_read(s, out + got, (size_t)s->size - got, &n)) < 0)
 			goto refused;
-	if ((err = kluis_objstream_read(&s, &more, 1, &n)) < 0)
+	if ((err = kluis_objstream_read(s, &more, 1, &n)) < 0)
 		goto refused;
-	out[s.size] = '\0';
+	out[s->size] = '\0';
 	*data = out;
-	*size = (size_t)s.size;
+	*size = (size_t)s->size;
 	out = NULL;
 	rc = 0;
 	goto cleanup;
@@ -651,7 +663,8 @@ refused:
 	}
 	rc = -1;
 cleanup:
-	stream_close(&s);
+	close(fd);
+	s->fd = -1;
 	pthread_mutex_unlock(&b->lock);
 	if (out)
 		git_odb_backend_data_free(backend, out);
@@ -664,7 +677,8 @@ static void lean_free(git_odb_backend *backend)
 
 	close(b->objects_fd);
 	pthread_mutex_destroy(&b->lock);
-	free(b->in);
+	stream_close(&b->s);
+	free(b->s.in);
 	free(b);
 }
 
@@ -673,16 +687,17 @@ int kluis_odb_lean_backend(git_odb_backend **out, const char *objects_dir)
 	lean_backend *b;
 
 	*out = NULL;
-	if (!(b = calloc(1, sizeof(*b))) || !(b->in = malloc(IN_CHUNK)) || git_odb_init_backend(&b->parent, GIT_ODB_BACKEND_VERSION) < 0) {
+	if (!(b = calloc(1, sizeof(*b))) || !(b->s.in = malloc(IN_CHUNK)) || git_odb_init_backend(&b->parent, GIT_ODB_BACKEND_VERSION) < 0) {
 		if (b)
-			free(b->in);
+			free(b->s.in);
 		free(b);
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	}
+	b->s.fd = -1;
 	if ((b->objects_fd = open(objects_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		int e = errno;
 
-		free(b->in);
+		free(b->s.in);
 		free(b);
 		return kluis_error_set(KLUIS_EGENERIC, "cannot open %s: %s", objects_dir, strerror(e));
 	}

@@ -17,7 +17,8 @@
  *   replay_readlog.c  refs/kluis/access, and what the transfer commit vouches for it
  *   verify.c          the entry points around a replay
  *
- * One replay per run, on one thread.
+ * One replay per run, on one thread; for a long run, workers read ahead what needs no state
+ * (signatures, ciphertext: replay_sigs.c) and the replay makes the findings in order.
  */
 #ifndef KLUIS_REPLAY_H
 #define KLUIS_REPLAY_H
@@ -30,6 +31,27 @@
 #define KLUIS_ACCESS_REF "refs/kluis/access"
 
 typedef struct rsigs rsigs;
+
+/*
+ * A ciphertext check (replay_objects.c): the pointer's ciphertext read, hashed and its
+ * recipients listed, on a worker when the replay has one; the findings are the replay's to
+ * make, in the place the check had in the run.
+ */
+typedef struct rct {
+	git_oid commit;
+	char what[96];
+	char **readers;          /* the readers of its moment (copied) */
+	size_t nreaders;
+	size_t pos;              /* where its findings go: the findings made before it, less ct_shift then */
+	kluis_pointer p;
+	/* the verdict (kluis_rct_check) */
+	int err;                 /* kluis_objstream_check_pointer's; 0: rcpt, or not_pgp */
+	bool not_pgp;
+	char *msg;               /* the message of err or not_pgp */
+	char **rcpt;
+	size_t nrcpt;
+	bool done;
+} rct;
 
 /* An entry of the state. */
 typedef struct {
@@ -78,16 +100,18 @@ typedef struct {
 	git_oid *old_want;
 	size_t nold_want;
 
-	/* signatures checked ahead (replay_sigs.c) for main's commits in order */
+	/* signatures checked ahead (replay_sigs.c) for main's commits in order, and ciphertext
+	 * checks handed over (their findings inserted in place: ct_shift is how many so far) */
 	rsigs *sigs;
 	size_t sig_next;
+	size_t ct_shift;
 	/* the caller vouches for the next commit's signature (the ledger's kept verdict,
 	 * kluis_replay_vouch_load): taken as its author's, at its own time, not checked again */
 	bool sig_vouched;
 
 	/* per-run caches */
-	git_tree *entries_tree; /* the last entries tree read: the next commit's parent's (over
-				 * libgit2's 4 KB cache limit for trees, it would be read twice) */
+	git_odb_object *entries_raw; /* the last entries tree judged, its names in order: the next
+				      * commit's parent's (replay_rules.c, diff_entries) */
 	struct rkeyids {
 		char fpr[41];
 		char **ids;
@@ -149,7 +173,8 @@ rentry *kluis_rentry_find(replay *r, const char *id);
  * Read a pointer blob (canonical, version 2) and check the ciphertext it names: in the
  * object store with the signed size and sha256, OpenPGP encrypted to exactly `readers`.
  * `what` names it in findings. Returns 0 with *p filled when the pointer parses (the
- * ciphertext's findings are made here), <0 when it does not (finding made).
+ * ciphertext's findings are made here, or when a worker read it, by kluis_rct_drain in the
+ * same place among the findings), <0 when it does not (finding made).
  */
 int kluis_rpointer_check(replay *r, const git_oid *commit, const char *what, const git_oid *blob, const char *const *readers,
 			 size_t nreaders, kluis_pointer *p);
@@ -157,6 +182,11 @@ int kluis_rpointer_check(replay *r, const git_oid *commit, const char *what, con
 int kluis_rpointer_read(replay *r, const git_oid *commit, const char *what, const git_oid *blob, kluis_pointer *p);
 /* A blob's bytes; KLUIS_ENOTFOUND when absent, KLUIS_EVERIFY when unreadable or no blob. */
 int kluis_rblob(replay *r, const git_oid *oid, kluis_buf *out);
+/* Do ciphertext check j (on any thread: it touches no state of the replay). */
+void kluis_rct_check(git_repository *repo, rct *j);
+void kluis_rct_free(rct *j);
+/* Make the findings of the checks handed over that are done (all: wait for each). */
+void kluis_rct_drain(replay *r, bool all);
 /* refs/kluis/content holds exactly the ciphertext the final state names. */
 void kluis_rcontent_check(replay *r);
 /* What a resumed run starts from: the ciphertext ids the kept state names (for the check above). */
@@ -189,6 +219,10 @@ int kluis_rsigs_start(rsigs **out, git_repository *repo, kluis_keyring *kr, cons
 /* The verdict on chain[i] == oid, waiting for it: true with *err 0 (signer, *t set) or the
  * error (kluis_error_last), as kluis_pgp_verify_detached gave it; false when s has none. */
 bool kluis_rsigs_take(rsigs *s, const git_oid *oid, size_t i, char signer[41], int64_t *t, int *err);
+/* Hand ciphertext check j over to the worker (false: none, the caller does it); the oldest
+ * handed over when done (wait: waiting for it), else NULL. */
+bool kluis_rsigs_ct_put(rsigs *s, rct *j);
+rct *kluis_rsigs_ct_take(rsigs *s, bool wait);
 void kluis_rsigs_stop(rsigs *s);
 
 /* replay_state.c: the verifier's own checkpoint */

@@ -120,33 +120,107 @@ static void note_missing(replay *r, const git_oid *oid, const git_oid *commit)
 	r->nmissing++;
 }
 
+void kluis_rct_check(git_repository *repo, rct *j)
+{
+	kluis_buf head = KLUIS_BUF_INIT;
+
+	if ((j->err = kluis_objstream_check_pointer(repo, &j->p, &head)) < 0)
+		j->msg = strdup(kluis_error_last());
+	else if (kluis_pgp_recipients(NULL, head.ptr, head.len, &j->rcpt, &j->nrcpt) < 0) {
+		j->not_pgp = true;
+		j->msg = strdup(kluis_error_last());
+	}
+	kluis_buf_dispose(&head);
+}
+
+void kluis_rct_free(rct *j)
+{
+	if (!j)
+		return;
+	kluis_strings_free(j->readers, j->nreaders);
+	kluis_pgp_ids_free(j->rcpt, j->nrcpt);
+	free(j->msg);
+	free(j);
+}
+
+/*
+ * The findings of check j, made where they belong: after the findings made before the check
+ * was handed over (j->pos, and the earlier checks' findings inserted since: ct_shift), before
+ * those the replay made after it.
+ */
+static void rct_judge(replay *r, rct *j, const char *const *readers, size_t nreaders)
+{
+	size_t at = j->pos + r->ct_shift, before = r->rep->nfindings, m;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), &j->p.oid);
+	/* absent now: rightly so if a later erase or rewrap removed it (judged at the end) */
+	if (j->err == KLUIS_ENOTFOUND)
+		note_missing(r, &j->p.oid, &j->commit);
+	else if (j->err < 0)
+		kluis_rfinding(r, &j->commit, "%s: %s", j->what, j->msg ? j->msg : "out of memory");
+	else if (j->not_pgp)
+		kluis_rfinding(r, &j->commit, "%s: ciphertext %s is not OpenPGP public-key encrypted: %s", j->what, hex,
+			       j->msg ? j->msg : "out of memory");
+	else
+		check_recipients(r, &j->commit, j->what, j->rcpt, j->nrcpt, readers, nreaders);
+	m = r->rep->nfindings - before;
+	if (m && at < before) {
+		kluis_finding *f = r->rep->findings, *tmp = malloc(m * sizeof(*tmp));
+		if (tmp) {
+			memcpy(tmp, f + before, m * sizeof(*tmp));
+			memmove(f + at + m, f + at, (before - at) * sizeof(*f));
+			memcpy(f + at, tmp, m * sizeof(*tmp));
+			free(tmp);
+		}
+	}
+	r->ct_shift += m;
+}
+
+void kluis_rct_drain(replay *r, bool all)
+{
+	rct *j;
+
+	while ((j = kluis_rsigs_ct_take(r->sigs, all)) != NULL) {
+		rct_judge(r, j, (const char *const *)j->readers, j->nreaders);
+		kluis_rct_free(j);
+	}
+}
+
+/* Copy the readers into j: 0, or -1 out of memory. */
+static int rct_readers(rct *j, const char *const *readers, size_t nreaders)
+{
+	if (nreaders && !(j->readers = calloc(nreaders, sizeof(char *))))
+		return -1;
+	for (; j->nreaders < nreaders; j->nreaders++)
+		if (!(j->readers[j->nreaders] = strdup(readers[j->nreaders])))
+			return -1;
+	return 0;
+}
+
 int kluis_rpointer_check(replay *r, const git_oid *commit, const char *what, const git_oid *blob, const char *const *readers,
 			 size_t nreaders, kluis_pointer *p)
 {
-	kluis_buf head = KLUIS_BUF_INIT;
-	char **rcpt = NULL, hex[GIT_OID_HEXSZ + 1];
-	size_t nrcpt = 0;
-	int err;
+	rct *j;
 
 	if (kluis_rpointer_read(r, commit, what, blob, p) < 0)
 		return -1;
-	git_oid_tostr(hex, sizeof(hex), &p->oid);
-	if ((err = kluis_objstream_check_pointer(r->repo, p, &head)) < 0) {
-		/* absent now: rightly so if a later erase or rewrap removed it (judged at the end) */
-		if (err == KLUIS_ENOTFOUND)
-			note_missing(r, &p->oid, commit);
-		else
-			kluis_rfinding(r, commit, "%s: %s", what, kluis_error_last());
-		goto cleanup;
+	if (!(j = calloc(1, sizeof(*j)))) {
+		kluis_rfinding(r, commit, "%s: cannot check the ciphertext: out of memory", what);
+		return 0;
 	}
-	if (kluis_pgp_recipients(r->kr, head.ptr, head.len, &rcpt, &nrcpt) < 0) {
-		kluis_rfinding(r, commit, "%s: ciphertext %s is not OpenPGP public-key encrypted: %s", what, hex, kluis_error_last());
-		goto cleanup;
-	}
-	check_recipients(r, commit, what, rcpt, nrcpt, readers, nreaders);
-cleanup:
-	kluis_pgp_ids_free(rcpt, nrcpt);
-	kluis_buf_dispose(&head);
+	git_oid_cpy(&j->commit, commit);
+	snprintf(j->what, sizeof(j->what), "%s", what);
+	j->p = *p;
+	j->pos = r->rep->nfindings - r->ct_shift;
+	if (r->sigs && rct_readers(j, readers, nreaders) == 0 && kluis_rsigs_ct_put(r->sigs, j))
+		return 0;
+	/* no worker (a short run), or out of memory: here and now, after those handed over */
+	kluis_rct_drain(r, true);
+	j->pos = r->rep->nfindings - r->ct_shift;
+	kluis_rct_check(r->repo, j);
+	rct_judge(r, j, readers, nreaders);
+	kluis_rct_free(j);
 	return 0;
 }
 

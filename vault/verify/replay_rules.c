@@ -176,23 +176,56 @@ static void removed_shard(replay *r, const git_oid *commit, const git_tree_entry
 	git_tree_free(t);
 }
 
-/* An entries tree, the one the previous commit read if it is that (its parent's, now). */
-static int entries_tree(replay *r, const git_oid *id, git_tree **out)
+/*
+ * Two entries trees as git stores them ("<mode> <name>\0" and a 20-byte id, entry after entry)
+ * that differ in one entry's id and in nothing else: that entry is a shard directory ("40000",
+ * two hex digits) and *name (pointing into a), *old_id, *new_id are set. False for anything else,
+ * which the caller compares entry by entry. `a` is a tree whose names were found in order.
+ */
+static bool one_shard_changed(git_odb_object *a, git_odb_object *b, const char **name, git_oid *old_id, git_oid *new_id)
 {
-	if (r->entries_tree && git_oid_equal(git_tree_id(r->entries_tree), id))
-		return git_tree_dup(out, r->entries_tree);
-	if (git_tree_lookup(out, r->repo, id) < 0)
-		return -1;
-	git_tree_free(r->entries_tree);
-	if (git_tree_dup(&r->entries_tree, *out) < 0)
-		r->entries_tree = NULL;  /* only the cache is lost */
-	return 0;
+	const char *pa = git_odb_object_data(a), *pb = git_odb_object_data(b), *p = pa, *end = pa + git_odb_object_size(a), *nul;
+	const char *changed = NULL;
+
+	if (git_odb_object_type(b) != GIT_OBJECT_TREE || git_odb_object_size(a) != git_odb_object_size(b))
+		return false;
+	for (; p < end; p = nul + 1 + GIT_OID_RAWSZ) {
+		size_t off = (size_t)(p - pa);
+		if (!(nul = memchr(p, '\0', (size_t)(end - p))) || (size_t)(end - nul - 1) < GIT_OID_RAWSZ ||
+		    memcmp(p, pb + off, (size_t)(nul + 1 - p)) != 0)
+			return false;
+		if (memcmp(nul + 1, pb + (nul + 1 - pa), GIT_OID_RAWSZ) == 0)
+			continue;
+		if (changed)
+			return false;
+		changed = p;
+	}
+	if (!changed || strncmp(changed, "40000 ", 6) != 0 || strlen(changed + 6) != 2 || !strchr("0123456789abcdef", changed[6]) ||
+	    !strchr("0123456789abcdef", changed[7]))
+		return false;
+	*name = changed + 6;
+	git_oid_fromraw(old_id, (const unsigned char *)changed + 9);
+	git_oid_fromraw(new_id, (const unsigned char *)pb + (changed + 9 - pa));
+	return true;
 }
 
-/* The entry directories a commit adds or changes, in tree order; removals are findings. */
+/*
+ * The entry directories a commit adds or changes, in tree order; removals are findings.
+ *
+ * An add changes one shard's id in the entries tree and nothing else, and every commit has a
+ * new entries tree (256 shards, 7 KB: inflated and hashed whatever happens). The tree the
+ * previous commit judged is kept raw (r->entries_raw, over libgit2's 4 KB cache limit for
+ * trees): when this commit's differs from it in one shard's id only, its names, modes and
+ * order are that tree's, which passed the checks below, and only that shard is compared;
+ * otherwise the two trees are compared entry by entry.
+ */
 static void diff_entries(replay *r, const git_oid *commit, const git_tree_entry *old_e, const git_tree_entry *new_e, rchanges *cs)
 {
 	git_tree *a = NULL, *b = NULL;
+	git_odb *odb = NULL;
+	git_odb_object *raw = NULL;
+	const char *shard;
+	git_oid old_shard, new_shard;
 	size_t i, j = 0, na, nb;
 
 	if (!new_e) {
@@ -204,7 +237,17 @@ static void diff_entries(replay *r, const git_oid *commit, const git_tree_entry 
 	}
 	if (old_e && git_oid_equal(git_tree_entry_id(old_e), git_tree_entry_id(new_e)))
 		return;
-	if ((old_e && entries_tree(r, git_tree_entry_id(old_e), &a) < 0) || entries_tree(r, git_tree_entry_id(new_e), &b) < 0) {
+	if (git_repository_odb(&odb, r->repo) < 0 || git_odb_read(&raw, odb, git_tree_entry_id(new_e)) < 0) {
+		kluis_rfinding(r, commit, "entries: tree object missing or unreadable");
+		cs->bad = true;
+		goto cleanup;
+	}
+	if (old_e && r->entries_raw && git_oid_equal(git_odb_object_id(r->entries_raw), git_tree_entry_id(old_e)) &&
+	    one_shard_changed(r->entries_raw, raw, &shard, &old_shard, &new_shard)) {
+		diff_shard(r, commit, shard, &old_shard, &new_shard, cs);
+		goto keep;
+	}
+	if ((old_e && git_tree_lookup(&a, r->repo, git_tree_entry_id(old_e)) < 0) || git_tree_lookup(&b, r->repo, git_tree_entry_id(new_e)) < 0) {
 		kluis_rfinding(r, commit, "entries: tree object missing or unreadable");
 		cs->bad = true;
 		goto cleanup;
@@ -240,7 +283,14 @@ static void diff_entries(replay *r, const git_oid *commit, const git_tree_entry 
 		removed_shard(r, commit, git_tree_entry_byindex(a, j));
 		cs->bad = true;
 	}
+keep:
+	/* names in order (checked above, or those of the tree kept): the next commit's parent's */
+	git_odb_object_free(r->entries_raw);
+	r->entries_raw = raw;
+	raw = NULL;
 cleanup:
+	git_odb_object_free(raw);
+	git_odb_free(odb);
 	git_tree_free(a);
 	git_tree_free(b);
 }

@@ -10,6 +10,11 @@
  * verdict in turn, waiting for it if need be. The object database is shared: libgit2's
  * git_odb is safe to read from several threads. Nothing here judges: a verdict is what the
  * replay itself would have computed, and the replay still parses every byte of the commit.
+ *
+ * With the workers, one more thread reads the ciphertext the replay's pointers name (open,
+ * inflate, SHA-1 and SHA-256, the recipients from the packet headers: kluis_rct_check), in the
+ * order the replay hands the checks over; the replay makes their findings when it takes them
+ * back (replay_objects.c, kluis_rct_drain), in the place the check had in the run.
  */
 #include "vault/verify/replay.h"
 #include "vault/store/checkpoint.h"
@@ -28,12 +33,18 @@ typedef struct {
 
 struct rsigs {
 	git_odb *odb;
+	git_repository *repo;
 	const git_oid *chain;
 	size_t n;
 	rsig *v;
 	pthread_mutex_t lock;
-	pthread_cond_t ready;
+	pthread_cond_t ready, more;
 	bool stop;
+	/* ciphertext checks handed over, in order: done by one thread of their own, taken from ct_taken */
+	rct **ct;
+	size_t nct, ct_cap, ct_taken, ct_next;
+	pthread_t ct_tid;
+	bool ct_started;
 	size_t nthreads;
 	struct rworker {
 		struct rsigs *s;
@@ -85,6 +96,78 @@ static void *work(void *arg)
 	return NULL;
 }
 
+#define CT_BATCH 8
+
+/* The ciphertext checks, oldest first, as the replay hands them over. */
+static void *ct_work(void *arg)
+{
+	struct rsigs *s = arg;
+	rct *j;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (s->ct_next == s->nct && !s->stop)
+			pthread_cond_wait(&s->more, &s->lock);
+		if (s->stop) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		j = s->ct[s->ct_next++];
+		pthread_mutex_unlock(&s->lock);
+		kluis_rct_check(s->repo, j);
+		pthread_mutex_lock(&s->lock);
+		j->done = true;
+		pthread_cond_broadcast(&s->ready);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+bool kluis_rsigs_ct_put(rsigs *s, rct *j)
+{
+	bool ok = false;
+
+	if (!s || !s->ct_started)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	if (s->nct == s->ct_cap) {
+		size_t cap = s->ct_cap ? 2 * s->ct_cap : 256;
+		rct **g = realloc(s->ct, cap * sizeof(*g));
+		if (g) {
+			s->ct = g;
+			s->ct_cap = cap;
+		}
+	}
+	if (s->nct < s->ct_cap) {
+		s->ct[s->nct++] = j;
+		/* woken for a few at a time (a wake-up is a system call), or when the replay waits */
+		if (s->nct - s->ct_next >= CT_BATCH)
+			pthread_cond_signal(&s->more);
+		ok = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+rct *kluis_rsigs_ct_take(rsigs *s, bool wait)
+{
+	rct *j = NULL;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->ct_taken < s->nct) {
+		if (wait && !s->ct[s->ct_taken]->done)
+			pthread_cond_signal(&s->more);
+		while (wait && !s->ct[s->ct_taken]->done)
+			pthread_cond_wait(&s->ready, &s->lock);
+		if (s->ct[s->ct_taken]->done)
+			j = s->ct[s->ct_taken++];
+	}
+	pthread_mutex_unlock(&s->lock);
+	return j;
+}
+
 /* Workers for a run of n commits: the online CPUs less the replay's own, at most 3; none for a
  * short run (threads cost more than they save there) or on one CPU. */
 static size_t workers_for(size_t n)
@@ -117,11 +200,13 @@ int kluis_rsigs_start(rsigs **out, git_repository *repo, kluis_keyring *kr, cons
 		free(s);
 		return 0;  /* no workers: the replay checks every signature itself */
 	}
+	s->repo = repo;
 	s->chain = chain;
 	s->n = n;
 	s->nthreads = nt;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->ready, NULL);
+	pthread_cond_init(&s->more, NULL);
 	for (k = 0; k < nt; k++) {
 		s->w[k].s = s;
 		s->w[k].first = k;
@@ -137,6 +222,10 @@ int kluis_rsigs_start(rsigs **out, git_repository *repo, kluis_keyring *kr, cons
 			kluis_rsigs_stop(s);
 			return 0;
 		}
+	/* libgcrypt set up here, once, not by whichever thread hashes first; no thread: the replay
+	 * checks the ciphertext itself */
+	kluis_gcrypt_init();
+	s->ct_started = pthread_create(&s->ct_tid, NULL, ct_work, s) == 0;
 	*out = s;
 	return 0;
 }
@@ -166,14 +255,21 @@ void kluis_rsigs_stop(rsigs *s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
+	pthread_cond_broadcast(&s->more);
 	pthread_mutex_unlock(&s->lock);
 	for (k = 0; k < s->nthreads; k++) {
 		if (s->w[k].started)
 			pthread_join(s->w[k].tid, NULL);
 		kluis_keyring_free(s->w[k].kr);
 	}
+	if (s->ct_started)
+		pthread_join(s->ct_tid, NULL);
+	for (k = s->ct_taken; k < s->nct; k++)
+		kluis_rct_free(s->ct[k]);
+	free(s->ct);
 	for (k = 0; k < s->n; k++)
 		free(s->v[k].msg);
+	pthread_cond_destroy(&s->more);
 	pthread_cond_destroy(&s->ready);
 	pthread_mutex_destroy(&s->lock);
 	git_odb_free(s->odb);

@@ -139,7 +139,7 @@ static void replay_dispose(replay *r)
 	free(r->missing);
 	free(r->missing_at);
 	free(r->old_want);
-	git_tree_free(r->entries_tree);
+	git_odb_object_free(r->entries_raw);
 	kluis_roles_dispose(&r->roles);
 }
 
@@ -200,8 +200,11 @@ int kluis_verify_repository(git_repository *repo, const char *id, kluis_keyring 
 		goto cleanup;
 	kluis_pgp_quiet_begin(kr);
 	kluis_rsigs_start(&r.sigs, repo, kr, chain, n);
-	for (i = 0; i < n && complete; i++)
+	for (i = 0; i < n && complete; i++) {
+		kluis_rct_drain(&r, false);
 		complete = kluis_replay_commit(&r, &chain[i]) == 0;
+	}
+	kluis_rct_drain(&r, true);
 	kluis_rsigs_stop(r.sigs);
 	r.sigs = NULL;
 	kluis_pgp_quiet_end(kr);
