@@ -27,7 +27,7 @@ echo "bench: making $N dossiers (init as the directie, one add each) and their s
 t0=$(kb_now)
 for i in $(seq -f %04g 1 "$N"); do
 	KLUIS_NO_FSYNC=1 KLUIS_VAULT=$V "$KLUIS" --as "$F3" init "d$i" --klant "$F1" --medewerker "$F2" --directie "$F3" \
-		--opdrachtgever "$F4" >/dev/null 2>&1 || { echo "init d$i failed" >&2; exit 1; }
+		--opdrachtgever "$F4" >/dev/null 2>"$KB_DIR/init.err" || { echo "init d$i failed: $(cat "$KB_DIR/init.err")" >&2; exit 1; }
 done
 for i in $(seq -f %04g 1 "$N"); do cp -a "$V/dossiers/d$i.git" "$S/d$i.git"; done
 printf 'remote %s\n' "$S" >>"$V/kluis.conf"
