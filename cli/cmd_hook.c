@@ -21,7 +21,8 @@
 
 const char cmd_hook_usage[] =
 	"Usage: kluis hook status\n"
-	"       kluis hook pre-receive\n\n"
+	"       kluis hook pre-receive\n"
+	"       kluis hook post-receive\n\n"
 	"status: the events of the vault's hooks that are still queued, oldest first: dossier,\n"
 	"action, commit, hook, attempts, age and the last failure. After every commit on a dossier\n"
 	"kluis runs VAULT/hooks/post-commit (and, for additions, the older VAULT/hooks/post-add);\n"
@@ -34,6 +35,10 @@ const char cmd_hook_usage[] =
 	"'kluis verify' would refuse: unsigned or badly signed commits, signers without the role,\n"
 	"rewrites of refs/heads/main or refs/kluis/access (not a fast-forward), deleted refs, refs\n"
 	"other than main, refs/kluis/content and refs/kluis/access, missing ciphertext.\n\n"
+	"post-receive: git runs it through hooks/post-receive (the same file under that name)\n"
+	"after the refs moved. A push without --atomic is applied ref by ref, and git may still\n"
+	"refuse some of its refs after pre-receive approved them all (another push moved one);\n"
+	"when the refs as they now are do not verify, every ref the push moved is put back.\n\n"
 	"Server configuration (git config in the bare repository ID.git, or once for every\n"
 	"repository in the server user's ~/.gitconfig, as scripts/server-setup.sh does):\n"
 	"  kluis.trust FPR      the trust root: the directie key that created the dossier\n"
@@ -41,7 +46,7 @@ const char cmd_hook_usage[] =
 	"  kluis.gnupghome DIR  the public keyring to verify with (else $GNUPGHOME of the hook's\n"
 	"                       user, else ~/.gnupg); public keys only, no secret key is needed\n"
 	"  kluis.dossier ID     the dossier id (else the repository's name without .git)\n"
-	"  kluis.program PATH   read by hooks/pre-receive: the kluis binary (else kluis in PATH)\n";
+	"  kluis.program PATH   read by the hook scripts: the kluis binary (else kluis in PATH)\n";
 
 static void age_text(int64_t seconds, char out[16])
 {
@@ -106,8 +111,8 @@ int cmd_hook(kluis_cli *cli, int argc, char **argv)
 	memset(&res, 0, sizeof(res));
 	if (strcmp(argv[0], "status") == 0)
 		return hook_status(cli);
-	if (strcmp(argv[0], "pre-receive") != 0)
-		return cli_usage_error(cli, "hook takes one word: status or pre-receive");
+	if (strcmp(argv[0], "pre-receive") != 0 && strcmp(argv[0], "post-receive") != 0)
+		return cli_usage_error(cli, "hook takes one word: status, pre-receive or post-receive");
 	while ((got = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
 		if (got < 0) {
 			rc = kluis_error_set(KLUIS_EGENERIC, "refusing the push: cannot read git's ref updates: %m");
@@ -119,6 +124,14 @@ int cmd_hook(kluis_cli *cli, int argc, char **argv)
 		}
 		if ((rc = kluis_buf_put(&input, chunk, (size_t)got)) < 0)
 			goto cleanup;
+	}
+	if (strcmp(argv[0], "post-receive") == 0) {
+		/* too late to refuse: a push git applied only in part is put back (receive.c) */
+		if (kluis_receive_settle(input.len ? (const char *)input.ptr : "", input.len, &res) < 0) {
+			fprintf(stderr, "kluis: %s\n", kluis_error_last());
+			rc = CLI_FAILED;
+		}
+		goto cleanup;
 	}
 	err = kluis_receive_check(input.len ? (const char *)input.ptr : "", input.len, &res);
 	if (err < 0) {

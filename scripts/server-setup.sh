@@ -183,7 +183,9 @@ put() { # SRC DEST
 	fi
 }
 put "$src/scripts/gitolite/pre-receive" "$home/local/hooks/common/pre-receive"
+put "$src/scripts/gitolite/pre-receive" "$home/local/hooks/common/post-receive"
 put "$src/hooks/pre-receive" "$home/local/hooks/kluis-pre-receive"
+put "$src/hooks/pre-receive" "$home/local/hooks/kluis-post-receive"
 put "$src/scripts/gitolite/kluis-heads" "$home/local/commands/kluis-heads"
 
 # ---- one configuration for every repository: the user's global git config ----
@@ -263,7 +265,7 @@ else
 fi
 # links the hook into every repository that exists already (new ones get it when created)
 out=$(as_user sh -c 'cd && gitolite setup' 2>&1) || die "gitolite setup failed: $out"
-say "hooks: pre-receive linked into every repository"
+say "hooks: pre-receive and post-receive linked into every repository"
 
 host=${host:-$(hostname -f 2>/dev/null || hostname)}
 [ "$port" = 22 ] && at=$host || at=$host:$port

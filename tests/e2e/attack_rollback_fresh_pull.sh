@@ -7,6 +7,7 @@
 # only when the dossier is present: a fresh pull of the same id takes the rolled-back history
 # (here: an erasure undone, the erased entry's ciphertext back in the vault, and the record of
 # a read gone) and then overwrites VAULT/sync/ID with it.
+# Now: pull checks what the vault last saw on that server also when the dossier is not here.
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
 export XDG_CACHE_HOME=$T_WORK/cache
@@ -42,8 +43,8 @@ expect_exit 0 kb show d1 "$EID"
 expect_exit 0 kb erase d1 "$EID" --reason "recht op vergetelheid"
 expect_exit 0 kb push d1 "$SRV"
 expect_exit 0 ka pull d1 "$SRV" --trust "$DIR"
-SEEN=$(cat "$VA/sync/d1")
-pass "vault A pulled d1 after the erasure; VAULT/sync/d1 holds what it saw"
+SEEN=$(cat "$VA"/sync/d1.*)
+pass "vault A pulled d1 after the erasure; VAULT/sync/d1.R holds what it saw"
 
 # the hostile server rolls all three refs back to before the erase (and before the read)
 git -C "$SRV" update-ref refs/heads/main "$BEFORE_MAIN"
@@ -56,6 +57,6 @@ pass "with its copy present, vault A refuses the rolled-back server: $ERR"
 mv "$VA/dossiers/d1.git" "$T_WORK/d1.aside"
 expect_exit 0,1 ka pull d1 "$SRV" --trust "$DIR"
 if [ -d "$VA/dossiers/d1.git" ]; then
-	fail_soft "HOLE: a fresh pull took the rolled-back server although VAULT/sync/d1 said it had held more (seen: $(echo "$SEEN" | tr '\n' ' '); now: $(tr '\n' ' ' <"$VA/sync/d1")); entry $EID is back: $(ka show d1 "$EID" >/dev/null 2>&1 && echo readable || echo not-readable)"
+	fail_soft "HOLE: a fresh pull took the rolled-back server although VAULT/sync/d1 said it had held more (seen: $(echo "$SEEN" | tr '\n' ' '); now: $(cat "$VA"/sync/d1.* | tr '\n' ' ')); entry $EID is back: $(ka show d1 "$EID" >/dev/null 2>&1 && echo readable || echo not-readable)"
 fi
 pass "checked the fresh pull of a rolled-back server: ${ERR:-taken}"

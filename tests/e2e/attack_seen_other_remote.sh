@@ -4,6 +4,7 @@
 # server look rolled back. pull.c/sync.c key VAULT/sync/ID by the dossier id only: after
 # `kluis push ID OTHER`, `kluis sync ID` against the dossier's own server is refused as a
 # rollback although that server rewrote nothing.
+# Now: what a vault last saw is kept per remote (VAULT/sync/ID.R).
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
 export XDG_CACHE_HOME=$T_WORK/cache

@@ -9,6 +9,8 @@
 # No race, no timing: the server's main now names an entry whose ciphertext its content lacks,
 # every vault's pull is refused and so is every later push. The dossier is stuck on the server
 # until its administrator moves a ref by hand.
+# Now: the post-receive hook (kluis hook post-receive) finds the refs do not verify and puts
+# back what the push moved; the test checks that the server verifies and vaults go on syncing.
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
 export XDG_CACHE_HOME=$T_WORK/cache
@@ -31,7 +33,8 @@ SRV=$T_WORK/srv/d1.git
 
 git init -q --bare "$SRV"
 cp "$KLUIS_TEST_DIR/../hooks/pre-receive" "$SRV/hooks/pre-receive"
-chmod 755 "$SRV/hooks/pre-receive"
+cp "$KLUIS_TEST_DIR/../hooks/pre-receive" "$SRV/hooks/post-receive"
+chmod 755 "$SRV/hooks/pre-receive" "$SRV/hooks/post-receive"
 git -C "$SRV" config kluis.program "$KLUIS_ABS"
 git -C "$SRV" config --add kluis.trust "$DIR"
 git -C "$SRV" config kluis.gnupghome "$AUD"

@@ -148,6 +148,7 @@ SRV=$REPOS/dossiers/d1.git
 expect_exit 0 k --as "$MEDEW" push d1
 [ -d "$SRV" ] || fail "gitolite did not create dossiers/d1.git for the push"
 assert_eq "$(readlink "$SRV/hooks/pre-receive")" "$GHOME/local/hooks/common/pre-receive" "the new repository's pre-receive hook"
+assert_eq "$(readlink "$SRV/hooks/post-receive")" "$GHOME/local/hooks/common/post-receive" "the new repository's post-receive hook"
 for r in refs/heads/main refs/kluis/content refs/kluis/access; do
 	assert_eq "$(ref_of "$SRV" "$r")" "$(ref_of "$LA" "$r")" "server $r after the push"
 done

@@ -34,7 +34,8 @@ SRV=$SRVROOT/d1.git
 make_server() {
 	git init -q --bare "$1"
 	cp "$HOOK_SRC" "$1/hooks/pre-receive"
-	chmod 755 "$1/hooks/pre-receive"
+	cp "$HOOK_SRC" "$1/hooks/post-receive"
+	chmod 755 "$1/hooks/pre-receive" "$1/hooks/post-receive"
 	git -C "$1" config kluis.program "$KLUIS_ABS"
 	git -C "$1" config --add kluis.trust "$DIR"
 	git -C "$1" config kluis.gnupghome "$AUD"

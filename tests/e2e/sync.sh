@@ -32,7 +32,8 @@ export GIT_AUTHOR_NAME=forger GIT_AUTHOR_EMAIL=forger@kluis.test GIT_COMMITTER_N
 make_server() { # REPO: a bare repository with the hook, the trust root and the auditor keyring
 	git init -q --bare "$1"
 	cp "$HOOK_SRC" "$1/hooks/pre-receive"
-	chmod 755 "$1/hooks/pre-receive"
+	cp "$HOOK_SRC" "$1/hooks/post-receive"
+	chmod 755 "$1/hooks/pre-receive" "$1/hooks/post-receive"
 	git -C "$1" config kluis.program "$KLUIS_ABS"
 	git -C "$1" config --add kluis.trust "$DIR"
 	git -C "$1" config kluis.gnupghome "$AUD"

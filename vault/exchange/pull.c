@@ -343,12 +343,18 @@ static int pull_check_seen(struct pull *p)
 	char hex[13];
 	int k, rc, err;
 
-	if (!p->exists || (err = kluis_sync_seen_read(p->v, p->id, &seen)) < 0)
-		return p->exists ? err : 0;
+	/* also when the vault no longer holds the dossier: what it saw there still holds */
+	if ((err = kluis_sync_seen_read(p->v, p->id, p->res->remote, &seen)) < 0)
+		return err;
 	for (k = 0; k < R_COUNT; k++) {
+		git_odb *odb = NULL;
+		bool have;
 		if (k == R_CONTENT || !seen.has[k] || (p->fetched.has[k] && git_oid_equal(&seen.oid[k], &p->fetched.oid[k])))
 			continue;
-		rc = p->fetched.has[k] ? git_graph_descendant_of(p->scratch, &p->fetched.oid[k], &seen.oid[k]) : 0;
+		/* a commit the fetch did not bring (nor the dossier hold) is not in the server's history */
+		have = git_repository_odb(&odb, p->scratch) == 0 && git_odb_exists(odb, &seen.oid[k]);
+		git_odb_free(odb);
+		rc = p->fetched.has[k] && have ? git_graph_descendant_of(p->scratch, &p->fetched.oid[k], &seen.oid[k]) : 0;
 		if (rc < 0)
 			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the server's history with what this vault saw there");
 		if (rc == 0) {
@@ -490,7 +496,7 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	if (p.exists && same_refs(final, local)) {
 		res->up_to_date = true;
 		git_oid_cpy(&res->head, &local->oid[R_MAIN]);
-		err = kluis_sync_seen_write(v, id, &p.fetched);
+		err = kluis_sync_seen_write(v, id, res->remote, &p.fetched);
 		goto cleanup;
 	}
 	if ((err = pull_verify(&p)) < 0)
@@ -499,7 +505,7 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	res->access_moved = final->has[R_ACCESS] && (!local->has[R_ACCESS] || !git_oid_equal(&local->oid[R_ACCESS], &final->oid[R_ACCESS]));
 	git_oid_cpy(&res->head, &final->oid[R_MAIN]);
 	if ((err = p.exists ? pull_update(&p) : pull_adopt(&p)) == 0)
-		err = kluis_sync_seen_write(v, id, &p.fetched);
+		err = kluis_sync_seen_write(v, id, res->remote, &p.fetched);
 cleanup:
 	git_repository_free(p.scratch);
 	if (p.scratch_path)

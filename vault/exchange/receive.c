@@ -22,6 +22,13 @@
  * Refused besides what the verifier refuses: refs other than the three of a dossier, the
  * deletion of any of them, and a main or access that does not fast-forward (the receiving
  * git accepts forced pushes by default; the hook is what keeps history append-only).
+ *
+ * pre-receive judges the push as a whole, but a push without --atomic is applied ref by ref
+ * afterwards, and git may still refuse some of its refs (another push moved one meanwhile, a
+ * shallow client's ref): main could move without the content it names, or the read log
+ * without the entry it read. So post-receive (kluis_receive_settle) verifies the refs as they
+ * now are (cheaply, from the checkpoint pre-receive wrote) and, when they do not verify, puts
+ * every ref this push moved back where it was, by compare-and-swap, main first.
  */
 #include "vault/git/objstream.h"
 #include "vault/exchange/sync.h"
@@ -157,46 +164,123 @@ static int apply_updates(git_repository *srv, const char *input, size_t len, git
 	return 0;
 }
 
+/* The server repository git runs the hook in, its config, dossier id, trust roots and keyring. */
+typedef struct {
+	git_repository *srv;
+	git_config *cfg;
+	kluis_keyring *kr;
+	trust_list trust;
+} server;
+
+static void server_close(server *sv)
+{
+	kluis_keyring_free(sv->kr);
+	git_config_free(sv->cfg);
+	git_repository_free(sv->srv);
+}
+
+static int server_open(server *sv, char dossier[65])
+{
+	git_buf home = { 0 };
+	int rc, err;
+
+	memset(sv, 0, sizeof(*sv));
+	if ((err = kluis_repo_global_init()) < 0)
+		return err;
+	if (git_repository_open_ext(&sv->srv, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0 || kluis_odb_lean_loose(sv->srv) < 0)
+		return kluis_git_fail(KLUIS_EGENERIC, "cannot open the server repository (kluis hook runs inside git's pre-receive and post-receive hooks)");
+	if (git_repository_config_snapshot(&sv->cfg, sv->srv) < 0)
+		return kluis_git_fail(KLUIS_EGENERIC, "cannot read the server repository's config");
+	if ((err = dossier_id(sv->srv, sv->cfg, dossier)) < 0)
+		return err;
+	rc = git_config_get_multivar_foreach(sv->cfg, "kluis.trust", NULL, collect_trust, &sv->trust);
+	if (sv->trust.bad)
+		return kluis_error_set(KLUIS_EINVAL, "server misconfigured: %s (git config --add kluis.trust FPR)", sv->trust.bad);
+	if ((rc < 0 && rc != GIT_ENOTFOUND) || !sv->trust.n)
+		return kluis_error_set(KLUIS_EACCESS, "this server repository has no trust root: its administrator must run git config --add kluis.trust FPR in it");
+	if (git_config_get_string_buf(&home, sv->cfg, "kluis.gnupghome") < 0)
+		git_error_clear();
+	err = kluis_keyring_open_gnupg(&sv->kr, home.size ? home.ptr : NULL);
+	git_buf_dispose(&home);
+	return err;
+}
+
+int kluis_receive_settle(const char *input, size_t len, kluis_receive_result *res)
+{
+	static const int order[R_COUNT] = { R_MAIN, R_ACCESS, R_CONTENT }; /* main first: never naming what content lacks */
+	server sv;
+	kluis_verify_opts vo;
+	git_oid old[R_COUNT], neu[R_COUNT], now;
+	bool moved[R_COUNT] = { false }, has;
+	char line[512], oldhex[64], newhex[64], name[400], *state_path = NULL, sum[1024];
+	const char *p = input, *end = input + len, *nl;
+	size_t l, put_back = 0;
+	int i, k, err;
+
+	memset(res, 0, sizeof(*res));
+	memset(&vo, 0, sizeof(vo));
+	if ((err = server_open(&sv, res->dossier)) < 0)
+		goto cleanup;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		l = (size_t)((nl ? nl : end) - p);
+		if (l >= sizeof(line))
+			l = 0;
+		memcpy(line, p, l);
+		line[l] = '\0';
+		p = nl ? nl + 1 : end;
+		if (sscanf(line, "%63s %63s %399s", oldhex, newhex, name) != 3 || (i = ref_index(name)) < 0 ||
+		    git_oid_fromstr(&old[i], oldhex) < 0 || git_oid_fromstr(&neu[i], newhex) < 0)
+			continue;
+		moved[i] = true;
+		res->updates++;
+	}
+	if (!res->updates)
+		goto cleanup;
+	vo.trust = sv.trust.ptr;
+	vo.ntrust = sv.trust.n;
+	state_path = kluis_replay_state_path(git_repository_path(sv.srv), res->dossier);
+	if ((err = kluis_verify_repository(sv.srv, res->dossier, sv.kr, &vo, state_path, &res->report)) < 0 || !res->report.nfindings)
+		goto cleanup;
+	/* the refs as they are do not verify: this push is undone, ref by ref, where nothing moved
+	 * them since */
+	for (k = 0; k < R_COUNT; k++) {
+		git_reference *ref = NULL;
+		i = order[k];
+		if (!moved[i] || kluis_repo_ref(sv.srv, ref_names[i], &now, &has) < 0 || !has || !git_oid_equal(&now, &neu[i]))
+			continue;
+		if (git_oid_is_zero(&old[i]) ? git_reference_lookup(&ref, sv.srv, ref_names[i]) == 0 && git_reference_delete(ref) == 0
+					   : git_reference_create_matching(&ref, sv.srv, ref_names[i], &old[i], 1, &neu[i], "kluis: a partial push put back") == 0)
+			put_back++;
+		git_reference_free(ref);
+	}
+	kluis_verify_report_summary(&res->report, sum, sizeof(sum));
+	err = kluis_error_set(KLUIS_EVERIFY, "the push left dossier '%s' in a state that does not verify (%s): git applied only part of it; the %zu refs it moved were put back",
+			      res->dossier, sum, put_back);
+cleanup:
+	free(state_path);
+	server_close(&sv);
+	return err;
+}
+
 int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res)
 {
-	git_repository *srv = NULL, *scratch = NULL;
-	git_config *cfg = NULL;
+	server sv;
+	git_repository *srv, *scratch = NULL;
 	git_odb *odb = NULL;
 	git_reference *ref = NULL;
-	git_buf home = { 0 };
-	kluis_keyring *kr = NULL;
 	kluis_verify_opts vo;
-	trust_list trust;
 	git_oid final[R_COUNT];
 	bool has[R_COUNT];
 	char tmpl[4096], *repo_dir = NULL, *old_objects = NULL, *state_path = NULL, hex[13] = "-";
-	int i, rc, err;
+	int i, err;
 
 	memset(res, 0, sizeof(*res));
-	memset(&trust, 0, sizeof(trust));
 	memset(&vo, 0, sizeof(vo));
 	tmpl[0] = '\0';
-	if ((err = kluis_repo_global_init()) < 0)
-		return err;
-	if (git_repository_open_ext(&srv, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0 || kluis_odb_lean_loose(srv) < 0) {
-		err = kluis_git_fail(KLUIS_EGENERIC, "cannot open the server repository (kluis hook runs inside git's pre-receive hook)");
+	if ((err = server_open(&sv, res->dossier)) < 0)
 		goto cleanup;
-	}
-	if (git_repository_config_snapshot(&cfg, srv) < 0) {
-		err = kluis_git_fail(KLUIS_EGENERIC, "cannot read the server repository's config");
-		goto cleanup;
-	}
-	if ((err = dossier_id(srv, cfg, res->dossier)) < 0)
-		goto cleanup;
-	rc = git_config_get_multivar_foreach(cfg, "kluis.trust", NULL, collect_trust, &trust);
-	if (trust.bad) {
-		err = kluis_error_set(KLUIS_EINVAL, "server misconfigured: %s (git config --add kluis.trust FPR)", trust.bad);
-		goto cleanup;
-	}
-	if ((rc < 0 && rc != GIT_ENOTFOUND) || !trust.n) {
-		err = kluis_error_set(KLUIS_EACCESS, "this server repository has no trust root: its administrator must run git config --add kluis.trust FPR in it");
-		goto cleanup;
-	}
+	srv = sv.srv;
 	for (i = 0; i < R_COUNT; i++)
 		if ((err = kluis_repo_ref(srv, ref_names[i], &final[i], &has[i])) < 0)
 			goto cleanup;
@@ -237,12 +321,8 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 		git_reference_free(ref);
 		ref = NULL;
 	}
-	if (git_config_get_string_buf(&home, cfg, "kluis.gnupghome") < 0)
-		git_error_clear();
-	if ((err = kluis_keyring_open_gnupg(&kr, home.size ? home.ptr : NULL)) < 0)
-		goto cleanup;
-	vo.trust = trust.ptr;
-	vo.ntrust = trust.n;
+	vo.trust = sv.trust.ptr;
+	vo.ntrust = sv.trust.n;
 	/* what the push brought waits in git's quarantine; the server's objects are beside it */
 	if (!(vo.incoming = getenv("GIT_QUARANTINE_PATH")) || !*vo.incoming) {
 		err = kluis_error_set(KLUIS_EGENERIC, "refusing the push: git gave the hook no quarantine (GIT_QUARANTINE_PATH), so what the push brought cannot be told apart; the server needs git 2.11 or later");
@@ -256,7 +336,7 @@ int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res
 	/* the server's checkpoint, keyed by this repository's real path and the dossier (none when
 	 * the hook's user has no cache directory: then every push replays in full) */
 	state_path = kluis_replay_state_path(git_repository_path(srv), res->dossier);
-	if ((err = kluis_verify_repository(scratch, res->dossier, kr, &vo, state_path, &res->report)) < 0)
+	if ((err = kluis_verify_repository(scratch, res->dossier, sv.kr, &vo, state_path, &res->report)) < 0)
 		goto cleanup;
 	if (res->report.nfindings) {
 		char sum[1024];
@@ -267,12 +347,9 @@ cleanup:
 	free(state_path);
 	free(old_objects);
 	git_reference_free(ref);
-	kluis_keyring_free(kr);
-	git_buf_dispose(&home);
 	git_odb_free(odb);
 	git_repository_free(scratch);
-	git_config_free(cfg);
-	git_repository_free(srv);
+	server_close(&sv);
 	if (tmpl[0])
 		kluis_rm_rf(tmpl);
 	free(repo_dir);

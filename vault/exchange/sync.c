@@ -178,33 +178,42 @@ int kluis_sync_refuse(const kluis_verify_report *rep, const char *fmt_what, cons
 
 /* ---- what this vault last saw on the server ----
  *
- * VAULT/sync/ID: the server's three refs as this vault last saw them (after a pull, what it
- * fetched; after a push, what it sent). A server whose main or read log no longer
- * descends from that has rolled back or rewritten the history it held: a pull refuses it,
- * instead of taking commits this vault had published for unpublished work to replay. */
+ * VAULT/sync/ID.R (R: the first 16 hex digits of the remote's SHA-256): the three refs of that
+ * server as this vault last saw them (after a pull, what it fetched; after a push, what it
+ * sent). A server whose main or read log no longer descends from that has rolled back or
+ * rewritten the history it held: a pull refuses it, also into a vault that no longer holds
+ * the dossier, instead of taking commits this vault had published for unpublished work to
+ * replay. Per remote: a push to a second server (a backup) says nothing of the first. */
 
-static int seen_path(kluis_vault *v, const char *id, char **out)
+static int seen_path(kluis_vault *v, const char *id, const char *remote, char **out)
 {
-	char *dir = kluis_path_join(v->root, "sync");
+	kluis_sha256 *h = NULL;
+	char *dir = kluis_path_join(v->root, "sync"), hex[65], name[96];
 	int err;
 
 	*out = NULL;
-	if (!dir)
+	if (!dir || (err = kluis_sha256_new(&h)) < 0) {
+		free(dir);
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
-	if ((err = kluis_mkdir_p(dir)) == 0 && !(*out = kluis_path_join(dir, id)))
+	}
+	kluis_sha256_update(h, remote, strlen(remote));
+	kluis_sha256_hex(h, hex);
+	kluis_sha256_free(h);
+	snprintf(name, sizeof(name), "%s.%.16s", id, hex);
+	if ((err = kluis_mkdir_p(dir)) == 0 && !(*out = kluis_path_join(dir, name)))
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	free(dir);
 	return err;
 }
 
-int kluis_sync_seen_read(kluis_vault *v, const char *id, ref_set *s)
+int kluis_sync_seen_read(kluis_vault *v, const char *id, const char *remote, ref_set *s)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
 	char *path = NULL, name[16], hex[GIT_OID_HEXSZ + 1], *line, *save = NULL;
 	int err, k;
 
 	memset(s, 0, sizeof(*s));
-	if ((err = seen_path(v, id, &path)) < 0)
+	if ((err = seen_path(v, id, remote, &path)) < 0)
 		return err;
 	if ((err = kluis_file_read(&text, path, 4096)) == KLUIS_ENOTFOUND)
 		err = 0;
@@ -221,14 +230,14 @@ int kluis_sync_seen_read(kluis_vault *v, const char *id, ref_set *s)
 	return err;
 }
 
-int kluis_sync_seen_write(kluis_vault *v, const char *id, const ref_set *s)
+int kluis_sync_seen_write(kluis_vault *v, const char *id, const char *remote, const ref_set *s)
 {
 	kluis_buf text = KLUIS_BUF_INIT;
 	static const char *const key[R_COUNT] = { "main", "content", "access" };
 	char *path = NULL, hex[GIT_OID_HEXSZ + 1];
 	int k, err;
 
-	if ((err = seen_path(v, id, &path)) < 0 || (err = kluis_buf_printf(&text, "kluis-sync 1\n")) < 0)
+	if ((err = seen_path(v, id, remote, &path)) < 0 || (err = kluis_buf_printf(&text, "kluis-sync 1\n")) < 0)
 		goto cleanup;
 	for (k = 0; k < R_COUNT; k++)
 		if (s->has[k] && (err = kluis_buf_printf(&text, "%s %s\n", key[k], git_oid_tostr(hex, sizeof(hex), &s->oid[k]))) < 0)
@@ -307,7 +316,7 @@ static void porcelain(const char *text, size_t *moved, char rejected[KLUIS_GIT_L
 /* git pushes from a transport repository under VAULT/tmp that sees the dossier's objects and
  * that git believes shallow at the server's previous content commit, so only new objects
  * travel (kluis_sync_shallow_mark); *out is its path. */
-static int push_transport(kluis_vault *v, const char *id, kluis_dossier *d, const ref_set *local, char **out)
+static int push_transport(kluis_vault *v, const char *id, const char *remote, kluis_dossier *d, const ref_set *local, char **out)
 {
 	git_repository *tr = NULL;
 	ref_set seen;
@@ -316,7 +325,7 @@ static int push_transport(kluis_vault *v, const char *id, kluis_dossier *d, cons
 	if ((err = kluis_vault_workdir(v, "push", out)) < 0 || (err = kluis_repo_create(&tr, *out)) < 0)
 		return err;
 	git_repository_free(tr);
-	if ((err = kluis_sync_add_alternate(*out, d->path)) < 0 || (err = kluis_sync_seen_read(v, id, &seen)) < 0)
+	if ((err = kluis_sync_add_alternate(*out, d->path)) < 0 || (err = kluis_sync_seen_read(v, id, remote, &seen)) < 0)
 		return err;
 	/* the server's content as last seen, not the one pushed: git refuses to push what its
 	 * shallow file names */
@@ -357,7 +366,7 @@ static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, k
 		err = kluis_error_set(KLUIS_EVERIFY, "dossier '%s' changed while it was being verified; nothing was pushed, run the command again", id);
 		goto cleanup;
 	}
-	if ((err = push_transport(v, id, d, &local, &real)) < 0)
+	if ((err = push_transport(v, id, res->remote, d, &local, &real)) < 0)
 		goto cleanup;
 	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", real);
 	args[na++] = gitdir;
@@ -400,7 +409,7 @@ static int push_once(kluis_vault *v, const char *id, const kluis_sync_opts *o, k
 	}
 	git_oid_cpy(&res->head, &local.oid[R_MAIN]);
 	res->up_to_date = res->refs_updated == 0;
-	err = kluis_sync_seen_write(v, id, &local);
+	err = kluis_sync_seen_write(v, id, res->remote, &local);
 cleanup:
 	if (real)
 		kluis_rm_rf(real);
@@ -475,7 +484,8 @@ int kluis_sync_dossier(kluis_vault *v, const char *id, const kluis_sync_opts *o,
 int kluis_sync_ls_remote(const char *remote, ref_set *s)
 {
 	kluis_buf out = KLUIS_BUF_INIT, errout = KLUIS_BUF_INIT;
-	const char *args[] = { "ls-remote", "--", remote, MAIN_REF, CONTENT_REF, ACCESS_REF, NULL };
+	/* from /: no repository's config around the caller's working directory applies */
+	const char *args[] = { "-C", "/", "ls-remote", "--", remote, MAIN_REF, CONTENT_REF, ACCESS_REF, NULL };
 	char line_reason[KLUIS_GIT_LINE_MAX + 1], hex[GIT_OID_HEXSZ + 1], name[256], *line, *save = NULL;
 	int status, err, i;
 

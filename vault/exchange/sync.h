@@ -125,6 +125,14 @@ typedef struct {
  */
 int kluis_receive_check(const char *input, size_t len, kluis_receive_result *res);
 
+/*
+ * Settle a push in git's post-receive hook (`input`: the refs git moved, `OLD NEW REFNAME`).
+ * A push without --atomic is applied ref by ref after pre-receive approved it as a whole, and
+ * git may refuse some of its refs then: when the refs as they now are do not verify, every
+ * ref this push moved is put back (compare-and-swap), and KLUIS_EVERIFY says so.
+ */
+int kluis_receive_settle(const char *input, size_t len, kluis_receive_result *res);
+
 void kluis_receive_result_dispose(kluis_receive_result *r);
 
 #endif

@@ -97,17 +97,18 @@ static int parse_oid(const char *hex, git_oid *oid, bool *has)
 	return *has && (strlen(hex) != GIT_OID_HEXSZ || git_oid_fromstr(oid, hex) < 0) ? -1 : 0;
 }
 
-/* GIT_SSH_COMMAND, else the user's core.sshCommand, else NULL (plain ssh); *out malloc'd,
- * with ` "$@"` appended for sh -c. */
+/* The user's core.sshCommand, as the git child that pulls and pushes sees it (its environment
+ * carries no GIT_SSH_COMMAND), else NULL (plain ssh); *out malloc'd, with ` "$@"` appended for
+ * sh -c. */
 static int ssh_command(char **out)
 {
 	git_config *cfg = NULL;
 	git_buf b = { NULL, 0, 0 };
-	const char *env = getenv("GIT_SSH_COMMAND");
+	const char *env = NULL;
 	int err = 0;
 
 	*out = NULL;
-	if (!(env && *env) && git_config_open_default(&cfg) == 0 && git_config_get_string_buf(&b, cfg, "core.sshCommand") == 0)
+	if (git_config_open_default(&cfg) == 0 && git_config_get_string_buf(&b, cfg, "core.sshCommand") == 0)
 		env = b.ptr;
 	if (env && *env && asprintf(out, "%s \"$@\"", env) < 0) {
 		*out = NULL;
@@ -130,8 +131,8 @@ static int list_ssh(const char *prefix, char **ids, size_t n, listing *l)
 
 	if (!ssh_parts(prefix, host, sizeof(host), port, sizeof(port), dir, sizeof(dir)))
 		return 0;
-	/* the ssh git itself would run: GIT_SSH_COMMAND, else core.sshCommand, through the shell
-	 * as git runs it, with the host and command as arguments (never in the shell's text) */
+	/* the ssh git itself would run: core.sshCommand through the shell as git runs it, with the
+	 * host and command as arguments (never in the shell's text) */
 	if ((err = ssh_command(&cmd)) < 0)
 		goto cleanup;
 	if (cmd) {

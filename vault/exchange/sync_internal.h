@@ -29,9 +29,9 @@ int kluis_sync_check_syncer(const kluis_roles *roles, const char *actor, const c
 int kluis_sync_read_refs(git_repository *repo, const char *const names[R_COUNT], ref_set *s);
 /* KLUIS_EVERIFY: "<what> '<id>' does not verify (<summary>); <tail>". */
 int kluis_sync_refuse(const kluis_verify_report *rep, const char *what, const char *id, const char *tail);
-/* VAULT/sync/ID: the server's refs as this vault last saw them (all absent: never). */
-int kluis_sync_seen_read(kluis_vault *v, const char *id, ref_set *s);
-int kluis_sync_seen_write(kluis_vault *v, const char *id, const ref_set *s);
+/* VAULT/sync/ID.R: the refs of server `remote` as this vault last saw them (all absent: never). */
+int kluis_sync_seen_read(kluis_vault *v, const char *id, const char *remote, ref_set *s);
+int kluis_sync_seen_write(kluis_vault *v, const char *id, const char *remote, const ref_set *s);
 /* Make git believe the repository shallow at a parentless commit, so only new objects travel
  * (sync.c says why); unmark before the repository is used for anything else. */
 int kluis_sync_shallow_mark(const char *repo_path, const git_oid *parentless);
