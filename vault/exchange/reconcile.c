@@ -196,7 +196,7 @@ static int conflict(const struct rc *x, git_commit *c, const char *what)
 	char hex[13];
 
 	git_oid_tostr(hex, sizeof(hex), git_commit_id(c));
-	return kluis_error_set(KLUIS_ECONFLICT, "this vault's unpublished commit %s (%.60s) cannot be replayed on the server's history of '%s': %s; nothing was changed here",
+	return kluis_error_set(KLUIS_ECONFLICT, "this vault's unpublished commit %s (%.60s) cannot be replayed on the server's history of '%s': %s; nothing was changed here (kluis pull --help says how to take the server's history instead)",
 			       hex, git_commit_summary(c) ? git_commit_summary(c) : "?", x->id, what);
 }
 
