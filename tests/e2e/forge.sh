@@ -684,7 +684,9 @@ c_F10() {
 }
 def F11 "refs/kluis/content replaced by an empty tree"
 c_F11() {
-	WHY="ciphertext [0-9a-f]{40} of entry [^ ]+ \((meta|body)\) is not in refs/kluis/content"
+	# every ciphertext is missing; pull and import name the first in object-id order, which may
+	# be the info's or an erased entry's reason as well as an entry's meta or body
+	WHY="ciphertext [0-9a-f]{40} of (entry [^ ]+ \((meta|body|reason)\)|the dossier info) is not in refs/kluis/content"
 	content_set "$(G hash-object -t tree -w /dev/null)"
 }
 def F12 "refs/kluis/content with an extra ciphertext no pointer names"
