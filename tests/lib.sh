@@ -212,6 +212,21 @@ actor_home() {
 	gpg --homedir "$REPLY" --batch --quiet --check-trustdb >/dev/null 2>&1 || true
 }
 
+# ---- a central server ----
+# kluis_server REPO KEYRING: a bare dossier repository as a kluis server holds it: the project's
+# hook script as pre-receive and post-receive, this build's kluis, the directie as trust root,
+# KEYRING (public keys) to verify with
+kluis_server() {
+	local hook=$KLUIS_TEST_DIR/../hooks/pre-receive
+	git init -q --bare "$1"
+	cp "$hook" "$1/hooks/pre-receive"
+	cp "$hook" "$1/hooks/post-receive"
+	chmod 755 "$1/hooks/pre-receive" "$1/hooks/post-receive"
+	git -C "$1" config kluis.program "$(readlink -f "$KLUIS")"
+	git -C "$1" config --add kluis.trust "$DIR"
+	git -C "$1" config kluis.gnupghome "$2"
+}
+
 # ---- dossiers and stock-git witnesses ----
 repo_of() { printf '%s/dossiers/%s.git\n' "$KLUIS_VAULT" "$1"; }
 

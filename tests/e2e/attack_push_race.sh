@@ -19,7 +19,6 @@ set -euo pipefail
 export XDG_CACHE_HOME=$T_WORK/cache
 mkdir -p "$XDG_CACHE_HOME"
 
-KLUIS_ABS=$(readlink -f "$KLUIS")
 pub_home
 AUD=$REPLY
 actor_home "$MEDEW"
@@ -34,9 +33,9 @@ kb() { GNUPGHOME=$BH KLUIS_VAULT=$VB "$KLUIS" "$@"; }
 kc() { GNUPGHOME=$CH KLUIS_VAULT=$VC "$KLUIS" "$@"; }
 SRV=$T_WORK/srv/d1.git
 
-git init -q --bare "$SRV"
+kluis_server "$SRV" "$AUD"
 # the real hook, and after it (for the first push only) a wait: a slow verification
-cp "$KLUIS_TEST_DIR/../hooks/pre-receive" "$SRV/hooks/kluis-pre-receive"
+mv "$SRV/hooks/pre-receive" "$SRV/hooks/kluis-pre-receive"
 cat >"$SRV/hooks/pre-receive" <<HOOK
 #!/bin/sh
 "\$(dirname "\$0")/kluis-pre-receive" || exit 1
@@ -46,11 +45,7 @@ if mkdir "$T_WORK/slow" 2>/dev/null; then
 fi
 exit 0
 HOOK
-cp "$KLUIS_TEST_DIR/../hooks/pre-receive" "$SRV/hooks/post-receive"
-chmod 755 "$SRV/hooks/pre-receive" "$SRV/hooks/kluis-pre-receive" "$SRV/hooks/post-receive"
-git -C "$SRV" config kluis.program "$KLUIS_ABS"
-git -C "$SRV" config --add kluis.trust "$DIR"
-git -C "$SRV" config kluis.gnupghome "$AUD"
+chmod 755 "$SRV/hooks/pre-receive"
 mkdir "$T_WORK/slow.off" # nothing is slow during the set-up
 mv "$T_WORK/slow.off" "$T_WORK/slow"
 

@@ -10,7 +10,6 @@ set -euo pipefail
 export XDG_CACHE_HOME=$T_WORK/cache
 mkdir -p "$XDG_CACHE_HOME"
 
-KLUIS_ABS=$(readlink -f "$KLUIS")
 pub_home
 AUD=$REPLY
 actor_home "$DIR"
@@ -18,12 +17,7 @@ BH=$REPLY
 VB=$T_WORK/vb
 kb() { GNUPGHOME=$BH KLUIS_VAULT=$VB "$KLUIS" "$@"; }
 for s in srv bak; do
-	git init -q --bare "$T_WORK/$s/d1.git"
-	cp "$KLUIS_TEST_DIR/../hooks/pre-receive" "$T_WORK/$s/d1.git/hooks/pre-receive"
-	chmod 755 "$T_WORK/$s/d1.git/hooks/pre-receive"
-	git -C "$T_WORK/$s/d1.git" config kluis.program "$KLUIS_ABS"
-	git -C "$T_WORK/$s/d1.git" config --add kluis.trust "$DIR"
-	git -C "$T_WORK/$s/d1.git" config kluis.gnupghome "$AUD"
+	kluis_server "$T_WORK/$s/d1.git" "$AUD"
 done
 expect_exit 0 kb init d1 --klant "$KLANT" --medewerker "$MEDEW" --directie "$DIR" --opdrachtgever "$OPDR"
 printf 'remote %s\n' "$T_WORK/srv" >>"$VB/kluis.conf"

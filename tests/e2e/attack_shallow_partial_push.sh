@@ -16,7 +16,6 @@ set -euo pipefail
 export XDG_CACHE_HOME=$T_WORK/cache
 mkdir -p "$XDG_CACHE_HOME"
 
-KLUIS_ABS=$(readlink -f "$KLUIS")
 pub_home
 AUD=$REPLY
 actor_home "$MEDEW"
@@ -31,13 +30,7 @@ kb() { GNUPGHOME=$BH KLUIS_VAULT=$VB "$KLUIS" "$@"; }
 kc() { GNUPGHOME=$CH KLUIS_VAULT=$VC "$KLUIS" "$@"; }
 SRV=$T_WORK/srv/d1.git
 
-git init -q --bare "$SRV"
-cp "$KLUIS_TEST_DIR/../hooks/pre-receive" "$SRV/hooks/pre-receive"
-cp "$KLUIS_TEST_DIR/../hooks/pre-receive" "$SRV/hooks/post-receive"
-chmod 755 "$SRV/hooks/pre-receive" "$SRV/hooks/post-receive"
-git -C "$SRV" config kluis.program "$KLUIS_ABS"
-git -C "$SRV" config --add kluis.trust "$DIR"
-git -C "$SRV" config kluis.gnupghome "$AUD"
+kluis_server "$SRV" "$AUD"
 
 expect_exit 0 kb init d1 --klant "$KLANT" --medewerker "$MEDEW" --directie "$DIR" --opdrachtgever "$OPDR"
 expect_exit 0 kb add d1 -m "first"

@@ -13,8 +13,6 @@ set -euo pipefail
 export XDG_CACHE_HOME=$T_ROOT/cache
 mkdir -p "$XDG_CACHE_HOME"
 
-HOOK_SRC=$KLUIS_TEST_DIR/../hooks/pre-receive
-KLUIS_ABS=$(readlink -f "$KLUIS")
 ROUNDS=${RECONCILE_ROUNDS:-4}
 pub_home
 AUD=$REPLY
@@ -31,15 +29,7 @@ kc() { GNUPGHOME=$CH KLUIS_VAULT=$VC "$KLUIS" "$@"; }
 SRVROOT=$T_ROOT/srv
 SRV=$SRVROOT/d1.git
 
-make_server() {
-	git init -q --bare "$1"
-	cp "$HOOK_SRC" "$1/hooks/pre-receive"
-	cp "$HOOK_SRC" "$1/hooks/post-receive"
-	chmod 755 "$1/hooks/pre-receive" "$1/hooks/post-receive"
-	git -C "$1" config kluis.program "$KLUIS_ABS"
-	git -C "$1" config --add kluis.trust "$DIR"
-	git -C "$1" config kluis.gnupghome "$AUD"
-}
+make_server() { kluis_server "$1" "$AUD"; }
 refs_of() { git -C "$1" for-each-ref --format='%(objectname) %(refname)' refs/heads refs/kluis | sort; }
 
 for d in d1 d2 d3; do make_server "$SRVROOT/$d.git"; done

@@ -15,7 +15,6 @@ mkdir -p "$XDG_CACHE_HOME"
 
 HOOK_SRC=$KLUIS_TEST_DIR/../hooks/pre-receive
 [ -x "$HOOK_SRC" ] || fail "hooks/pre-receive is missing or not executable"
-KLUIS_ABS=$(readlink -f "$KLUIS")
 pub_home
 AUD=$REPLY                      # the server's keyring: public keys only
 actor_home "$DIR"
@@ -29,15 +28,7 @@ LB=$VB/dossiers/d1.git
 MARK="sync-marker-$$-$RANDOM"
 export GIT_AUTHOR_NAME=forger GIT_AUTHOR_EMAIL=forger@kluis.test GIT_COMMITTER_NAME=forger GIT_COMMITTER_EMAIL=forger@kluis.test
 
-make_server() { # REPO: a bare repository with the hook, the trust root and the auditor keyring
-	git init -q --bare "$1"
-	cp "$HOOK_SRC" "$1/hooks/pre-receive"
-	cp "$HOOK_SRC" "$1/hooks/post-receive"
-	chmod 755 "$1/hooks/pre-receive" "$1/hooks/post-receive"
-	git -C "$1" config kluis.program "$KLUIS_ABS"
-	git -C "$1" config --add kluis.trust "$DIR"
-	git -C "$1" config kluis.gnupghome "$AUD"
-}
+make_server() { kluis_server "$1" "$AUD"; }
 refs_of() { git -C "$1" for-each-ref --format='%(objectname) %(refname)' | sort; }
 same_refs() { # REPO_A REPO_B WHAT: main, content and access agree
 	local r

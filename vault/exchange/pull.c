@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const incoming_names[R_COUNT] = { "refs/kluis/incoming/main", "refs/kluis/incoming/content",
-						     "refs/kluis/incoming/access" };
 
 static int fetch_into(const char *scratch, const char *remote, const ref_set *server)
 {
@@ -44,7 +42,7 @@ static int fetch_into(const char *scratch, const char *remote, const ref_set *se
 	args[na++] = remote;
 	for (i = 0; i < R_COUNT; i++)
 		if (server->has[i]) {
-			snprintf(spec[i], sizeof(spec[i]), "+%s:%s", kluis_sync_ref_names[i], incoming_names[i]);
+			snprintf(spec[i], sizeof(spec[i]), "+%s:%s", kluis_sync_ref_names[i], kluis_sync_incoming_names[i]);
 			args[na++] = spec[i];
 		}
 	args[na] = NULL;
@@ -92,43 +90,6 @@ static int merge_ff(git_repository *scratch, const ref_set *local, const ref_set
 	if (!local->has[R_MAIN] || !git_oid_equal(&final->oid[R_MAIN], &local->oid[R_MAIN])) {
 		final->oid[R_CONTENT] = server->oid[R_CONTENT];
 		final->has[R_CONTENT] = server->has[R_CONTENT];
-	}
-	return 0;
-}
-
-static bool same_refs(const ref_set *a, const ref_set *b)
-{
-	int i;
-
-	for (i = 0; i < R_COUNT; i++)
-		if (a->has[i] != b->has[i] || (a->has[i] && !git_oid_equal(&a->oid[i], &b->oid[i])))
-			return false;
-	return true;
-}
-
-/* Point the scratch repository's three refs at `s` (and drop the incoming ones). */
-static int set_scratch_refs(git_repository *scratch, const ref_set *s)
-{
-	git_reference *ref = NULL;
-	int i, rc;
-
-	for (i = 0; i < R_COUNT; i++) {
-		if (s->has[i])
-			rc = git_reference_create(&ref, scratch, kluis_sync_ref_names[i], &s->oid[i], 1, "kluis pull");
-		else if ((rc = git_reference_lookup(&ref, scratch, kluis_sync_ref_names[i])) == 0)
-			rc = git_reference_delete(ref);
-		else if (rc == GIT_ENOTFOUND)
-			rc = 0;
-		git_reference_free(ref);
-		ref = NULL;
-		if (rc < 0)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the pulled state");
-		if ((rc = git_reference_lookup(&ref, scratch, incoming_names[i])) == 0)
-			rc = git_reference_delete(ref);
-		git_reference_free(ref);
-		ref = NULL;
-		if (rc < 0 && rc != GIT_ENOTFOUND)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the pulled state");
 	}
 	return 0;
 }
@@ -324,7 +285,7 @@ static int pull_fetch(struct pull *p)
 	    (p->exists && p->local.has[R_CONTENT] && (err = kluis_sync_shallow_mark(p->scratch_path, &p->local.oid[R_CONTENT])) < 0) ||
 	    (err = fetch_into(p->scratch_path, p->res->remote, &server)) < 0 ||
 	    (err = kluis_repo_open(&p->scratch, p->scratch_path)) < 0 ||
-	    (err = kluis_sync_read_refs(p->scratch, incoming_names, &p->fetched)) < 0)
+	    (err = kluis_sync_read_refs(p->scratch, kluis_sync_incoming_names, &p->fetched)) < 0)
 		return err;
 	kluis_sync_shallow_unmark(p->scratch_path);
 	if (!p->fetched.has[R_MAIN] || !p->fetched.has[R_CONTENT])
@@ -347,14 +308,12 @@ static int pull_check_seen(struct pull *p)
 	if ((err = kluis_sync_seen_read(p->v, p->id, p->res->remote, &seen)) < 0)
 		return err;
 	for (k = 0; k < R_COUNT; k++) {
-		git_odb *odb = NULL;
-		bool have;
 		if (k == R_CONTENT || !seen.has[k] || (p->fetched.has[k] && git_oid_equal(&seen.oid[k], &p->fetched.oid[k])))
 			continue;
 		/* a commit the fetch did not bring (nor the dossier hold) is not in the server's history */
-		have = git_repository_odb(&odb, p->scratch) == 0 && git_odb_exists(odb, &seen.oid[k]);
-		git_odb_free(odb);
-		rc = p->fetched.has[k] && have ? git_graph_descendant_of(p->scratch, &p->fetched.oid[k], &seen.oid[k]) : 0;
+		rc = p->fetched.has[k] && kluis_sync_has_object(p->scratch, &seen.oid[k])
+			     ? git_graph_descendant_of(p->scratch, &p->fetched.oid[k], &seen.oid[k])
+			     : 0;
 		if (rc < 0)
 			return kluis_git_fail(KLUIS_EGENERIC, "cannot compare the server's history with what this vault saw there");
 		if (rc == 0) {
@@ -423,7 +382,7 @@ static int verify_scratch(struct pull *p, const ref_set *s, bool arrived)
 	}
 	vo.incoming = in_objects;
 	vo.existing = old_objects;
-	if ((err = set_scratch_refs(p->scratch, s)) < 0 || (err = kluis_vault_keyring(p->v, &kr)) < 0 ||
+	if ((err = kluis_sync_set_refs(p->scratch, s)) < 0 || (err = kluis_vault_keyring(p->v, &kr)) < 0 ||
 	    (err = kluis_verify_repository(p->scratch, p->id, kr, &vo, NULL, &rep)) < 0)
 		goto cleanup;
 	if (rep.nfindings)
@@ -493,7 +452,7 @@ int kluis_sync_pull(kluis_vault *v, const char *id, const kluis_sync_opts *o, kl
 	memset(res, 0, sizeof(*res));
 	if ((err = pull_prepare(&p)) < 0 || (err = pull_fetch(&p)) < 0 || (err = pull_check_seen(&p)) < 0 || (err = pull_merge(&p)) < 0)
 		goto cleanup;
-	if (p.exists && same_refs(final, local)) {
+	if (p.exists && kluis_sync_same_refs(final, local)) {
 		res->up_to_date = true;
 		git_oid_cpy(&res->head, &local->oid[R_MAIN]);
 		err = kluis_sync_seen_write(v, id, res->remote, &p.fetched);

@@ -72,27 +72,6 @@ static const git_oid *map_find(const struct rc *x, const git_oid *from)
 	return NULL;
 }
 
-static int set_refs(git_repository *repo, const ref_set *s)
-{
-	static const char *const names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
-	git_reference *ref = NULL;
-	int i, rc;
-
-	for (i = 0; i < R_COUNT; i++) {
-		if (s->has[i])
-			rc = git_reference_create(&ref, repo, names[i], &s->oid[i], 1, "kluis sync");
-		else if ((rc = git_reference_lookup(&ref, repo, names[i])) == 0)
-			rc = git_reference_delete(ref);
-		else if (rc == GIT_ENOTFOUND)
-			rc = 0;
-		git_reference_free(ref);
-		ref = NULL;
-		if (rc < 0)
-			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the replay of this vault's work");
-	}
-	return 0;
-}
-
 /* Commits reachable from `tip` and not from `hide` (may be NULL), oldest first. */
 static int unpublished(git_repository *repo, const git_oid *tip, const git_oid *hide, git_oid **out, size_t *n)
 {
@@ -529,7 +508,7 @@ int kluis_reconcile(kluis_vault *v, const char *id, const char *scratch_path, co
 			start.oid[R_CONTENT] = local->oid[R_CONTENT];
 			start.has[R_CONTENT] = local->has[R_CONTENT];
 		}
-		if ((err = set_refs(repo, &start)) < 0 || (err = kluis_dossier_open_scratch(&x.sd, v, id, scratch_path)) < 0)
+		if ((err = kluis_sync_set_refs(repo, &start)) < 0 || (err = kluis_dossier_open_scratch(&x.sd, v, id, scratch_path)) < 0)
 			goto cleanup;
 	}
 	if (rc == 0 && local->has[R_MAIN]) {

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 const char *const kluis_sync_ref_names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
+const char *const kluis_sync_incoming_names[R_COUNT] = { "refs/kluis/incoming/main", "refs/kluis/incoming/content",
+							 "refs/kluis/incoming/access" };
 
 void kluis_sync_result_dispose(kluis_sync_result *r)
 {
@@ -260,7 +262,7 @@ cleanup:
  * so the graft changes no history; kluis's own reading (libgit2) and verification never
  * depend on it, and the file is removed before the repository is used for anything else.
  */
-static bool has_object(git_repository *repo, const git_oid *oid)
+bool kluis_sync_has_object(git_repository *repo, const git_oid *oid)
 {
 	git_odb *odb = NULL;
 	bool has = git_repository_odb(&odb, repo) == 0 && git_odb_exists(odb, oid);
@@ -329,7 +331,7 @@ static int push_transport(kluis_vault *v, const char *id, const char *remote, kl
 		return err;
 	/* the server's content as last seen, not the one pushed: git refuses to push what its
 	 * shallow file names */
-	if (seen.has[R_CONTENT] && !git_oid_equal(&seen.oid[R_CONTENT], &local->oid[R_CONTENT]) && has_object(d->repo, &seen.oid[R_CONTENT]))
+	if (seen.has[R_CONTENT] && !git_oid_equal(&seen.oid[R_CONTENT], &local->oid[R_CONTENT]) && kluis_sync_has_object(d->repo, &seen.oid[R_CONTENT]))
 		return kluis_sync_shallow_mark(*out, &seen.oid[R_CONTENT]);
 	return 0;
 }
@@ -479,6 +481,42 @@ int kluis_sync_dossier(kluis_vault *v, const char *id, const kluis_sync_opts *o,
 }
 
 /* ---- shared with pull.c ---- */
+
+bool kluis_sync_same_refs(const ref_set *a, const ref_set *b)
+{
+	int i;
+
+	for (i = 0; i < R_COUNT; i++)
+		if (a->has[i] != b->has[i] || (a->has[i] && !git_oid_equal(&a->oid[i], &b->oid[i])))
+			return false;
+	return true;
+}
+
+int kluis_sync_set_refs(git_repository *repo, const ref_set *s)
+{
+	git_reference *ref = NULL;
+	int i, rc;
+
+	for (i = 0; i < R_COUNT; i++) {
+		if (s->has[i])
+			rc = git_reference_create(&ref, repo, kluis_sync_ref_names[i], &s->oid[i], 1, "kluis sync");
+		else if ((rc = git_reference_lookup(&ref, repo, kluis_sync_ref_names[i])) == 0)
+			rc = git_reference_delete(ref);
+		else if (rc == GIT_ENOTFOUND)
+			rc = 0;
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc < 0)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the state in the scratch repository");
+		if ((rc = git_reference_lookup(&ref, repo, kluis_sync_incoming_names[i])) == 0)
+			rc = git_reference_delete(ref);
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc < 0 && rc != GIT_ENOTFOUND)
+			return kluis_git_fail(KLUIS_EGENERIC, "cannot set up the state in the scratch repository");
+	}
+	return 0;
+}
 
 /* Which of the three refs the server has (git ls-remote). */
 int kluis_sync_ls_remote(const char *remote, ref_set *s)

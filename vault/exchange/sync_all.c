@@ -26,15 +26,13 @@ typedef struct {
 	bool known;                 /* refs and present are filled in */
 } listing;
 
-static const char *const names[R_COUNT] = { MAIN_REF, CONTENT_REF, ACCESS_REF };
-
 /* A path (or file://) prefix: each dossier's repository read directly. */
 static int list_path(const char *prefix, char **ids, size_t n, listing *l)
 {
 	git_repository *repo = NULL;
 	char *path = NULL;
 	size_t i;
-	int k, err = 0;
+	int err = 0;
 
 	if (strncmp(prefix, "file://", 7) == 0)
 		prefix += 7;
@@ -44,8 +42,7 @@ static int list_path(const char *prefix, char **ids, size_t n, listing *l)
 			return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		}
 		if (kluis_path_exists(path) && git_repository_open_bare(&repo, path) == 0) {
-			for (k = 0; k < R_COUNT && err == 0; k++)
-				err = kluis_repo_ref(repo, names[k], &l->refs[i].oid[k], &l->refs[i].has[k]);
+			err = kluis_sync_read_refs(repo, kluis_sync_ref_names, &l->refs[i]);
 			l->present[i] = l->refs[i].has[R_MAIN];
 			git_repository_free(repo);
 			repo = NULL;
@@ -189,31 +186,20 @@ cleanup:
 	return err;
 }
 
-static bool same(const ref_set *a, const ref_set *b)
-{
-	int k;
-
-	for (k = 0; k < R_COUNT; k++)
-		if (a->has[k] != b->has[k] || (a->has[k] && !git_oid_equal(&a->oid[k], &b->oid[k])))
-			return false;
-	return true;
-}
-
 /* This vault's refs of dossier `id`: the refs only (a dossier that differs is opened in full
  * by the sync that follows). */
 static int local_refs(kluis_vault *v, const char *id, ref_set *r)
 {
 	git_repository *repo = NULL;
 	char name[80], *path;
-	int k, err = 0;
+	int err = 0;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(name, sizeof(name), "%s.git", id);
 	if (!(path = kluis_path_join(v->dossiers, name)))
 		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
 	if ((err = kluis_repo_open(&repo, path)) == 0)
-		for (k = 0; k < R_COUNT && err == 0; k++)
-			err = kluis_repo_ref(repo, names[k], &r->oid[k], &r->has[k]);
+		err = kluis_sync_read_refs(repo, kluis_sync_ref_names, r);
 	git_repository_free(repo);
 	free(path);
 	return err;
@@ -262,7 +248,7 @@ int kluis_sync_all(kluis_vault *v, const kluis_sync_opts *o, kluis_sync_each_fn 
 				continue;
 			}
 		}
-		if ((derr = local_refs(v, ids[i], &mine)) == 0 && l.present[i] && same(&mine, &l.refs[i])) {
+		if ((derr = local_refs(v, ids[i], &mine)) == 0 && l.present[i] && kluis_sync_same_refs(&mine, &l.refs[i])) {
 			sum->unchanged++;
 			continue;
 		}

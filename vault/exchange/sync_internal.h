@@ -20,8 +20,9 @@ typedef struct {
 	bool has[R_COUNT];
 } ref_set;
 
-/* The three refs' names, in R_ order. */
+/* The three refs' names, in R_ order; where a pull's fetch puts the server's in the scratch. */
 extern const char *const kluis_sync_ref_names[R_COUNT];
+extern const char *const kluis_sync_incoming_names[R_COUNT];
 
 /* Only the dossier's medewerker or directie sync it (SPEC): KLUIS_EACCESS otherwise. */
 int kluis_sync_check_syncer(const kluis_roles *roles, const char *actor, const char *id, const char *what);
@@ -29,6 +30,12 @@ int kluis_sync_check_syncer(const kluis_roles *roles, const char *actor, const c
 int kluis_sync_read_refs(git_repository *repo, const char *const names[R_COUNT], ref_set *s);
 /* KLUIS_EVERIFY: "<what> '<id>' does not verify (<summary>); <tail>". */
 int kluis_sync_refuse(const kluis_verify_report *rep, const char *what, const char *id, const char *tail);
+/* The two sets name the same commits. */
+bool kluis_sync_same_refs(const ref_set *a, const ref_set *b);
+/* Point repo's three refs at `s` (an absent one deleted) and drop the incoming ones. */
+int kluis_sync_set_refs(git_repository *repo, const ref_set *s);
+/* The object is in repo's object database (alternates included). */
+bool kluis_sync_has_object(git_repository *repo, const git_oid *oid);
 /* VAULT/sync/ID.R: the refs of server `remote` as this vault last saw them (all absent: never). */
 int kluis_sync_seen_read(kluis_vault *v, const char *id, const char *remote, ref_set *s);
 int kluis_sync_seen_write(kluis_vault *v, const char *id, const char *remote, const ref_set *s);
