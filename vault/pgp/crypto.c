@@ -98,6 +98,11 @@ bool kluis_threads_enabled(void)
 
 static int gpg_fail(gpgme_error_t e, const char *what)
 {
+	/* gpg-agent rewrites a key file in place on the key's first use after an import (into its
+	 * own protection format); another process using that key at that moment reads it half-written */
+	if (gpgme_err_code(e) >= GPG_ERR_SEXP_INV_LEN_SPEC && gpgme_err_code(e) <= GPG_ERR_SEXP_BAD_OCT_CHAR)
+		return kluis_error_set(KLUIS_EKEY, "%s: gpg-agent could not read the secret key (%s); if another program used the key at "
+				       "the same moment, run the command again", what, gpgme_strerror(e));
 	switch (gpgme_err_code(e)) {
 	case GPG_ERR_NO_SECKEY:
 		return kluis_error_set(KLUIS_EACCESS, "%s: no secret key for it here (it was not encrypted to your key)", what);

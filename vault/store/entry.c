@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,68 +452,50 @@ cleanup:
 
 /* ---- reading ---- */
 
-/* The metadata, decrypted and checked against its commitment (on a thread beside the body). */
-struct decrypt_job {
-	const void *msg;
-	size_t len;
-	const kluis_pointer *p;
-	const char *entry;
-	kluis_buf *out;
-	int err;
-	char errmsg[512];
-};
-
-static void *decrypt_thread(void *arg)
+/*
+ * The metadata is decrypted and checked before the body, not beside it on a thread: two
+ * decryptions at once race gpg-agent on a key's first use after an import, when the agent
+ * rewrites the key file in place and the second request may read it half-written ("Unmatched
+ * parentheses in S-expression"); overlapping them saved no time a person notices.
+ */
+static int decrypt_meta(const git_blob *blob, const kluis_pointer *p, const char *entry, kluis_buf *out)
 {
-	struct decrypt_job *job = arg;
 	char digest[65], what[96];
+	int err;
 
-	snprintf(what, sizeof(what), "entry %s", job->entry);
-	if ((job->err = kluis_crypto_decrypt_to_buf(job->msg, job->len, job->out)) == 0 &&
-	    (job->err = kluis_sha256_buffer_hex(job->out->ptr, job->out->len, digest)) == 0 &&
-	    (job->err = kluis_commitment_check(job->p, digest, what)) < 0)
-		kluis_buf_dispose(job->out);
-	if (job->err < 0)
-		snprintf(job->errmsg, sizeof(job->errmsg), "%s", kluis_error_last());
-	return NULL;
+	snprintf(what, sizeof(what), "entry %s", entry);
+	if ((err = kluis_crypto_decrypt_to_buf(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), out)) == 0 &&
+	    (err = kluis_sha256_buffer_hex(out->ptr, out->len, digest)) == 0 &&
+	    (err = kluis_commitment_check(p, digest, what)) < 0)
+		kluis_buf_dispose(out);
+	return err;
 }
 
 /*
- * The body's salt is in the metadata: wait for the metadata when the first body bytes come.
- * A streamed body's read is recorded here too: the salt is asked for before the first
- * plaintext byte is hashed, and so before it is written (crypto.c's tap runs first).
+ * The body's salt is in the metadata. A streamed body's read is recorded here too: the salt
+ * is asked for before the first plaintext byte is hashed, and so before it is written
+ * (crypto.c's tap runs first).
  */
-struct meta_wait {
-	struct decrypt_job *job;
-	pthread_t thread;
-	bool threaded;
+struct body_salt {
+	const kluis_buf *meta;
+	const char *entry;
 	kluis_dossier *d;
 	const char *purpose;
 	bool record;   /* record the read before the first byte is written */
 	bool recorded;
 };
 
-static int meta_joined(struct meta_wait *w)
-{
-	if (w->threaded) {
-		pthread_join(w->thread, NULL);
-		w->threaded = false;
-	}
-	return w->job->err < 0 ? kluis_error_set(w->job->err, "%s", w->job->errmsg) : 0;
-}
-
 static int salt_from_meta(void *ctx, unsigned char salt[KLUIS_SALT_LEN])
 {
-	struct meta_wait *w = ctx;
+	struct body_salt *b = ctx;
 	int err;
 
-	if ((err = meta_joined(w)) < 0 ||
-	    (err = kluis_commitment_body_salt(w->job->out->ptr, w->job->out->len, w->job->entry, salt)) < 0)
+	if ((err = kluis_commitment_body_salt(b->meta->ptr, b->meta->len, b->entry, salt)) < 0)
 		return err;
-	if (w->record && !w->recorded) {
-		if ((err = kluis_access_record(w->d, w->job->entry, w->purpose)) < 0)
+	if (b->record && !b->recorded) {
+		if ((err = kluis_access_record(b->d, b->entry, b->purpose)) < 0)
 			return err;
-		w->recorded = true;
+		b->recorded = true;
 	}
 	return 0;
 }
@@ -535,15 +516,13 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 	git_tree_entry *te = NULL;
 	kluis_buf held = KLUIS_SECRET_BUF_INIT;
 	kluis_pointer mp, bp;
-	struct decrypt_job job;
-	struct meta_wait wait;
+	struct body_salt bs;
 	const char *actor;
 	char dir[64], path[96];
 	bool hold;
-	int err, merr;
+	int err;
 
-	memset(&job, 0, sizeof(job));
-	memset(&wait, 0, sizeof(wait));
+	memset(&bs, 0, sizeof(bs));
 	if (!kluis_entry_id_valid(entry_id))
 		return kluis_error_set(KLUIS_EINVAL, "'%s' is not an entry id (like 20261122T101500Z-3f9a; kluis log lists them)", entry_id);
 	/* what the record will refuse, refused before anything is decrypted */
@@ -572,28 +551,21 @@ int kluis_entry_show(kluis_dossier *d, const char *entry_id, const char *purpose
 	/* what is not held is streamed from the object store, never read whole */
 	if (hold && (err = kluis_pointer_load(d->repo, &bp, &body_blob)) < 0)
 		goto cleanup;
-	job.msg = git_blob_rawcontent(meta_blob);
-	job.len = (size_t)git_blob_rawsize(meta_blob);
-	job.p = &mp;
-	job.entry = entry_id;
-	job.out = meta;
-	wait.job = &job;
-	wait.d = d;
-	wait.purpose = purpose;
-	wait.record = body_fd >= 0 && body_live && !hold;
-	if (kluis_threads_enabled() && pthread_create(&wait.thread, NULL, decrypt_thread, &job) == 0)
-		wait.threaded = true;
-	else
-		decrypt_thread(&job);
+	if ((err = decrypt_meta(meta_blob, &mp, entry_id, meta)) < 0) {
+		kluis_buf_dispose(meta);
+		goto cleanup;
+	}
+	bs.meta = meta;
+	bs.entry = entry_id;
+	bs.d = d;
+	bs.purpose = purpose;
+	bs.record = body_fd >= 0 && body_live && !hold;
 	if (hold)
 		err = kluis_commitment_decrypt_body(git_blob_rawcontent(body_blob), (size_t)git_blob_rawsize(body_blob), &bp, entry_id,
-						    salt_from_meta, &wait, -1, &held);
+						    salt_from_meta, &bs, -1, &held);
 	else
-		err = kluis_commitment_decrypt_body_stream(d->repo, &bp, entry_id, salt_from_meta, &wait, body_fd, body);
-	merr = meta_joined(&wait);
-	if (err == 0)
-		err = merr;
-	if (err == 0 && !wait.recorded)
+		err = kluis_commitment_decrypt_body_stream(d->repo, &bp, entry_id, salt_from_meta, &bs, body_fd, body);
+	if (err == 0 && !bs.recorded)
 		err = kluis_access_record(d, entry_id, purpose);
 	if (err == 0 && hold && kluis_fd_write_all(body_fd, held.ptr, held.len) < 0)
 		err = kluis_error_set(KLUIS_EGENERIC, "cannot write the decrypted entry: %s", strerror(errno));
