@@ -36,7 +36,7 @@ GNUPGHOME=$OH KLUIS_VAULT=$T_ROOT/ovault "$KLUIS" --as "$OPDR" request k-seed ad
 R=$(KLUIS_VAULT=$T_ROOT/ovault repo_of k-seed)
 
 C=$here/corpus
-for t in archive manifest bundle receive pointer roles dossier_file commit trailers receipt; do
+for t in archive manifest bundle receive pointer roles dossier_file commit trailers receipt sig_form; do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/seed-*
 done
@@ -63,6 +63,11 @@ for c in $(git -C "$R" rev-list main) $(git -C "$R" rev-list refs/kluis/access |
 	git -C "$R" cat-file commit "$c" >"$C/commit/seed-$i"
 	cp "$C/commit/seed-$i" "$C/trailers/seed-$i"
 	i=$((i + 1))
+done
+# the signatures alone (fuzz_sig_form.c): three commits' gpgsig headers, continuation spaces removed
+for i in 0 5 12; do
+	awk '/^gpgsig /{s=1; print substr($0, 8); next} s && /^ /{print substr($0, 2); next} {s=0}' \
+		"$C/commit/seed-$i" >"$C/sig_form/seed-$i"
 done
 cp "$T_WORK/k-seed.tgz.receipt" "$C/receipt/seed-0"
 # pushes as git hands them to the server's pre-receive hook (fuzz_receive.c's server is a

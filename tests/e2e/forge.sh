@@ -1037,7 +1037,7 @@ print(h + "\ngpgsig " + sig.strip().replace("\n", "\n ") + "\n\n" + m, end="")' 
 }
 def F42 "two signatures in one gpgsig (the medewerker's and the directie's)"
 c_F42() {
-	WHY="signature does not verify: expected one signature, found 2"
+	WHY="signature: the packet's length does not match its bytes \(one packet, nothing after\)"
 	local raw sig
 	SIGCHECK=0
 	raw=$(raw_add)
@@ -1083,7 +1083,7 @@ c_F49() {
 def F50 "a good signature whose armor carries a Comment header (stock gpg --comment)"
 c_F50() {
 	local raw sig
-	WHY="signature: not one canonical ASCII armor"
+	WHY="signature: the armor does not begin with its two lines"
 	raw=$(raw_add)
 	sig=$(printf '%s\n' "$raw" | gpg --batch --quiet --pinentry-mode loopback --passphrase '' -u "$MEDEW" --comment "vals" --detach-sign --armor)
 	grep -q '^Comment: vals' <<<"$sig" || fail "F50: gpg wrote no Comment header (test bug)"
@@ -1168,6 +1168,25 @@ c_F58() {
 	ENTRY_TIME=$(($(now) + 7200)) legit_add
 }
 
+# ---- the bytes no signature covers: changed by someone who holds no key ----
+# mall_add MODE: an honest add signed by the medewerker (stock gpg), then its signature's
+# uncovered bytes changed without a key (kforge.py malleate): the signature still verifies,
+# the commit's id changes, and (unhashed) any text rides along in a dossier
+mall_add() {
+	local c
+	c=$(raw_add | KF write-commit "$CR" "$MEDEW")
+	[[ $c =~ ^[0-9a-f]{40}$ ]] || fail "$CID: could not write the honest commit (test bug)"
+	G cat-file commit "$c" | KF malleate "$1" | land -
+}
+def F59 "an honest signature's armor re-wrapped in lines of 60 characters, without a key (stock git accepts it)"
+c_F59() { WHY="signature: the armor is not the canonical encoding of its packet"; mall_add rewrap; }
+def F60 "an honest signature whose armor checksum is off by one bit (stock git and gpg refuse it; kluis once took it)"
+c_F60() { WHY="signature: the armor is not the canonical encoding of its packet"; SIGCHECK=0; mall_add crc; }
+def F61 "an honest signature packet re-encoded with a new-format header, without a key (stock git accepts it)"
+c_F61() { WHY="signature: not one old-format signature packet"; mall_add newformat; }
+def F62 "text about the klant added to an honest signature's unhashed area, without a key (stock git accepts it)"
+c_F62() { WHY="signature: the unhashed area holds more than the issuer's key id"; mall_add unhashed; }
+
 # =====================================================================================
 for c in "${CASES[@]}"; do
 	id=${c%%|*}
@@ -1188,3 +1207,4 @@ if [ "$nfail" -gt 0 ]; then
 	fail "$nfail refusal(s) missing (listed above)"
 fi
 pass "every forgery refused at every entry point where it applies, every control accepted"
+

@@ -28,11 +28,14 @@ CLI (used by tests/e2e/forge.sh and tests/e2e/mutate.sh):
   kforge.py resign REPO COMMIT [FPR]    the commit re-signed (by FPR, else its committer)
   kforge.py checkpoint REPO ID          print the checkpoint file for main's head
   kforge.py authsign FPR SUBKEYID       sign stdin with an auth-only subkey; armored sig out
+  kforge.py malleate MODE               stdin: a signed commit; its signature changed without a
+                                        key (rewrap, crc, newformat, unhashed); the commit out
   kforge.py push-pack SERVER PACK OLD:NEW:REF...
                                         the receive-pack protocol by hand: PACK may carry
                                         objects no ref reaches (stock git push never sends
                                         them); prints the report, exit 1 on any refusal
 """
+import base64
 import hashlib
 import os
 import re
@@ -422,7 +425,8 @@ def auth_sign(data, subfpr):
         x = x.lstrip(b"\0")
         return struct.pack(">H", len(x) * 8 - (8 - x[0].bit_length()) if x else 0) + x
     body = head + struct.pack(">H", len(unhashed)) + unhashed + digest[:2] + mpi(sig[:32]) + mpi(sig[32:])
-    pkt = bytes([0xc2, 0xff]) + struct.pack(">I", len(body)) + body if len(body) >= 192 else bytes([0xc2, len(body)]) + body
+    # the packet header gpg writes (old format, the shortest length): only the key's usage differs
+    pkt = bytes([0x88, len(body)]) + body if len(body) < 256 else bytes([0x89]) + struct.pack(">H", len(body)) + body
     r = subprocess.run(["gpg", "--batch", "--enarmor"], input=pkt, capture_output=True, check=True).stdout
     # --enarmor writes an "ARMORED FILE" armor: relabel it as a signature, drop the comment
     lines = [l for l in r.decode().splitlines() if not l.startswith("Comment:")]
@@ -465,6 +469,52 @@ def push_pack(server, packfile, specs):
     return 0 if report and report[0] == "unpack ok" and all(r.startswith("ok ") for r in report[1:]) else 1
 
 
+# ---------------------------------------------------------------- malleating a signature
+
+def crc24(data):
+    crc = 0xB704CE
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+def malleate(raw, mode):
+    """raw (a signed commit) with its signature's uncovered bytes changed; no key is needed:
+    rewrap    the armor's base64 in 60-character lines (gpg writes 64)
+    crc       the armor's checksum off by one bit (gpg, git and sqv refuse it)
+    newformat the packet header in the new format (0xC2 LEN) instead of gpg's old one
+    unhashed  a subpacket with text added to the unhashed area (what no signature covers)"""
+    c = Commit(raw)
+    arm = c.get("gpgsig").split(b"\n")
+    b64 = b"".join(l for l in arm[2:] if l and not l.startswith(b"=") and not l.startswith(b"-----"))
+    pkt = bytearray(base64.b64decode(b64))
+    if pkt[0] != 0x88:
+        raise SystemExit("kforge.py malleate: not the packet gpg writes (test bug)")
+    if mode == "newformat":
+        pkt[0] = 0xC2
+    elif mode == "unhashed":
+        hl = (pkt[6] << 8) | pkt[7]
+        u = 8 + hl
+        ul = (pkt[u] << 8) | pkt[u + 1]
+        data = "dossier van mevrouw de Vries: verslag van de bedrijfsarts".encode()
+        unhashed = bytes(pkt[u + 2:u + 2 + ul]) + bytes([1 + len(data), 101]) + data
+        body = bytes(pkt[2:u]) + struct.pack(">H", len(unhashed)) + unhashed + bytes(pkt[u + 2 + ul:])
+        pkt = bytearray([0x88, len(body)]) + body
+    elif mode not in ("rewrap", "crc"):
+        raise SystemExit("kforge.py malleate: unknown mode %s" % mode)
+    enc = base64.b64encode(bytes(pkt))
+    width = 60 if mode == "rewrap" else 64
+    crc = crc24(pkt) ^ (1 if mode == "crc" else 0)
+    lines = [b"-----BEGIN PGP SIGNATURE-----", b""] + [enc[i:i + width] for i in range(0, len(enc), width)]
+    lines += [b"=" + base64.b64encode(struct.pack(">I", crc)[1:]), b"-----END PGP SIGNATURE-----"]
+    c.set("gpgsig", b"\n".join(lines))
+    return c.raw()
+
+
 # ---------------------------------------------------------------- CLI
 
 def main(argv):
@@ -493,6 +543,8 @@ def main(argv):
         sys.stdout.buffer.write(checkpoint(repo, argv[3], argv[4] if len(argv) > 4 else None))
     elif cmd == "authsign":
         sys.stdout.buffer.write(auth_sign(sys.stdin.buffer.read(), argv[2]) + b"\n")
+    elif cmd == "malleate":
+        sys.stdout.buffer.write(malleate(sys.stdin.buffer.read(), argv[2]))
     elif cmd == "write-commit":
         # stdin: an unsigned commit; argv: REPO [FPR [FAKED-TIME]] ; FPR "-" for none
         repo = Repo(argv[2])

@@ -7,7 +7,8 @@
  * Nothing here touches a secret key; everything that does goes through gpgme (crypto.h).
  * The keyring is read once per command from GNUPGHOME's public keyring, read-only, and
  * given to librnp only when an operation first needs it.
- * librnp is the only OpenPGP implementation in process: no second parser or verifier.
+ * librnp is the only OpenPGP implementation in process that judges a signature; pgp_form.c
+ * pins the bytes a signature does not cover (its armor and packet framing) to gpg's form.
  */
 #ifndef KLUIS_PGP_H
 #define KLUIS_PGP_H
@@ -67,6 +68,16 @@ int kluis_pgp_encrypt(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
 /* Encrypt a buffer (same contract). */
 int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t nfprs,
 			     const void *data, size_t len, kluis_pgp_write_fn out, void *out_ctx);
+
+/*
+ * The signature text `sig` is in the one form gpg writes (pgp_form.c): a canonical ASCII
+ * armor (64-character base64 lines, its CRC-24) of one old-format v4 signature packet of a
+ * binary document whose hashed area names the issuer fingerprint and whose unhashed area
+ * holds only the issuer key id; minimal MPIs; nothing after. Without a key no one can change
+ * a byte of such a signature and keep it valid. `issuer` (may be NULL) gets the hashed issuer
+ * fingerprint. KLUIS_EVERIFY naming the first difference.
+ */
+int kluis_pgp_sig_form(const void *sig, size_t len, char issuer[41]);
 
 /*
  * Verify a detached signature over `data` (pgp_verify.c). librnp alone checks the

@@ -150,7 +150,7 @@ int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 	rnp_op_verify_t op = NULL;
 	rnp_op_verify_signature_t s = NULL;
 	rnp_key_handle_t key = NULL, primary = NULL;
-	char *pfpr = NULL, keyid[17], own[41], name[128], t1[32];
+	char *pfpr = NULL, keyid[17], own[41], name[128], t1[32], issuer[41];
 	size_t count = 0;
 	uint32_t ctime = 0, etime = 0;
 	bool is_primary = false, can_sign = false, primary_revoked = false;
@@ -160,7 +160,7 @@ int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 	signer[0] = '\0';
 	if (created)
 		*created = 0;
-	if ((err = kluis_keyring_rnp(kr)) < 0)
+	if ((err = kluis_pgp_sig_form(sig, sig_len, issuer)) < 0 || (err = kluis_keyring_rnp(kr)) < 0)
 		return err;
 	if ((r = rnp_input_from_memory(&din, data, len, false)) != RNP_SUCCESS ||
 	    (r = rnp_input_from_memory(&sin, sig, sig_len, false)) != RNP_SUCCESS ||
@@ -191,6 +191,10 @@ int kluis_pgp_verify_detached(kluis_keyring *kr, const void *data, size_t len,
 		goto cleanup;
 	}
 	key_fpr(key, own);
+	if (strcmp(own, issuer) != 0) {
+		err = kluis_error_set(KLUIS_EVERIFY, "the signature names key %s as its issuer, but key %s made it", issuer, own);
+		goto cleanup;
+	}
 	if (rnp_key_is_primary(key, &is_primary) != RNP_SUCCESS ||
 	    (!is_primary && (rnp_key_get_primary_fprint(key, &pfpr) != RNP_SUCCESS || !pfpr ||
 			     rnp_locate_key(kr->ffi, "fingerprint", pfpr, &primary) != RNP_SUCCESS || !primary))) {

@@ -7,8 +7,9 @@
  * and trailers. Anything a forger could add beside that (another header, a second parent, an
  * armor header or comment inside the signature, text between the trailers) would be bytes no
  * rule pins, so the parser accepts exactly that form and every departure is a finding. The
- * signature is librnp's to judge (pgp.c), over the object without its gpgsig header, the bytes
- * stock `git verify-commit` checks too.
+ * signature's own bytes are pinned to gpg's form (pgp_form.c: no one without the key can
+ * change one and keep it valid); it is librnp's to judge (pgp_verify.c), over the object
+ * without its gpgsig header, the bytes stock `git verify-commit` checks too.
  */
 #include "vault/verify/replay.h"
 #include "vault/store/checkpoint.h"
@@ -68,50 +69,6 @@ static bool parse_person(const char *s, size_t len, rcommit *c)
 	snprintf(c->author_fpr, sizeof(c->author_fpr), "%s", email);
 	c->time = (int64_t)t;
 	return true;
-}
-
-/*
- * The armored signature as gpg writes it: the BEGIN line, an empty line (no armor headers:
- * they would be free text inside a signed dossier), base64 lines, the checksum line, the END
- * line. Lines of the gpgsig header continue with one space, which git removes.
- */
-static bool armor_canonical(const char *sig, size_t len)
-{
-	static const char begin[] = "-----BEGIN PGP SIGNATURE-----\n\n", endl[] = "-----END PGP SIGNATURE-----";
-	const char *p = sig, *end = sig + len, *nl;
-	bool checksum = false;
-	size_t i, lines = 0;
-
-	if (len < sizeof(begin) || memcmp(p, begin, sizeof(begin) - 1) != 0)
-		return false;
-	p += sizeof(begin) - 1;
-	while (p < end) {
-		size_t n;
-		/* libgit2 hands the armor over without the last line's end */
-		if (!(nl = line_end(p, end)))
-			nl = end;
-		n = (size_t)(nl - p);
-		if (n == sizeof(endl) - 1 && memcmp(p, endl, n) == 0)
-			/* the END line may end the text, end with its line end, or be followed by the one
-			 * empty line libgit2 writes after a signature ending in a line end */
-			return checksum && lines > 0 && (nl == end || nl + 1 == end || (nl + 2 == end && nl[1] == '\n'));
-		if (checksum || n == 0 || n > 76)
-			return false;
-		if (p[0] == '=') {
-			if (n != 5)
-				return false;
-			checksum = true;
-			p++;
-			n--;
-		} else {
-			lines++;
-		}
-		for (i = 0; i < n; i++)
-			if (!(isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
-				return false;
-		p = nl + 1;
-	}
-	return false;
 }
 
 static int trailer_push(rcommit *c, const char *k, size_t klen, const char *v, size_t vlen)
@@ -307,8 +264,9 @@ int kluis_rcommit_read(replay *r, const git_oid *oid, rcommit *c)
 		kluis_rfinding(r, oid, "commit: no signature");
 		goto cleanup;
 	}
-	if (!armor_canonical((const char *)sig.ptr, sig.len)) {
-		kluis_rfinding(r, oid, "signature: not one canonical ASCII armor (armor headers or other text inside)");
+	/* the bytes no signature covers, pinned before any verdict (a kept one included) */
+	if (kluis_pgp_sig_form(sig.ptr, sig.len, NULL) < 0) {
+		kluis_rfinding(r, oid, "%s", kluis_error_last());
 		goto cleanup;
 	}
 	/* the verdict a kept clean run reached (the caller vouches), a worker reached ahead of the
