@@ -11,7 +11,10 @@
  *   - hard revocation (compromised, no reason given, gpg's own openpgp-revocs.d certificate):
  *     every signature refused;
  *   - the same for a signing subkey's own revocation and its primary's;
- *   - a signature dated in the future.
+ *   - a signature dated in the future;
+ *   - the form (pgp_form.c): gpg's signatures by RSA and ECDSA keys pass it (the RSA packet
+ *     is past 255 bytes, one MPI); the same signature re-wrapped, with a wrong checksum, with
+ *     an unhashed subpacket added or followed by a second packet is refused before librnp.
  *
  * Keys are made by stock gpg at chosen times (tests/keys_time.sh: --faked-system-time, and a
  * "twin" for signatures gpg itself refuses to make). Each case also records what librnp alone
@@ -484,6 +487,91 @@ static void test_future_signature(void **state)
 	kluis_keyring_free(kr);
 }
 
+/* gen_key NAME ALGO: a sign,cert primary of ALGO made at day 0; its fingerprint in out */
+static void gen_key(char out[41], const char *name, const char *algo)
+{
+	char *line;
+
+	kt(NULL, "kt_at %lld --quick-gen-key '%s <%s@kluis.test>' %s sign,cert never 2>/dev/null", (long long)day(0), name, name, algo);
+	line = sh("gpg --batch --with-colons --list-keys '<%s@kluis.test>' | awk -F: '/^fpr/{print $10; exit}'", name);
+	assert_int_equal(strlen(line), 40);
+	memcpy(out, line, 41);
+	free(line);
+}
+
+/* signature `from` changed by python into `to`, without a key: rewrap (60-character lines),
+ * crc (checksum off by one bit), unhashed (a subpacket with text added), twice (a second
+ * packet after the first) */
+static void malleate(const char *from, const char *to, const char *mode)
+{
+	char src[160];
+
+	snprintf(src, sizeof(src), "%s", sigpath(from));
+	free(sh("python3 - %s %s %s <<'EOF'\n"
+		"import base64, struct, sys\n"
+		"src, dst, mode = sys.argv[1:]\n"
+		"lines = open(src).read().split('\\n')\n"
+		"pkt = bytearray(base64.b64decode(''.join(l for l in lines[2:] if l and l[0] not in '=-')))\n"
+		"def crc24(d):\n"
+		"    c = 0xB704CE\n"
+		"    for b in d:\n"
+		"        c ^= b << 16\n"
+		"        for _ in range(8):\n"
+		"            c <<= 1\n"
+		"            if c & 0x1000000: c ^= 0x1864CFB\n"
+		"    return c & 0xFFFFFF\n"
+		"if mode == 'unhashed':\n"
+		"    o = 2 if pkt[0] == 0x88 else 3\n"
+		"    u = o + 6 + ((pkt[o + 4] << 8) | pkt[o + 5])\n"
+		"    ul = (pkt[u] << 8) | pkt[u + 1]\n"
+		"    t = b'naam van de klant'\n"
+		"    un = bytes(pkt[u + 2:u + 2 + ul]) + bytes([1 + len(t), 101]) + t\n"
+		"    body = bytes(pkt[o:u]) + struct.pack('>H', len(un)) + un + bytes(pkt[u + 2 + ul:])\n"
+		"    pkt = bytearray([0x88, len(body)]) + body if len(body) < 256 else bytearray([0x89]) + struct.pack('>H', len(body)) + body\n"
+		"if mode == 'twice':\n"
+		"    pkt = pkt + pkt\n"
+		"enc = base64.b64encode(bytes(pkt)).decode()\n"
+		"w = 60 if mode == 'rewrap' else 64\n"
+		"c = crc24(pkt) ^ (1 if mode == 'crc' else 0)\n"
+		"out = ['-----BEGIN PGP SIGNATURE-----', ''] + [enc[i:i + w] for i in range(0, len(enc), w)]\n"
+		"out += ['=' + base64.b64encode(struct.pack('>I', c)[1:]).decode(), '-----END PGP SIGNATURE-----', '']\n"
+		"open(dst, 'w').write('\\n'.join(out))\n"
+		"EOF", src, sigpath(to), mode));
+}
+
+static void test_form(void **state)
+{
+	static const char *modes[][2] = { { "rewrap", "the armor is not the canonical encoding of its packet" },
+					  { "crc", "the armor is not the canonical encoding of its packet" },
+					  { "unhashed", "the unhashed area holds more than the issuer's key id" },
+					  { "twice", "the packet's length does not match its bytes" } };
+	char rsa[41], ec[41], name[64];
+	kluis_keyring *kr;
+	size_t i;
+
+	gen_key(rsa, "form-rsa", "rsa3072");
+	gen_key(ec, "form-ecdsa", "nistp256");
+	sign("form.rsa", rsa, day(1));
+	sign("form.ecdsa", ec, day(1));
+	kr = public_keys();
+	expect_good(kr, "form.rsa", rsa, day(1));
+	expect_good(kr, "form.ecdsa", ec, day(1));
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		snprintf(name, sizeof(name), "form.rsa.%s", modes[i][0]);
+		malleate("form.rsa", name, modes[i][0]);
+		expect_refused(kr, name, "signature: ", modes[i][1], NULL);
+		snprintf(name, sizeof(name), "form.ecdsa.%s", modes[i][0]);
+		malleate("form.ecdsa", name, modes[i][0]);
+		expect_refused(kr, name, "signature: ", modes[i][1], NULL);
+	}
+	/* what the twins say of librnp: it takes the re-wrapped, the wrong checksum and the
+	 * stuffed one; only the form refuses them (the measurement behind forge F59-F62) */
+	assert_int_equal(rnp_alone(kr, "form.rsa.rewrap"), RNP_SUCCESS);
+	assert_int_equal(rnp_alone(kr, "form.rsa.crc"), RNP_SUCCESS);
+	assert_int_equal(rnp_alone(kr, "form.ecdsa.unhashed"), RNP_SUCCESS);
+	kluis_keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_hard_revocation),
 		cmocka_unit_test(test_subkey_revocation),
 		cmocka_unit_test(test_future_signature),
+		cmocka_unit_test(test_form),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -80,21 +80,31 @@ static void b64_encode(const unsigned char *p, size_t n, char *out)
 	*out = '\0';
 }
 
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 /* Decode the base64 lines of the armor into pkt; the text is compared with a canonical
  * encoding afterwards, so this only needs to be right for canonical input. */
 static bool b64_decode_lines(const char *p, const char *end, unsigned char *pkt, size_t *n)
 {
 	uint32_t acc = 0;
-	int bits = 0;
-	const char *v;
+	int bits = 0, v;
 
 	*n = 0;
 	for (; p < end; p++) {
 		if (*p == '\n' || *p == '=')
 			continue;
-		if (!*p || !(v = strchr(b64, *p)))
+		if ((v = b64_value(*p)) < 0)
 			return false;
-		acc = (acc << 6) | (uint32_t)(v - b64);
+		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
