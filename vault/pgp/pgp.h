@@ -72,7 +72,7 @@ int kluis_pgp_encrypt_buffer(kluis_keyring *kr, const char *const *fprs, size_t 
 /*
  * The signature text `sig` is in the one form gpg writes (pgp_form.c): a canonical ASCII
  * armor (64-character base64 lines, its CRC-24) of one old-format v4 signature packet of a
- * binary document whose hashed area names the issuer fingerprint and whose unhashed area
+ * document whose hashed area names the issuer fingerprint and whose unhashed area
  * holds only the issuer key id; minimal MPIs; nothing after. Without a key no one can change
  * a byte of such a signature and keep it valid. `issuer` (may be NULL) gets the hashed issuer
  * fingerprint. KLUIS_EVERIFY naming the first difference.

@@ -14,7 +14,7 @@
  * The form: "-----BEGIN PGP SIGNATURE-----", an empty line, the packet in base64 (canonical,
  * 64 characters a line, the last 1-64), "=" and its CRC-24, "-----END PGP SIGNATURE-----".
  * The packet: one old-format signature packet (tag 2) with the shortest length field, version
- * 4, type 0x00 (a binary document); a hashed area holding the issuer fingerprint (subpacket
+ * 4, type 0x00 or 0x01 (a document); a hashed area holding the issuer fingerprint (subpacket
  * 33, version 4); an unhashed area of exactly one subpacket, the issuer key id (16) that
  * fingerprint ends in; the 16 bits of the digest; the signature values as MPIs without
  * leading zeros (one for RSA, two for DSA, ECDSA and EdDSA); nothing after.
@@ -232,8 +232,9 @@ int kluis_pgp_sig_form(const void *sig, size_t len, char issuer[41])
 	end = pkt + n;
 	if (end - p < 6 || p[0] != 4)
 		return form_error("not a version 4 signature");
-	if (p[1] != 0x00)
-		return form_error("not a signature of a binary document (type 0x00)");
+	/* the type is hashed (the signer's); a gpg.conf with `textmode` makes gpg write 0x01 */
+	if (p[1] != 0x00 && p[1] != 0x01)
+		return form_error("not a signature of a document (type 0x00 or 0x01)");
 	switch (p[2]) {
 	case 1: case 3: mpis = 1; break;      /* RSA */
 	case 17: case 19: case 22: mpis = 2; break; /* DSA, ECDSA, EdDSA */
