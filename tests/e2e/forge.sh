@@ -1186,6 +1186,8 @@ def F61 "an honest signature packet re-encoded with a new-format header, without
 c_F61() { WHY="signature: not one old-format signature packet"; mall_add newformat; }
 def F62 "text about the klant added to an honest signature's unhashed area, without a key (stock git accepts it)"
 c_F62() { WHY="signature: the unhashed area holds more than the issuer's key id"; mall_add unhashed; }
+def F63 "an honest EdDSA signature whose S is replaced by S + L, without a key (stock git and gpg accept it)"
+c_F63() { WHY="signature: the EdDSA value S is not reduced below the group order"; mall_add splusl; }
 
 # =====================================================================================
 for c in "${CASES[@]}"; do

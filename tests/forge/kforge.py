@@ -29,7 +29,7 @@ CLI (used by tests/e2e/forge.sh and tests/e2e/mutate.sh):
   kforge.py checkpoint REPO ID          print the checkpoint file for main's head
   kforge.py authsign FPR SUBKEYID       sign stdin with an auth-only subkey; armored sig out
   kforge.py malleate MODE               stdin: a signed commit; its signature changed without a
-                                        key (rewrap, crc, newformat, unhashed); the commit out
+                                        key (rewrap, crc, newformat, unhashed, splusl); the commit out
   kforge.py push-pack SERVER PACK OLD:NEW:REF...
                                         the receive-pack protocol by hand: PACK may carry
                                         objects no ref reaches (stock git push never sends
@@ -487,7 +487,8 @@ def malleate(raw, mode):
     rewrap    the armor's base64 in 60-character lines (gpg writes 64)
     crc       the armor's checksum off by one bit (gpg, git and sqv refuse it)
     newformat the packet header in the new format (0xC2 LEN) instead of gpg's old one
-    unhashed  a subpacket with text added to the unhashed area (what no signature covers)"""
+    unhashed  a subpacket with text added to the unhashed area (what no signature covers)
+    splusl    an EdDSA signature's S replaced by S + L (the group order): it verifies still"""
     c = Commit(raw)
     arm = c.get("gpgsig").split(b"\n")
     b64 = b"".join(l for l in arm[2:] if l and not l.startswith(b"=") and not l.startswith(b"-----"))
@@ -503,6 +504,21 @@ def malleate(raw, mode):
         data = "dossier van mevrouw de Vries: verslag van de bedrijfsarts".encode()
         unhashed = bytes(pkt[u + 2:u + 2 + ul]) + bytes([1 + len(data), 101]) + data
         body = bytes(pkt[2:u]) + struct.pack(">H", len(unhashed)) + unhashed + bytes(pkt[u + 2 + ul:])
+        pkt = bytearray([0x88, len(body)]) + body
+    elif mode == "splusl":
+        # EdDSA's S is stored as an MPI of its 32 little-endian bytes: S + L verifies as S does
+        hl = (pkt[6] << 8) | pkt[7]
+        u = 8 + hl
+        ul = (pkt[u] << 8) | pkt[u + 1]
+        m1 = u + 2 + ul + 2
+        n1 = (((pkt[m1] << 8) | pkt[m1 + 1]) + 7) // 8
+        m2 = m1 + 2 + n1
+        n2 = (((pkt[m2] << 8) | pkt[m2 + 1]) + 7) // 8
+        le = bytes(pkt[m2 + 2:m2 + 2 + n2]).rjust(32, b"\0")
+        s = int.from_bytes(le, "little") + 2**252 + 27742317777372353535851937790883648493
+        v = int.from_bytes(s.to_bytes(32, "little"), "big")
+        mpi = struct.pack(">H", v.bit_length()) + v.to_bytes((v.bit_length() + 7) // 8, "big")
+        body = bytes(pkt[2:m2]) + mpi
         pkt = bytearray([0x88, len(body)]) + body
     elif mode not in ("rewrap", "crc"):
         raise SystemExit("kforge.py malleate: unknown mode %s" % mode)

@@ -14,7 +14,8 @@
  *   - a signature dated in the future;
  *   - the form (pgp_form.c): gpg's signatures by RSA and ECDSA keys pass it (the RSA packet
  *     is past 255 bytes, one MPI); the same signature re-wrapped, with a wrong checksum, with
- *     an unhashed subpacket added or followed by a second packet is refused before librnp.
+ *     an unhashed subpacket added or followed by a second packet is refused before librnp, and
+ *     an EdDSA signature with S + L for S.
  *
  * Keys are made by stock gpg at chosen times (tests/keys_time.sh: --faked-system-time, and a
  * "twin" for signatures gpg itself refuses to make). Each case also records what librnp alone
@@ -501,7 +502,7 @@ static void gen_key(char out[41], const char *name, const char *algo)
 
 /* signature `from` changed by python into `to`, without a key: rewrap (60-character lines),
  * crc (checksum off by one bit), unhashed (a subpacket with text added), twice (a second
- * packet after the first) */
+ * packet after the first), splusl (an EdDSA S replaced by S + L) */
 static void malleate(const char *from, const char *to, const char *mode)
 {
 	char src[160];
@@ -528,6 +529,16 @@ static void malleate(const char *from, const char *to, const char *mode)
 		"    un = bytes(pkt[u + 2:u + 2 + ul]) + bytes([1 + len(t), 101]) + t\n"
 		"    body = bytes(pkt[o:u]) + struct.pack('>H', len(un)) + un + bytes(pkt[u + 2 + ul:])\n"
 		"    pkt = bytearray([0x88, len(body)]) + body if len(body) < 256 else bytearray([0x89]) + struct.pack('>H', len(body)) + body\n"
+		"if mode == 'splusl':\n"
+		"    o = 2\n"
+		"    u = o + 6 + ((pkt[o + 4] << 8) | pkt[o + 5])\n"
+		"    m1 = u + 2 + ((pkt[u] << 8) | pkt[u + 1]) + 2\n"
+		"    m2 = m1 + 2 + (((pkt[m1] << 8) | pkt[m1 + 1]) + 7) // 8\n"
+		"    n2 = (((pkt[m2] << 8) | pkt[m2 + 1]) + 7) // 8\n"
+		"    s = int.from_bytes(bytes(pkt[m2 + 2:m2 + 2 + n2]).rjust(32, b'\\0'), 'little') + 2**252 + 27742317777372353535851937790883648493\n"
+		"    v = int.from_bytes(s.to_bytes(32, 'little'), 'big')\n"
+		"    body = bytes(pkt[o:m2]) + struct.pack('>H', v.bit_length()) + v.to_bytes((v.bit_length() + 7) // 8, 'big')\n"
+		"    pkt = bytearray([0x88, len(body)]) + body\n"
 		"if mode == 'twice':\n"
 		"    pkt = pkt + pkt\n"
 		"enc = base64.b64encode(bytes(pkt)).decode()\n"
@@ -545,12 +556,14 @@ static void test_form(void **state)
 					  { "crc", "the armor is not the canonical encoding of its packet" },
 					  { "unhashed", "the unhashed area holds more than the issuer's key id" },
 					  { "twice", "the packet's length does not match its bytes" } };
-	char rsa[41], ec[41], name[64];
+	char rsa[41], ec[41], ed[41], name[64];
 	kluis_keyring *kr;
 	size_t i;
 
 	gen_key(rsa, "form-rsa", "rsa3072");
 	gen_key(ec, "form-ecdsa", "nistp256");
+	gen_key(ed, "form-ed", "ed25519");
+	sign("form.ed", ed, day(1));
 	sign("form.rsa", rsa, day(1));
 	sign("form.ecdsa", ec, day(1));
 	kr = public_keys();
@@ -569,6 +582,11 @@ static void test_form(void **state)
 	assert_int_equal(rnp_alone(kr, "form.rsa.rewrap"), RNP_SUCCESS);
 	assert_int_equal(rnp_alone(kr, "form.rsa.crc"), RNP_SUCCESS);
 	assert_int_equal(rnp_alone(kr, "form.ecdsa.unhashed"), RNP_SUCCESS);
+	/* an EdDSA signature's S + L: librnp (and gpg) take it too; gpg writes S reduced */
+	expect_good(kr, "form.ed", ed, day(1));
+	malleate("form.ed", "form.ed.splusl", "splusl");
+	assert_int_equal(rnp_alone(kr, "form.ed.splusl"), RNP_SUCCESS);
+	expect_refused(kr, "form.ed.splusl", "signature: ", "the EdDSA value S is not reduced below the group order", NULL);
 	kluis_keyring_free(kr);
 }
 

@@ -17,7 +17,8 @@
  * 4, type 0x00 or 0x01 (a document); a hashed area holding the issuer fingerprint (subpacket
  * 33, version 4); an unhashed area of exactly one subpacket, the issuer key id (16) that
  * fingerprint ends in; the 16 bits of the digest; the signature values as MPIs without
- * leading zeros (one for RSA, two for DSA, ECDSA and EdDSA); nothing after.
+ * leading zeros (one for RSA, two for DSA, ECDSA and EdDSA), an EdDSA S below the group
+ * order; nothing after.
  */
 #include "vault/pgp/pgp.h"
 
@@ -192,13 +193,38 @@ static bool mpi_minimal(const unsigned char **p, const unsigned char *end)
 	return true;
 }
 
+/*
+ * An EdDSA signature's S below the group order L. OpenPGP's (legacy) EdDSA stores S as an MPI
+ * of its 32 little-endian bytes; S + L verifies as S does (with gpg and with librnp: measured),
+ * so without this rule anyone could re-encode any signature kluis writes. gpg always writes
+ * S reduced. mpi: the MPI's value bytes (leading zero bytes of the little-endian form dropped).
+ */
+static bool eddsa_s_reduced(const unsigned char *mpi, size_t n)
+{
+	/* L = 2^252 + 27742317777372353535851937790883648493, little-endian */
+	static const unsigned char order[32] = { 0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+						 0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
+						 0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10 };
+	unsigned char le[32] = { 0 };
+	int i;
+
+	if (n > 32)
+		return false;
+	memcpy(le + 32 - n, mpi, n);
+	for (i = 31; i >= 0; i--)
+		if (le[i] != order[i])
+			return le[i] < order[i];
+	return false;
+}
+
 int kluis_pgp_sig_form(const void *sig, size_t len, char issuer[41])
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char pkt[SIG_PACKET_MAX];
 	const char *text = sig, *tail, *nl;
-	const unsigned char *p, *end, *hashed, *fpr = NULL;
+	const unsigned char *p, *end, *hashed, *fpr = NULL, *last = NULL;
 	size_t n, body, hlen, ulen, sl, i, mpis;
+	unsigned char algo;
 
 	if (issuer)
 		issuer[0] = '\0';
@@ -235,7 +261,8 @@ int kluis_pgp_sig_form(const void *sig, size_t len, char issuer[41])
 	/* the type is hashed (the signer's); a gpg.conf with `textmode` makes gpg write 0x01 */
 	if (p[1] != 0x00 && p[1] != 0x01)
 		return form_error("not a signature of a document (type 0x00 or 0x01)");
-	switch (p[2]) {
+	algo = p[2];
+	switch (algo) {
 	case 1: case 3: mpis = 1; break;      /* RSA */
 	case 17: case 19: case 22: mpis = 2; break; /* DSA, ECDSA, EdDSA */
 	default: return form_error("a public-key algorithm kluis does not take");
@@ -262,9 +289,13 @@ int kluis_pgp_sig_form(const void *sig, size_t len, char issuer[41])
 	if (ulen != 10 || (size_t)(end - p) < ulen + 2 || p[0] != 9 || p[1] != 16 || memcmp(p + 2, fpr + 12, 8) != 0)
 		return form_error("the unhashed area holds more than the issuer's key id");
 	p += ulen + 2; /* and the digest's first 16 bits, which librnp checks */
-	for (i = 0; i < mpis; i++)
+	for (i = 0; i < mpis; i++) {
+		last = p + 2;
 		if (!mpi_minimal(&p, end))
 			return form_error("a signature value is not a minimal MPI");
+	}
+	if (algo == 22 && !eddsa_s_reduced(last, (size_t)(p - last)))
+		return form_error("the EdDSA value S is not reduced below the group order");
 	if (p != end)
 		return form_error("bytes after the signature values");
 	if (!armor_is(text, len, pkt, n))
