@@ -1188,6 +1188,21 @@ def F62 "text about the klant added to an honest signature's unhashed area, with
 c_F62() { WHY="signature: the unhashed area holds more than the issuer's key id"; mall_add unhashed; }
 def F63 "an honest EdDSA signature whose S is replaced by S + L, without a key (stock git and gpg accept it)"
 c_F63() { WHY="signature: the EdDSA value S is not reduced below the group order"; mall_add splusl; }
+# the content ref's trees are signed by no one: the same entries in other bytes
+def F64 "the content tree re-encoded with zero-padded modes (the same entries; git fsck only warns)"
+c_F64() {
+	WHY="refs/kluis/content: '[0-9a-f]{2}' is not in git's own encoding"
+	# stock git's fsck (fetch.fsckObjects) refuses the objects before kluis sees them
+	WHY_pull="cannot fetch from .*: fatal: fetch-pack: invalid index-pack output"
+	content_set "$(KF retree "$CR" "$(G rev-parse 'refs/kluis/content^{tree}')" pad)"
+}
+def F65 "the content tree's shards in reverse order (the same entries)"
+c_F65() {
+	WHY="refs/kluis/content: its tree is not in git's own encoding"
+	# stock git's fsck (fetch.fsckObjects) refuses the objects before kluis sees them
+	WHY_pull="cannot fetch from .*: fatal: fetch-pack: invalid index-pack output"
+	content_set "$(KF retree "$CR" "$(G rev-parse 'refs/kluis/content^{tree}')" order)"
+}
 
 # =====================================================================================
 for c in "${CASES[@]}"; do

@@ -28,6 +28,9 @@ CLI (used by tests/e2e/forge.sh and tests/e2e/mutate.sh):
   kforge.py resign REPO COMMIT [FPR]    the commit re-signed (by FPR, else its committer)
   kforge.py checkpoint REPO ID          print the checkpoint file for main's head
   kforge.py authsign FPR SUBKEYID       sign stdin with an auth-only subkey; armored sig out
+  kforge.py retree REPO TREE MODE       the content tree TREE encoded otherwise, same entries:
+                                        pad (every mode zero-padded) or order (shards reversed);
+                                        print its id
   kforge.py malleate MODE               stdin: a signed commit; its signature changed without a
                                         key (rewrap, crc, newformat, unhashed, splusl); the commit out
   kforge.py push-pack SERVER PACK OLD:NEW:REF...
@@ -531,6 +534,24 @@ def malleate(raw, mode):
     return c.raw()
 
 
+# ---------------------------------------------------------------- re-encoding a tree
+
+def retree(repo, tree, mode):
+    """the two-level content tree `tree` written with the same entries in other bytes"""
+    def enc(entries):
+        if mode == "pad":
+            entries = [["0" + m, n, o] for m, n, o in entries]
+        return tree_bytes(entries)
+    top = []
+    for m, n, o in parse_tree(repo.read(tree)[1]):
+        top.append([m, n, repo.write("tree", enc(parse_tree(repo.read(o)[1]))) if m == "40000" else o])
+    if mode == "order":
+        if len(top) < 2:
+            raise SystemExit("kforge.py retree: one shard only, no other order (test bug)")
+        top.reverse()
+    return repo.write("tree", enc(top))
+
+
 # ---------------------------------------------------------------- CLI
 
 def main(argv):
@@ -559,6 +580,8 @@ def main(argv):
         sys.stdout.buffer.write(checkpoint(repo, argv[3], argv[4] if len(argv) > 4 else None))
     elif cmd == "authsign":
         sys.stdout.buffer.write(auth_sign(sys.stdin.buffer.read(), argv[2]) + b"\n")
+    elif cmd == "retree":
+        print(retree(Repo(argv[2]), argv[3], argv[4]))
     elif cmd == "malleate":
         sys.stdout.buffer.write(malleate(sys.stdin.buffer.read(), argv[2]))
     elif cmd == "write-commit":

@@ -274,6 +274,34 @@ static const char *owner_of(replay *r, const git_oid *oid)
 	return "no part of the state";
 }
 
+/*
+ * A content tree in git's own encoding of what it holds: modes `40000` and `100644` without
+ * zero padding, names in increasing order. Nothing signs these trees (the content commit is
+ * a function of its tree), and libgit2 reads a zero-padded mode or another order as the same
+ * entries: bytes anyone could choose, and a tree id anyone could change, if not pinned here.
+ */
+static bool tree_canonical(const git_tree *t)
+{
+	kluis_buf b = KLUIS_BUF_INIT;
+	const char *prev = NULL;
+	git_oid id;
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; ok && i < git_tree_entrycount(t); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *name = git_tree_entry_name(e);
+
+		ok = (!prev || strcmp(prev, name) < 0) &&
+		     kluis_buf_printf(&b, "%s %s", git_tree_entry_filemode(e) == GIT_FILEMODE_TREE ? "40000" : "100644", name) == 0 &&
+		     kluis_buf_put(&b, "", 1) == 0 && kluis_buf_put(&b, git_tree_entry_id(e)->id, GIT_OID_RAWSZ) == 0;
+		prev = name;
+	}
+	ok = ok && git_odb_hash(&id, b.ptr ? (const void *)b.ptr : "", b.len, GIT_OBJECT_TREE) == 0 && git_oid_equal(&id, git_tree_id(t));
+	kluis_buf_dispose(&b);
+	return ok;
+}
+
 /* The content commit as kluis writes it: a function of its tree, nothing else. */
 static bool content_commit_canonical(replay *r, const git_oid *oid, git_oid *tree)
 {
@@ -363,6 +391,7 @@ void kluis_rcontent_check(replay *r)
 			kluis_rfinding(r, NULL, "refs/kluis/content: '%s' is not a directory of ciphertext objects", sn);
 			goto cleanup;
 		}
+
 		for (j = 0; j < git_tree_entrycount(shard); j++) {
 			const git_tree_entry *e = git_tree_entry_byindex(shard, j);
 			const char *name = git_tree_entry_name(e);
@@ -381,8 +410,17 @@ void kluis_rcontent_check(replay *r)
 			}
 			git_oid_cpy(&have[nhave++], git_tree_entry_id(e));
 		}
+		/* each entry as kluis writes it; then the bytes of the whole */
+		if (!tree_canonical(shard)) {
+			kluis_rfinding(r, NULL, "refs/kluis/content: '%s' is not in git's own encoding (zero-padded modes or another order)", sn);
+			goto cleanup;
+		}
 		git_tree_free(shard);
 		shard = NULL;
+	}
+	if (!tree_canonical(root)) {
+		kluis_rfinding(r, git_reference_target(ref), "refs/kluis/content: its tree is not in git's own encoding (zero-padded modes or another order)");
+		goto cleanup;
 	}
 	if (nhave)
 		qsort(have, nhave, sizeof(*have), oid_cmp);
