@@ -1196,6 +1196,11 @@ c_F64() {
 	WHY_pull="cannot fetch from .*: fatal: fetch-pack: invalid index-pack output"
 	content_set "$(KF retree "$CR" "$(G rev-parse 'refs/kluis/content^{tree}')" pad)"
 }
+def F66 "an empty shard added to the content tree, without a key (256 names: bits anyone could choose)"
+c_F66() {
+	WHY="refs/kluis/content: '[0-9a-f]{2}' is an empty directory"
+	content_set "$(KF retree "$CR" "$(G rev-parse 'refs/kluis/content^{tree}')" empty)"
+}
 def F65 "the content tree's shards in reverse order (the same entries)"
 c_F65() {
 	WHY="refs/kluis/content: its tree is not in git's own encoding"

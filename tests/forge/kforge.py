@@ -29,7 +29,8 @@ CLI (used by tests/e2e/forge.sh and tests/e2e/mutate.sh):
   kforge.py checkpoint REPO ID          print the checkpoint file for main's head
   kforge.py authsign FPR SUBKEYID       sign stdin with an auth-only subkey; armored sig out
   kforge.py retree REPO TREE MODE       the content tree TREE encoded otherwise, same entries:
-                                        pad (every mode zero-padded) or order (shards reversed);
+                                        pad (every mode zero-padded), order (shards reversed) or
+                                        empty (an empty shard added);
                                         print its id
   kforge.py malleate MODE               stdin: a signed commit; its signature changed without a
                                         key (rewrap, crc, newformat, unhashed, splusl); the commit out
@@ -545,6 +546,10 @@ def retree(repo, tree, mode):
     top = []
     for m, n, o in parse_tree(repo.read(tree)[1]):
         top.append([m, n, repo.write("tree", enc(parse_tree(repo.read(o)[1]))) if m == "40000" else o])
+    if mode == "empty":
+        names = {n for _, n, _ in top}
+        free = next(b"%02x" % i for i in range(256) if b"%02x" % i not in names)
+        top = git_sorted(top + [["40000", free, repo.write("tree", b"")]])
     if mode == "order":
         if len(top) < 2:
             raise SystemExit("kforge.py retree: one shard only, no other order (test bug)")

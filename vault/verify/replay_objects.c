@@ -410,6 +410,11 @@ void kluis_rcontent_check(replay *r)
 			}
 			git_oid_cpy(&have[nhave++], git_tree_entry_id(e));
 		}
+		/* an empty shard names nothing (libgit2 drops a tree an update empties): room for bits */
+		if (git_tree_entrycount(shard) == 0) {
+			kluis_rfinding(r, NULL, "refs/kluis/content: '%s' is an empty directory (kluis writes none)", sn);
+			goto cleanup;
+		}
 		/* each entry as kluis writes it; then the bytes of the whole */
 		if (!tree_canonical(shard)) {
 			kluis_rfinding(r, NULL, "refs/kluis/content: '%s' is not in git's own encoding (zero-padded modes or another order)", sn);
