@@ -412,6 +412,7 @@ m.update(bundle_sha256=hashlib.sha256(b).hexdigest(), bundle_size=len(b), head=h
          transfer_commit=head, access_head=access_head or "0" * 40, access_count=int(reads))
 d = os.path.dirname(bundle)
 m["members"] = {n: os.path.getsize(os.path.join(d, n)) for n in ["dossier.bundle"] + ["keys/" + k for k in os.listdir(d + "/keys")]}
+m["keys_sha256"] = {"keys/" + k: hashlib.sha256(open(os.path.join(d, "keys", k), "rb").read()).hexdigest() for k in os.listdir(d + "/keys")}
 open(dst, "w").write(json.dumps(m, indent=2, sort_keys=True) + "\n")
 PY
 	gpg --batch --quiet --yes --pinentry-mode loopback --passphrase '' -u "$EXPORTER" --detach-sign --armor \

@@ -266,8 +266,18 @@ assert isinstance(m["commits"], int) and m["commits"] >= 7, ("commits", m["commi
 assert isinstance(m["reads"], int) and m["reads"] >= 2, ("reads", m["reads"])
 assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", m["time"]), ("time", m["time"])
 PY
+python3 - "$X" <<'PY' || fail "manifest.json (keys): $MAN"
+import hashlib, json, os, sys
+x = sys.argv[1]
+m = json.load(open(os.path.join(x, "manifest.json")))
+assert m["version"] == 3, ("version", m["version"])
+keys = sorted("keys/" + k for k in os.listdir(os.path.join(x, "keys")))
+assert sorted(m["keys_sha256"]) == keys, ("keys_sha256 names", sorted(m["keys_sha256"]), keys)
+for k in keys:
+    assert m["keys_sha256"][k] == hashlib.sha256(open(os.path.join(x, k), "rb").read()).hexdigest(), ("keys_sha256", k)
+PY
 grep -qF -- "$MARK" "$X/manifest.json" && fail "plaintext in the manifest"
-pass "manifest.json: dossier id, head = the bundle's main, entries 5, commits, reads, time, exporter; its bundle_sha256 = sha256sum dossier.bundle"
+pass "manifest.json: dossier id, head = the bundle's main, entries 5, commits, reads, time, exporter; its bundle_sha256 = sha256sum dossier.bundle; version 3, every key with its sha256"
 
 # the read log is vouched for: the transfer commit names the tip of refs/kluis/access and its
 # length, in trailers between the opdrachtgever's and Kluis-Seq, and the manifest repeats them

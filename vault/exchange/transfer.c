@@ -6,9 +6,10 @@
  * manifest.json, its detached signature manifest.json.asc, keys/<FPR>.asc for every key the
  * history needs (transfer_keys.c: every signer on main and the read log, every key of every
  * roles file on main, with the revocations the exporter knows) and dossier.bundle (refs main,
- * kluis/content, kluis/access). The manifest (version 2) names every member after the
- * signature with its size ("members"), so a reader checks the signature before the bundle and
- * holds each member to its signed size (transfer_check.c).
+ * kluis/content, kluis/access). The manifest (version 3) names every member after the
+ * signature with its size ("members") and every key with its sha256 ("keys_sha256"), so a
+ * reader checks the signature before the bundle and holds each member to its signed size and
+ * each key to its signed bytes (transfer_check.c).
  *
  * Invariant 7: a transfer destroys the local copy only after the written archive has been
  * read back and verified in full; any failure before that leaves the dossier as it was (and
@@ -228,23 +229,29 @@ static int transfer_write_bundle(struct transfer *x)
 	return 0;
 }
 
-/* The keys are exported and the manifest, naming every member after it with its size, is signed. */
+/* The keys are exported and the manifest, naming every member after it with its size (the
+ * keys also with their sha256), is signed. */
 static int transfer_sign_manifest(struct transfer *x)
 {
 	kluis_transfer_result *res = x->res;
 	kluis_keyring *kr;
-	json_t *m = NULL, *opdr_arr = NULL, *members = NULL;
+	json_t *m = NULL, *opdr_arr = NULL, *members = NULL, *sums = NULL;
 	const char *actor;
-	char *mj = NULL, when[21];
+	char *mj = NULL, when[21], sha[65];
 	size_t i;
 	int err;
 
 	/* the keys first: the manifest names every member after it with its size */
 	if ((err = kluis_vault_keyring(x->v, &kr)) < 0 || (err = kluis_transfer_keys(x->d->repo, kr, &x->keys, &x->nkeys)) < 0)
 		goto cleanup;
+	/* and every key with its sha256: the size alone would leave a key's unsigned bytes (an
+	 * unhashed subpacket, a revocation) to anyone who carries the archive */
 	members = json_pack("{s:I}", "dossier.bundle", (json_int_t)res->archive_size);
-	for (i = 0; members && i < x->nkeys; i++)
-		if (json_object_set_new(members, x->keys[i].member, json_integer((json_int_t)x->keys[i].len)) < 0) {
+	sums = json_object();
+	for (i = 0; members && sums && i < x->nkeys; i++)
+		if (kluis_sha256_buffer_hex(x->keys[i].armored, x->keys[i].len, sha) < 0 ||
+		    json_object_set_new(members, x->keys[i].member, json_integer((json_int_t)x->keys[i].len)) < 0 ||
+		    json_object_set_new(sums, x->keys[i].member, json_string(sha)) < 0) {
 			json_decref(members);
 			members = NULL;
 		}
@@ -253,12 +260,13 @@ static int transfer_sign_manifest(struct transfer *x)
 	for (i = 0; i < x->nopdr; i++)
 		json_array_append_new(opdr_arr, json_string(x->opdr[i]));
 	kluis_vault_actor(x->v, &actor);
-	m = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:O, s:I}", "kluis", "transfer-manifest", "version", 2, "dossier",
+	m = json_pack("{s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:O, s:I}", "kluis", "transfer-manifest", "version", 3, "dossier",
 		      x->id, "head", res->head, "commits", (json_int_t)res->commits, "entries", (json_int_t)res->entries, "reads",
 		      (json_int_t)res->reads, "bundle_sha256", res->archive_sha256, "bundle_size", (json_int_t)res->archive_size, "time", when,
 		      "exporter", actor, "opdrachtgever", opdr_arr, "checkpoint_seq", (json_int_t)res->commits);
 	/* the read log as the transfer commit vouches for it, and that commit */
-	if (m && (!members || json_object_set(m, "members", members) < 0 || json_object_set_new(m, "access_head", json_string(x->access_head)) < 0 ||
+	if (m && (!members || !sums || json_object_set(m, "members", members) < 0 || json_object_set(m, "keys_sha256", sums) < 0 ||
+		  json_object_set_new(m, "access_head", json_string(x->access_head)) < 0 ||
 		  json_object_set_new(m, "access_count", json_integer((json_int_t)x->access_count)) < 0 ||
 		  json_object_set_new(m, "transfer_commit", json_string(res->head)) < 0)) {
 		json_decref(m);
@@ -276,6 +284,7 @@ cleanup:
 	json_decref(m);
 	json_decref(opdr_arr);
 	json_decref(members);
+	json_decref(sums);
 	return err;
 }
 

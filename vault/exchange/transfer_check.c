@@ -397,15 +397,16 @@ static int read_member(struct head *h, const char *name, kluis_buf *out, size_t 
 
 /*
  * The manifest's signature verifies on the keys before it (with the reader's own keyring for
- * its revocations), and the manifest names every key that came, with its size, and no other.
+ * its revocations), and the manifest names every key that came, with its size and sha256, and
+ * no other.
  */
 static int check_head(struct head *h)
 {
-	const char *name;
-	json_t *size, *members;
+	const char *name, *want;
+	json_t *size, *members, *sums;
 	struct dirent *de;
 	DIR *d = NULL;
-	char signer[41], member[300];
+	char signer[41], member[300], sha[65], *path = NULL;
 	struct stat st;
 	size_t nkeys = 0, nnamed = 0;
 	int err;
@@ -429,10 +430,14 @@ static int check_head(struct head *h)
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
 	}
 	h->m = json_loadb((const char *)h->manifest.ptr, h->manifest.len, 0, NULL);
-	if (!h->m || json_integer_value(json_object_get(h->m, "version")) != 2)
-		return kluis_error_set(KLUIS_EVERIFY, "the manifest is no transfer manifest of version 2");
+	if (h->m && json_integer_value(json_object_get(h->m, "version")) == 2)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest is of version 2, which pins its keys by size only: have the archive made again by a kluis of today");
+	if (!h->m || json_integer_value(json_object_get(h->m, "version")) != 3)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest is no transfer manifest of version 3");
 	if (!json_is_object(members = json_object_get(h->m, "members")))
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest names no members");
+	if (!json_is_object(sums = json_object_get(h->m, "keys_sha256")))
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest gives no sha256 of its keys");
 	json_object_foreach(members, name, size) {
 		if (!json_is_integer(size) || json_integer_value(size) < 0)
 			return kluis_error_set(KLUIS_EVERIFY, "the manifest gives no size for member '%.100s'", name);
@@ -449,11 +454,21 @@ static int check_head(struct head *h)
 			closedir(d);
 			return kluis_error_set(KLUIS_EVERIFY, "archive member '%.100s' is %s the signed manifest", member, size ? "not the size given in" : "not named in");
 		}
+		/* its bytes as signed: a key's unhashed parts (a revocation, any text) are not its owner's */
+		want = json_string_value(json_object_get(sums, member));
+		if (!(path = kluis_path_join(h->keysdir, de->d_name)) || kluis_transfer_sha256_file(path, sha, &(uint64_t){ 0 }) < 0 || !want || strcmp(sha, want) != 0) {
+			free(path);
+			closedir(d);
+			return kluis_error_set(KLUIS_EVERIFY, "archive member '%.100s' is not the key the signed manifest names (its sha256 differs)", member);
+		}
+		free(path);
+		path = NULL;
 		nkeys++;
 	}
 	closedir(d);
-	if (nkeys != nnamed)
-		return kluis_error_set(KLUIS_EVERIFY, "the signed manifest names %zu keys, the archive holds %zu", nnamed, nkeys);
+	if (nkeys != nnamed || json_object_size(sums) != nkeys)
+		return kluis_error_set(KLUIS_EVERIFY, "the signed manifest names %zu keys (%zu with a sha256), the archive holds %zu", nnamed,
+				       json_object_size(sums), nkeys);
 	return 0;
 }
 
