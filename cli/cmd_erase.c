@@ -27,7 +27,7 @@ int cmd_erase_check(kluis_cli *cli, int argc, char **argv)
 {
 	const char *basis = cli_str(cli, "basis");
 
-	if (basis && strcmp(basis, "P11.2") && strcmp(basis, "P13.4") && strcmp(basis, "W7"))
+	if (basis && !kluis_erase_basis_valid(basis))
 		return cli_usage_error(cli, "--basis is P11.2 (request of the klant), P13.4 or W7");
 	return CLI_OK;
 }

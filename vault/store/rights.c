@@ -572,6 +572,11 @@ cleanup:
 	return err;
 }
 
+bool kluis_erase_basis_valid(const char *basis)
+{
+	return basis && (strcmp(basis, "P11.2") == 0 || strcmp(basis, "P13.4") == 0 || strcmp(basis, "W7") == 0);
+}
+
 int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason, const char *basis)
 {
 	kluis_txn *t = NULL;
@@ -589,6 +594,8 @@ int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason
 		return kluis_error_set(KLUIS_EINVAL, "erase needs --reason TEXT (it is stored encrypted)");
 	if (!basis)
 		basis = "P11.2";
+	if (!kluis_erase_basis_valid(basis))
+		return kluis_error_set(KLUIS_EINVAL, "--basis is P11.2 (request of the klant), P13.4 or W7");
 	if ((err = entry_exists(d, entry_id)) < 0)
 		return err;
 	if (entry_erased(d, entry_id))

@@ -6,6 +6,8 @@
 #ifndef KLUIS_RIGHTS_H
 #define KLUIS_RIGHTS_H
 
+#include <stdbool.h>
+
 #include "vault/store/vault.h"
 
 /*
@@ -37,6 +39,10 @@ int kluis_entry_approve(kluis_dossier *d, const char *entry_id);
  * basis; the reason is stored encrypted. Copies already transferred or in backups stay.
  */
 int kluis_entry_erase(kluis_dossier *d, const char *entry_id, const char *reason, const char *basis);
+/* An erase's legal basis: P11.2 (the klant's request), P13.4 (end of retention) or W7; the
+ * one rule for the writer, the CLI and the verifier (a free text here would be clear text in
+ * the signed log that no later erase can remove). */
+bool kluis_erase_basis_valid(const char *basis);
 
 /*
  * After refs/kluis/content moved from old_content to new_content by another way than this

@@ -11,6 +11,7 @@
  * There is no "checked unless the action is X": every path of every tree is compared.
  */
 #include "vault/verify/replay.h"
+#include "vault/store/rights.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -817,7 +818,6 @@ static void act_erase(rstep *s)
 	kluis_buf rec = KLUIS_BUF_INIT, want_rec = KLUIS_BUF_INIT;
 	git_oid recb, reasonb;
 	kluis_pointer rp;
-	size_t i;
 
 	state_allows(s, true, true);
 	only(s, false, false, false, true);
@@ -837,11 +837,8 @@ static void act_erase(rstep *s)
 	wantf(&s->w, "Kluis-Seq", "%llu", r->seq + 1);
 	if (!message_is(r, s->c, subject, &s->w))
 		return;
-	for (i = 0; basis && basis[i]; i++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.", basis[i]))
-			basis = NULL;
-	if (!basis || !*basis) {
-		kluis_rfinding(r, &s->c->oid, "erase: Kluis-Basis is not a legal basis code");
+	if (!kluis_erase_basis_valid(basis)) {
+		kluis_rfinding(r, &s->c->oid, "erase: Kluis-Basis is not P11.2, P13.4 or W7");
 		return;
 	}
 	if (s->ch.n != 1 || strcmp(s->ch.v[0].id, entry) != 0 || s->ch.v[0].added) {
