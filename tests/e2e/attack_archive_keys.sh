@@ -61,3 +61,48 @@ for what in text strip; do
 	[ ! -e "$T_WORK/iv-$what/dossiers/d1.git" ] || fail "the refused import left a dossier behind"
 done
 pass "a key rewritten to its size in transit (text in an unhashed subpacket; the klant's revocation dropped): verify --bundle and import refuse, naming the member; nothing imported"
+
+# ---- the exporter's own extras (a valid key, re-signing the manifest) ----
+# resign DIR : manifest.json of DIR signed again by the exporter (stock gpg)
+resign() {
+	rm -f "$1/manifest.json.asc"
+	gpg --batch --quiet --yes --pinentry-mode loopback --passphrase '' -u "$MEDEW" --detach-sign --armor -o "$1/manifest.json.asc" "$1/manifest.json"
+}
+# a key whose user id is text about the klant, in keys/, named in members and keys_sha256
+make_home; NH=$REPLY
+GNUPGHOME=$NH gpg --batch --quiet --pinentry-mode loopback --passphrase '' --quick-gen-key "BSN 123456782 diagnose burn-out" ed25519 sign never 2>/dev/null
+for what in field duplicate key; do
+	E=$T_WORK/e-$what
+	cp -a "$X" "$E"
+	cp "$T_WORK/order" "$T_WORK/order-$what"
+	if [ "$what" = key ]; then
+		GNUPGHOME=$NH gpg --batch --export --armor >"$E/keys/note.asc"
+		awk '/^dossier.bundle$/ { print "keys/note.asc" } { print }' "$T_WORK/order" >"$T_WORK/order-$what"
+	fi
+	python3 - "$E" "$what" <<'PY'
+import hashlib, json, os, sys
+d, what = sys.argv[1:]
+p = os.path.join(d, "manifest.json")
+m = json.load(open(p))
+if what == "key":
+    k = os.path.join(d, "keys", "note.asc")
+    m["members"]["keys/note.asc"] = os.path.getsize(k)
+    m["keys_sha256"]["keys/note.asc"] = hashlib.sha256(open(k, "rb").read()).hexdigest()
+if what == "field":
+    m["note"] = "BSN 123456782 diagnose burn-out"
+s = json.dumps(m, indent=2, sort_keys=True) + "\n"
+if what == "duplicate":   # jansson took the last of two equal keys
+    s = s[:-2] + ',\n  "time": "1999-01-01T00:00:00Z"\n}\n'
+open(p, "w").write(s)
+PY
+	resign "$E"
+	python3 "$F/wrap.py" "$E" "$T_WORK/order-$what" "$T_WORK/e-$what.tgz" none "."
+	GNUPGHOME=$OH KLUIS_VAULT=$T_WORK/iv-e-$what expect_exit 1 "$KLUIS" import "$T_WORK/e-$what.tgz" --trust "$DIR"
+	case $what in
+	field) assert_contains "$ERR" "the manifest has a field kluis does not write: 'note'" "import with an extra manifest field" ;;
+	duplicate) assert_contains "$ERR" "the manifest is not JSON as kluis writes it: duplicate object key" "import with a duplicate manifest key" ;;
+	key) assert_contains "$ERR" "archive member 'keys/note.asc' is no key this dossier's history needs" "import with an extra key" ;;
+	esac
+	[ ! -e "$T_WORK/iv-e-$what/dossiers/d1.git" ] || fail "the refused import ($what) left a dossier behind"
+done
+pass "the exporter's own extras, manifest re-signed: a field kluis does not write, a duplicate key, a key the history does not need (its user id text about the klant): import refuses each"

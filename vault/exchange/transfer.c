@@ -499,31 +499,49 @@ static int import_target(struct import *x)
 	return 0;
 }
 
-/* The archive's public keys and the trust roots lie with the dossier, so it verifies here for ten years. */
+/*
+ * The archive's public keys and the trust roots lie with the dossier, so it verifies here for
+ * ten years. Kept: exactly the keys the history needs (transfer_keys.c, the exporter's rule),
+ * as librnp exports them from the archive's keys (with the importer's own revocations); a
+ * keys/ member that is no such key is refused, so nothing else an exporter put in keys/ (a
+ * key whose user id is text about the klant) is kept.
+ */
 static int import_keep_keys(struct import *x)
 {
-	kluis_buf data = KLUIS_BUF_INIT, t = KLUIS_BUF_INIT;
-	char *keysdir = kluis_path_join(x->a.repo_path, "kluis-keys"), *src = NULL, *tp = NULL;
+	kluis_buf t = KLUIS_BUF_INIT;
+	kluis_transfer_key *keys = NULL;
+	char *keysdir = kluis_path_join(x->a.repo_path, "kluis-keys"), *src = NULL, *tp = NULL, *dst;
 	DIR *dd = NULL;
 	struct dirent *de;
-	size_t i;
+	size_t i, nkeys = 0;
 	int err;
 
-	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 || (err = kluis_mkdir_p(keysdir)) < 0)
+	if ((err = keysdir ? 0 : kluis_error_set(KLUIS_EGENERIC, "out of memory")) < 0 ||
+	    (err = kluis_transfer_keys(x->a.repo, x->a.keys, &keys, &nkeys)) < 0)
 		goto cleanup;
 	src = kluis_path_join(x->work, "archive/keys");
 	dd = src ? opendir(src) : NULL;
 	while (dd && (de = readdir(dd)) != NULL) {
-		char *from, *dst;
 		if (de->d_name[0] == '.')
 			continue;
-		from = kluis_path_join(src, de->d_name);
-		dst = kluis_path_join(keysdir, de->d_name);
-		data.len = 0;
-		if (from && dst && kluis_file_read(&data, from, 1 << 20) == 0)
-			kluis_file_write_atomic(dst, data.ptr, data.len);
-		free(from);
+		for (i = 0; i < nkeys && strcmp(keys[i].member + 5, de->d_name) != 0; i++)
+			;
+		if (i == nkeys) {
+			err = kluis_error_set(KLUIS_EVERIFY, "archive member 'keys/%.100s' is no key this dossier's history needs", de->d_name);
+			goto cleanup;
+		}
+	}
+	if ((err = kluis_mkdir_p(keysdir)) < 0)
+		goto cleanup;
+	for (i = 0; i < nkeys; i++) {
+		if (!(dst = kluis_path_join(keysdir, keys[i].member + 5))) {
+			err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
+			goto cleanup;
+		}
+		err = kluis_file_write_atomic(dst, keys[i].armored, keys[i].len);
 		free(dst);
+		if (err < 0)
+			goto cleanup;
 	}
 	tp = kluis_path_join(x->a.repo_path, "kluis-trust");
 	for (i = 0; i < x->ntrust; i++)
@@ -532,7 +550,7 @@ static int import_keep_keys(struct import *x)
 cleanup:
 	if (dd)
 		closedir(dd);
-	kluis_buf_dispose(&data);
+	kluis_transfer_keys_free(keys, nkeys);
 	kluis_buf_dispose(&t);
 	free(src);
 	free(tp);

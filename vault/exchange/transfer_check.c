@@ -396,6 +396,36 @@ static int read_member(struct head *h, const char *name, kluis_buf *out, size_t 
 }
 
 /*
+ * The manifest holds exactly the fields kluis writes, in the bytes kluis writes them
+ * (jansson's two-space indent, sorted keys, one line end): its signer's, but any other field,
+ * a duplicate key or other whitespace would be room for text that import keeps.
+ */
+static int manifest_canonical(struct head *h)
+{
+	static const char *const fields[] = { "access_count", "access_head", "bundle_sha256", "bundle_size", "checkpoint_seq",
+					      "commits", "dossier", "entries", "exporter", "head", "keys_sha256", "kluis", "members",
+					      "opdrachtgever", "reads", "time", "transfer_commit", "version", NULL };
+	const char *key;
+	json_t *v;
+	char *text;
+	size_t i;
+	bool same;
+
+	json_object_foreach(h->m, key, v) {
+		for (i = 0; fields[i] && strcmp(fields[i], key) != 0; i++)
+			;
+		if (!fields[i])
+			return kluis_error_set(KLUIS_EVERIFY, "the manifest has a field kluis does not write: '%.60s'", key);
+	}
+	if (!(text = json_dumps(h->m, JSON_INDENT(2) | JSON_SORT_KEYS)))
+		return kluis_error_set(KLUIS_EGENERIC, "out of memory");
+	same = strlen(text) + 1 == h->manifest.len && memcmp(text, h->manifest.ptr, h->manifest.len - 1) == 0 &&
+	       h->manifest.ptr[h->manifest.len - 1] == '\n';
+	free(text);
+	return same ? 0 : kluis_error_set(KLUIS_EVERIFY, "the manifest is not in the form kluis writes (its whitespace, order or escapes differ)");
+}
+
+/*
  * The manifest's signature verifies on the keys before it (with the reader's own keyring for
  * its revocations), and the manifest names every key that came, with its size and sha256, and
  * no other.
@@ -407,6 +437,7 @@ static int check_head(struct head *h)
 	struct dirent *de;
 	DIR *d = NULL;
 	char signer[41], member[300], sha[65], *path = NULL;
+	json_error_t jerr;
 	struct stat st;
 	size_t nkeys = 0, nnamed = 0;
 	int err;
@@ -429,7 +460,9 @@ static int check_head(struct head *h)
 			return kluis_error_set(KLUIS_EVERIFY, "the manifest is signed by %s, whose key is revoked or expired in your own keyring: nothing it signed is trusted", signer);
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest's signature does not verify: %s", kluis_error_last());
 	}
-	h->m = json_loadb((const char *)h->manifest.ptr, h->manifest.len, 0, NULL);
+	h->m = json_loadb((const char *)h->manifest.ptr, h->manifest.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!h->m)
+		return kluis_error_set(KLUIS_EVERIFY, "the manifest is not JSON as kluis writes it: %s", jerr.text);
 	if (h->m && json_integer_value(json_object_get(h->m, "version")) == 2)
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest is of version 2, which pins its keys by size only: have the archive made again by a kluis of today");
 	if (!h->m || json_integer_value(json_object_get(h->m, "version")) != 3)
@@ -438,6 +471,8 @@ static int check_head(struct head *h)
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest names no members");
 	if (!json_is_object(sums = json_object_get(h->m, "keys_sha256")))
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest gives no sha256 of its keys");
+	if ((err = manifest_canonical(h)) < 0)
+		return err;
 	json_object_foreach(members, name, size) {
 		if (!json_is_integer(size) || json_integer_value(size) < 0)
 			return kluis_error_set(KLUIS_EVERIFY, "the manifest gives no size for member '%.100s'", name);
