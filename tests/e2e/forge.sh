@@ -847,7 +847,7 @@ c_F32() {
 }
 def F33 "a sneaky tree: the root tree names info twice (the second to other ciphertext)"
 c_F33() {
-	WHY="the dossier tree's names are not in git's order, or one is there twice"
+	WHY="the dossier tree is not in git's own encoding"
 	WHY_pull="cannot fetch from .*: fatal: fetch-pack: invalid index-pack output"   # stock git's fsck, as in F22
 	local ict
 	prep_add

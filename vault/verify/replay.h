@@ -184,6 +184,8 @@ int kluis_rpointer_read(replay *r, const git_oid *commit, const char *what, cons
 int kluis_rblob(replay *r, const git_oid *oid, kluis_buf *out);
 /* Do ciphertext check j (on any thread: it touches no state of the replay). */
 void kluis_rct_check(git_repository *repo, rct *j);
+/* A tree in git's own encoding of what it holds (replay_objects.c): every tree kluis reads. */
+bool kluis_rtree_canonical(const git_tree *t);
 void kluis_rct_free(rct *j);
 /* Make the findings of the checks handed over that are done (all: wait for each). */
 void kluis_rct_drain(replay *r, bool all);

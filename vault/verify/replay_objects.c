@@ -275,12 +275,13 @@ static const char *owner_of(replay *r, const git_oid *oid)
 }
 
 /*
- * A content tree in git's own encoding of what it holds: modes `40000` and `100644` without
- * zero padding, names in increasing order. Nothing signs these trees (the content commit is
- * a function of its tree), and libgit2 reads a zero-padded mode or another order as the same
- * entries: bytes anyone could choose, and a tree id anyone could change, if not pinned here.
+ * A tree in git's own encoding of what it holds: modes `40000` and `100644` without zero
+ * padding or other permission bits, names in increasing order (for kluis's names, of one
+ * length in a tree or never a prefix of a directory's, git's order), each once. libgit2 reads
+ * `100600`, a zero-padded mode or another order as the same entries: bytes someone could
+ * choose, and for the content trees, which nothing signs, a tree id anyone could change.
  */
-static bool tree_canonical(const git_tree *t)
+bool kluis_rtree_canonical(const git_tree *t)
 {
 	kluis_buf b = KLUIS_BUF_INIT;
 	const char *prev = NULL;
@@ -416,14 +417,14 @@ void kluis_rcontent_check(replay *r)
 			goto cleanup;
 		}
 		/* each entry as kluis writes it; then the bytes of the whole */
-		if (!tree_canonical(shard)) {
+		if (!kluis_rtree_canonical(shard)) {
 			kluis_rfinding(r, NULL, "refs/kluis/content: '%s' is not in git's own encoding (zero-padded modes or another order)", sn);
 			goto cleanup;
 		}
 		git_tree_free(shard);
 		shard = NULL;
 	}
-	if (!tree_canonical(root)) {
+	if (!kluis_rtree_canonical(root)) {
 		kluis_rfinding(r, git_reference_target(ref), "refs/kluis/content: its tree is not in git's own encoding (zero-padded modes or another order)");
 		goto cleanup;
 	}

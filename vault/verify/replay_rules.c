@@ -85,17 +85,6 @@ static int change_push(rchanges *cs, const char *id, const git_oid *old_dir, con
 	return 0;
 }
 
-/* Names strictly ascending: git's order for names of one length, and no name twice. */
-static bool ascending(const git_tree *t)
-{
-	size_t i, n = git_tree_entrycount(t);
-
-	for (i = 1; i < n; i++)
-		if (strcmp(git_tree_entry_name(git_tree_entry_byindex(t, i - 1)), git_tree_entry_name(git_tree_entry_byindex(t, i))) >= 0)
-			return false;
-	return true;
-}
-
 static bool is_dir(const git_tree_entry *e)
 {
 	return e && git_tree_entry_filemode(e) == GIT_FILEMODE_TREE;
@@ -117,8 +106,8 @@ static void diff_shard(replay *r, const git_oid *commit, const char *shard, cons
 		cs->bad = true;
 		goto cleanup;
 	}
-	if (!ascending(b)) {
-		kluis_rfinding(r, commit, "entries/%s: names not in git's order, or one twice", shard);
+	if (!kluis_rtree_canonical(b)) {
+		kluis_rfinding(r, commit, "entries/%s: not in git's own encoding (names in order and once, modes as git writes them)", shard);
 		cs->bad = true;
 		goto cleanup;
 	}
@@ -253,8 +242,8 @@ static void diff_entries(replay *r, const git_oid *commit, const git_tree_entry 
 		cs->bad = true;
 		goto cleanup;
 	}
-	if (!ascending(b) || git_tree_entrycount(b) == 0) {
-		kluis_rfinding(r, commit, "entries: names not in git's order, or one twice, or empty");
+	if (!kluis_rtree_canonical(b) || git_tree_entrycount(b) == 0) {
+		kluis_rfinding(r, commit, "entries: not in git's own encoding (names in order and once, modes as git writes them), or empty");
 		cs->bad = true;
 		goto cleanup;
 	}
@@ -307,7 +296,7 @@ static bool dir_of(replay *r, const git_oid *dir_id, const char *na, const char 
 		return false;
 	ea = git_tree_entry_byname(t, na);
 	eb = git_tree_entry_byname(t, nb);
-	if (git_tree_entrycount(t) == 2 && is_file(ea) && is_file(eb)) {
+	if (git_tree_entrycount(t) == 2 && is_file(ea) && is_file(eb) && kluis_rtree_canonical(t)) {
 		git_oid_cpy(a, git_tree_entry_id(ea));
 		git_oid_cpy(b, git_tree_entry_id(eb));
 		ok = true;
@@ -412,10 +401,10 @@ static const git_tree_entry *root_file(git_tree *t, const char *name)
 static bool root_shape(replay *r, const git_oid *commit, git_tree *t)
 {
 	size_t i, n = git_tree_entrycount(t);
-	bool ok = ascending(t);
+	bool ok = kluis_rtree_canonical(t);
 
 	if (!ok)
-		kluis_rfinding(r, commit, "the dossier tree's names are not in git's order, or one is there twice");
+		kluis_rfinding(r, commit, "the dossier tree is not in git's own encoding (names in order and once, modes as git writes them)");
 
 	for (i = 0; i < n; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
