@@ -401,10 +401,7 @@ static const git_tree_entry *root_file(git_tree *t, const char *name)
 static bool root_shape(replay *r, const git_oid *commit, git_tree *t)
 {
 	size_t i, n = git_tree_entrycount(t);
-	bool ok = kluis_rtree_canonical(t);
-
-	if (!ok)
-		kluis_rfinding(r, commit, "the dossier tree is not in git's own encoding (names in order and once, modes as git writes them)");
+	bool ok = true;
 
 	for (i = 0; i < n; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
@@ -416,6 +413,11 @@ static bool root_shape(replay *r, const git_oid *commit, git_tree *t)
 	}
 	if (!root_file(t, "dossier") || !root_file(t, "roles") || !root_file(t, "info")) {
 		kluis_rfinding(r, commit, "the dossier tree lacks its dossier, roles or info file");
+		ok = false;
+	}
+	/* the specific findings above first; the encoding is what is left to tell */
+	if (ok && !kluis_rtree_canonical(t)) {
+		kluis_rfinding(r, commit, "the dossier tree is not in git's own encoding (names in order and once, modes as git writes them)");
 		ok = false;
 	}
 	return ok;
