@@ -14,6 +14,7 @@
 #include "vault/verify/replay.h"
 #include "vault/git/objstream.h"
 
+#include <gcrypt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,23 +284,50 @@ static const char *owner_of(replay *r, const git_oid *oid)
  */
 bool kluis_rtree_canonical(const git_tree *t)
 {
-	kluis_buf b = KLUIS_BUF_INIT;
+	unsigned char stack[4096], *buf = stack, digest[20];
+	char hdr[32];
+	size_t i, n = git_tree_entrycount(t), len = 0, cap = sizeof(stack), need;
 	const char *prev = NULL;
-	git_oid id;
-	size_t i;
-	bool ok = true;
+	bool ok = false;
+	int hl;
 
-	for (i = 0; ok && i < git_tree_entrycount(t); i++) {
+	/* the bytes git writes for what was parsed, hashed as git hashes an object: equal to the
+	 * tree's id only if the stored bytes are these (libgit2 verifies each object's id as it
+	 * reads it). libgcrypt's SHA-1 over a copy built with memcpy: libgit2's collision-detecting
+	 * SHA-1 and a printf per entry cost the replay a tenth of its time (measured) */
+	for (i = 0; i < n; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
-		const char *name = git_tree_entry_name(e);
+		const char *name = git_tree_entry_name(e), *mode = git_tree_entry_filemode(e) == GIT_FILEMODE_TREE ? "40000" : "100644";
+		size_t ml = strlen(mode), nl = strlen(name);
 
-		ok = (!prev || strcmp(prev, name) < 0) &&
-		     kluis_buf_printf(&b, "%s %s", git_tree_entry_filemode(e) == GIT_FILEMODE_TREE ? "40000" : "100644", name) == 0 &&
-		     kluis_buf_put(&b, "", 1) == 0 && kluis_buf_put(&b, git_tree_entry_id(e)->id, GIT_OID_RAWSZ) == 0;
+		if (prev && strcmp(prev, name) >= 0)
+			goto done;
 		prev = name;
+		need = 32 + len + ml + nl + 2 + GIT_OID_RAWSZ;
+		if (need > cap) {
+			unsigned char *grown = malloc(cap = 2 * need);
+			if (!grown)
+				goto done;
+			memcpy(grown, buf, 32 + len);
+			if (buf != stack)
+				free(buf);
+			buf = grown;
+		}
+		memcpy(buf + 32 + len, mode, ml);
+		buf[32 + len + ml] = ' ';
+		memcpy(buf + 32 + len + ml + 1, name, nl + 1);
+		memcpy(buf + 32 + len + ml + nl + 2, git_tree_entry_id(e)->id, GIT_OID_RAWSZ);
+		len += ml + nl + 2 + GIT_OID_RAWSZ;
 	}
-	ok = ok && git_odb_hash(&id, b.ptr ? (const void *)b.ptr : "", b.len, GIT_OBJECT_TREE) == 0 && git_oid_equal(&id, git_tree_id(t));
-	kluis_buf_dispose(&b);
+	/* the object header "tree LEN\0" right before the entries (32 bytes kept free for it) */
+	hl = snprintf(hdr, sizeof(hdr), "tree %zu", len) + 1;
+	memcpy(buf + 32 - hl, hdr, (size_t)hl);
+	kluis_gcrypt_init();
+	gcry_md_hash_buffer(GCRY_MD_SHA1, digest, buf + 32 - hl, len + (size_t)hl);
+	ok = memcmp(digest, git_tree_id(t)->id, GIT_OID_RAWSZ) == 0;
+done:
+	if (buf != stack)
+		free(buf);
 	return ok;
 }
 
