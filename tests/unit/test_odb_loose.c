@@ -188,7 +188,7 @@ static void refused(const void *raw, size_t len, bool already_compressed)
 	assert_int_equal(git_odb_num_backends(own), 3);   /* pack, loose, lean */
 	assert_int_equal(git_odb_read(&o, own, &g_small), GIT_ERROR);
 	/* the streamed reader (verification's ciphertext check) takes the same files only */
-	assert_int_equal(kluis_objstream_check_pointer(repo, &p, &head), KLUIS_EVERIFY);
+	assert_int_equal(kluis_objstream_check_pointer(repo, &p, &head, NULL, NULL), KLUIS_EVERIFY);
 	kluis_buf_dispose(&head);
 	git_odb_free(own);
 	git_repository_free(repo);

@@ -524,7 +524,8 @@ void kluis_objstream_free(kluis_objstream *s)
  * content, as git computes ids. Plain SHA-1 rather than libgit2's collision-detecting SHA-1DC:
  * the content is bound by the signed sha256 as well, so a colliding content cannot pass.
  */
-static int check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf *head, bool stream_loose)
+static int check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf *head, bool stream_loose, kluis_objstream_tap tap,
+			 void *tap_ctx)
 {
 	kluis_objstream *s = NULL;
 	kluis_sha256 *h = NULL;
@@ -560,6 +561,8 @@ static int check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf
 		err = kluis_error_set(KLUIS_EGENERIC, "out of memory");
 		goto cleanup;
 	}
+	if (tap)
+		tap(tap_ctx, NULL, 0);
 	for (;;) {
 		if ((err = kluis_objstream_read(s, buf, IN_CHUNK, &n)) < 0) {
 			err = kluis_error_set(err, "ciphertext %s", kluis_error_last());
@@ -568,6 +571,8 @@ static int check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf
 		if (n == 0)
 			break;
 		kluis_sha256_update(h, buf, n);
+		if (tap)
+			tap(tap_ctx, buf, n);
 		if (id_md)
 			gcry_md_write(id_md, buf, n);
 		if (seen < KLUIS_OBJSTREAM_HEAD &&
@@ -591,17 +596,17 @@ cleanup:
 	return err;
 }
 
-int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf *head)
+int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf *head, kluis_objstream_tap tap, void *tap_ctx)
 {
 	size_t had = head->len;
-	int err = check_pointer(repo, p, head, true);
+	int err = check_pointer(repo, p, head, true, tap, tap_ctx);
 
 	/* An object that fails here is checked again the general way (a small one whole through
 	 * libgit2), so that the finding says what libgit2 says of it; failures are rare, and the
 	 * second read costs an honest run nothing. */
 	if (err < 0 && err != KLUIS_ENOTFOUND) {
 		head->len = had;
-		err = check_pointer(repo, p, head, false);
+		err = check_pointer(repo, p, head, false, tap, tap_ctx);
 	}
 	return err;
 }

@@ -68,7 +68,10 @@ void kluis_objstream_free(kluis_objstream *s);
  * match its signed pointer (size or sha256)" (also when it is not a blob). `head` may hold a
  * partial prefix after an error (the caller disposes of it either way).
  */
-int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf *head);
+/* Sees every byte of the object in order (called with NULL, 0 first: start over; a failed
+ * read is tried again from the start). */
+typedef void (*kluis_objstream_tap)(void *ctx, const unsigned char *data, size_t n);
+int kluis_objstream_check_pointer(git_repository *repo, const kluis_pointer *p, kluis_buf *head, kluis_objstream_tap tap, void *tap_ctx);
 
 /*
  * Add to repo's object database (once) a read-only backend, tried before libgit2's, that reads

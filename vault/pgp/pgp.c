@@ -586,6 +586,125 @@ static bool packet_header(const unsigned char *p, size_t len, size_t pos, int *t
 	return true;
 }
 
+/* ---- the framing of an encrypted message, as it streams ---- */
+
+enum { FRAME_HEADER, FRAME_BODY, FRAME_CHUNK_LEN, FRAME_TO_END, FRAME_PAST_END };
+
+void kluis_pgp_frame_init(kluis_pgp_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->state = FRAME_HEADER;
+}
+
+/* A new-format length in f->hdr from `from` (RFC 4880 4.2.2): set f->left, or return 0 while
+ * more octets are needed; -1 for partial (f->left the chunk's length), 1 for a final length. */
+static int frame_length(kluis_pgp_frame *f, size_t from)
+{
+	unsigned char o = f->hdr[from];
+	size_t have = f->hlen - from;
+
+	if (o < 192) {
+		f->left = o;
+		return 1;
+	}
+	if (o < 224) {
+		if (have < 2)
+			return 0;
+		f->left = ((uint64_t)(o - 192) << 8) + f->hdr[from + 1] + 192;
+		return 1;
+	}
+	if (o < 255) {
+		f->left = (uint64_t)1 << (o & 0x1f);
+		return -1;
+	}
+	if (have < 5)
+		return 0;
+	f->left = ((uint64_t)f->hdr[from + 1] << 24) | ((uint64_t)f->hdr[from + 2] << 16) | ((uint64_t)f->hdr[from + 3] << 8) | f->hdr[from + 4];
+	return 1;
+}
+
+/* A complete packet header in f->hdr: what comes next; false while more octets are needed */
+static bool frame_header(kluis_pgp_frame *f)
+{
+	unsigned char h = f->hdr[0];
+	int tag, kind = 1; /* 1 definite, -1 partial, 2 to the end */
+	bool data;
+
+	if (!(h & 0x80)) {
+		f->bad = true;
+		return true;
+	}
+	if (h & 0x40) {
+		tag = h & 0x3f;
+		if (f->hlen < 2 || (kind = frame_length(f, 1)) == 0)
+			return false;
+	} else {
+		size_t lt = h & 3, n = lt == 3 ? 0 : (size_t)1 << lt, i;
+		tag = (h >> 2) & 0xf;
+		if (f->hlen < 1 + n)
+			return false;
+		if (lt == 3)
+			kind = 2;
+		for (f->left = 0, i = 0; i < n; i++)
+			f->left = (f->left << 8) | f->hdr[1 + i];
+	}
+	data = tag == 18 || tag == 20 || tag == 9;
+	/* session keys (definite) before the one data packet; nothing else */
+	if (f->data_seen || !(data || (tag == 1 && kind == 1))) {
+		f->bad = true;
+		return true;
+	}
+	f->data_seen = data;
+	f->data_final = kind != -1;
+	f->state = kind == 2 ? FRAME_TO_END : FRAME_BODY;
+	return true;
+}
+
+void kluis_pgp_frame_feed(kluis_pgp_frame *f, const unsigned char *data, size_t n)
+{
+	size_t i = 0, take;
+	int k;
+
+	while (i < n && !f->bad) {
+		switch (f->state) {
+		case FRAME_HEADER:
+		case FRAME_CHUNK_LEN:
+			if (f->hlen == sizeof(f->hdr)) {
+				f->bad = true;
+				break;
+			}
+			f->hdr[f->hlen++] = data[i++];
+			if (f->state == FRAME_HEADER) {
+				if (frame_header(f))
+					f->hlen = 0;
+			} else if ((k = frame_length(f, 0)) != 0) {
+				f->hlen = 0;
+				f->data_final = k == 1;
+				f->state = FRAME_BODY;
+			}
+			break;
+		case FRAME_BODY:
+			take = (uint64_t)(n - i) < f->left ? n - i : (size_t)f->left;
+			i += take;
+			f->left -= take;
+			break;
+		case FRAME_TO_END:
+			i = n;
+			break;
+		default: /* FRAME_PAST_END: a byte after the data packet */
+			f->bad = true;
+			break;
+		}
+		if (f->state == FRAME_BODY && f->left == 0)
+			f->state = !f->data_seen ? FRAME_HEADER : f->data_final ? FRAME_PAST_END : FRAME_CHUNK_LEN;
+	}
+}
+
+bool kluis_pgp_frame_whole(const kluis_pgp_frame *f)
+{
+	return !f->bad && f->data_seen && (f->state == FRAME_PAST_END || f->state == FRAME_TO_END);
+}
+
 int kluis_pgp_recipients(kluis_keyring *kr, const void *msg, size_t len, char ***ids, size_t *n)
 {
 	const unsigned char *p = msg;

@@ -13,6 +13,7 @@
 #ifndef KLUIS_PGP_H
 #define KLUIS_PGP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,25 @@ void kluis_pgp_quiet_end(kluis_keyring *kr);
  */
 int kluis_pgp_recipients(kluis_keyring *kr, const void *msg, size_t len, char ***ids, size_t *n);
 void kluis_pgp_ids_free(char **ids, size_t n);
+
+/*
+ * The packet framing of an encrypted message as kluis writes it, checked as the message
+ * streams (feed it every byte in order): public-key session key packets (tag 1) of definite
+ * length, then one encrypted data packet (tag 18, 20 or 9: definite, partial or to the end)
+ * that ends where the message ends. Anything after it (a literal packet in the clear, say)
+ * would be bytes no reader decrypts and no rule looks at. Framing only: nothing is decrypted.
+ */
+typedef struct {
+	int state;                 /* what the next byte is: a header, a length, a body, or past the end */
+	uint64_t left;             /* bytes left of the current body or chunk */
+	unsigned char hdr[6];      /* a header (or a partial chunk's length) being read */
+	size_t hlen;
+	bool data_seen, data_final, bad;
+} kluis_pgp_frame;
+void kluis_pgp_frame_init(kluis_pgp_frame *f);
+void kluis_pgp_frame_feed(kluis_pgp_frame *f, const unsigned char *data, size_t n);
+/* The message ended exactly at the end of its one encrypted data packet. */
+bool kluis_pgp_frame_whole(const kluis_pgp_frame *f);
 
 /* The key ids (16 hex) of every encryption-capable subkey of primary key `fpr`. */
 int kluis_keyring_encryption_keyids(kluis_keyring *kr, const char *fpr, char ***ids, size_t *n);

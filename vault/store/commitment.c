@@ -194,7 +194,7 @@ int kluis_commitment_decrypt_body_stream(git_repository *repo, const kluis_point
 	int err;
 
 	/* a pass of its own checks the ciphertext, so gpg reads only what the signed pointer names */
-	if ((err = kluis_objstream_check_pointer(repo, p, &head)) == 0 && (err = kluis_objstream_open(&os, repo, &p->oid, NULL, NULL)) == 0)
+	if ((err = kluis_objstream_check_pointer(repo, p, &head, NULL, NULL)) == 0 && (err = kluis_objstream_open(&os, repo, &p->oid, NULL, NULL)) == 0)
 		err = decrypt_body(NULL, 0, os, p, entry, salt, salt_ctx, fd, out);
 	/* a ciphertext the signed history names is gone: the dossier is damaged, not the request */
 	if (err == KLUIS_ENOTFOUND)

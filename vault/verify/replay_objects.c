@@ -121,15 +121,30 @@ static void note_missing(replay *r, const git_oid *oid, const git_oid *commit)
 	r->nmissing++;
 }
 
+static void frame_tap(void *ctx, const unsigned char *data, size_t n)
+{
+	if (!data)
+		kluis_pgp_frame_init(ctx);
+	else
+		kluis_pgp_frame_feed(ctx, data, n);
+}
+
 void kluis_rct_check(git_repository *repo, rct *j)
 {
 	kluis_buf head = KLUIS_BUF_INIT;
+	kluis_pgp_frame frame;
 
-	if ((j->err = kluis_objstream_check_pointer(repo, &j->p, &head)) < 0)
+	/* the framing walked while the object streams for its hashes: the one data packet ends
+	 * where the object ends (clear text after it would ride along unread) */
+	if ((j->err = kluis_objstream_check_pointer(repo, &j->p, &head, frame_tap, &frame)) < 0)
 		j->msg = strdup(kluis_error_last());
 	else if (kluis_pgp_recipients(NULL, head.ptr, head.len, &j->rcpt, &j->nrcpt) < 0) {
 		j->not_pgp = true;
 		j->msg = strdup(kluis_error_last());
+	} else if (!kluis_pgp_frame_whole(&frame)) {
+		j->not_pgp = true;
+		j->msg = strdup("it is not one encrypted message: bytes follow its encrypted data packet, or its packets are not "
+				"session keys then one encrypted data packet");
 	}
 	kluis_buf_dispose(&head);
 }
