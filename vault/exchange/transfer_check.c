@@ -463,9 +463,9 @@ static int check_head(struct head *h)
 	h->m = json_loadb((const char *)h->manifest.ptr, h->manifest.len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!h->m)
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest is not JSON as kluis writes it: %s", jerr.text);
-	if (h->m && json_integer_value(json_object_get(h->m, "version")) == 2)
+	if (json_integer_value(json_object_get(h->m, "version")) == 2)
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest is of version 2, which pins its keys by size only: have the archive made again by a kluis of today");
-	if (!h->m || json_integer_value(json_object_get(h->m, "version")) != 3)
+	if (json_integer_value(json_object_get(h->m, "version")) != 3)
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest is no transfer manifest of version 3");
 	if (!json_is_object(members = json_object_get(h->m, "members")))
 		return kluis_error_set(KLUIS_EVERIFY, "the manifest names no members");
