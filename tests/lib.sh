@@ -33,6 +33,12 @@
 #   secret_home FPR...          a home with the secret keys of FPR... only (no other key); $REPLY
 #   actor_home FPR...           secret keys of FPR... plus all five public keys; $REPLY
 #   repo_of ID                  the bare repository of dossier ID
+#   kluis_server REPO KEYRING   a bare repository with the kluis hooks, as a server holds it
+#   sync_vaults BASE            vaults A (medewerker), B and C (directie) with their own
+#                               keyrings: ka, kb, kc; AUD the public keys
+#   entry_points ID WANT [WHY [PULL_WHY]]
+#                               verify, verify --bundle, the hook and a fresh pull of ID exit
+#                               WANT, a refusal naming WHY
 #   init_dossier ID             init ID as the directie with the four role keys
 #   git_witness REPO            every object of REPO in raw form (git cat-file --batch)
 #   assert_nowhere MARKER       MARKER is in no git object, ref, commit message, file name or
@@ -225,6 +231,54 @@ kluis_server() {
 	git -C "$1" config kluis.program "$(readlink -f "$KLUIS")"
 	git -C "$1" config --add kluis.trust "$DIR"
 	git -C "$1" config kluis.gnupghome "$2"
+}
+
+# sync_vaults BASE : three vaults that sync through one server, each with its own keyring:
+# A the medewerker's (ka), B and C the directie's (kb, kc), in BASE/va, vb, vc; AUD a home
+# with the public keys only (the server's keyring); the verifier's cache under BASE
+sync_vaults() {
+	export XDG_CACHE_HOME=$1/cache
+	mkdir -p "$XDG_CACHE_HOME"
+	pub_home
+	AUD=$REPLY
+	actor_home "$MEDEW"
+	AH=$REPLY
+	actor_home "$DIR"
+	BH=$REPLY
+	actor_home "$DIR"
+	CH=$REPLY
+	VA=$1/va VB=$1/vb VC=$1/vc
+	ka() { GNUPGHOME=$AH KLUIS_VAULT=$VA "$KLUIS" "$@"; }
+	kb() { GNUPGHOME=$BH KLUIS_VAULT=$VB "$KLUIS" "$@"; }
+	kc() { GNUPGHOME=$CH KLUIS_VAULT=$VC "$KLUIS" "$@"; }
+}
+
+# entry_points ID WANT [WHY [PULL_WHY]] : dossier ID of this vault (its checkpoint made to
+# match) as each entry point sees it: kluis verify --full, verify --bundle of a stock bundle
+# (an auditor with the public keys of $AUD), the server's hook (kluis_server) and a fresh pull
+# as $PULLHOME's key from a server without the hook; each exits WANT. A refusal names WHY
+# (the pull PULL_WHY, default WHY; "-" for none: git's own fsck may refuse first).
+entry_points() {
+	local id=$1 want=$2 why=${3:-} pull_why=${4:-${3:-}} r srv
+	r=$(repo_of "$id")
+	expect_exit "$want" k verify "$id" --full
+	[ "$want" = 0 ] || assert_contains "$OUT" "$why" "verify --full of $id"
+	git -C "$r" bundle create -q "$T_WORK/$id.bundle" main refs/kluis/content 2>/dev/null
+	GNUPGHOME=$AUD expect_exit "$want" "$KLUIS" --vault "$T_WORK/bv-$id" verify --bundle "$T_WORK/$id.bundle" --trust "$DIR"
+	[ "$want" = 0 ] || assert_contains "$OUT" "$why" "verify --bundle of $id"
+	srv=$T_WORK/srv/$id.git
+	kluis_server "$srv" "$AUD"
+	if git -C "$r" push -q "$srv" main refs/kluis/content 2>"$T_WORK/push.err"; then
+		[ "$want" = 0 ] || fail "the hook accepted $id"
+	else
+		[ "$want" != 0 ] || fail "the hook refused $id: $(cat "$T_WORK/push.err")"
+		assert_contains "$(cat "$T_WORK/push.err")" "$why" "the hook's reason for $id"
+	fi
+	srv=$T_WORK/plain/$id.git
+	git init -q --bare "$srv"
+	git -C "$r" push -q "$srv" main refs/kluis/content
+	GNUPGHOME=$PULLHOME KLUIS_VAULT=$T_WORK/pv-$id expect_exit "$want" "$KLUIS" pull "$id" "$srv" --trust "$DIR"
+	[ "$want" = 0 ] || [ "$pull_why" = - ] || assert_contains "$ERR" "$pull_why" "pull of $id"
 }
 
 # ---- dossiers and stock-git witnesses ----

@@ -16,21 +16,7 @@
 # back what the push moved; the test checks that the server verifies and vaults go on syncing.
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
-export XDG_CACHE_HOME=$T_WORK/cache
-mkdir -p "$XDG_CACHE_HOME"
-
-pub_home
-AUD=$REPLY
-actor_home "$MEDEW"
-AH=$REPLY
-actor_home "$DIR"
-BH=$REPLY
-actor_home "$DIR"
-CH=$REPLY
-VA=$T_WORK/va VB=$T_WORK/vb VC=$T_WORK/vc
-ka() { GNUPGHOME=$AH KLUIS_VAULT=$VA "$KLUIS" "$@"; }
-kb() { GNUPGHOME=$BH KLUIS_VAULT=$VB "$KLUIS" "$@"; }
-kc() { GNUPGHOME=$CH KLUIS_VAULT=$VC "$KLUIS" "$@"; }
+sync_vaults "$T_WORK"
 SRV=$T_WORK/srv/d1.git
 
 kluis_server "$SRV" "$AUD"

@@ -10,18 +10,7 @@
 # Now: pull checks what the vault last saw on that server also when the dossier is not here.
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
-export XDG_CACHE_HOME=$T_WORK/cache
-mkdir -p "$XDG_CACHE_HOME"
-
-pub_home
-AUD=$REPLY
-actor_home "$MEDEW"
-AH=$REPLY
-actor_home "$DIR"
-BH=$REPLY
-VA=$T_WORK/va VB=$T_WORK/vb
-ka() { GNUPGHOME=$AH KLUIS_VAULT=$VA "$KLUIS" "$@"; }
-kb() { GNUPGHOME=$BH KLUIS_VAULT=$VB "$KLUIS" "$@"; }
+sync_vaults "$T_WORK"
 SRV=$T_WORK/srv/d1.git
 
 kluis_server "$SRV" "$AUD"

@@ -10,22 +10,8 @@
 # changed.
 set -euo pipefail
 . "$KLUIS_TEST_DIR/lib.sh"
-export XDG_CACHE_HOME=$T_ROOT/cache
-mkdir -p "$XDG_CACHE_HOME"
-
+sync_vaults "$T_ROOT"
 ROUNDS=${RECONCILE_ROUNDS:-4}
-pub_home
-AUD=$REPLY
-actor_home "$MEDEW"
-AH=$REPLY
-actor_home "$DIR"
-BH=$REPLY
-actor_home "$DIR"
-CH=$REPLY
-VA=$T_ROOT/va VB=$T_ROOT/vb VC=$T_ROOT/vc
-ka() { GNUPGHOME=$AH KLUIS_VAULT=$VA "$KLUIS" "$@"; }
-kb() { GNUPGHOME=$BH KLUIS_VAULT=$VB "$KLUIS" "$@"; }
-kc() { GNUPGHOME=$CH KLUIS_VAULT=$VC "$KLUIS" "$@"; }
 SRVROOT=$T_ROOT/srv
 SRV=$SRVROOT/d1.git
 
